@@ -241,7 +241,7 @@ static int plain_is_safe(const char *s)
 	size_t n = strlen(s);
 	if (!n || y11_resolve_plain(s) != Y11_STR)
 		return 0;
-	if (strchr("-?:,[]{}#&*!|>'\"%@` \t", s[0]) || s[n - 1] == ' ' || s[n - 1] == ':')
+	if (strchr("-?:,[]{}#&*!|>'\"%@`^ \t", s[0]) || s[n - 1] == ' ' || s[n - 1] == ':')
 		return 0;
 	if (strstr(s, ": ") || strstr(s, " #"))
 		return 0;
