@@ -1,0 +1,326 @@
+/* deb_writer: the .deb format (see deb_writer.h). control.tar and data.tar are finished
+ * first because ar needs each member's size before its data. */
+#include "deb_writer.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int deb_version_check(const char *v)
+{
+	if (!v || !isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	for (const char *c = v; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(".+~:-", *c))
+			return -EINVAL;
+	return 0;
+}
+
+static int fail_archive(struct strbuf *err, struct archive *a, const char *what)
+{
+	strbuf_addf(err, "%s: %s", what, archive_error_string(a) ? archive_error_string(a) : "error");
+	int e = archive_errno(a);
+	return e > 0 ? -e : -EIO;
+}
+
+static la_ssize_t sb_write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	(void)a;
+	strbuf_add(ctx, buf, len);
+	return ((struct strbuf *)ctx)->oom ? -1 : (la_ssize_t)len;
+}
+
+static void set_root_owner(struct archive_entry *e)
+{
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, "root");
+	archive_entry_set_gname(e, "root");
+}
+
+static int add_mem_file(struct archive *a, const char *path, const char *data, int mode,
+			time_t mtime, struct strbuf *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, (mode_t)mode);
+	archive_entry_set_size(e, (la_int64_t)strlen(data));
+	archive_entry_set_mtime(e, mtime, 0);
+	set_root_owner(e);
+	int rc = 0;
+	if (archive_write_header(a, e) < ARCHIVE_WARN ||
+	    archive_write_data(a, data, strlen(data)) < 0)
+		rc = fail_archive(err, a, path);
+	archive_entry_free(e);
+	return rc;
+}
+
+/* Writes data.tar.xz of rootdir into data_path; collects conffiles and the size. */
+static int write_data_tar(const char *data_path, const char *rootdir, struct strbuf *conffiles,
+			  unsigned long *installed_kb, struct strbuf *err)
+{
+	struct archive *disk = archive_read_disk_new();
+	struct archive *tar = archive_write_new();
+	struct archive_entry *e = NULL;
+	int rc = 0;
+	size_t rootlen = strlen(rootdir);
+	unsigned long kb = 0;
+	if (!disk || !tar) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	archive_read_disk_set_symlink_physical(disk);
+	archive_write_set_format_gnutar(tar);
+	archive_write_add_filter_xz(tar);
+	if (archive_write_open_filename(tar, data_path) != ARCHIVE_OK) {
+		rc = fail_archive(err, tar, "data.tar");
+		goto out;
+	}
+	if (archive_read_disk_open(disk, rootdir) != ARCHIVE_OK) {
+		rc = fail_archive(err, disk, rootdir);
+		goto out;
+	}
+	for (;;) {
+		e = archive_entry_new();
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = fail_archive(err, disk, "reading the package tree");
+			goto out;
+		}
+		archive_read_disk_descend(disk);
+		const char *src = archive_entry_sourcepath(e);
+		const char *rel = src + (strncmp(src, rootdir, rootlen) == 0 ? rootlen : 0);
+		while (*rel == '/')
+			rel++;
+		mode_t type = archive_entry_filetype(e);
+		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+			strbuf_addf(err, "%s: only files, directories and symlinks can be packaged", rel);
+			rc = -EINVAL;
+			goto out;
+		}
+		char path[PATH_MAX + 4];
+		snprintf(path, sizeof(path), "./%s%s", rel, type == AE_IFDIR && *rel ? "/" : "");
+		archive_entry_set_pathname(e, path);
+		set_root_owner(e);
+		archive_entry_set_nlink(e, 1);
+		kb += type == AE_IFREG ? (unsigned long)((archive_entry_size(e) + 1023) / 1024) : 1;
+		if (type == AE_IFREG && strncmp(rel, "etc/", 4) == 0)
+			strbuf_addf(conffiles, "/%s\n", rel);
+		if (archive_write_header(tar, e) < ARCHIVE_WARN) {
+			rc = fail_archive(err, tar, path);
+			goto out;
+		}
+		if (type == AE_IFREG) {
+			char buf[65536];
+			la_ssize_t n;
+			while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
+				if (archive_write_data(tar, buf, (size_t)n) < 0) {
+					rc = fail_archive(err, tar, path);
+					goto out;
+				}
+			if (n < 0) {
+				rc = fail_archive(err, disk, path);
+				goto out;
+			}
+		}
+		archive_entry_free(e);
+		e = NULL;
+	}
+	if (archive_write_close(tar) != ARCHIVE_OK)
+		rc = fail_archive(err, tar, "data.tar");
+	*installed_kb = kb;
+out:
+	archive_entry_free(e);
+	if (disk)
+		archive_read_free(disk);
+	if (tar)
+		archive_write_free(tar);
+	return rc;
+}
+
+static void add_description(struct strbuf *sb, const char *desc)
+{
+	const char *nl = strchr(desc, '\n');
+	strbuf_addf(sb, "Description: %.*s\n", nl ? (int)(nl - desc) : (int)strlen(desc), desc);
+	while (nl && nl[1]) {
+		const char *line = nl + 1;
+		nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+		int blank = 1;
+		for (int i = 0; i < len; i++)
+			if (!isspace((unsigned char)line[i]))
+				blank = 0;
+		if (blank)
+			strbuf_addf(sb, " .\n");
+		else
+			strbuf_addf(sb, " %.*s\n", len, line);
+	}
+}
+
+static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
+			     const struct deb_scripts *scripts, const char *conffiles,
+			     unsigned long installed_kb, time_t now, struct strbuf *err)
+{
+	struct strbuf control = STRBUF_INIT;
+	strbuf_addf(&control, "Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\n"
+			      "Installed-Size: %lu\n",
+		    ctl->package, ctl->version, ctl->maintainer, installed_kb);
+	if (ctl->depends && *ctl->depends)
+		strbuf_addf(&control, "Depends: %s\n", ctl->depends);
+	strbuf_addf(&control, "Section: %s\nPriority: %s\n", ctl->section, ctl->priority);
+	add_description(&control, ctl->description);
+	int rc = control.oom ? -ENOMEM : 0;
+
+	struct archive *a = archive_write_new();
+	struct archive_entry *dir = archive_entry_new();
+	archive_write_set_format_gnutar(a);
+	archive_write_add_filter_gzip(a);
+	if (!rc && archive_write_open2(a, out, NULL, sb_write_cb, NULL, NULL) != ARCHIVE_OK)
+		rc = fail_archive(err, a, "control.tar");
+	archive_entry_set_pathname(dir, "./");
+	archive_entry_set_filetype(dir, AE_IFDIR);
+	archive_entry_set_perm(dir, 0755);
+	archive_entry_set_mtime(dir, now, 0);
+	set_root_owner(dir);
+	if (!rc && archive_write_header(a, dir) < ARCHIVE_WARN)
+		rc = fail_archive(err, a, "control.tar");
+	if (!rc)
+		rc = add_mem_file(a, "./control", control.buf, 0644, now, err);
+	if (!rc && *conffiles)
+		rc = add_mem_file(a, "./conffiles", conffiles, 0644, now, err);
+	const char *names[] = { "./postinst", "./prerm", "./postrm" };
+	const char *texts[] = { scripts->postinst, scripts->prerm, scripts->postrm };
+	for (int i = 0; i < 3 && !rc; i++)
+		if (texts[i])
+			rc = add_mem_file(a, names[i], texts[i], 0755, now, err);
+	if (!rc && archive_write_close(a) != ARCHIVE_OK)
+		rc = fail_archive(err, a, "control.tar");
+	archive_entry_free(dir);
+	archive_write_free(a);
+	strbuf_release(&control);
+	return rc;
+}
+
+static int ar_member_header(struct archive *ar, const char *name, la_int64_t size, time_t now,
+			    struct strbuf *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, size);
+	archive_entry_set_mtime(e, now, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	int rc = archive_write_header(ar, e) < ARCHIVE_WARN ? fail_archive(err, ar, name) : 0;
+	archive_entry_free(e);
+	return rc;
+}
+
+static int write_ar(const char *tmp_path, const struct strbuf *control_tar, const char *data_path,
+		    time_t now, struct strbuf *err)
+{
+	struct archive *ar = archive_write_new();
+	int rc = 0, fd = -1;
+	archive_write_set_format_ar_bsd(ar);
+	archive_write_add_filter_none(ar);
+	if (archive_write_open_filename(ar, tmp_path) != ARCHIVE_OK) {
+		rc = fail_archive(err, ar, tmp_path);
+		goto out;
+	}
+	if ((rc = ar_member_header(ar, "debian-binary", 4, now, err)))
+		goto out;
+	if (archive_write_data(ar, "2.0\n", 4) < 0) {
+		rc = fail_archive(err, ar, "debian-binary");
+		goto out;
+	}
+	if ((rc = ar_member_header(ar, "control.tar.gz", (la_int64_t)control_tar->len, now, err)))
+		goto out;
+	if (archive_write_data(ar, control_tar->buf, control_tar->len) < 0) {
+		rc = fail_archive(err, ar, "control.tar.gz");
+		goto out;
+	}
+	struct stat st;
+	fd = open(data_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		strbuf_addf(err, "%s: %s", data_path, strerror(errno));
+		goto out;
+	}
+	if ((rc = ar_member_header(ar, "data.tar.xz", st.st_size, now, err)))
+		goto out;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (archive_write_data(ar, buf, (size_t)n) < 0) {
+			rc = fail_archive(err, ar, "data.tar.xz");
+			goto out;
+		}
+	if (n < 0) {
+		rc = -errno;
+		strbuf_addf(err, "%s: %s", data_path, strerror(errno));
+		goto out;
+	}
+	if (archive_write_close(ar) != ARCHIVE_OK)
+		rc = fail_archive(err, ar, tmp_path);
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_write_free(ar);
+	return rc;
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
+	      const struct deb_scripts *scripts, struct strbuf *err)
+{
+	char data_path[PATH_MAX], tmp_path[PATH_MAX];
+	snprintf(data_path, sizeof(data_path), "%s.data.tmp", out_path);
+	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path);
+	struct strbuf conffiles = STRBUF_INIT, control_tar = STRBUF_INIT;
+	unsigned long kb = 0;
+	time_t now = time(NULL);
+	int rc;
+	if (deb_version_check(ctl->version)) {
+		strbuf_addf(err, "version '%s' is not a valid Debian version", ctl->version);
+		return -EINVAL;
+	}
+	rc = write_data_tar(data_path, rootdir, &conffiles, &kb, err);
+	if (!rc)
+		rc = write_control_tar(&control_tar, ctl, scripts, conffiles.buf ? conffiles.buf : "",
+				       kb, now, err);
+	if (!rc)
+		rc = write_ar(tmp_path, &control_tar, data_path, now, err);
+	if (!rc && (rc = fsync_path(tmp_path)))
+		strbuf_addf(err, "fsync %s: %s", tmp_path, strerror(-rc));
+	if (!rc && rename(tmp_path, out_path) < 0) {
+		rc = -errno;
+		strbuf_addf(err, "rename %s: %s", out_path, strerror(errno));
+	}
+	if (rc)
+		unlink(tmp_path);
+	unlink(data_path);
+	strbuf_release(&conffiles);
+	strbuf_release(&control_tar);
+	return rc;
+}

@@ -1,0 +1,10 @@
+/* fsutil: small filesystem helpers used across core/ (all return 0 or -errno). */
+#ifndef WAZOFS_FSUTIL_H
+#define WAZOFS_FSUTIL_H
+#include <stddef.h>
+int mkdir_p(const char *path, int mode);
+/* Removes path and everything below it, never crossing into another filesystem. */
+int rm_rf(const char *path);
+/* Writes data to path atomically (temp file, fsync, rename). */
+int write_file_atomic(const char *path, const void *data, size_t len, int mode);
+#endif

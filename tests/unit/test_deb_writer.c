@@ -1,0 +1,125 @@
+/* Unit tests of core/deb_writer and core/plugin_package: build the hello world package
+ * from examples/helloworld, read it back with the real dpkg-deb, install and purge it
+ * with the real dpkg into a sandbox root. */
+#include "check.h"
+#include "deb_writer.h"
+#include "fsutil.h"
+#include "plugin_package.h"
+#include "subproc.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[256];
+
+static int run_capture(struct strbuf *out, const char *const *argv)
+{
+	struct subproc sp = { .argv = argv, .log_fd = 2, .capture = out };
+	return subproc_run(&sp);
+}
+
+static void test_helloworld_package(void)
+{
+	struct plugin_meta m;
+	struct meta_report r;
+	CHECK_INT(plugin_meta_load("examples/helloworld/wazo/plugin.yml", "25.17", &m, &r), 0);
+	char pkgdir[512], deb[512], conf[600];
+	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", tmp);
+	snprintf(deb, sizeof(deb), "%s/hello.deb", tmp);
+	snprintf(conf, sizeof(conf), "%s/etc/asterisk/extensions_extra.d", pkgdir);
+	CHECK_INT(mkdir_p(conf, 0755), 0);
+	strcat(conf, "/helloworld.conf");
+	CHECK_INT(write_file_atomic(conf, "[x]\n", 4, 0644), 0);
+	struct strbuf err = STRBUF_INIT;
+	char *src = realpath("examples/helloworld", NULL);
+	CHECK(src != NULL);
+	int rc = plugin_package_write(&m, src ? src : "", pkgdir, deb, 2, &err);
+	free(src);
+	CHECK_INT(rc, 0);
+	if (rc)
+		fprintf(stderr, "  %s\n", err.buf);
+
+	struct strbuf out = STRBUF_INIT;
+	const char *field[] = { "dpkg-deb", "-f", deb, "Package", "Version", "Architecture",
+				"Section", NULL };
+	CHECK_INT(run_capture(&out, field), 0);
+	CHECK_STR(out.buf, "Package: wazo-plugind-helloworld-demo\nVersion: 0.0.1\n"
+			   "Architecture: all\nSection: wazo-plugind-plugin\n");
+	strbuf_release(&out);
+	const char *contents[] = { "dpkg-deb", "--contents", deb, NULL };
+	CHECK_INT(run_capture(&out, contents), 0);
+	CHECK(out.buf && strstr(out.buf, "root/root") &&
+	      strstr(out.buf, "./usr/lib/wazo-plugind/plugins/demo/helloworld/wazo/rules") &&
+	      strstr(out.buf, "./usr/share/doc/wazo-plugind-helloworld-demo/copyright") &&
+	      strstr(out.buf, "./etc/asterisk/extensions_extra.d/helloworld.conf"));
+	strbuf_release(&out);
+	const char *conffiles[] = { "dpkg-deb", "--info", deb, "conffiles", NULL };
+	CHECK_INT(run_capture(&out, conffiles), 0);
+	CHECK_STR(out.buf, "/etc/asterisk/extensions_extra.d/helloworld.conf\n");
+	strbuf_release(&out);
+	const char *postrm[] = { "dpkg-deb", "--info", deb, "postrm", NULL };
+	CHECK_INT(run_capture(&out, postrm), 0);
+	CHECK(out.buf && strstr(out.buf, "\"$saved_rules\" postrm") &&
+	      strstr(out.buf, "$DPKG_ROOT/var/lib/wazo-plugind/rules/rules.helloworld.demo"));
+	strbuf_release(&out);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+}
+
+static void test_format0_has_no_postrm_call(void)
+{
+	const char *t = "name: a\nnamespace: b\nversion: '1'\n";
+	struct plugin_meta m;
+	struct meta_report r;
+	CHECK_INT(plugin_meta_parse(t, strlen(t), NULL, &m, &r), 0);
+	char *pi, *pr, *po;
+	CHECK_INT(plugin_scripts(&m, &pi, &pr, &po), 0);
+	CHECK(strstr(po, "postrm)") == NULL && strstr(po, "\" postrm") == NULL);
+	CHECK(strstr(pr, "\" uninstall") != NULL && strstr(pi, "\" install") != NULL);
+	free(pi);
+	free(pr);
+	free(po);
+	plugin_meta_destroy(&m);
+}
+
+static void test_bad_version(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct deb_control ctl = { "p", "not a version", "M <m@x>", "s", "optional", NULL, "d" };
+	struct deb_scripts s = { 0 };
+	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &ctl, &s, &err), -EINVAL);
+	CHECK(err.buf && strstr(err.buf, "not a valid Debian version"));
+	strbuf_release(&err);
+	CHECK_INT(deb_version_check("1:2.0~rc1-3"), 0);
+	CHECK_INT(deb_version_check("v1"), -EINVAL);
+}
+
+static void test_unreadable_tree(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	char deb[300];
+	snprintf(deb, sizeof(deb), "%s/x.deb", tmp);
+	struct deb_control ctl = { "p", "1", "M <m@x>", "s", "optional", NULL, "d" };
+	struct deb_scripts s = { 0 };
+	CHECK(deb_write(deb, "/nonexistent-tree", &ctl, &s, &err) < 0);
+	CHECK(err.buf && strstr(err.buf, "nonexistent-tree"));
+	CHECK(access(deb, F_OK) < 0);
+	strbuf_release(&err);
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-deb.XXXXXX");
+	if (!mkdtemp(tmp))
+		return 2;
+	test_helloworld_package();
+	test_format0_has_no_postrm_call();
+	test_bad_version();
+	test_unreadable_tree();
+	if (!getenv("WAZOFS_KEEP"))
+		rm_rf(tmp);
+	else
+		fprintf(stderr, "kept %s\n", tmp);
+	return CHECK_SUMMARY();
+}
