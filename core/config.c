@@ -1,0 +1,179 @@
+/* config: settings (see config.h). */
+#include "config.h"
+#include "fsutil.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+void config_defaults(struct wazofs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->root, sizeof(c->root), "/");
+	snprintf(c->state, sizeof(c->state), "/var/lib/wazofs");
+	c->job_timeout = 1800;
+	c->quiet_ms = 5000;
+	c->settle_ms = 500;
+	c->archive_max_bytes = 1ULL << 30;
+	c->archive_max_entries = 100000;
+}
+
+static int parse_ull(const char *v, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err)
+{
+	unsigned long long n;
+	struct {
+		const char *key;
+		char *dst;
+		size_t len;
+	} strs[] = {
+		{ "root", c->root, sizeof(c->root) },
+		{ "state", c->state, sizeof(c->state) },
+		{ "wazo_version", c->wazo_version, sizeof(c->wazo_version) },
+		{ "market", c->market, sizeof(c->market) },
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(key, strs[i].key))
+			continue;
+		if (strlen(value) >= strs[i].len || (i < 2 && !*value)) {
+			strbuf_addf(err, "%s: value '%s' is empty or too long", key, value);
+			return -EINVAL;
+		}
+		snprintf(strs[i].dst, strs[i].len, "%s", value);
+		return 0;
+	}
+	struct {
+		const char *key;
+		unsigned long long max;
+	} nums[] = { { "job_timeout", 86400 * 7 }, { "quiet_ms", 3600000 }, { "settle_ms", 600000 },
+		     { "archive_max_bytes", 1ULL << 50 }, { "archive_max_entries", 100000000 } };
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key))
+			continue;
+		if (parse_ull(value, nums[i].max, &n) || (i == 0 && n == 0)) {
+			strbuf_addf(err, "%s: '%s' is not a whole number from %d to %llu", key, value,
+				    i == 0, nums[i].max);
+			return -EINVAL;
+		}
+		switch (i) {
+		case 0: c->job_timeout = (unsigned)n; break;
+		case 1: c->quiet_ms = (unsigned)n; break;
+		case 2: c->settle_ms = (unsigned)n; break;
+		case 3: c->archive_max_bytes = n; break;
+		default: c->archive_max_entries = (unsigned long)n; break;
+		}
+		return 0;
+	}
+	strbuf_addf(err, "unknown option '%s'", key);
+	return -EINVAL;
+}
+
+int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	yaml_parser_t p;
+	yaml_document_t doc;
+	int rc = 0;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	if (!yaml_parser_load(&p, &doc)) {
+		strbuf_addf(err, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1,
+			    p.problem_mark.column + 1, p.problem ? p.problem : "invalid YAML");
+		yaml_parser_delete(&p);
+		fclose(f);
+		return -EINVAL;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && root->type != YAML_MAPPING_NODE) {
+		strbuf_addf(err, "%s: expected a mapping of option: value", path);
+		rc = -EINVAL;
+	}
+	for (yaml_node_pair_t *pr = root && !rc ? root->data.mapping.pairs.start : NULL;
+	     pr && pr < root->data.mapping.pairs.top && !rc; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
+			strbuf_addf(err, "%s:%zu: expected option: value", path,
+				    k ? k->start_mark.line + 1 : 0);
+			rc = -EINVAL;
+			break;
+		}
+		struct strbuf e = STRBUF_INIT;
+		rc = config_set(c, (const char *)k->data.scalar.value,
+				(const char *)v->data.scalar.value, &e);
+		if (rc)
+			strbuf_addf(err, "%s:%zu: %s", path, k->start_mark.line + 1, e.buf);
+		strbuf_release(&e);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	fclose(f);
+	return rc;
+}
+
+static int absolutize(char *path, size_t len, const char *what, struct strbuf *err)
+{
+	char *real = realpath(path, NULL);
+	if (!real) {
+		int e = errno;
+		strbuf_addf(err, "%s '%s': %s", what, path, strerror(e));
+		return -e;
+	}
+	snprintf(path, len, "%s", real);
+	free(real);
+	return 0;
+}
+
+int config_finish(struct wazofs_config *c, struct strbuf *err)
+{
+	int rc = absolutize(c->root, sizeof(c->root), "root", err);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "root '%s' is not a directory", c->root);
+		return -ENOTDIR;
+	}
+	if ((rc = mkdir_p(c->state, 0700))) {
+		strbuf_addf(err, "state '%s': %s", c->state, strerror(-rc));
+		return rc;
+	}
+	if ((rc = absolutize(c->state, sizeof(c->state), "state", err)))
+		return rc;
+	if (access(c->state, W_OK | X_OK) < 0) {
+		rc = -errno;
+		strbuf_addf(err, "state '%s' is not writable: %s", c->state, strerror(errno));
+		return rc;
+	}
+	if (strlen(c->root) > PATH_MAX / 4 || strlen(c->state) > PATH_MAX / 4) {
+		strbuf_addf(err, "root and state must be shorter than %d characters", PATH_MAX / 4);
+		return -ENAMETOOLONG;
+	}
+	if (c->market[0] && (rc = absolutize(c->market, sizeof(c->market), "market", err)))
+		return rc;
+	if (!c->wazo_version[0]) {
+		/* the running Wazo's own record, as wazo-plugind reads it */
+		FILE *f = fopen("/usr/share/wazo/WAZO-VERSION", "r");
+		if (f) {
+			if (fgets(c->wazo_version, sizeof(c->wazo_version), f))
+				c->wazo_version[strcspn(c->wazo_version, " \t\r\n")] = 0;
+			fclose(f);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* config: the daemon's settings, from defaults, the YAML config file, then the command
+ * line (which wins). Keys are the same in the file and in -o options. */
+#ifndef WAZOFS_CONFIG_H
+#define WAZOFS_CONFIG_H
+#include "strbuf.h"
+#include <limits.h>
+
+#define CONFIG_DEFAULT_FILE "/etc/wazofs/config.yml"
+
+struct wazofs_config {
+	char root[PATH_MAX];         /* install root handed to dpkg; "/" by default */
+	char state[PATH_MAX];        /* what must survive: incoming, jobs, packages, logs */
+	char wazo_version[64];       /* running Wazo version; "" = do not check */
+	char market[PATH_MAX];       /* market index (JSON); "" = none */
+	unsigned job_timeout;        /* seconds one rules step may take */
+	unsigned quiet_ms;           /* quiet period that completes a copy by a live writer */
+	unsigned settle_ms;          /* wait after the writer exited, for a follow-up writer */
+	unsigned long long archive_max_bytes;
+	unsigned long archive_max_entries;
+};
+
+void config_defaults(struct wazofs_config *c);
+/* Sets one key; returns 0 or -EINVAL with a one-line message in err. */
+int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err);
+/* Applies a YAML mapping file. Missing file: -ENOENT (no message). */
+int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err);
+/* Makes paths absolute, creates the state dir, checks root and state; -errno + err. */
+int config_finish(struct wazofs_config *c, struct strbuf *err);
+#endif

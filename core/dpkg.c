@@ -1,0 +1,154 @@
+/* dpkg: argv builders for dpkg/dpkg-query and the parsing of their output. */
+#include "dpkg.h"
+#include "plugin_package.h"
+#include "strbuf.h"
+#include "subproc.h"
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 32
+
+static int is_host_root(const char *root)
+{
+	return !root || !*root || strcmp(root, "/") == 0;
+}
+
+/* Fills argv with dpkg and the root options; returns the count. */
+static int dpkg_base(const char *root, const char **argv, char *rootopt, size_t len)
+{
+	int n = 0;
+	argv[n++] = "dpkg";
+	if (!is_host_root(root)) {
+		snprintf(rootopt, len, "--root=%s", root);
+		argv[n++] = rootopt;
+		argv[n++] = "--force-script-chrootless";
+	}
+	argv[n++] = "--force-confdef";
+	argv[n++] = "--force-confold";
+	return n;
+}
+
+static const char *const *dpkg_env(void)
+{
+	static const char *env[3];
+	env[0] = subproc_default_path();
+	env[1] = "DEBIAN_FRONTEND=noninteractive";
+	env[2] = NULL;
+	return env;
+}
+
+int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+{
+	const char *argv[MAX_ARGS];
+	char rootopt[PATH_MAX + 16];
+	int n = dpkg_base(root, argv, rootopt, sizeof(rootopt));
+	argv[n++] = "--install";
+	argv[n++] = deb;
+	argv[n] = NULL;
+	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
+	return subproc_run(&sp);
+}
+
+int dpkg_purge(const char *root, const char *const *packages, int log_fd)
+{
+	const char *argv[MAX_ARGS + 64];
+	char rootopt[PATH_MAX + 16];
+	int n = dpkg_base(root, argv, rootopt, sizeof(rootopt));
+	argv[n++] = "--purge";
+	for (; *packages && n < MAX_ARGS + 62; packages++)
+		argv[n++] = *packages;
+	argv[n] = NULL;
+	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd };
+	return subproc_run(&sp);
+}
+
+void dpkg_status_path(const char *root, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/var/lib/dpkg/status", is_host_root(root) ? "" : root);
+}
+
+int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, size_t nslen)
+{
+	static const char prefix[] = "wazo-plugind-";
+	if (strncmp(package, prefix, sizeof(prefix) - 1))
+		return -EINVAL;
+	const char *rest = package + sizeof(prefix) - 1;
+	const char *dash = strrchr(rest, '-');
+	if (!dash || dash == rest || !dash[1])
+		return -EINVAL;
+	/* namespace is [a-z0-9]+ so the last dash separates it from the name */
+	for (const char *c = dash + 1; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			return -EINVAL;
+	for (const char *c = rest; c < dash; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return -EINVAL;
+	if ((size_t)(dash - rest) >= nlen || strlen(dash + 1) >= nslen)
+		return -ENAMETOOLONG;
+	snprintf(name, nlen, "%.*s", (int)(dash - rest), rest);
+	snprintf(ns, nslen, "%s", dash + 1);
+	return 0;
+}
+
+int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n)
+{
+	char admindir[PATH_MAX + 32];
+	snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg",
+		 is_host_root(root) ? "" : root);
+	const char *argv[] = { "dpkg-query", admindir, "--show", "--showformat",
+			       "${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\n",
+			       NULL };
+	struct strbuf sb = STRBUF_INIT;
+	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = -1, .capture = &sb };
+	*out = NULL;
+	*n = 0;
+	int rc = subproc_run(&sp);
+	/* dpkg-query exits 1 when the database is empty: not an error for us */
+	if (rc < 0 || rc > 1) {
+		strbuf_release(&sb);
+		return rc < 0 ? rc : -EIO;
+	}
+	size_t cap = 0;
+	for (char *line = sb.buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *f[4] = { line, NULL, NULL, NULL };
+		for (int i = 1; i < 4 && f[i - 1]; i++) {
+			f[i] = strchr(f[i - 1], '\t');
+			if (f[i])
+				*f[i]++ = 0;
+		}
+		if (!f[3] || strcmp(f[3], PLUGIN_SECTION) || f[0][0] == 'u' || f[0][0] == 'n')
+			continue;
+		struct installed_plugin p;
+		memset(&p, 0, sizeof(p));
+		if (dpkg_split_package(f[1], p.name, sizeof(p.name), p.ns, sizeof(p.ns)))
+			continue;
+		if (f[0][0] == 'r' || f[0][0] == 'p') /* removed, config-files left */
+			if (f[0][1] == 'c' || f[0][1] == 'n')
+				continue;
+		snprintf(p.package, sizeof(p.package), "%s", f[1]);
+		snprintf(p.version, sizeof(p.version), "%s", f[2]);
+		snprintf(p.status, sizeof(p.status), "%.2s", f[0]);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct installed_plugin *g = realloc(*out, cap * sizeof(**out));
+			if (!g) {
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				strbuf_release(&sb);
+				return -ENOMEM;
+			}
+			*out = g;
+		}
+		(*out)[(*n)++] = p;
+	}
+	strbuf_release(&sb);
+	return 0;
+}

@@ -1,0 +1,116 @@
+/* job: job records (see job.h). */
+#include "job.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+		    const char *log_path)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->lock = lock;
+	j->kind = kind;
+	snprintf(j->entry, sizeof(j->entry), "%s", entry ? entry : "");
+	snprintf(j->log_path, sizeof(j->log_path), "%s", log_path);
+	job_status_init(&j->st);
+	if (kind == JOB_REMOVE) {
+		snprintf(j->st.state, sizeof(j->st.state), "uninstalling");
+		snprintf(j->st.step, sizeof(j->st.step), STEP_REMOVING);
+	}
+	j->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (j->log_fd < 0) {
+		int e = errno;
+		free(j);
+		errno = e;
+		return NULL;
+	}
+	return j;
+}
+
+void job_close_log(struct job *j)
+{
+	if (j->log_fd >= 0)
+		close(j->log_fd);
+	j->log_fd = -1;
+}
+
+void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	job_close_log(j);
+	job_status_destroy(&j->st);
+	free(j->plugin_yml);
+	free(j);
+}
+
+void job_logf(struct job *j, const char *fmt, ...)
+{
+	if (j->log_fd < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vdprintf(j->log_fd, fmt, ap);
+	va_end(ap);
+}
+
+void job_step(struct job *j, const char *step)
+{
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.step, sizeof(j->st.step), "%s", step);
+	pthread_mutex_unlock(j->lock);
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	job_logf(j, "== %s (%s) ==\n", step, when);
+}
+
+void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy) {
+		memcpy(copy, yml, len);
+		copy[len] = 0;
+	}
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.ns, sizeof(j->st.ns), "%s", m->namespace);
+	snprintf(j->st.name, sizeof(j->st.name), "%s", m->name);
+	snprintf(j->st.version, sizeof(j->st.version), "%s", m->version);
+	plugin_package_name(m->name, m->namespace, j->st.package, sizeof(j->st.package));
+	free(j->plugin_yml);
+	j->plugin_yml = copy;
+	j->plugin_yml_len = copy ? len : 0;
+	pthread_mutex_unlock(j->lock);
+}
+
+void job_fail(struct job *j, const char *error_id, const char *message,
+	      const struct meta_report *report, const char *fmt, ...)
+{
+	char reason[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(j->lock);
+	job_status_fail(&j->st, error_id, message, report, "%s", reason);
+	pthread_mutex_unlock(j->lock);
+	job_logf(j, "error: %s\n", reason);
+	for (size_t i = 0; report && i < report->n; i++)
+		job_logf(j, "  %s: %s\n", report->e[i].field, report->e[i].message);
+}
+
+void job_set_state(struct job *j, const char *state)
+{
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.state, sizeof(j->st.state), "%s", state);
+	pthread_mutex_unlock(j->lock);
+}

@@ -1,0 +1,46 @@
+/* job: one install or removal in progress or failed, with its status and log. The
+ * status fields are protected by the core state lock (*lock); the job's log fd belongs
+ * to the thread that runs the job. */
+#ifndef WAZOFS_JOB_H
+#define WAZOFS_JOB_H
+#include "job_status.h"
+#include "plugin_meta.h"
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum job_kind { JOB_INSTALL, JOB_REMOVE };
+
+struct job {
+	struct job *next;         /* in the core's job list; protected by *lock */
+	pthread_mutex_t *lock;    /* the core state lock */
+	enum job_kind kind;
+	char entry[NAME_MAX + 1]; /* incoming entry it came from, "" otherwise */
+	struct job_status st;     /* protected by *lock */
+	int running;              /* protected by *lock */
+	char *plugin_yml;         /* the metadata as read; protected by *lock */
+	size_t plugin_yml_len;
+	char log_path[PATH_MAX];
+	int log_fd;               /* -1 when closed */
+	atomic_int cancel;
+};
+
+/* Allocates a job (caller frees with job_free) with its log opened at log_path
+ * (truncated). Returns NULL and sets errno on failure. */
+struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+		    const char *log_path);
+void job_free(struct job *j);
+void job_close_log(struct job *j);
+
+/* Records the step (under the lock) and writes it as a heading in the log. */
+void job_step(struct job *j, const char *step);
+/* Records namespace, name, version and package once the metadata is valid. */
+void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len);
+/* Fails the job at its current step; the reason goes to the log too. */
+void job_fail(struct job *j, const char *error_id, const char *message,
+	      const struct meta_report *report, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the state (installing, installed, uninstalling) under the lock. */
+void job_set_state(struct job *j, const char *state);
+#endif

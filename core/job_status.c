@@ -1,0 +1,123 @@
+/* job_status: status records and their YAML form (see job_status.h). */
+#include "job_status.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+void job_status_init(struct job_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->state, sizeof(st->state), "installing");
+	snprintf(st->step, sizeof(st->step), STEP_STARTING);
+}
+
+void job_status_destroy(struct job_status *st)
+{
+	free(st->details);
+	st->details = NULL;
+}
+
+void job_status_fail(struct job_status *st, const char *error_id, const char *message,
+		     const struct meta_report *details_report, const char *reason_fmt, ...)
+{
+	snprintf(st->state, sizeof(st->state), "error");
+	snprintf(st->error_id, sizeof(st->error_id), "%s", error_id);
+	snprintf(st->message, sizeof(st->message), "%s", message);
+	va_list ap;
+	va_start(ap, reason_fmt);
+	vsnprintf(st->reason, sizeof(st->reason), reason_fmt, ap);
+	va_end(ap);
+	free(st->details);
+	st->details = NULL;
+	if (details_report && details_report->n) {
+		struct strbuf sb = STRBUF_INIT;
+		meta_report_render(details_report, &sb);
+		st->details = strbuf_detach(&sb, NULL);
+	}
+}
+
+void job_status_render(const struct job_status *st, struct strbuf *out)
+{
+	strbuf_add_yaml_kv(out, 0, "state", st->state);
+	if (st->ns[0])
+		strbuf_add_yaml_kv(out, 0, "namespace", st->ns);
+	if (st->name[0])
+		strbuf_add_yaml_kv(out, 0, "name", st->name);
+	if (st->version[0])
+		strbuf_add_yaml_kv(out, 0, "version", st->version);
+	strbuf_add_yaml_kv(out, 0, "step", st->step);
+	if (st->package[0])
+		strbuf_add_yaml_kv(out, 0, "package", st->package);
+	if (strcmp(st->state, "error"))
+		return;
+	strbuf_add_yaml_kv(out, 0, "error_id", st->error_id);
+	strbuf_add_yaml_kv(out, 0, "message", st->message);
+	if (st->reason[0])
+		strbuf_add_yaml_kv(out, 0, "reason", st->reason);
+	strbuf_addf(out, "details:\n");
+	if (st->details)
+		strbuf_add(out, st->details, strlen(st->details));
+	else
+		strbuf_add_yaml_kv(out, 2, "step", st->step);
+}
+
+static void copy_field(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+int job_status_parse(const char *text, size_t len, struct job_status *st)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	job_status_init(st);
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		yaml_parser_delete(&p);
+		return -EINVAL;
+	}
+	int rc = -EINVAL;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && root->type == YAML_MAPPING_NODE) {
+		rc = 0;
+		for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+		     pr < root->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+			yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+			if (!k || !v || k->type != YAML_SCALAR_NODE)
+				continue;
+			const char *key = (const char *)k->data.scalar.value;
+			if (strcmp(key, "details") == 0) {
+				/* keep the rendered body: everything after "details:\n" */
+				const char *d = strstr(text, "\ndetails:\n");
+				if (d)
+					st->details = strdup(d + strlen("\ndetails:\n"));
+				continue;
+			}
+			if (v->type != YAML_SCALAR_NODE)
+				continue;
+			const char *val = (const char *)v->data.scalar.value;
+#define F(name, field)                                              \
+	if (strcmp(key, name) == 0)                                 \
+		copy_field(st->field, sizeof(st->field), val);
+			F("state", state)
+			F("step", step)
+			F("namespace", ns)
+			F("name", name)
+			F("version", version)
+			F("package", package)
+			F("error_id", error_id)
+			F("message", message)
+			F("reason", reason)
+#undef F
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return rc;
+}

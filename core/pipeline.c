@@ -1,0 +1,305 @@
+/* pipeline: install = starting, extracting, validating, installing dependencies,
+ * building, packaging, updating, installing, cleaning, completed (wazo-plugind's
+ * steps); removal = removing, completed. */
+#include "pipeline.h"
+#include "dpkg.h"
+#include "fsutil.h"
+#include "plugin_package.h"
+#include "subproc.h"
+#include "tree_import.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INSTALL_ERROR "install-error", "Installation error"
+
+/* Runs `rules ACTION` in the plugin root; returns 0 or fails the job. */
+static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
+		     const char *action, const char *pkgdir)
+{
+	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16];
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
+	const char *env_vars[] = { subproc_default_path(), pkgdir ? pkgenv : NULL, NULL };
+	const char *plain[] = { rules, action, NULL };
+	const char *faked[] = { "fakeroot", "--", rules, action, NULL };
+	struct subproc sp = {
+		.argv = pkgdir ? faked : plain,
+		.env = env_vars,
+		.cwd = root,
+		.log_fd = job->log_fd,
+		.timeout_sec = env->cfg->job_timeout,
+		.cancel = &job->cancel,
+	};
+	job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
+	int rc = subproc_run(&sp);
+	if (rc == 0)
+		return 0;
+	if (sp.cancelled)
+		job_fail(job, INSTALL_ERROR, NULL, "cancelled during `rules %s`", action);
+	else if (sp.timed_out)
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "`rules %s` did not finish within %u seconds and was killed", action,
+			 env->cfg->job_timeout);
+	else if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run `%s`: %s", sp.argv[0], strerror(-rc));
+	else
+		job_fail(job, INSTALL_ERROR, NULL, "`rules %s` exited with status %d (see log)",
+			 action, rc);
+	return -EIO;
+}
+
+static int cancelled(struct job *job)
+{
+	if (!atomic_load(&job->cancel))
+		return 0;
+	job_fail(job, INSTALL_ERROR, NULL, "cancelled");
+	return 1;
+}
+
+/* Removes older packages of the same plugin from the state dir. */
+static void prune_packages(const char *dir, const char *package, const char *keep)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t n = strlen(package);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, package, n) == 0 && de->d_name[n] == '_' &&
+		    strcmp(de->d_name, keep))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+static int check_rules(const char *root, struct meta_report *r)
+{
+	char rules[PATH_MAX + 16];
+	struct stat st;
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	if (stat(rules, &st) < 0 || !S_ISREG(st.st_mode))
+		meta_report_add(r, "wazo/rules", "required", NULL, "wazo/rules is missing");
+	else if (access(rules, X_OK) < 0)
+		meta_report_add(r, "wazo/rules", "type", NULL, "wazo/rules is not executable");
+	return r->n ? -EINVAL : 0;
+}
+
+static int step_validate(struct job *job, const struct pipeline_env *env, const char *root,
+			 struct plugin_meta *m)
+{
+	struct meta_report r;
+	char yml[PATH_MAX + 32];
+	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", root);
+	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	struct strbuf text = STRBUF_INIT;
+	int rc = strbuf_read_file(&text, yml, PLUGIN_YML_MAX);
+	if (rc == 0)
+		rc = plugin_meta_parse(text.buf, text.len, wv, m, &r);
+	else
+		rc = plugin_meta_load(yml, wv, m, &r); /* same error, worded for the user */
+	if (rc == 0) {
+		job_identify(job, m, text.buf, text.len);
+		struct meta_report rr = { 0 };
+		if (check_rules(root, &rr)) {
+			r = rr;
+			rc = -EINVAL;
+			plugin_meta_destroy(m);
+		}
+	}
+	strbuf_release(&text);
+	if (rc) {
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "wazo/plugin.yml or wazo/rules is not valid: %s: %s", r.e[0].field,
+			 r.e[0].message);
+		return rc;
+	}
+	if (!wv)
+		job_logf(job, "no running Wazo version known: min/max_wazo_version not checked\n");
+	return 0;
+}
+
+static int step_dependencies(struct job *job, const struct pipeline_env *env,
+			     const struct plugin_meta *m)
+{
+	for (size_t i = 0; i < m->n_depends; i++) {
+		char ver[128];
+		const struct plugin_dep *d = &m->depends[i];
+		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) == 0) {
+			job_logf(job, "dependency %s/%s is installed (%s): left as it is\n",
+				 d->namespace, d->name, ver);
+			continue;
+		}
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "dependency %s/%s is not installed and no market provides it", d->namespace,
+			 d->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
+			const char *workdir, const struct plugin_meta *m, char *deb, size_t deblen)
+{
+	char pkgdir[PATH_MAX], dir[PATH_MAX], file[512];
+	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
+	int rc = mkdir_p(pkgdir, 0755);
+	if (rc) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = run_rules(job, env, root, "package", pkgdir)))
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
+	snprintf(deb, deblen, "%s/%s", dir, file);
+	struct strbuf err = STRBUF_INIT;
+	rc = mkdir_p(dir, 0755);
+	if (rc)
+		strbuf_addf(&err, "%s: %s", dir, strerror(-rc));
+	else
+		rc = plugin_package_write(m, root, pkgdir, deb, job->log_fd, &err);
+	if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
+			 err.buf ? err.buf : strerror(-rc));
+	else
+		job_logf(job, "wrote %s\n", deb);
+	strbuf_release(&err);
+	return rc;
+}
+
+static int step_install(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m,
+			const char *deb, int was_installed)
+{
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = dpkg_install(env->cfg->root, deb, job->log_fd, NULL);
+	if (rc != 0 && !was_installed) {
+		/* do not leave a half-installed new package behind */
+		char pkg[300];
+		plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
+		const char *pkgs[] = { pkg, NULL };
+		job_logf(job, "dpkg failed: purging the half-installed %s\n", pkg);
+		dpkg_purge(env->cfg->root, pkgs, job->log_fd);
+	}
+	pthread_mutex_unlock(env->pkg_lock);
+	env->dpkg_changed(env->ctx);
+	if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run dpkg: %s", strerror(-rc));
+	else if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "dpkg --install failed (exit %d, see log)", rc);
+	return rc ? -EIO : 0;
+	return 0;
+}
+
+int pipeline_install(struct job *job, const struct pipeline_env *env, const char *src,
+		     const char *workdir, int reinstall)
+{
+	struct plugin_meta m = { 0 };
+	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX], installed[128];
+	struct meta_report r = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int rc, was_installed;
+
+	job_step(job, STEP_STARTING);
+	rm_rf(workdir);
+	if ((rc = mkdir_p(workdir, 0700))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));
+		goto out;
+	}
+	job_step(job, STEP_EXTRACTING);
+	snprintf(tree, sizeof(tree), "%s/src", workdir);
+	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
+	rc = tree_import(src, tree, job->log_fd, &lim, &r, &err);
+	if (rc == 0)
+		rc = tree_find_plugin_root(tree, root, sizeof(root), &r);
+	if (rc) {
+		if (r.n)
+			job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		else
+			job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
+		goto out;
+	}
+	if (cancelled(job) && (rc = -ECANCELED))
+		goto out;
+
+	job_step(job, STEP_VALIDATING);
+	if ((rc = step_validate(job, env, root, &m)))
+		goto out;
+	was_installed = env->installed_version(env->ctx, m.namespace, m.name, installed,
+					       sizeof(installed)) == 0;
+	if (was_installed && strcmp(installed, m.version) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m.namespace, m.name,
+			 m.version);
+		job_set_state(job, "installed");
+		goto clean;
+	}
+	if (was_installed)
+		job_logf(job, "%s/%s %s is installed: %s to %s\n", m.namespace, m.name, installed,
+			 strcmp(installed, m.version) ? "upgrading" : "reinstalling", m.version);
+
+	job_step(job, STEP_DEPENDENCIES);
+	if ((rc = step_dependencies(job, env, &m)))
+		goto out;
+	if (cancelled(job) && (rc = -ECANCELED))
+		goto out;
+
+	job_step(job, STEP_BUILDING);
+	if ((rc = run_rules(job, env, root, "build", NULL)))
+		goto out;
+
+	job_step(job, STEP_PACKAGING);
+	if ((rc = step_package(job, env, root, workdir, &m, deb, sizeof(deb))))
+		goto out;
+	if (cancelled(job) && (rc = -ECANCELED))
+		goto out;
+
+	job_step(job, STEP_UPDATING);
+	job_step(job, STEP_INSTALLING);
+	if ((rc = step_install(job, env, &m, deb, was_installed)))
+		goto out;
+	{
+		char dir[PATH_MAX], pkg[300];
+		snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+		plugin_package_name(m.name, m.namespace, pkg, sizeof(pkg));
+		prune_packages(dir, pkg, strrchr(deb, '/') + 1);
+	}
+	job_set_state(job, "installed");
+clean:
+	job_step(job, STEP_CLEANING);
+	rm_rf(workdir);
+	job_step(job, STEP_COMPLETED);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	return 0;
+out:
+	/* the failure keeps its step in status; the work dir goes, the user's copy stays */
+	rm_rf(workdir);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	return rc ? rc : -EIO;
+}
+
+int pipeline_remove(struct job *job, const struct pipeline_env *env,
+		    const char *const *packages)
+{
+	job_step(job, STEP_REMOVING);
+	for (const char *const *p = packages; *p; p++)
+		job_logf(job, "removing %s\n", *p);
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = dpkg_purge(env->cfg->root, packages, job->log_fd);
+	pthread_mutex_unlock(env->pkg_lock);
+	env->dpkg_changed(env->ctx);
+	if (rc < 0)
+		job_fail(job, "uninstall-error", "Uninstallation error", NULL,
+			 "cannot run dpkg: %s", strerror(-rc));
+	else if (rc)
+		job_fail(job, "uninstall-error", "Uninstallation error", NULL,
+			 "dpkg --purge failed (exit %d, see log)", rc);
+	if (rc)
+		return -EIO;
+	job_step(job, STEP_COMPLETED);
+	return 0;
+}
