@@ -1,0 +1,834 @@
+/* plugind: the daemon's state (see plugind.h).
+ *
+ * Locking: p->lock protects jobs, installed, queue, empty_ns and stopping; it is never
+ * held across a fork, a dpkg run or a wait. p->pkg_lock serializes dpkg runs and is never
+ * taken while p->lock is held. The tracker has its own lock. */
+#include "plugind.h"
+#include "dpkg.h"
+#include "fsutil.h"
+#include "incoming_tracker.h"
+#include "job.h"
+#include "pipeline.h"
+#include "plugin_package.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define REINSTALL_SUFFIX ".reinstall"
+
+struct plugind {
+	struct wazofs_config cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;         /* signalled when the queue, a job or stopping change */
+	pthread_mutex_t pkg_lock;
+	struct job *jobs;            /* newest first */
+	struct installed_plugin *installed;
+	size_t n_installed;
+	struct name_list queue;      /* incoming entries waiting for the worker */
+	struct name_list empty_ns;   /* namespaces made with mkdir */
+	int stopping;
+	struct incoming_tracker *tracker;
+	pthread_t worker, monitor;
+	int started;
+	struct stat dpkg_seen;       /* monitor thread only */
+	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
+	struct pipeline_env env;
+};
+
+void view_release(struct view *v)
+{
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->buf);
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+}
+
+static int valid_token(const char *s, int allow_dash)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || (allow_dash && *s == '-')))
+			return 0;
+	return 1;
+}
+
+/* ---- the installed cache ---- */
+
+static void refresh_installed(struct plugind *p)
+{
+	struct installed_plugin *list;
+	size_t n;
+	int rc = dpkg_list_plugins(p->cfg.root, &list, &n);
+	if (rc) {
+		syslog(LOG_WARNING, "dpkg-query under %s failed: %s", p->cfg.root, strerror(-rc));
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	free(p->installed);
+	p->installed = list;
+	p->n_installed = n;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void on_dpkg_changed(void *ctx)
+{
+	refresh_installed(ctx);
+}
+
+/* Under p->lock. */
+static const struct installed_plugin *find_installed(struct plugind *p, const char *ns,
+						     const char *name)
+{
+	for (size_t i = 0; i < p->n_installed; i++)
+		if (strcmp(p->installed[i].ns, ns) == 0 && strcmp(p->installed[i].name, name) == 0)
+			return &p->installed[i];
+	return NULL;
+}
+
+static int installed_version(void *ctx, const char *ns, const char *name, char *ver, size_t len)
+{
+	struct plugind *p = ctx;
+	pthread_mutex_lock(&p->lock);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (ip && strcmp(ip->status, "ii") == 0)
+		snprintf(ver, len, "%s", ip->version);
+	pthread_mutex_unlock(&p->lock);
+	return ip && strcmp(ip->status, "ii") == 0 ? 0 : -ENOENT;
+}
+
+/* ---- jobs (all under p->lock) ---- */
+
+static struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name)
+{
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (strcmp(j->st.ns, ns) == 0 && strcmp(j->st.name, name) == 0)
+			return j;
+	return NULL;
+}
+
+static struct job *find_job_for_entry(struct plugind *p, const char *entry)
+{
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->entry[0] && strcmp(j->entry, entry) == 0)
+			return j;
+	return NULL;
+}
+
+static void unlink_job(struct plugind *p, struct job *job)
+{
+	for (struct job **pp = &p->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == job) {
+			*pp = job->next;
+			return;
+		}
+}
+
+static void status_file_path(struct plugind *p, const char *entry, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s.status", p->jobs_dir, entry);
+}
+
+/* Forgets a finished job: record, persisted status (and the incoming log). */
+static void drop_job(struct plugind *p, struct job *job, int keep_log)
+{
+	char path[PATH_MAX];
+	unlink_job(p, job);
+	if (job->entry[0]) {
+		status_file_path(p, job->entry, path, sizeof(path));
+		unlink(path);
+	}
+	if (!keep_log)
+		unlink(job->log_path);
+	job_free(job);
+}
+
+static void persist_status(struct plugind *p, struct job *job)
+{
+	if (!job->entry[0])
+		return;
+	struct strbuf sb = STRBUF_INIT;
+	char path[PATH_MAX];
+	pthread_mutex_lock(&p->lock);
+	job_status_render(&job->st, &sb);
+	pthread_mutex_unlock(&p->lock);
+	status_file_path(p, job->entry, path, sizeof(path));
+	if (!sb.oom && write_file_atomic(path, sb.buf, sb.len, 0644))
+		syslog(LOG_WARNING, "cannot save %s: %m", path);
+	strbuf_release(&sb);
+}
+
+/* ---- the worker ---- */
+
+static void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out,
+			    size_t len)
+{
+	snprintf(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
+}
+
+static void run_install(struct plugind *p, const char *entry)
+{
+	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
+	snprintf(log, sizeof(log), "%s/incoming/%s.log", p->logs_dir, entry);
+	snprintf(work, sizeof(work), "%s/job", p->work_dir);
+	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
+	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
+
+	struct job *job = job_new(&p->lock, JOB_INSTALL, entry, log);
+	if (!job) {
+		syslog(LOG_ERR, "cannot start a job for incoming/%s: %m", entry);
+		return;
+	}
+	unsigned long gen = tracker_generation(p->tracker, entry);
+	pthread_mutex_lock(&p->lock);
+	struct job *old = find_job_for_entry(p, entry);
+	if (old && !old->running)
+		drop_job(p, old, 1);
+	job->running = 1;
+	job->next = p->jobs;
+	p->jobs = job;
+	pthread_mutex_unlock(&p->lock);
+	persist_status(p, job);
+	syslog(LOG_INFO, "incoming/%s: job started", entry);
+
+	int rc = pipeline_install(job, &p->env, src, work, reinstall);
+	job_close_log(job);
+
+	pthread_mutex_lock(&p->lock);
+	job->running = 0;
+	int stopping = p->stopping;
+	char ns[64], name[128];
+	snprintf(ns, sizeof(ns), "%s", job->st.ns);
+	snprintf(name, sizeof(name), "%s", job->st.name);
+	pthread_mutex_unlock(&p->lock);
+
+	if (rc == 0) {
+		syslog(LOG_INFO, "incoming/%s: %s/%s installed", entry, ns, name);
+		char dest[PATH_MAX];
+		plugin_log_path(p, ns, name, dest, sizeof(dest));
+		rename(log, dest);
+		/* the copy goes unless the user changed it while the job ran */
+		if (tracker_generation(p->tracker, entry) == gen) {
+			rm_rf(src);
+			tracker_forget(p->tracker, entry);
+		}
+		pthread_mutex_lock(&p->lock);
+		drop_job(p, job, 1);
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (stopping) {
+		/* interrupted by the unmount: run again at the next mount */
+		pthread_mutex_lock(&p->lock);
+		char path[PATH_MAX];
+		status_file_path(p, entry, path, sizeof(path));
+		unlink(path);
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, job->st.reason);
+	persist_status(p, job);
+	pthread_mutex_lock(&p->lock);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct plugind *p = arg;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		char *entry = name_list_shift(&p->queue);
+		if (!entry) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		struct stat st;
+		char src[PATH_MAX];
+		snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
+		if (lstat(src, &st) == 0)
+			run_install(p, entry);
+		free(entry);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int entry_is_candidate(const char *entry)
+{
+	return entry[0] && entry[0] != '.';
+}
+
+static void *monitor_main(void *arg)
+{
+	struct plugind *p = arg;
+	char status_path[PATH_MAX];
+	dpkg_status_path(p->cfg.root, status_path, sizeof(status_path));
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		int stop = p->stopping;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			break;
+		struct stat st;
+		if (stat(status_path, &st) == 0 &&
+		    (st.st_mtim.tv_sec != p->dpkg_seen.st_mtim.tv_sec ||
+		     st.st_mtim.tv_nsec != p->dpkg_seen.st_mtim.tv_nsec ||
+		     st.st_ino != p->dpkg_seen.st_ino || st.st_size != p->dpkg_seen.st_size)) {
+			p->dpkg_seen = st;
+			refresh_installed(p);
+		}
+		struct name_list done = { 0 };
+		tracker_take_complete(p->tracker, &done);
+		pthread_mutex_lock(&p->lock);
+		for (size_t i = 0; i < done.n; i++) {
+			struct job *j = find_job_for_entry(p, done.v[i]);
+			if (j && j->running) /* changed during its job: run again after it */
+				tracker_touch(p->tracker, done.v[i], 0);
+			else if (entry_is_candidate(done.v[i]))
+				name_list_add_unique(&p->queue, done.v[i]);
+		}
+		if (done.n)
+			pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		name_list_free(&done);
+		usleep(100 * 1000);
+	}
+	return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static int make_dirs(struct plugind *p, struct strbuf *err)
+{
+	char logs_in[PATH_MAX], logs_pl[PATH_MAX], pkgs[PATH_MAX];
+	snprintf(p->incoming, sizeof(p->incoming), "%s/incoming", p->cfg.state);
+	snprintf(p->jobs_dir, sizeof(p->jobs_dir), "%s/jobs", p->cfg.state);
+	snprintf(p->logs_dir, sizeof(p->logs_dir), "%s/logs", p->cfg.state);
+	snprintf(p->work_dir, sizeof(p->work_dir), "%s/work", p->cfg.state);
+	snprintf(logs_in, sizeof(logs_in), "%s/incoming", p->logs_dir);
+	snprintf(logs_pl, sizeof(logs_pl), "%s/plugins", p->logs_dir);
+	snprintf(pkgs, sizeof(pkgs), "%s/packages", p->cfg.state);
+	rm_rf(p->work_dir); /* whatever a stopped job left */
+	const char *dirs[] = { p->incoming, p->jobs_dir, logs_in, logs_pl, pkgs, p->work_dir };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int rc = mkdir_p(dirs[i], 0755);
+		if (rc) {
+			strbuf_addf(err, "cannot create %s: %s", dirs[i], strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Failed jobs come back as they were; other copies are queued again. */
+static void restore_incoming(struct plugind *p)
+{
+	DIR *d = opendir(p->incoming);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!entry_is_candidate(de->d_name))
+			continue;
+		char path[PATH_MAX], log[PATH_MAX];
+		struct strbuf sb = STRBUF_INIT;
+		status_file_path(p, de->d_name, path, sizeof(path));
+		snprintf(log, sizeof(log), "%s/incoming/%s.log", p->logs_dir, de->d_name);
+		struct job_status st;
+		if (strbuf_read_file(&sb, path, 1 << 20) == 0 &&
+		    job_status_parse(sb.buf, sb.len, &st) == 0 && strcmp(st.state, "error") == 0) {
+			struct job *j = calloc(1, sizeof(*j));
+			if (j) {
+				j->lock = &p->lock;
+				j->kind = JOB_INSTALL;
+				j->log_fd = -1;
+				snprintf(j->entry, sizeof(j->entry), "%s", de->d_name);
+				snprintf(j->log_path, sizeof(j->log_path), "%s", log);
+				j->st = st;
+				j->next = p->jobs;
+				p->jobs = j;
+			} else
+				job_status_destroy(&st);
+		} else {
+			if (sb.buf)
+				job_status_destroy(&st);
+			name_list_add_unique(&p->queue, de->d_name);
+		}
+		strbuf_release(&sb);
+	}
+	closedir(d);
+}
+
+int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct strbuf *err)
+{
+	struct plugind *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	pthread_mutex_init(&p->pkg_lock, NULL);
+	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, p, installed_version, on_dpkg_changed };
+	int rc = make_dirs(p, err);
+	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
+		rc = -ENOMEM;
+	if (rc) {
+		plugind_free(p);
+		return rc;
+	}
+	restore_incoming(p);
+	refresh_installed(p);
+	*out = p;
+	return 0;
+}
+
+int plugind_start(struct plugind *p)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = pthread_create(&p->worker, NULL, worker_main, p);
+	if (!rc) {
+		rc = pthread_create(&p->monitor, NULL, monitor_main, p);
+		if (rc) {
+			pthread_mutex_lock(&p->lock);
+			p->stopping = 1;
+			pthread_cond_broadcast(&p->cond);
+			pthread_mutex_unlock(&p->lock);
+			pthread_join(p->worker, NULL);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return -rc;
+	p->started = 1;
+	return 0;
+}
+
+void plugind_stop(struct plugind *p)
+{
+	if (!p || !p->started)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->running)
+			atomic_store(&j->cancel, 1);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->worker, NULL);
+	pthread_join(p->monitor, NULL);
+	p->started = 0;
+}
+
+void plugind_free(struct plugind *p)
+{
+	if (!p)
+		return;
+	plugind_stop(p);
+	for (struct job *j = p->jobs, *next; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	free(p->installed);
+	name_list_free(&p->queue);
+	name_list_free(&p->empty_ns);
+	tracker_free(p->tracker);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->pkg_lock);
+	free(p);
+}
+
+/* ---- the tree ---- */
+
+int plugind_list_namespaces(struct plugind *p, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_installed; i++)
+		name_list_add_unique(out, p->installed[i].ns);
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->st.ns[0])
+			name_list_add_unique(out, j->st.ns);
+	for (size_t i = 0; i < p->empty_ns.n; i++)
+		name_list_add_unique(out, p->empty_ns.v[i]);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = name_list_has(&p->empty_ns, ns);
+	for (size_t i = 0; i < p->n_installed; i++)
+		if (strcmp(p->installed[i].ns, ns) == 0)
+			known = 1, name_list_add_unique(out, p->installed[i].name);
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (strcmp(j->st.ns, ns) == 0 && j->st.name[0])
+			known = 1, name_list_add_unique(out, j->st.name);
+	pthread_mutex_unlock(&p->lock);
+	return known ? 0 : -ENOENT;
+}
+
+/* Under p->lock: the package file kept in state for an installed plugin, if any. */
+static int deb_name(struct plugind *p, const char *ns, const char *name, char *out, size_t len)
+{
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (!ip)
+		return -ENOENT;
+	char path[PATH_MAX + 512];
+	plugin_deb_filename(name, ns, ip->version, out, len);
+	snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, out);
+	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+int plugind_list_leaves(struct plugind *p, const char *ns, const char *name,
+			struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = find_job_for_plugin(p, ns, name) || find_installed(p, ns, name);
+	if (known) {
+		name_list_add(out, "status");
+		name_list_add(out, "plugin.yml");
+		name_list_add(out, "log");
+		char deb[512];
+		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
+			name_list_add(out, deb);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return known ? 0 : -ENOENT;
+}
+
+static int open_file_view(const char *path, struct view *v, int missing_is_empty)
+{
+	v->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (v->fd >= 0)
+		return 0;
+	if (errno == ENOENT && missing_is_empty) {
+		v->buf = strdup("");
+		return v->buf ? 0 : -ENOMEM;
+	}
+	return -errno;
+}
+
+static int status_of_installed(const struct installed_plugin *ip, struct strbuf *sb)
+{
+	struct job_status st;
+	job_status_init(&st);
+	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
+	snprintf(st.name, sizeof(st.name), "%s", ip->name);
+	snprintf(st.version, sizeof(st.version), "%s", ip->version);
+	snprintf(st.package, sizeof(st.package), "%s", ip->package);
+	if (strcmp(ip->status, "ii") == 0) {
+		snprintf(st.state, sizeof(st.state), "installed");
+		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
+	} else {
+		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
+		job_status_fail(&st, "install-error", "Installation error", NULL,
+				"dpkg reports the package as '%s', not installed ('ii')",
+				ip->status);
+	}
+	job_status_render(&st, sb);
+	job_status_destroy(&st);
+	return sb->oom ? -ENOMEM : 0;
+}
+
+int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
+		      struct view *v)
+{
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	char path[PATH_MAX + 600];
+	struct strbuf sb = STRBUF_INIT;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&p->lock);
+	struct job *j = find_job_for_plugin(p, ns, name);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (!j && !ip) {
+		pthread_mutex_unlock(&p->lock);
+		return -ENOENT;
+	}
+	if (strcmp(leaf, "status") == 0) {
+		if (j)
+			job_status_render(&j->st, &sb);
+		else
+			status_of_installed(ip, &sb);
+		rc = sb.oom ? -ENOMEM : 0;
+		v->buf = strbuf_detach(&sb, &v->len);
+	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
+		v->buf = malloc(j->plugin_yml_len + 1);
+		if (v->buf) {
+			memcpy(v->buf, j->plugin_yml, j->plugin_yml_len);
+			v->len = j->plugin_yml_len;
+			rc = 0;
+		} else
+			rc = -ENOMEM;
+	} else if (strcmp(leaf, "plugin.yml") == 0) {
+		snprintf(path, sizeof(path), "%s/" PLUGINS_DIR "/%s/%s/wazo/plugin.yml",
+			 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ns, name);
+		rc = 1;
+	} else if (strcmp(leaf, "log") == 0) {
+		if (j)
+			snprintf(path, sizeof(path), "%s", j->log_path);
+		else
+			plugin_log_path(p, ns, name, path, sizeof(path));
+		rc = 2;
+	} else {
+		char deb[512];
+		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0 && strcmp(deb, leaf) == 0) {
+			snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, deb);
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (rc > 0)
+		rc = open_file_view(path, v, rc == 2);
+	return rc;
+}
+
+int plugind_mkdir_namespace(struct plugind *p, const char *ns)
+{
+	if (!valid_token(ns, 0))
+		return -EINVAL;
+	struct name_list all = { 0 };
+	plugind_list_namespaces(p, &all);
+	int exists = name_list_has(&all, ns);
+	name_list_free(&all);
+	if (exists)
+		return -EEXIST;
+	pthread_mutex_lock(&p->lock);
+	int rc = name_list_add_unique(&p->empty_ns, ns);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+int plugind_rmdir_namespace(struct plugind *p, const char *ns)
+{
+	struct name_list plugins = { 0 };
+	int rc = plugind_list_plugins(p, ns, &plugins);
+	size_t n = plugins.n;
+	name_list_free(&plugins);
+	if (rc)
+		return rc;
+	if (n)
+		return -ENOTEMPTY;
+	pthread_mutex_lock(&p->lock);
+	name_list_remove(&p->empty_ns, ns);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int plugind_install_from_market(struct plugind *p, const char *ns, const char *name)
+{
+	(void)p;
+	if (!valid_token(ns, 0) || !valid_token(name, 1))
+		return -EINVAL;
+	return -ENOENT; /* no market configured */
+}
+
+int plugind_remove(struct plugind *p, const char *ns, const char *name)
+{
+	char log[PATH_MAX], pkg[300];
+	pthread_mutex_lock(&p->lock);
+	/* cancel the plugin's running job and wait for it */
+	for (;;) {
+		struct job *running = NULL;
+		for (struct job *j = p->jobs; j; j = j->next)
+			if (j->running && strcmp(j->st.ns, ns) == 0 && strcmp(j->st.name, name) == 0)
+				running = j;
+		if (!running)
+			break;
+		if (running->kind == JOB_REMOVE) {
+			pthread_mutex_unlock(&p->lock);
+			return -EBUSY;
+		}
+		atomic_store(&running->cancel, 1);
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	int had_jobs = 0;
+	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
+		had_jobs = 1;
+		drop_job(p, j, 1);
+	}
+	if (!ip) {
+		pthread_mutex_unlock(&p->lock);
+		return had_jobs ? 0 : -ENOENT;
+	}
+	snprintf(pkg, sizeof(pkg), "%s", ip->package);
+	plugin_log_path(p, ns, name, log, sizeof(log));
+	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
+	if (!job) {
+		int e = errno;
+		pthread_mutex_unlock(&p->lock);
+		return -e;
+	}
+	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
+	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
+	snprintf(job->st.version, sizeof(job->st.version), "%s", ip->version);
+	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
+	job->running = 1;
+	job->next = p->jobs;
+	p->jobs = job;
+	pthread_mutex_unlock(&p->lock);
+
+	const char *pkgs[] = { pkg, NULL };
+	int rc = pipeline_remove(job, &p->env, pkgs);
+	job_close_log(job);
+	pthread_mutex_lock(&p->lock);
+	job->running = 0;
+	if (rc == 0) {
+		drop_job(p, job, 0);
+		/* the kept packages of this plugin go with it */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		size_t n = strlen(pkg);
+		while (d && (de = readdir(d)))
+			if (strncmp(de->d_name, pkg, n) == 0 && de->d_name[n] == '_')
+				unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+		syslog(LOG_INFO, "%s/%s removed", ns, name);
+	} else
+		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return rc ? -EIO : 0;
+}
+
+/* ---- incoming/ ---- */
+
+const char *plugind_incoming_dir(struct plugind *p)
+{
+	return p->incoming;
+}
+
+void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid)
+{
+	tracker_touch(p->tracker, entry, pid);
+}
+
+void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid)
+{
+	tracker_open(p->tracker, entry, pid);
+}
+
+void plugind_incoming_close(struct plugind *p, const char *entry)
+{
+	tracker_close(p->tracker, entry);
+}
+
+void plugind_incoming_gone(struct plugind *p, const char *entry)
+{
+	tracker_forget(p->tracker, entry);
+	pthread_mutex_lock(&p->lock);
+	name_list_remove(&p->queue, entry);
+	struct job *j = find_job_for_entry(p, entry);
+	if (j && !j->running)
+		drop_job(p, j, 0);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int plugind_incoming_virtual(struct plugind *p, struct name_list *out)
+{
+	char name[NAME_MAX + 16];
+	pthread_mutex_lock(&p->lock);
+	for (struct job *j = p->jobs; j; j = j->next) {
+		if (!j->entry[0])
+			continue;
+		snprintf(name, sizeof(name), "%s.status", j->entry);
+		name_list_add_unique(out, name);
+		snprintf(name, sizeof(name), "%s.log", j->entry);
+		name_list_add_unique(out, name);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* Splits "ENTRY.status" / "ENTRY.log"; returns the job under p->lock or NULL. */
+static struct job *virtual_job(struct plugind *p, const char *fname, int *is_status)
+{
+	char entry[NAME_MAX + 1];
+	size_t n = strlen(fname);
+	if (n > 7 && strcmp(fname + n - 7, ".status") == 0)
+		*is_status = 1, n -= 7;
+	else if (n > 4 && strcmp(fname + n - 4, ".log") == 0)
+		*is_status = 0, n -= 4;
+	else
+		return NULL;
+	if (n >= sizeof(entry))
+		return NULL;
+	memcpy(entry, fname, n);
+	entry[n] = 0;
+	return find_job_for_entry(p, entry);
+}
+
+int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view *v)
+{
+	int is_status;
+	char path[PATH_MAX];
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	pthread_mutex_lock(&p->lock);
+	struct job *j = virtual_job(p, fname, &is_status);
+	if (!j) {
+		pthread_mutex_unlock(&p->lock);
+		return -ENOENT;
+	}
+	if (is_status) {
+		struct strbuf sb = STRBUF_INIT;
+		job_status_render(&j->st, &sb);
+		v->buf = strbuf_detach(&sb, &v->len);
+		pthread_mutex_unlock(&p->lock);
+		return v->buf ? 0 : -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "%s", j->log_path);
+	pthread_mutex_unlock(&p->lock);
+	return open_file_view(path, v, 1);
+}
+
+int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname)
+{
+	int is_status;
+	char entry[NAME_MAX + 1], src[PATH_MAX];
+	pthread_mutex_lock(&p->lock);
+	struct job *j = virtual_job(p, fname, &is_status);
+	if (!j || !is_status) {
+		pthread_mutex_unlock(&p->lock);
+		return j ? 0 : -ENOENT; /* ENTRY.log: nothing to do */
+	}
+	if (j->running) {
+		pthread_mutex_unlock(&p->lock);
+		return -EBUSY;
+	}
+	snprintf(entry, sizeof(entry), "%s", j->entry);
+	drop_job(p, j, 0);
+	pthread_mutex_unlock(&p->lock);
+	tracker_forget(p->tracker, entry);
+	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
+	return rm_rf(src);
+}

@@ -1,0 +1,61 @@
+/* plugind: the daemon's state and the API fs/ calls. It owns the job list, the cache of
+ * installed plugins (read from the dpkg database, refreshed when it changes), the
+ * incoming/ tracker, a worker thread that runs install jobs, and a monitor thread that
+ * notices complete copies and dpkg database changes. Every call answers from memory
+ * except plugind_remove(), which returns when the removal is over (as rmdir must). */
+#ifndef WAZOFS_PLUGIND_H
+#define WAZOFS_PLUGIND_H
+#include "config.h"
+#include "name_list.h"
+#include "strbuf.h"
+#include <sys/types.h>
+
+struct plugind;
+
+/* Content of a view file: an open fd (read with pread) or a buffer; one of them. */
+struct view {
+	int fd;
+	char *buf;
+	size_t len;
+};
+void view_release(struct view *v);
+
+/* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues
+ * copies that were not processed, reads the dpkg database. Starts no thread. */
+int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct strbuf *err);
+/* Starts the worker and monitor threads (termination signals blocked in them). */
+int plugind_start(struct plugind *p);
+/* Cancels the running job, stops and joins the threads. Safe if never started. */
+void plugind_stop(struct plugind *p);
+void plugind_free(struct plugind *p);
+
+/* The tree. Lists are filled with copies (caller frees with name_list_free). */
+int plugind_list_namespaces(struct plugind *p, struct name_list *out);
+/* -ENOENT when the namespace is unknown. */
+int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out);
+int plugind_list_leaves(struct plugind *p, const char *ns, const char *name,
+			struct name_list *out);
+int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
+		      struct view *v);
+/* mkdir/rmdir of a namespace directory; -EINVAL for an invalid namespace name. */
+int plugind_mkdir_namespace(struct plugind *p, const char *ns);
+int plugind_rmdir_namespace(struct plugind *p, const char *ns);
+/* mkdir of <ns>/<name>: install from the market (-ENOENT: nothing to install). */
+int plugind_install_from_market(struct plugind *p, const char *ns, const char *name);
+/* Uninstalls ns/name (cancelling its running job first); returns when done. 0, -ENOENT,
+ * or -EIO (status says why). */
+int plugind_remove(struct plugind *p, const char *ns, const char *name);
+
+/* incoming/: the backing directory and the events fs/ reports on it. */
+const char *plugind_incoming_dir(struct plugind *p);
+void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid);
+void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid);
+void plugind_incoming_close(struct plugind *p, const char *entry);
+/* The user removed incoming/ENTRY: forget its job. */
+void plugind_incoming_gone(struct plugind *p, const char *entry);
+/* ENTRY.status and ENTRY.log of the jobs that came from incoming/. */
+int plugind_incoming_virtual(struct plugind *p, struct name_list *out);
+int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view *v);
+/* Removing ENTRY.status discards the failed job and its copy; -EBUSY while it runs. */
+int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname);
+#endif

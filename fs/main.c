@@ -1,0 +1,229 @@
+/* main: option parsing (fuse_opt, then the YAML config file, the command line winning),
+ * checks before anything is mounted, and the startup order: fuse_new, signal handlers,
+ * fuse_mount, daemonize, core threads, multi-threaded loop; unwinding in reverse. */
+#include "ops.h"
+#include <fuse_lowlevel.h>
+#include "config.h"
+#include "plugind.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define WAZOFS_VERSION "0.1.0"
+
+/* Settings given with -o, kept as text until the config file has been read. */
+struct cli {
+	char *config;
+	char *kv[16];
+	int n_kv;
+	int help, version;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_SETTING, KEY_DISCARD };
+
+static const struct fuse_opt opt_spec[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("root=", KEY_SETTING),
+	FUSE_OPT_KEY("state=", KEY_SETTING),
+	FUSE_OPT_KEY("wazo_version=", KEY_SETTING),
+	FUSE_OPT_KEY("market=", KEY_SETTING),
+	FUSE_OPT_KEY("job_timeout=", KEY_SETTING),
+	FUSE_OPT_KEY("quiet_ms=", KEY_SETTING),
+	FUSE_OPT_KEY("settle_ms=", KEY_SETTING),
+	FUSE_OPT_KEY("archive_max_bytes=", KEY_SETTING),
+	FUSE_OPT_KEY("archive_max_entries=", KEY_SETTING),
+	FUSE_OPT_KEY("config=", KEY_SETTING),
+	/* fstab keywords that mean nothing to a FUSE filesystem */
+	FUSE_OPT_KEY("noauto", KEY_DISCARD),
+	FUSE_OPT_KEY("auto", KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", KEY_DISCARD),
+	FUSE_OPT_KEY("user", KEY_DISCARD),
+	FUSE_OPT_KEY("users", KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	(void)out;
+	struct cli *c = data;
+	switch (key) {
+	case KEY_HELP:
+		c->help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->version = 1;
+		return 0;
+	case KEY_DISCARD:
+		return 0;
+	case KEY_SETTING:
+		if (strncmp(arg, "config=", 7) == 0) {
+			free(c->config);
+			c->config = strdup(arg + 7);
+		} else if (c->n_kv < (int)(sizeof(c->kv) / sizeof(c->kv[0]))) {
+			c->kv[c->n_kv++] = strdup(arg);
+		}
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n\n"
+	       "Wazo plugins as a filesystem: copy a plugin into MOUNTPOINT/incoming/ to build,\n"
+	       "package and install it; rm -r MOUNTPOINT/<namespace>/<name> to uninstall it.\n\n"
+	       "wazofs options:\n"
+	       "    -o root=DIR             install root handed to dpkg (default /)\n"
+	       "    -o state=DIR            daemon state (default /var/lib/wazofs)\n"
+	       "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version\n"
+	       "    -o market=PATH          market index (JSON, wazo market format)\n"
+	       "    -o config=FILE          YAML config (default " CONFIG_DEFAULT_FILE ")\n"
+	       "    -o job_timeout=SECONDS  time one `rules` step may take (default 1800)\n"
+	       "    -o quiet_ms=MS          quiet period completing a copy by a live writer (5000)\n"
+	       "    -o settle_ms=MS         wait after the writer exits (500)\n"
+	       "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n\n",
+	       prog);
+}
+
+static int apply_settings(struct wazofs_config *cfg, struct cli *c)
+{
+	struct strbuf err = STRBUF_INIT;
+	const char *path = c->config ? c->config : CONFIG_DEFAULT_FILE;
+	int rc = config_load_file(cfg, path, &err);
+	if (rc == -ENOENT && !c->config)
+		rc = 0;
+	else if (rc == -ENOENT || (rc && !err.len))
+		fprintf(stderr, "wazofs: config %s: %s\n", path, strerror(-rc));
+	else if (rc)
+		fprintf(stderr, "wazofs: %s\n", err.buf);
+	for (int i = 0; !rc && i < c->n_kv; i++) {
+		char *eq = strchr(c->kv[i], '=');
+		*eq = 0;
+		if ((rc = config_set(cfg, c->kv[i], eq + 1, &err)))
+			fprintf(stderr, "wazofs: -o %s\n", err.buf);
+		*eq = '=';
+	}
+	if (!rc && (rc = config_finish(cfg, &err)))
+		fprintf(stderr, "wazofs: %s\n", err.buf);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* The state dir must not be reachable through the mount (a job would wait on itself). */
+static int check_mountpoint(const char *mnt, const struct wazofs_config *cfg)
+{
+	struct stat st;
+	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "wazofs: mountpoint %s: %s\n", mnt,
+			errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	char *real = realpath(mnt, NULL);
+	if (!real)
+		return -1;
+	size_t n = strlen(real);
+	int inside = strncmp(cfg->state, real, n) == 0 && (cfg->state[n] == '/' || !cfg->state[n]);
+	if (inside)
+		fprintf(stderr, "wazofs: state %s is inside the mountpoint %s\n", cfg->state, real);
+	free(real);
+	return inside ? -1 : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = { 0 };
+	struct cli cli = { 0 };
+	struct wazofs_config cfg;
+	struct plugind *core = NULL;
+	struct fuse *fuse = NULL;
+	struct fuse_loop_config *loop = NULL;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 1;
+
+	config_defaults(&cfg);
+	if (fuse_opt_parse(&args, &cli, opt_spec, opt_proc) < 0)
+		goto out_args;
+	if (cli.help) {
+		usage(argv[0]);
+		fuse_lib_help(&args);
+		ret = 0;
+		goto out_args;
+	}
+	if (cli.version) {
+		printf("wazofs %s (libfuse %s)\n", WAZOFS_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "wazofs: no mountpoint given (see %s --help)\n", argv[0]);
+		goto out_opts;
+	}
+	if (apply_settings(&cfg, &cli) || check_mountpoint(opts.mountpoint, &cfg))
+		goto out_opts;
+	if (opts.debug)
+		fuse_opt_add_arg(&args, "-odebug");
+
+	openlog("wazofs", LOG_PID | (opts.foreground ? LOG_PERROR : 0), LOG_DAEMON);
+	if (plugind_new(&core, &cfg, &err)) {
+		fprintf(stderr, "wazofs: %s\n", err.buf ? err.buf : "cannot set up the state dir");
+		goto out_opts;
+	}
+	fuse = fuse_new(&args, &wazofs_ops, sizeof(wazofs_ops), core);
+	if (!fuse)
+		goto out_core; /* fuse_new printed the bad option */
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out_fuse;
+	if (fuse_mount(fuse, opts.mountpoint) != 0)
+		goto out_signals;
+	fcntl(fuse_session_fd(fuse_get_session(fuse)), F_SETFD, FD_CLOEXEC);
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	/* threads after the fork of fuse_daemonize, or they would stay in the parent */
+	if (plugind_start(core) != 0) {
+		syslog(LOG_ERR, "cannot start the worker threads");
+		goto out_unmount;
+	}
+	syslog(LOG_INFO, "mounted on %s (root %s, state %s, wazo %s)", opts.mountpoint, cfg.root,
+	       cfg.state, cfg.wazo_version[0] ? cfg.wazo_version : "unknown");
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(loop, 32);
+	fuse_loop_cfg_set_idle_threads(loop, 10);
+	ret = opts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, loop);
+	ret = ret < 0 ? 1 : 0;
+	fuse_loop_cfg_destroy(loop);
+	plugind_stop(core);
+	syslog(LOG_INFO, "unmounted %s", opts.mountpoint);
+out_unmount:
+	fuse_unmount(fuse);
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_fuse:
+	fuse_destroy(fuse);
+out_core:
+	plugind_free(core);
+	closelog();
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	free(cli.config);
+	for (int i = 0; i < cli.n_kv; i++)
+		free(cli.kv[i]);
+	strbuf_release(&err);
+	return ret;
+}

@@ -1,0 +1,588 @@
+/* ops: FUSE operations. incoming/ is passed through to its backing directory in the
+ * state dir, and every change there is reported to the core's tracker; everything else
+ * is a read-only view of core state. Views are snapshotted at open (direct_io). */
+#include "ops.h"
+#include "plugind.h"
+#include "router.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+struct handle {
+	int fd;               /* incoming/ file, or a view backed by a file */
+	char *buf;            /* a view held in memory */
+	size_t len;
+	int tracked;          /* counted as an open file of entry */
+	char entry[NAME_MAX + 1];
+};
+
+static struct plugind *core(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static pid_t caller(void)
+{
+	return fuse_get_context()->pid;
+}
+
+static int backing(const struct route *r, char *out, size_t len)
+{
+	if (snprintf(out, len, "%s/%s", plugind_incoming_dir(core()), r->rel) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+#define ROUTE(path, r)                                  \
+	struct route r;                                 \
+	do {                                            \
+		int rc_ = route_parse(path, &r);        \
+		if (rc_)                                \
+			return rc_;                     \
+	} while (0)
+
+#define BACKING(r, b)                                   \
+	char b[PATH_MAX];                               \
+	do {                                            \
+		int rc_ = backing(&r, b, sizeof(b));    \
+		if (rc_)                                \
+			return rc_;                     \
+	} while (0)
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	/* state changes under the kernel's feet: no caching of names or attributes */
+	cfg->entry_timeout = 0;
+	cfg->attr_timeout = 0;
+	cfg->negative_timeout = 0;
+	cfg->hard_remove = 1;
+	cfg->use_ino = 0;
+	return core();
+}
+
+static void dir_stat(struct stat *st, mode_t mode)
+{
+	st->st_mode = S_IFDIR | mode;
+	st->st_nlink = 2;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+}
+
+static void file_stat(struct stat *st, off_t size)
+{
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = size;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+}
+
+static int view_size(struct view *v, off_t *size)
+{
+	struct stat st;
+	if (v->fd < 0) {
+		*size = (off_t)v->len;
+		return 0;
+	}
+	if (fstat(v->fd, &st) < 0)
+		return -errno;
+	*size = st.st_size;
+	return 0;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	ROUTE(path, r);
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	memset(st, 0, sizeof(*st));
+	struct name_list l = { 0 };
+	struct view v;
+	off_t size = 0;
+	int rc;
+	switch (r.kind) {
+	case R_ROOT:
+	case R_MARKET:
+		if (r.kind == R_MARKET && *r.rel)
+			return -ENOENT;
+		dir_stat(st, 0555);
+		return 0;
+	case R_INCOMING_DIR:
+		dir_stat(st, 0755);
+		return 0;
+	case R_INCOMING: {
+		if (h && h->fd >= 0 && !h->buf)
+			return fstat(h->fd, st) < 0 ? -errno : 0;
+		BACKING(r, b);
+		if (lstat(b, st) == 0)
+			return 0;
+		if (errno != ENOENT || !r.top_level)
+			return -errno;
+		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
+			return rc;
+		rc = view_size(&v, &size);
+		view_release(&v);
+		if (!rc)
+			file_stat(st, size);
+		return rc;
+	}
+	case R_NAMESPACE:
+		rc = plugind_list_plugins(core(), r.ns, &l);
+		name_list_free(&l);
+		if (!rc)
+			dir_stat(st, 0555);
+		return rc;
+	case R_PLUGIN:
+		rc = plugind_list_leaves(core(), r.ns, r.name, &l);
+		name_list_free(&l);
+		if (!rc)
+			dir_stat(st, 0555);
+		return rc;
+	case R_LEAF:
+		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
+			return rc;
+		rc = view_size(&v, &size);
+		view_release(&v);
+		if (!rc)
+			file_stat(st, size);
+		return rc;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int fill_list(void *buf, fuse_fill_dir_t filler, struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		filler(buf, l->v[i], NULL, 0, 0);
+	name_list_free(l);
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off;
+	(void)fi;
+	(void)flags;
+	ROUTE(path, r);
+	struct name_list l = { 0 };
+	int rc = 0;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (r.kind) {
+	case R_ROOT:
+		filler(buf, "incoming", NULL, 0, 0);
+		plugind_list_namespaces(core(), &l);
+		return fill_list(buf, filler, &l);
+	case R_MARKET:
+		return *r.rel ? -ENOENT : 0;
+	case R_INCOMING_DIR:
+	case R_INCOMING: {
+		char b[PATH_MAX];
+		if (r.kind == R_INCOMING_DIR)
+			snprintf(b, sizeof(b), "%s", plugind_incoming_dir(core()));
+		else if ((rc = backing(&r, b, sizeof(b))))
+			return rc;
+		DIR *d = opendir(b);
+		if (!d)
+			return -errno;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				filler(buf, de->d_name, NULL, 0, 0);
+		closedir(d);
+		if (r.kind == R_INCOMING_DIR) {
+			plugind_incoming_virtual(core(), &l);
+			fill_list(buf, filler, &l);
+		}
+		return 0;
+	}
+	case R_NAMESPACE:
+		if ((rc = plugind_list_plugins(core(), r.ns, &l)))
+			return rc;
+		return fill_list(buf, filler, &l);
+	case R_PLUGIN:
+		if ((rc = plugind_list_leaves(core(), r.ns, r.name, &l)))
+			return rc;
+		return fill_list(buf, filler, &l);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int is_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_view(struct fuse_file_info *fi, struct view *v)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		view_release(v);
+		return -ENOMEM;
+	}
+	h->fd = v->fd;
+	h->buf = v->buf;
+	h->len = v->len;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1; /* the size seen by getattr may change */
+	return 0;
+}
+
+static int open_backing(const struct route *r, const char *b, struct fuse_file_info *fi,
+			int flags, mode_t mode)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->fd = open(b, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (h->fd < 0) {
+		int e = errno;
+		free(h);
+		return -e;
+	}
+	snprintf(h->entry, sizeof(h->entry), "%s", r->entry);
+	if (is_write(flags) || (flags & O_CREAT)) {
+		h->tracked = 1;
+		plugind_incoming_open(core(), r->entry, caller());
+		plugind_incoming_touch(core(), r->entry, caller());
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	ROUTE(path, r);
+	struct view v;
+	int rc;
+	if (r.kind == R_INCOMING) {
+		BACKING(r, b);
+		if (access(b, F_OK) == 0 || !r.top_level)
+			return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
+		if (is_write(fi->flags))
+			return -EACCES;
+		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
+			return rc;
+		return open_view(fi, &v);
+	}
+	if (r.kind != R_LEAF)
+		return r.kind == R_NONE ? -ENOENT : -EISDIR;
+	if (is_write(fi->flags))
+		return -EROFS;
+	if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
+		return rc;
+	return open_view(fi, &v);
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
+	BACKING(r, b);
+	return open_backing(&r, b, fi, fi->flags | O_CREAT, mode);
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->fd >= 0) {
+		ssize_t n = pread(h->fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	}
+	if ((size_t)off >= h->len)
+		return 0;
+	if (size > h->len - (size_t)off)
+		size = h->len - (size_t)off;
+	memcpy(buf, h->buf + off, size);
+	return (int)size;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->fd < 0 || h->buf)
+		return -EROFS;
+	ssize_t n = pwrite(h->fd, buf, size, off);
+	if (n < 0)
+		return -errno;
+	plugind_incoming_touch(core(), h->entry, caller());
+	return (int)n;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->buf)
+		free(h->buf);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->tracked) {
+		plugind_incoming_touch(core(), h->entry, 0);
+		plugind_incoming_close(core(), h->entry);
+	}
+	free(h);
+	return 0;
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->fd < 0 || h->buf)
+		return 0;
+	return (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	ROUTE(path, r);
+	switch (r.kind) {
+	case R_INCOMING: {
+		BACKING(r, b);
+		if (mkdir(b, mode) < 0)
+			return -errno;
+		plugind_incoming_touch(core(), r.entry, caller());
+		return 0;
+	}
+	case R_NAMESPACE:
+		return plugind_mkdir_namespace(core(), r.ns);
+	case R_PLUGIN: {
+		struct name_list l = { 0 };
+		int exists = plugind_list_leaves(core(), r.ns, r.name, &l) == 0;
+		name_list_free(&l);
+		return exists ? -EEXIST : plugind_install_from_market(core(), r.ns, r.name);
+	}
+	case R_ROOT:
+	case R_INCOMING_DIR:
+	case R_MARKET:
+		return -EEXIST;
+	default:
+		return -EROFS;
+	}
+}
+
+static int op_unlink(const char *path)
+{
+	ROUTE(path, r);
+	if (r.kind == R_INCOMING) {
+		BACKING(r, b);
+		if (unlink(b) == 0) {
+			if (r.top_level)
+				plugind_incoming_gone(core(), r.entry);
+			else
+				plugind_incoming_touch(core(), r.entry, caller());
+			return 0;
+		}
+		if (errno != ENOENT || !r.top_level)
+			return -errno;
+		return plugind_incoming_virtual_unlink(core(), r.entry);
+	}
+	if (r.kind == R_LEAF) {
+		/* removing a view changes nothing; it lets `rm -r` reach rmdir */
+		struct view v;
+		int rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v);
+		if (!rc)
+			view_release(&v);
+		return rc;
+	}
+	return r.kind == R_NONE ? -ENOENT : -EISDIR;
+}
+
+static int op_rmdir(const char *path)
+{
+	ROUTE(path, r);
+	switch (r.kind) {
+	case R_INCOMING: {
+		BACKING(r, b);
+		if (rmdir(b) < 0)
+			return -errno;
+		if (r.top_level)
+			plugind_incoming_gone(core(), r.entry);
+		else
+			plugind_incoming_touch(core(), r.entry, caller());
+		return 0;
+	}
+	case R_PLUGIN:
+		return plugind_remove(core(), r.ns, r.name);
+	case R_NAMESPACE:
+		return plugind_rmdir_namespace(core(), r.ns);
+	case R_LEAF:
+		return -ENOTDIR;
+	case R_NONE:
+		return -ENOENT;
+	default:
+		return -EBUSY;
+	}
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	ROUTE(from, a);
+	ROUTE(to, t);
+	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
+		return a.kind == R_INCOMING || t.kind == R_INCOMING ? -EXDEV : -EROFS;
+	BACKING(a, ba);
+	BACKING(t, bt);
+	if (renameat2(AT_FDCWD, ba, AT_FDCWD, bt, flags) < 0)
+		return -errno;
+	if (a.top_level && strcmp(a.entry, t.entry))
+		plugind_incoming_gone(core(), a.entry);
+	else
+		plugind_incoming_touch(core(), a.entry, caller());
+	plugind_incoming_touch(core(), t.entry, caller());
+	return 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return -EROFS;
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	int rc;
+	if (h && h->fd >= 0 && !h->buf)
+		rc = ftruncate(h->fd, size);
+	else {
+		BACKING(r, b);
+		rc = truncate(b, size);
+	}
+	if (rc < 0)
+		return -errno;
+	plugind_incoming_touch(core(), r.entry, caller());
+	return 0;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)fi;
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return -EROFS;
+	BACKING(r, b);
+	if (fchmodat(AT_FDCWD, b, mode, 0) < 0)
+		return -errno;
+	plugind_incoming_touch(core(), r.entry, caller());
+	return 0;
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)fi;
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return -EROFS;
+	BACKING(r, b);
+	if (fchownat(AT_FDCWD, b, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	plugind_incoming_touch(core(), r.entry, caller());
+	return 0;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)fi;
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return -EROFS;
+	BACKING(r, b);
+	if (utimensat(AT_FDCWD, b, tv, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	plugind_incoming_touch(core(), r.entry, caller());
+	return 0;
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+	ROUTE(linkpath, r);
+	if (r.kind != R_INCOMING)
+		return -EROFS;
+	BACKING(r, b);
+	if (symlink(target, b) < 0)
+		return -errno;
+	plugind_incoming_touch(core(), r.entry, caller());
+	return 0;
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	ROUTE(path, r);
+	if (r.kind != R_INCOMING)
+		return -EINVAL;
+	BACKING(r, b);
+	ssize_t n = readlink(b, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+static int op_link(const char *from, const char *to)
+{
+	ROUTE(from, a);
+	ROUTE(to, t);
+	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
+		return -EROFS;
+	BACKING(a, ba);
+	BACKING(t, bt);
+	if (link(ba, bt) < 0)
+		return -errno;
+	plugind_incoming_touch(core(), t.entry, caller());
+	return 0;
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	(void)mode;
+	(void)dev;
+	ROUTE(path, r);
+	return r.kind == R_INCOMING ? -EPERM : -EROFS; /* no devices or fifos in a plugin */
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	return statvfs(plugind_incoming_dir(core()), st) < 0 ? -errno : 0;
+}
+
+const struct fuse_operations wazofs_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.fsync = op_fsync,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.truncate = op_truncate,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.link = op_link,
+	.mknod = op_mknod,
+	.statfs = op_statfs,
+};

@@ -1,0 +1,66 @@
+/* router: mount paths to routes (see router.h). */
+#include "router.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int component(const char **p, char *out)
+{
+	while (**p == '/')
+		(*p)++;
+	size_t n = strcspn(*p, "/");
+	if (n > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, *p, n);
+	out[n] = 0;
+	*p += n;
+	return (int)n;
+}
+
+int route_parse(const char *path, struct route *r)
+{
+	memset(r, 0, sizeof(*r));
+	const char *p = path;
+	char first[NAME_MAX + 1];
+	int n = component(&p, first);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		r->kind = R_ROOT;
+		return 0;
+	}
+	if (strcmp(first, "incoming") == 0) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			r->kind = R_INCOMING_DIR;
+			return 0;
+		}
+		r->kind = R_INCOMING;
+		r->rel = p;
+		if ((n = component(&p, r->entry)) < 0)
+			return n;
+		while (*p == '/')
+			p++;
+		r->top_level = *p == 0;
+		return 0;
+	}
+	if (strcmp(first, "market") == 0) {
+		r->kind = R_MARKET;
+		r->rel = p;
+		return 0;
+	}
+	snprintf(r->ns, sizeof(r->ns), "%s", first);
+	r->kind = R_NAMESPACE;
+	if ((n = component(&p, r->name)) <= 0)
+		return n;
+	r->kind = R_PLUGIN;
+	if ((n = component(&p, r->leaf)) <= 0)
+		return n;
+	r->kind = R_LEAF;
+	while (*p == '/')
+		p++;
+	if (*p)
+		r->kind = R_NONE;
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* router: turns a mount path into {kind, namespace, name, leaf} or an incoming/ path.
+ * No I/O, no FUSE. */
+#ifndef WAZOFS_ROUTER_H
+#define WAZOFS_ROUTER_H
+#include <limits.h>
+
+enum route_kind {
+	R_ROOT,         /* / */
+	R_INCOMING_DIR, /* /incoming */
+	R_INCOMING,     /* /incoming/ENTRY[/...]: rel and entry set */
+	R_MARKET,       /* /market[/...] */
+	R_NAMESPACE,    /* /<ns> */
+	R_PLUGIN,       /* /<ns>/<name> */
+	R_LEAF,         /* /<ns>/<name>/<leaf> */
+	R_NONE,         /* deeper than anything that exists */
+};
+
+struct route {
+	enum route_kind kind;
+	char ns[NAME_MAX + 1], name[NAME_MAX + 1], leaf[NAME_MAX + 1];
+	char entry[NAME_MAX + 1]; /* first component below incoming/ */
+	const char *rel;          /* path below incoming/ (points into the input) */
+	int top_level;            /* R_INCOMING: rel is the entry itself */
+};
+
+/* Returns 0, or -ENAMETOOLONG. */
+int route_parse(const char *path, struct route *r);
+#endif
