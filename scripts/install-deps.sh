@@ -1,0 +1,10 @@
+#!/bin/bash
+# Installs the Debian packages wazofs needs to build, run and be tested (as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libarchive-dev \
+	fakeroot dpkg-dev lintian util-linux tar gzip xz-utils zstd zip unzip rsync \
+	python3 >/dev/null
+echo "dependencies installed"

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Runs every test: the C unit tests of core/ (build/tests/test_*) and the mount tests
+# (tests/integration/test_*.sh), then prints the sum as "N passed, N failed".
+cd "$(dirname "$0")/.."
+export WAZOFS_CORPUS=${WAZOFS_CORPUS:-$(pwd)/../shared/corpus/plugin-yml}
+passed=0
+failed=0
+for t in build/tests/test_* tests/integration/test_*.sh; do
+	[ -x "$t" ] || [ "${t%.sh}" != "$t" ] || continue
+	echo "# $t"
+	out=$(if [ "${t%.sh}" != "$t" ]; then bash "$t"; else "$t"; fi 2>&1)
+	rc=$?
+	echo "$out"
+	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+	if [ -z "$line" ]; then
+		echo "# $t ended without a summary (exit $rc)"
+		failed=$((failed + 1))
+		continue
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || { echo "# $t exited $rc"; failed=$((failed + 1)); }
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
