@@ -8,7 +8,7 @@ failed=0
 for t in build/tests/test_* tests/integration/test_*.sh; do
 	[ -x "$t" ] || [ "${t%.sh}" != "$t" ] || continue
 	echo "# $t"
-	out=$(if [ "${t%.sh}" != "$t" ]; then bash "$t"; else "$t"; fi 2>&1)
+	out=$(if [ "${t%.sh}" != "$t" ]; then timeout 900 bash "$t"; else timeout 900 "$t"; fi 2>&1)
 	rc=$?
 	echo "$out"
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)

@@ -1,0 +1,64 @@
+#!/bin/bash
+# The command line: bad options and unusable paths fail before mounting with one line
+# on stderr; without -f the daemon goes to the background; fusermount3 -u, SIGTERM and
+# SIGINT unmount cleanly.
+. "$(dirname "$0")/lib.sh"
+make_sandbox
+
+# one_line_error DESCRIPTION ARGS...: exit status 1, one line on stderr, nothing mounted
+one_line_error() {
+	local desc=$1
+	shift
+	"$WAZOFS" "$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	check_eq "$desc: exit status 1" "$rc" 1
+	check_eq "$desc: one line on stderr" "$(wc -l <"$T/err")" 1
+	check_fails "$desc: nothing is mounted" mountpoint -q "$MNT"
+}
+one_line_error "unknown option" -f -o "root=$ROOT,state=$STATE,bogus=1" "$MNT"
+one_line_error "bad job_timeout" -f -o "root=$ROOT,state=$STATE,job_timeout=soon" "$MNT"
+one_line_error "missing mountpoint" -f -o "root=$ROOT,state=$STATE" "$T/nowhere"
+one_line_error "no mountpoint" -f -o "root=$ROOT,state=$STATE"
+one_line_error "root is not a directory" -f -o "root=$T/none,state=$STATE" "$MNT"
+one_line_error "state cannot be created" -f -o "root=$ROOT,state=/proc/wazofs" "$MNT"
+one_line_error "state inside the mountpoint" -f -o "root=$ROOT,state=$MNT/state" "$MNT"
+printf 'root: [not, a, path]\n' >"$T/bad.yml"
+one_line_error "bad config file" -f -o "config=$T/bad.yml,state=$STATE" "$MNT"
+one_line_error "missing config file" -f -o "config=$T/none.yml,state=$STATE" "$MNT"
+
+# the config file fills the options; the command line wins
+printf 'root: %s\nstate: %s/from-config\nwazo_version: "25.17"\n' "$ROOT" "$T" >"$T/good.yml"
+"$WAZOFS" -f -o "config=$T/good.yml,state=$STATE" "$MNT" 2>>"$DAEMON_LOG" &
+DAEMON_PID=$!
+check "mounts with a config file" wait_for 5 mountpoint -q "$MNT"
+check "the command line's state wins over the config file's" test -d "$STATE/incoming"
+check "the config file's state was not used" test ! -e "$T/from-config"
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+check_eq "SIGTERM: clean exit" "$?" 0
+DAEMON_PID=
+check_fails "SIGTERM: unmounted" mountpoint -q "$MNT"
+
+# without -f: the daemon goes to the background and returns 0
+"$WAZOFS" -o "root=$ROOT,state=$STATE,settle_ms=200" "$MNT" 2>>"$DAEMON_LOG"
+check_eq "without -f wazofs returns at once with status 0" "$?" 0
+check "... and the filesystem is mounted" mountpoint -q "$MNT"
+check "... and serves" test -d "$MNT/incoming"
+PID=$(pgrep -f "wazofs -o root=$ROOT" | head -1)
+check "... by a background process" test -n "$PID"
+check "fusermount3 -u unmounts the daemonized wazofs" fusermount3 -u "$MNT"
+check "the background process exits" wait_for 5 sh -c "! kill -0 $PID 2>/dev/null"
+
+# SIGINT too (with job control on, or bash starts background jobs with SIGINT ignored)
+set -m
+start_daemon
+set +m
+kill -INT "$DAEMON_PID"
+wait "$DAEMON_PID"
+check_eq "SIGINT: clean exit" "$?" 0
+DAEMON_PID=
+check_fails "SIGINT: unmounted" mountpoint -q "$MNT"
+
+check "--help prints the options" sh -c "'$WAZOFS' --help | grep -q 'root=DIR'"
+check "--version" sh -c "'$WAZOFS' --version | grep -q '^wazofs '"
+finish

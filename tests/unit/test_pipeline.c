@@ -1,0 +1,178 @@
+/* Unit tests of the job pipeline and the core state without any mount: core/ used as a
+ * library against a sandbox dpkg root, with the real dpkg, dpkg-deb and fakeroot. */
+#include "check.h"
+#include "fsutil.h"
+#include "job.h"
+#include "pipeline.h"
+#include "plugind.h"
+#include "subproc.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[256], root[300], state[300], stub_log[300];
+
+static int sh(const char *cmd)
+{
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+	struct subproc sp = { .argv = argv, .log_fd = 2 };
+	return subproc_run(&sp);
+}
+
+static void setup(void)
+{
+	char cmd[2048];
+	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-pipeline.XXXXXX");
+	if (!mkdtemp(tmp))
+		exit(2);
+	snprintf(root, sizeof(root), "%s/root", tmp);
+	snprintf(state, sizeof(state), "%s/state", tmp);
+	snprintf(stub_log, sizeof(stub_log), "%s/asterisk.log", tmp);
+	/* the stub must be on the PATH children get: set before subproc first reads it */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/stub:%s", tmp, getenv("PATH"));
+	setenv("PATH", path, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/var/lib/dpkg/info %s/var/lib/dpkg/updates %s/stub && "
+		 "touch %s/var/lib/dpkg/status && "
+		 "printf '#!/bin/sh\\necho \"$*\" >> %s\\n' > %s/stub/asterisk && "
+		 "chmod +x %s/stub/asterisk",
+		 root, root, tmp, root, stub_log, tmp, tmp);
+	if (sh(cmd))
+		exit(2);
+}
+
+static int no_plugin(void *ctx, const char *ns, const char *name, char *ver, size_t len)
+{
+	(void)ctx, (void)ns, (void)name, (void)ver, (void)len;
+	return -ENOENT;
+}
+static void nothing(void *ctx)
+{
+	(void)ctx;
+}
+
+static void test_failing_build_direct(struct wazofs_config *cfg)
+{
+	char src[512], log[512], work[512], cmd[2048];
+	snprintf(src, sizeof(src), "%s/bad", tmp);
+	snprintf(log, sizeof(log), "%s/bad.log", tmp);
+	snprintf(work, sizeof(work), "%s/work", tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/wazo && printf 'name: bad\\nnamespace: t\\nversion: 1\\n' > %s/wazo/plugin.yml && "
+		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { echo build-output; exit 7; }\\nexit 0\\n' > %s/wazo/rules && "
+		 "chmod +x %s/wazo/rules",
+		 src, src, src, src);
+	CHECK_INT(sh(cmd), 0);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
+	struct pipeline_env env = { cfg, &pkg, NULL, no_plugin, nothing };
+	struct job *job = job_new(&lock, JOB_INSTALL, "bad", log);
+	CHECK(job != NULL);
+	if (!job)
+		return;
+	CHECK(pipeline_install(job, &env, src, work, 0) < 0);
+	CHECK_STR(job->st.state, "error");
+	CHECK_STR(job->st.step, "building");
+	CHECK_STR(job->st.error_id, "install-error");
+	CHECK(strstr(job->st.reason, "status 7") != NULL);
+	CHECK_STR(job->st.ns, "t");
+	CHECK(access(work, F_OK) < 0); /* the work dir is cleaned */
+	CHECK(access(src, F_OK) == 0); /* the source stays */
+	job_free(job);
+	struct strbuf sb = STRBUF_INIT;
+	CHECK_INT(strbuf_read_file(&sb, log, 1 << 20), 0);
+	CHECK(sb.buf && strstr(sb.buf, "build-output") && strstr(sb.buf, "== building"));
+	strbuf_release(&sb);
+}
+
+static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
+{
+	char src[512], log[512], work[512], cmd[2048];
+	snprintf(src, sizeof(src), "%s/hang", tmp);
+	snprintf(log, sizeof(log), "%s/hang.log", tmp);
+	snprintf(work, sizeof(work), "%s/work", tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/wazo && printf 'name: hang\\nnamespace: t\\nversion: 1\\n' > %s/wazo/plugin.yml && "
+		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { sleep 600 & sleep 600; }\\nexit 0\\n' > %s/wazo/rules && "
+		 "chmod +x %s/wazo/rules",
+		 src, src, src, src);
+	CHECK_INT(sh(cmd), 0);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
+	struct wazofs_config c = *cfg;
+	c.job_timeout = 1;
+	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing };
+	struct job *job = job_new(&lock, JOB_INSTALL, "hang", log);
+	time_t t0 = time(NULL);
+	CHECK(pipeline_install(job, &env, src, work, 0) < 0);
+	CHECK(time(NULL) - t0 < 10);
+	CHECK_STR(job->st.step, "building");
+	CHECK(strstr(job->st.reason, "did not finish within 1 seconds") != NULL);
+	job_free(job);
+}
+
+static int status_has(struct plugind *p, const char *ns, const char *name, const char *needle)
+{
+	struct view v;
+	if (plugind_view_open(p, ns, name, "status", &v))
+		return 0;
+	int found = v.buf && strstr(v.buf, needle) != NULL;
+	view_release(&v);
+	return found;
+}
+
+static void test_core_installs_and_removes(struct wazofs_config *cfg)
+{
+	struct plugind *p;
+	struct strbuf err = STRBUF_INIT;
+	CHECK_INT(plugind_new(&p, cfg, &err), 0);
+	CHECK_INT(plugind_start(p), 0);
+	char cmd[2048];
+	char *ex = realpath("examples/helloworld", NULL);
+	snprintf(cmd, sizeof(cmd), "cp -r %s %s/", ex, plugind_incoming_dir(p));
+	free(ex);
+	CHECK_INT(sh(cmd), 0);
+	plugind_incoming_touch(p, "helloworld", 0);
+	int installed = 0;
+	for (int i = 0; i < 300 && !installed; i++) {
+		installed = status_has(p, "demo", "helloworld", "state: installed");
+		usleep(100000);
+	}
+	CHECK(installed);
+	snprintf(cmd, sizeof(cmd),
+		 "dpkg-query --admindir=%s/var/lib/dpkg -W -f '${Section}' wazo-plugind-helloworld-demo "
+		 "| grep -qx wazo-plugind-plugin",
+		 root);
+	CHECK_INT(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "grep -qx -- '-rx dialplan reload' %s", stub_log);
+	CHECK_INT(sh(cmd), 0);
+	struct name_list l = { 0 };
+	CHECK_INT(plugind_list_namespaces(p, &l), 0);
+	CHECK(name_list_has(&l, "demo"));
+	name_list_free(&l);
+	CHECK_INT(plugind_remove(p, "demo", "helloworld"), 0);
+	CHECK(!status_has(p, "demo", "helloworld", "state"));
+	CHECK_INT(plugind_remove(p, "demo", "helloworld"), -ENOENT);
+	plugind_free(p);
+	strbuf_release(&err);
+}
+
+int main(void)
+{
+	setup();
+	struct wazofs_config cfg;
+	struct strbuf err = STRBUF_INIT;
+	config_defaults(&cfg);
+	snprintf(cfg.root, sizeof(cfg.root), "%s", root);
+	snprintf(cfg.state, sizeof(cfg.state), "%s", state);
+	snprintf(cfg.wazo_version, sizeof(cfg.wazo_version), "25.17");
+	cfg.settle_ms = 100;
+	CHECK_INT(config_finish(&cfg, &err), 0);
+	strbuf_release(&err);
+	test_failing_build_direct(&cfg);
+	test_hanging_rules_are_killed(&cfg);
+	test_core_installs_and_removes(&cfg);
+	if (!getenv("WAZOFS_KEEP"))
+		rm_rf(tmp);
+	return CHECK_SUMMARY();
+}
