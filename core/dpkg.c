@@ -4,6 +4,8 @@
 #include "strbuf.h"
 #include "subproc.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -69,6 +71,19 @@ int dpkg_purge(const char *root, const char *const *packages, int log_fd)
 void dpkg_status_path(const char *root, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s/var/lib/dpkg/status", is_host_root(root) ? "" : root);
+}
+
+int dpkg_busy(const char *root)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/var/lib/dpkg/lock", is_host_root(root) ? "" : root);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return busy;
 }
 
 int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, size_t nslen)

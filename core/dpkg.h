@@ -21,6 +21,8 @@ int dpkg_purge(const char *root, const char *const *packages, int log_fd);
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n);
 /* Path of the dpkg status file under root (to notice changes made by others). */
 void dpkg_status_path(const char *root, char *out, size_t outlen);
+/* 1 when a dpkg run holds the database lock under root (its states are in flux). */
+int dpkg_busy(const char *root);
 /* Splits a plugin package name; returns 0 when it has the wazo-plugind form. */
 int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, size_t nslen);
 #endif

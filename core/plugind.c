@@ -531,7 +531,8 @@ static int open_file_view(const char *path, struct view *v, int missing_is_empty
 	return -errno;
 }
 
-static int status_of_installed(const struct installed_plugin *ip, struct strbuf *sb)
+/* busy: a dpkg run is under way, so a half-installed state is a step, not an error */
+static int status_of_installed(const struct installed_plugin *ip, int busy, struct strbuf *sb)
 {
 	struct job_status st;
 	job_status_init(&st);
@@ -542,6 +543,8 @@ static int status_of_installed(const struct installed_plugin *ip, struct strbuf 
 	if (strcmp(ip->status, "ii") == 0) {
 		snprintf(st.state, sizeof(st.state), "installed");
 		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
+	} else if (busy) {
+		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
 	} else {
 		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
 		job_status_fail(&st, "install-error", "Installation error", NULL,
@@ -573,7 +576,7 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		if (j)
 			job_status_render(&j->st, &sb);
 		else
-			status_of_installed(ip, &sb);
+			status_of_installed(ip, strcmp(ip->status, "ii") && dpkg_busy(p->cfg.root), &sb);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {

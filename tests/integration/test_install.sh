@@ -98,10 +98,30 @@ printf 'name: plain\nnamespace: acme\nversion: 2.0.0\n' >"$P/usr/lib/wazo-plugin
 printf 'Package: wazo-plugind-plain-acme\nVersion: 2.0.0\nArchitecture: all\nMaintainer: t <t@t>\nSection: wazo-plugind-plugin\nDescription: plain\n' >"$P/DEBIAN/control"
 dpkg-deb -b "$P" "$T/plain.deb" >/dev/null
 dpkg --root="$ROOT" --force-script-chrootless -i "$T/plain.deb" >/dev/null
-check "a plugin installed by plain dpkg appears" wait_for 10 test -d "$MNT/acme/plain"
-check_eq "... with state installed" "$(status_field "$MNT/acme/plain/status" state)" installed
+check "a plugin installed by plain dpkg appears, state installed" \
+	wait_for 10 grep -qx 'state: installed' "$MNT/acme/plain/status"
 check_eq "... and its dpkg version" "$(status_field "$MNT/acme/plain/status" version)" 2.0.0
 check "... and its plugin.yml" grep -q 'namespace: acme' "$MNT/acme/plain/plugin.yml"
+
+# --- a package dpkg left half-installed is an error, unless a dpkg run is under way
+sed -i 's/plain/halfway/g' "$P/DEBIAN/control"
+mv "$P/usr/lib/wazo-plugind/plugins/acme/plain" "$P/usr/lib/wazo-plugind/plugins/acme/halfway"
+dpkg-deb -b "$P" "$T/halfway.deb" >/dev/null
+dpkg --root="$ROOT" --force-script-chrootless --unpack "$T/halfway.deb" >/dev/null
+HS=$MNT/acme/halfway/status
+check "an unpacked, unconfigured package is listed" wait_for 10 test -e "$HS"
+check_eq "... as an error" "$(status_field "$HS" state)" error
+check_contains "... saying what dpkg reports" "$HS" "^reason: .*'iU'"
+# hold dpkg's lock as a running dpkg would (fcntl lock on var/lib/dpkg/lock)
+python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"w"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(30)' \
+	"$ROOT/var/lib/dpkg/lock" >"$T/locker.out" &
+LOCKER=$!
+wait_for 10 grep -q locked "$T/locker.out"
+check_eq "... but as installing while dpkg holds its lock" "$(status_field "$HS" state)" installing
+kill $LOCKER
+wait $LOCKER 2>/dev/null
+dpkg --root="$ROOT" --force-script-chrootless --purge wazo-plugind-halfway-acme >/dev/null
+check "purged by hand, it leaves the listing" wait_for 10 test ! -e "$MNT/acme/halfway"
 
 # --- unmount and mount again: the listing and the failed job stay
 make_plugin "$T/src/bad2" bad2 demo 1.0.0 0 'exit 1'
