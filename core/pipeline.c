@@ -213,8 +213,6 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 	snprintf(tree, sizeof(tree), "%s/src", workdir);
 	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
 	rc = tree_import(src, tree, job->log_fd, &lim, &r, &err);
-	if (rc == 0)
-		rc = tree_find_plugin_root(tree, root, sizeof(root), &r);
 	if (rc) {
 		if (r.n)
 			job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
@@ -226,6 +224,10 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 		goto out;
 
 	job_step(job, STEP_VALIDATING);
+	if ((rc = tree_find_plugin_root(tree, root, sizeof(root), &r))) {
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		goto out;
+	}
 	if ((rc = step_validate(job, env, root, &m)))
 		goto out;
 	was_installed = env->installed_version(env->ctx, m.namespace, m.name, installed,
