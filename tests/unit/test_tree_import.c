@@ -1,0 +1,186 @@
+/* Unit tests of core/tree_import and core/incoming_tracker: archives (good and hostile)
+ * written with libarchive, the plugin root search, and when a copy counts as complete. */
+#include "check.h"
+#include "fsutil.h"
+#include "incoming_tracker.h"
+#include "tree_import.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[256];
+
+struct member {
+	const char *path;
+	mode_t type;
+	const char *data; /* file content, or link target */
+};
+
+static void write_tar(const char *path, const struct member *m, size_t n)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_open_filename(a, path);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, m[i].path);
+		archive_entry_set_filetype(e, m[i].type);
+		archive_entry_set_perm(e, 0755);
+		if (m[i].type == AE_IFLNK)
+			archive_entry_set_symlink(e, m[i].data);
+		size_t len = m[i].type == AE_IFREG ? strlen(m[i].data) : 0;
+		archive_entry_set_size(e, (la_int64_t)len);
+		archive_write_header(a, e);
+		if (len)
+			archive_write_data(a, m[i].data, len);
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+}
+
+static int import(const char *name, const struct member *m, size_t n, struct meta_report *r)
+{
+	char arc[512], dest[512];
+	struct strbuf err = STRBUF_INIT;
+	snprintf(arc, sizeof(arc), "%s/%s", tmp, name);
+	snprintf(dest, sizeof(dest), "%s/out-%s", tmp, name);
+	write_tar(arc, m, n);
+	struct import_limits lim = { 1 << 20, 50 };
+	memset(r, 0, sizeof(*r));
+	int rc = tree_import(arc, dest, -1, &lim, r, &err);
+	if (rc && !r->n)
+		fprintf(stderr, "  import %s: %s\n", name, err.buf ? err.buf : "");
+	strbuf_release(&err);
+	return rc;
+}
+
+#define PLUGIN_FILES                                                                   \
+	{ "p/wazo/plugin.yml", AE_IFREG, "name: a\nnamespace: b\nversion: '1'\n" },     \
+	{ "p/wazo/rules", AE_IFREG, "#!/bin/sh\n" }
+
+static void test_good_archive(void)
+{
+	struct member m[] = { PLUGIN_FILES, { "p/link", AE_IFLNK, "wazo/rules" } };
+	struct meta_report r;
+	CHECK_INT(import("good.tar.gz", m, 3, &r), 0);
+	char dest[512], root[1024];
+	snprintf(dest, sizeof(dest), "%s/out-good.tar.gz", tmp);
+	CHECK_INT(tree_find_plugin_root(dest, root, sizeof(root), &r), 0);
+	CHECK(strstr(root, "/out-good.tar.gz/p") != NULL);
+}
+
+static void test_hostile(const char *name, struct member bad, const char *want)
+{
+	struct member m[] = { PLUGIN_FILES, bad };
+	struct meta_report r;
+	CHECK_INT(import(name, m, 3, &r), -EINVAL);
+	CHECK_STR(r.e[0].field, "_archive");
+	if (!strstr(r.e[0].message, want))
+		fprintf(stderr, "  %s: message is '%s'\n", name, r.e[0].message);
+	CHECK(strstr(r.e[0].message, want) != NULL);
+}
+
+static void test_limits(void)
+{
+	struct member m[60];
+	char names[60][32];
+	for (int i = 0; i < 60; i++) {
+		snprintf(names[i], sizeof(names[i]), "p/f%d", i);
+		m[i] = (struct member){ names[i], AE_IFREG, "x" };
+	}
+	struct meta_report r;
+	CHECK_INT(import("many.tar.gz", m, 60, &r), -EINVAL);
+	CHECK(strstr(r.e[0].message, "more than 50 entries") != NULL);
+	char *big = malloc((1 << 20) + 2);
+	memset(big, 'x', (1 << 20) + 1);
+	big[(1 << 20) + 1] = 0;
+	struct member b[] = { { "p/big", AE_IFREG, big } };
+	CHECK_INT(import("big.tar.gz", b, 1, &r), -EINVAL);
+	CHECK(strstr(r.e[0].message, "more than 1048576 bytes") != NULL);
+	free(big);
+}
+
+static void test_not_an_archive(void)
+{
+	char path[512], dest[512];
+	snprintf(path, sizeof(path), "%s/notes.txt", tmp);
+	snprintf(dest, sizeof(dest), "%s/out-notes", tmp);
+	write_file_atomic(path, "hi\n", 3, 0644);
+	struct meta_report r = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct import_limits lim = { 1 << 20, 50 };
+	CHECK_INT(tree_import(path, dest, -1, &lim, &r, &err), -EINVAL);
+	CHECK(r.n == 1 && strstr(r.e[0].message, "neither a plugin directory nor an archive"));
+	strbuf_release(&err);
+	CHECK(tree_is_archive_name("x.tar.zst"));
+	CHECK(!tree_is_archive_name("x.tar.bz3"));
+}
+
+static int take(struct incoming_tracker *t, const char *want)
+{
+	struct name_list l = { 0 };
+	tracker_take_complete(t, &l);
+	int found = name_list_has(&l, want);
+	name_list_free(&l);
+	return found;
+}
+
+static void test_tracker(void)
+{
+	struct incoming_tracker *t = tracker_new(50, 400);
+	/* a writer that exits: complete after the settle delay */
+	pid_t child = fork();
+	if (child == 0) {
+		usleep(200000);
+		_exit(0);
+	}
+	tracker_touch(t, "a", child);
+	CHECK(!take(t, "a"));
+	waitpid(child, NULL, 0);
+	usleep(100000);
+	CHECK(take(t, "a"));
+	CHECK(!take(t, "a")); /* taken once */
+	/* a writer that stays alive (us): complete after the quiet period, not before */
+	tracker_touch(t, "b", getpid());
+	usleep(100000);
+	CHECK(!take(t, "b"));
+	usleep(400000);
+	CHECK(take(t, "b"));
+	/* an open file holds the entry back whatever the time */
+	tracker_open(t, "c", getpid());
+	tracker_touch(t, "c", 0);
+	usleep(500000);
+	CHECK(!take(t, "c"));
+	tracker_close(t, "c");
+	CHECK(take(t, "c"));
+	unsigned long g = tracker_generation(t, "c");
+	tracker_touch(t, "c", 0);
+	CHECK_INT(tracker_generation(t, "c"), g + 1);
+	tracker_forget(t, "c");
+	CHECK_INT(tracker_generation(t, "c"), 0);
+	tracker_free(t);
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-import.XXXXXX");
+	if (!mkdtemp(tmp))
+		return 2;
+	test_good_archive();
+	test_hostile("abs.tar.gz", (struct member){ "/etc/evil", AE_IFREG, "x" }, "absolute path");
+	test_hostile("dotdot.tar.gz", (struct member){ "p/../../evil", AE_IFREG, "x" }, "'..'");
+	test_hostile("sym.tar.gz", (struct member){ "p/l", AE_IFLNK, "../../etc" }, "symbolic link");
+	test_hostile("abssym.tar.gz", (struct member){ "p/l", AE_IFLNK, "/etc" }, "symbolic link");
+	test_hostile("fifo.tar.gz", (struct member){ "p/fifo", AE_IFIFO, "" }, "device, fifo");
+	test_limits();
+	test_not_an_archive();
+	test_tracker();
+	rm_rf(tmp);
+	return CHECK_SUMMARY();
+}
