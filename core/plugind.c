@@ -205,12 +205,13 @@ static void run_install(struct plugind *p, const char *entry)
 	int rc = pipeline_install(job, &p->env, src, work, reinstall);
 	job_close_log(job);
 
+	/* job->running stays set until the last line: while it is, nobody else frees job */
 	pthread_mutex_lock(&p->lock);
-	job->running = 0;
 	int stopping = p->stopping;
-	char ns[64], name[128];
+	char ns[64], name[128], reason[sizeof(job->st.reason)];
 	snprintf(ns, sizeof(ns), "%s", job->st.ns);
 	snprintf(name, sizeof(name), "%s", job->st.name);
+	snprintf(reason, sizeof(reason), "%s", job->st.reason);
 	pthread_mutex_unlock(&p->lock);
 
 	if (rc == 0) {
@@ -223,25 +224,20 @@ static void run_install(struct plugind *p, const char *entry)
 			rm_rf(src);
 			tracker_forget(p->tracker, entry);
 		}
-		pthread_mutex_lock(&p->lock);
-		drop_job(p, job, 1);
-		pthread_cond_broadcast(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-		return;
-	}
-	if (stopping) {
-		/* interrupted by the unmount: run again at the next mount */
-		pthread_mutex_lock(&p->lock);
+	} else if (stopping) {
+		/* interrupted by the unmount: no saved status, so it runs again next mount */
 		char path[PATH_MAX];
 		status_file_path(p, entry, path, sizeof(path));
 		unlink(path);
-		pthread_cond_broadcast(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-		return;
+	} else {
+		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
+		persist_status(p, job);
 	}
-	syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, job->st.reason);
-	persist_status(p, job);
 	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->running = 0;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -1,0 +1,63 @@
+#!/bin/bash
+# incoming/ as users fill it: rsync and cp -a, a writer that stays alive (quiet period),
+# a job cancelled by rm -r of its plugin, and the errno of each refused operation.
+. "$(dirname "$0")/lib.sh"
+EXTRA_OPTS=",quiet_ms=1500"
+start_daemon || { finish; exit 1; }
+
+make_plugin "$T/src/rs" viarsync demo 1.0.0
+rsync -a "$T/src/rs/" "$MNT/incoming/rs/"
+check "rsync -a into incoming/ installs" wait_job rs
+check_eq "... the plugin is installed" "$(status_field "$MNT/demo/viarsync/status" state)" installed
+
+make_plugin "$T/src/ca" viacpa demo 1.0.0
+cp -a "$T/src/ca" "$MNT/incoming/"
+check "cp -a into incoming/ installs" wait_job ca
+check_eq "... the plugin is installed" "$(status_field "$MNT/demo/viacpa/status" state)" installed
+
+# a writer that stays alive: this shell writes with builtins and keeps running
+make_plugin "$T/src/live" live demo 1.0.0
+mkdir "$MNT/incoming/live" "$MNT/incoming/live/wazo"
+printf '%s' "$(cat "$T/src/live/wazo/plugin.yml")" >"$MNT/incoming/live/wazo/plugin.yml"
+sleep 0.7
+check "a live writer's copy is not taken before the quiet period" test -e "$MNT/incoming/live"
+check_fails "... and has no job yet" test -e "$MNT/incoming/live.status"
+printf '%s\n' "$(cat "$T/src/live/wazo/rules")" >"$MNT/incoming/live/wazo/rules"
+chmod +x "$MNT/incoming/live/wazo/rules"
+check "after the quiet period with no change, the job runs and installs" wait_job live 30
+check_eq "... the plugin is installed" "$(status_field "$MNT/demo/live/status" state)" installed
+
+# rm -r of a plugin whose job is running cancels the job first
+make_plugin "$T/src/slow" slow demo 1.0.0 0 "sleep 60"
+cp -r "$T/src/slow" "$MNT/incoming/"
+check "the slow job reaches building" wait_for 20 grep -qx 'step: building' "$MNT/incoming/slow.status"
+check "unlinking the status of a running job fails (EBUSY)" \
+	sh -c "rm -f '$MNT/incoming/slow.status' 2>&1 | grep -q 'busy'"
+START=$(date +%s)
+check "rm -r of the plugin with a running job succeeds" rm -r "$MNT/demo/slow"
+check "... well before the build would have ended" test $(($(date +%s) - START)) -lt 30
+check "... the plugin directory is gone" test ! -e "$MNT/demo/slow"
+check "... the job's status is gone" test ! -e "$MNT/incoming/slow.status"
+check "... the build process is gone" sh -c "! pgrep -fx 'sleep 60' >/dev/null"
+check "... the user's copy stays in incoming/" test -d "$MNT/incoming/slow/wazo"
+check_eq "... nothing was installed" "$(dpkg_q -W wazo-plugind-slow-demo 2>/dev/null)" ""
+rm -r "$MNT/incoming/slow"
+
+# errno of refused or odd operations
+err() { "$@" 2>&1 | sed 's/.*: //' | tail -1; }
+check_eq "mkdir -p ns/name without a market: ENOENT" "$(err mkdir "$MNT/demo/nothere")" "No such file or directory"
+check_eq "mkdir of an invalid namespace: EINVAL" "$(err mkdir "$MNT/Not_Valid")" "Invalid argument"
+check "mkdir of a valid namespace succeeds" mkdir "$MNT/acme"
+check "... and it is listed" sh -c "ls '$MNT' | grep -qx acme"
+check "... rmdir removes it" rmdir "$MNT/acme"
+check_eq "rmdir of a namespace with plugins: ENOTEMPTY" "$(err rmdir "$MNT/demo")" "Directory not empty"
+check_eq "rmdir incoming: EBUSY" "$(err rmdir "$MNT/incoming")" "Device or resource busy"
+check_eq "mknod a fifo in incoming/: EPERM" "$(err mkfifo "$MNT/incoming/fifo")" "Operation not permitted"
+check_eq "truncating a status file: EROFS" "$(err truncate -s 0 "$MNT/demo/live/status")" "Read-only file system"
+check_eq "chmod of a status file: EROFS" "$(err chmod 777 "$MNT/demo/live/status")" "Read-only file system"
+check_eq "moving a file out of incoming/: EXDEV is handled by mv (copy), but the copy is refused" \
+	"$(err mv "$MNT/incoming/../demo/live/status" "$MNT/demo/x")" "Read-only file system"
+check "unlinking a view file succeeds and changes nothing" rm -f "$MNT/demo/live/status"
+check_eq "... status is still there" "$(status_field "$MNT/demo/live/status" state)" installed
+stop_daemon
+finish
