@@ -1,5 +1,6 @@
 /* dpkg: argv builders for dpkg/dpkg-query and the parsing of their output. */
 #include "dpkg.h"
+#include "fsutil.h"
 #include "plugin_package.h"
 #include "strbuf.h"
 #include "subproc.h"
@@ -53,6 +54,72 @@ int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *canc
 	argv[n] = NULL;
 	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
 	return subproc_run(&sp);
+}
+
+/* apt's argv prefix for root; the dirs apt expects in a bare root are created. */
+static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX + 40])
+{
+	int n = 0;
+	argv[n++] = "apt-get";
+	argv[n++] = "-y";
+	argv[n++] = "-o";
+	argv[n++] = "Dpkg::Options::=--force-confdef";
+	argv[n++] = "-o";
+	argv[n++] = "Dpkg::Options::=--force-confold";
+	if (is_host_root(root))
+		return n;
+	static const char *const dirs[] = { "var/log/apt", "var/lib/apt/lists/partial",
+					    "var/cache/apt/archives/partial", "etc/apt/apt.conf.d",
+					    "etc/apt/preferences.d", "etc/apt/sources.list.d" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char d[PATH_MAX + 64];
+		snprintf(d, sizeof(d), "%s/%s", root, dirs[i]);
+		mkdir_p(d, 0755);
+	}
+	snprintf(opts[0], sizeof(opts[0]), "Dir=%s", root);
+	snprintf(opts[1], sizeof(opts[1]), "Dpkg::Options::=--root=%s", root);
+	snprintf(opts[2], sizeof(opts[2]), "Dpkg::Options::=--force-script-chrootless");
+	for (int i = 0; i < 3; i++) {
+		argv[n++] = "-o";
+		argv[n++] = opts[i];
+	}
+	return n;
+}
+
+int apt_update(const char *root, int log_fd, atomic_int *cancel)
+{
+	const char *argv[MAX_ARGS];
+	char opts[4][PATH_MAX + 40];
+	int n = apt_base(root, argv, opts);
+	argv[n++] = "update";
+	argv[n] = NULL;
+	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
+	return subproc_run(&sp);
+}
+
+int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+{
+	const char *argv[MAX_ARGS];
+	char opts[4][PATH_MAX + 40];
+	int n = apt_base(root, argv, opts);
+	argv[n++] = "install";
+	argv[n++] = deb;
+	argv[n] = NULL;
+	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
+	return subproc_run(&sp);
+}
+
+int dpkg_depends_on(const char *deps, const char *package)
+{
+	size_t n = strlen(package);
+	for (const char *c = deps; c && *c;) {
+		c += strspn(c, " ,|\t");
+		size_t len = strcspn(c, " ,|(:\t");
+		if (len == n && strncmp(c, package, n) == 0)
+			return 1;
+		c += strcspn(c, ",|");
+	}
+	return 0;
 }
 
 int dpkg_purge(const char *root, const char *const *packages, int log_fd)
@@ -115,7 +182,7 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 	snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg",
 		 is_host_root(root) ? "" : root);
 	const char *argv[] = { "dpkg-query", admindir, "--show", "--showformat",
-			       "${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\n",
+			       "${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\t${Depends}\n",
 			       NULL };
 	struct strbuf sb = STRBUF_INIT;
 	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = -1, .capture = &sb };
@@ -132,8 +199,8 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
-		char *f[4] = { line, NULL, NULL, NULL };
-		for (int i = 1; i < 4 && f[i - 1]; i++) {
+		char *f[5] = { line, NULL, NULL, NULL, NULL };
+		for (int i = 1; i < 5 && f[i - 1]; i++) {
 			f[i] = strchr(f[i - 1], '\t');
 			if (f[i])
 				*f[i]++ = 0;
@@ -150,6 +217,7 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 		snprintf(p.package, sizeof(p.package), "%s", f[1]);
 		snprintf(p.version, sizeof(p.version), "%s", f[2]);
 		snprintf(p.status, sizeof(p.status), "%.2s", f[0]);
+		snprintf(p.depends, sizeof(p.depends), "%s", f[4] ? f[4] : "");
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct installed_plugin *g = realloc(*out, cap * sizeof(**out));

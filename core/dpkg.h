@@ -10,10 +10,17 @@
 struct installed_plugin {
 	char ns[64], name[128], version[128], package[256];
 	char status[4]; /* dpkg's Status-Abbrev, "ii" when installed */
+	char depends[2048]; /* the Depends field */
 };
 
 /* Installs deb. Returns dpkg's exit status or -errno. Output goes to log_fd. */
 int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel);
+/* apt-get update, then apt-get install of deb (resolving its Depends). With a root other
+ * than "/", apt works inside it: -o Dir=ROOT and dpkg's root options. */
+int apt_update(const char *root, int log_fd, atomic_int *cancel);
+int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel);
+/* 1 when the Depends field deps names package (alternatives and versions allowed). */
+int dpkg_depends_on(const char *deps, const char *package);
 /* Purges the packages (NULL-terminated). */
 int dpkg_purge(const char *root, const char *const *packages, int log_fd);
 /* Every package of section wazo-plugind-plugin named wazo-plugind-<name>-<ns> known to

@@ -18,6 +18,7 @@ struct job {
 	char entry[NAME_MAX + 1]; /* incoming entry it came from, "" otherwise */
 	struct job_status st;     /* protected by *lock */
 	int running;              /* protected by *lock */
+	int queued;               /* waiting for the worker; protected by *lock */
 	char *plugin_yml;         /* the metadata as read; protected by *lock */
 	size_t plugin_yml_len;
 	char log_path[PATH_MAX];

@@ -8,6 +8,7 @@
 
 /* wazo-plugind's install steps, in order. */
 #define STEP_STARTING "starting"
+#define STEP_DOWNLOADING "downloading" /* git and market installs */
 #define STEP_EXTRACTING "extracting"
 #define STEP_VALIDATING "validating"
 #define STEP_DEPENDENCIES "installing dependencies"

@@ -123,20 +123,38 @@ static int step_validate(struct job *job, const struct pipeline_env *env, const 
 }
 
 static int step_dependencies(struct job *job, const struct pipeline_env *env,
-			     const struct plugin_meta *m)
+			     const struct plugin_meta *m, struct name_list *chain)
 {
 	for (size_t i = 0; i < m->n_depends; i++) {
-		char ver[128];
+		char ver[128], key[256], reason[1024];
 		const struct plugin_dep *d = &m->depends[i];
 		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) == 0) {
 			job_logf(job, "dependency %s/%s is installed (%s): left as it is\n",
 				 d->namespace, d->name, ver);
 			continue;
 		}
-		job_fail(job, INSTALL_ERROR, NULL,
-			 "dependency %s/%s is not installed and no market provides it", d->namespace,
-			 d->name);
-		return -ENOENT;
+		snprintf(key, sizeof(key), "%s/%s", d->namespace, d->name);
+		if (name_list_has(chain, key)) {
+			struct strbuf cycle = STRBUF_INIT;
+			size_t from = 0;
+			while (from < chain->n && strcmp(chain->v[from], key))
+				from++;
+			for (size_t j = from; j < chain->n; j++)
+				strbuf_addf(&cycle, "%s -> ", chain->v[j]);
+			strbuf_addf(&cycle, "%s", key);
+			job_fail(job, INSTALL_ERROR, NULL, "dependency cycle: %s",
+				 cycle.buf ? cycle.buf : key);
+			strbuf_release(&cycle);
+			return -ELOOP;
+		}
+		job_logf(job, "dependency %s is not installed: installing it first\n", key);
+		int rc = env->install_dependency(env->ctx, d->namespace, d->name, chain, reason,
+						 sizeof(reason));
+		if (rc) {
+			job_fail(job, INSTALL_ERROR, NULL, "dependency %s: %s", key, reason);
+			return rc;
+		}
+		job_logf(job, "dependency %s installed\n", key);
 	}
 	return 0;
 }
@@ -171,11 +189,28 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	return rc;
 }
 
+static int step_update(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m)
+{
+	if (!m->n_debian_depends)
+		return 0;
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = apt_update(env->cfg->root, job->log_fd, &job->cancel);
+	pthread_mutex_unlock(env->pkg_lock);
+	if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run apt-get: %s", strerror(-rc));
+	else if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "apt-get update failed (exit %d, see log)", rc);
+	return rc ? -EIO : 0;
+}
+
+/* dpkg installs the package; apt does when debian_depends must be resolved. */
 static int step_install(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m,
 			const char *deb, int was_installed)
 {
+	const char *tool = m->n_debian_depends ? "apt-get install" : "dpkg --install";
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = dpkg_install(env->cfg->root, deb, job->log_fd, NULL);
+	int rc = m->n_debian_depends ? apt_install(env->cfg->root, deb, job->log_fd, NULL)
+				     : dpkg_install(env->cfg->root, deb, job->log_fd, NULL);
 	if (rc != 0 && !was_installed) {
 		/* do not leave a half-installed new package behind */
 		char pkg[300];
@@ -187,16 +222,72 @@ static int step_install(struct job *job, const struct pipeline_env *env, const s
 	pthread_mutex_unlock(env->pkg_lock);
 	env->dpkg_changed(env->ctx);
 	if (rc < 0)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot run dpkg: %s", strerror(-rc));
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run %s: %s", tool, strerror(-rc));
 	else if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "dpkg --install failed (exit %d, see log)", rc);
+		job_fail(job, INSTALL_ERROR, NULL, "%s failed (exit %d, see log)", tool, rc);
 	return rc ? -EIO : 0;
 	return 0;
 }
 
-int pipeline_install(struct job *job, const struct pipeline_env *env, const char *src,
-		     const char *workdir, int reinstall)
+/* git clone --depth 1 [--branch REF] URL into tree. */
+static int step_download(struct job *job, const struct pipeline_env *env,
+			 const struct install_source *src, const char *tree, const char *workdir)
 {
+	char home[PATH_MAX + 8];
+	snprintf(home, sizeof(home), "HOME=%s", workdir);
+	const char *env_vars[] = { subproc_default_path(), home, "GIT_TERMINAL_PROMPT=0", NULL };
+	const char *argv[10];
+	int n = 0;
+	argv[n++] = "git";
+	argv[n++] = "clone";
+	argv[n++] = "--depth";
+	argv[n++] = "1";
+	if (src->git_ref && *src->git_ref) {
+		argv[n++] = "--branch";
+		argv[n++] = src->git_ref;
+	}
+	argv[n++] = "--";
+	argv[n++] = src->git_url;
+	argv[n++] = tree;
+	argv[n] = NULL;
+	job_logf(job, "$ git clone --depth 1 %s%s %s\n", src->git_ref && *src->git_ref ? "--branch " : "",
+		 src->git_ref && *src->git_ref ? src->git_ref : "", src->git_url);
+	struct subproc sp = { .argv = argv, .env = env_vars, .log_fd = job->log_fd,
+			      .timeout_sec = env->cfg->job_timeout, .cancel = &job->cancel };
+	int rc = subproc_run(&sp);
+	if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
+	else if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
+			 src->git_url, src->git_ref && *src->git_ref ? " at " : "",
+			 src->git_ref && *src->git_ref ? src->git_ref : "", rc);
+	return rc ? -EIO : 0;
+}
+
+/* The plugin root of a git checkout: its subdirectory when one is given. */
+static int git_root(struct job *job, const struct install_source *src, const char *tree,
+		    char *root, size_t len, struct meta_report *r)
+{
+	const char *sub = src->git_subdir;
+	if (!sub || !*sub)
+		return tree_find_plugin_root(tree, root, len, r);
+	if (sub[0] == '/' || strstr(sub, "..")) {
+		meta_report_add(r, "subdirectory", "regex", NULL,
+				"subdirectory '%s' must be a relative path inside the repository", sub);
+		return -EINVAL;
+	}
+	snprintf(root, len, "%s/%s", tree, sub);
+	(void)job;
+	return 0;
+}
+
+int pipeline_install(struct job *job, const struct pipeline_env *env,
+		     const struct install_source *src, const char *workdir, int reinstall,
+		     struct name_list *chain)
+{
+	struct name_list own_chain = { 0 };
+	if (!chain)
+		chain = &own_chain;
 	struct plugin_meta m = { 0 };
 	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX], installed[128];
 	struct meta_report r = { 0 };
@@ -209,10 +300,15 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));
 		goto out;
 	}
-	job_step(job, STEP_EXTRACTING);
 	snprintf(tree, sizeof(tree), "%s/src", workdir);
+	if (src->git_url) {
+		job_step(job, STEP_DOWNLOADING);
+		if ((rc = step_download(job, env, src, tree, workdir)))
+			goto out;
+	}
+	job_step(job, STEP_EXTRACTING);
 	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
-	rc = tree_import(src, tree, job->log_fd, &lim, &r, &err);
+	rc = src->git_url ? 0 : tree_import(src->path, tree, job->log_fd, &lim, &r, &err);
 	if (rc) {
 		if (r.n)
 			job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
@@ -224,7 +320,9 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 		goto out;
 
 	job_step(job, STEP_VALIDATING);
-	if ((rc = tree_find_plugin_root(tree, root, sizeof(root), &r))) {
+	rc = src->git_url ? git_root(job, src, tree, root, sizeof(root), &r)
+			  : tree_find_plugin_root(tree, root, sizeof(root), &r);
+	if (rc) {
 		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
 		goto out;
 	}
@@ -243,7 +341,12 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 			 strcmp(installed, m.version) ? "upgrading" : "reinstalling", m.version);
 
 	job_step(job, STEP_DEPENDENCIES);
-	if ((rc = step_dependencies(job, env, &m)))
+	char self[256];
+	snprintf(self, sizeof(self), "%s/%s", m.namespace, m.name);
+	name_list_add(chain, self);
+	rc = step_dependencies(job, env, &m, chain);
+	name_list_remove(chain, self);
+	if (rc)
 		goto out;
 	if (cancelled(job) && (rc = -ECANCELED))
 		goto out;
@@ -259,6 +362,8 @@ int pipeline_install(struct job *job, const struct pipeline_env *env, const char
 		goto out;
 
 	job_step(job, STEP_UPDATING);
+	if ((rc = step_update(job, env, &m)))
+		goto out;
 	job_step(job, STEP_INSTALLING);
 	if ((rc = step_install(job, env, &m, deb, was_installed)))
 		goto out;
@@ -275,12 +380,14 @@ clean:
 	job_step(job, STEP_COMPLETED);
 	plugin_meta_destroy(&m);
 	strbuf_release(&err);
+	name_list_free(&own_chain);
 	return 0;
 out:
 	/* the failure keeps its step in status; the work dir goes, the user's copy stays */
 	rm_rf(workdir);
 	plugin_meta_destroy(&m);
 	strbuf_release(&err);
+	name_list_free(&own_chain);
 	return rc ? rc : -EIO;
 }
 

@@ -5,7 +5,15 @@
 #define WAZOFS_PIPELINE_H
 #include "config.h"
 #include "job.h"
+#include "name_list.h"
 #include <pthread.h>
+
+/* Where the plugin comes from: a copy in incoming/ (a directory or an archive), or a git
+ * repository (the market's method). */
+struct install_source {
+	const char *path;
+	const char *git_url, *git_ref, *git_subdir;
+};
 
 struct pipeline_env {
 	const struct wazofs_config *cfg;
@@ -16,13 +24,19 @@ struct pipeline_env {
 				 size_t len);
 	/* called after every dpkg run, so the listing follows the dpkg database */
 	void (*dpkg_changed)(void *ctx);
+	/* installs the dependency ns/name (from the market) as its own job; chain holds the
+	 * "ns/name" being installed, outermost first. 0, or -errno with reason filled. */
+	int (*install_dependency)(void *ctx, const char *ns, const char *name,
+				  struct name_list *chain, char *reason, size_t len);
 };
 
-/* Installs the plugin dropped at src (a directory or an archive). Work happens in
- * workdir (created, then removed). Returns 0 (state installed) or -errno (job failed,
- * its status says why). reinstall: rebuild even when the same version is installed. */
-int pipeline_install(struct job *job, const struct pipeline_env *env, const char *src,
-		     const char *workdir, int reinstall);
+/* Installs the plugin from src. Work happens in workdir (created, then removed).
+ * Returns 0 (state installed) or -errno (job failed, its status says why).
+ * reinstall: rebuild even when the same version is installed. chain: the plugins whose
+ * installation led to this one (NULL for none), to report dependency cycles. */
+int pipeline_install(struct job *job, const struct pipeline_env *env,
+		     const struct install_source *src, const char *workdir, int reinstall,
+		     struct name_list *chain);
 /* Purges the packages (dependents first). Returns 0 or -errno (job failed). */
 int pipeline_remove(struct job *job, const struct pipeline_env *env,
 		    const char *const *packages);

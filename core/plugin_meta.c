@@ -4,6 +4,7 @@
 #include "plugin_meta.h"
 #include "version_cmp.h"
 #include "yaml11.h"
+#include "yaml_doc.h"
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 
 #define NAME_RE "^[a-z0-9-]+$"
 #define NAMESPACE_RE "^[a-z0-9]+$"
-#define MERGE_DEPTH_MAX 16
 
 void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
 		     const char *constraint, const char *fmt, ...)
@@ -75,10 +75,6 @@ void plugin_package_name(const char *name, const char *ns, char *out, size_t out
 
 /* ---- YAML node access ---- */
 
-struct doc {
-	yaml_document_t *d;
-};
-
 static int is_scalar(yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE;
@@ -103,45 +99,9 @@ static int scalar_is_string(yaml_node_t *n)
 	return is_scalar(n) && scalar_kind(n) == Y11_STR;
 }
 
-/* Looks key up in mapping node m: explicit keys win (last one), then merge keys `<<`
- * (the first merged mapping that has it), as PyYAML flattens mappings. */
-static yaml_node_t *map_get_depth(yaml_document_t *d, yaml_node_t *m, const char *key, int depth)
-{
-	if (!m || m->type != YAML_MAPPING_NODE || depth > MERGE_DEPTH_MAX)
-		return NULL;
-	yaml_node_pair_t *p;
-	for (p = m->data.mapping.pairs.top; p-- > m->data.mapping.pairs.start;) {
-		yaml_node_t *k = yaml_document_get_node(d, p->key);
-		if (is_scalar(k) && strcmp(scalar_text(k), key) == 0 &&
-		    !(k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(key, "<<") == 0))
-			return yaml_document_get_node(d, p->value);
-	}
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(d, p->key);
-		if (!is_scalar(k) || k->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-		    strcmp(scalar_text(k), "<<"))
-			continue;
-		yaml_node_t *v = yaml_document_get_node(d, p->value);
-		if (v && v->type == YAML_MAPPING_NODE) {
-			yaml_node_t *r = map_get_depth(d, v, key, depth + 1);
-			if (r)
-				return r;
-		} else if (v && v->type == YAML_SEQUENCE_NODE) {
-			for (yaml_node_item_t *it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++) {
-				yaml_node_t *r = map_get_depth(d, yaml_document_get_node(d, *it), key,
-							       depth + 1);
-				if (r)
-					return r;
-			}
-		}
-	}
-	return NULL;
-}
-
 static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key, int *present)
 {
-	yaml_node_t *n = map_get_depth(d, m, key, 0);
+	yaml_node_t *n = ydoc_get(d, m, key);
 	*present = n != NULL;
 	return n;
 }

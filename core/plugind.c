@@ -7,7 +7,9 @@
 #include "dpkg.h"
 #include "fsutil.h"
 #include "incoming_tracker.h"
+#include "install_request.h"
 #include "job.h"
+#include "market.h"
 #include "pipeline.h"
 #include "plugin_package.h"
 #include <dirent.h>
@@ -39,6 +41,9 @@ struct plugind {
 	pthread_t worker, monitor;
 	int started;
 	struct stat dpkg_seen;       /* monitor thread only */
+	struct market *market;       /* NULL without a (valid) market file */
+	struct stat market_seen;     /* monitor thread only */
+	unsigned long work_seq;      /* scratch dir names; protected by lock */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 };
@@ -105,6 +110,34 @@ static int installed_version(void *ctx, const char *ns, const char *name, char *
 		snprintf(ver, len, "%s", ip->version);
 	pthread_mutex_unlock(&p->lock);
 	return ip && strcmp(ip->status, "ii") == 0 ? 0 : -ENOENT;
+}
+
+/* ---- the market ---- */
+
+/* (Re)loads the market file when it changed; a bad file keeps the previous index. */
+static void refresh_market(struct plugind *p, int force)
+{
+	struct stat st;
+	if (!p->cfg.market[0] || stat(p->cfg.market, &st) < 0)
+		return;
+	if (!force && st.st_mtim.tv_sec == p->market_seen.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == p->market_seen.st_mtim.tv_nsec && st.st_size == p->market_seen.st_size &&
+	    st.st_ino == p->market_seen.st_ino)
+		return;
+	p->market_seen = st;
+	struct market *m = NULL;
+	struct strbuf err = STRBUF_INIT;
+	if (market_load(p->cfg.market, &m, &err)) {
+		syslog(LOG_WARNING, "market not (re)loaded: %s", err.buf ? err.buf : "error");
+		strbuf_release(&err);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	struct market *old = p->market;
+	p->market = m;
+	pthread_mutex_unlock(&p->lock);
+	market_free(old);
+	strbuf_release(&err);
 }
 
 /* ---- jobs (all under p->lock) ---- */
@@ -176,14 +209,94 @@ static void plugin_log_path(struct plugind *p, const char *ns, const char *name,
 	snprintf(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
 }
 
+static void new_work_dir(struct plugind *p, char *out, size_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	unsigned long seq = ++p->work_seq;
+	pthread_mutex_unlock(&p->lock);
+	snprintf(out, len, "%s/job-%lu", p->work_dir, seq);
+}
+
+/* A git source for ns/name from the market (version: NULL for the newest installable).
+ * Copies into the buffers; returns 0 or -ENOENT with reason. Takes p->lock. */
+struct market_source {
+	char url[1024], ref[256], subdir[512], version[128];
+};
+
+static int market_source(struct plugind *p, const char *ns, const char *name,
+			 const char *version, struct market_source *ms, char *reason, size_t len)
+{
+	int rc = 0;
+	pthread_mutex_lock(&p->lock);
+	const struct market_item *it = market_find(p->market, ns, name);
+	const struct market_version *v = market_pick(it, p->cfg.wazo_version, version);
+	if (!p->market)
+		snprintf(reason, len, "%s/%s is not installed and no market is configured", ns, name);
+	else if (!it)
+		snprintf(reason, len, "%s/%s is not installed and the market does not have it", ns, name);
+	else if (!v)
+		snprintf(reason, len, "the market has no %s%s of %s/%s installable on Wazo %s",
+			 version && *version ? "version " : "version", version ? version : "", ns,
+			 name, p->cfg.wazo_version[0] ? p->cfg.wazo_version : "(unknown)");
+	else if (!v->url || (v->method && strcmp(v->method, "git")))
+		snprintf(reason, len, "%s/%s %s: only the git method with an url is supported", ns,
+			 name, v->version);
+	if (!p->market || !it || !v || !v->url || (v->method && strcmp(v->method, "git")))
+		rc = -ENOENT;
+	else {
+		snprintf(ms->url, sizeof(ms->url), "%s", v->url);
+		snprintf(ms->ref, sizeof(ms->ref), "%s", v->ref ? v->ref : "");
+		snprintf(ms->subdir, sizeof(ms->subdir), "%s", v->subdirectory ? v->subdirectory : "");
+		snprintf(ms->version, sizeof(ms->version), "%s", v->version);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* An install request file incoming/NAME.yml: turns it into a source. */
+static int request_source(struct plugind *p, struct job *job, const char *path,
+			  struct market_source *ms, int *reinstall)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	struct install_request req;
+	char reason[1024];
+	int rc = strbuf_read_file(&text, path, 1 << 20);
+	if (!rc)
+		rc = install_request_parse(text.buf, text.len, &req, &err);
+	else
+		strbuf_addf(&err, "%s", strerror(-rc));
+	if (rc) {
+		struct meta_report r = { 0 };
+		meta_report_add(&r, "_request", "schema", NULL, "%s", err.buf ? err.buf : "invalid");
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "the install request is not valid: %s", r.e[0].message);
+	} else if (strcmp(req.method, "git") == 0) {
+		snprintf(ms->url, sizeof(ms->url), "%s", req.url);
+		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
+		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
+	} else if ((rc = market_source(p, req.ns, req.name, req.version, ms, reason, sizeof(reason)))) {
+		pthread_mutex_lock(&p->lock);
+		snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
+		snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
+		pthread_mutex_unlock(&p->lock);
+		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+	}
+	*reinstall = req.reinstall;
+	strbuf_release(&text);
+	strbuf_release(&err);
+	return rc;
+}
+
 static void run_install(struct plugind *p, const char *entry)
 {
 	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
 	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
 	snprintf(log, sizeof(log), "%s/incoming/%s.log", p->logs_dir, entry);
-	snprintf(work, sizeof(work), "%s/job", p->work_dir);
+	new_work_dir(p, work, sizeof(work));
 	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
 	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
+	struct stat st;
+	int is_request = install_request_name(entry) && lstat(src, &st) == 0 && S_ISREG(st.st_mode);
 
 	struct job *job = job_new(&p->lock, JOB_INSTALL, entry, log);
 	if (!job) {
@@ -202,7 +315,16 @@ static void run_install(struct plugind *p, const char *entry)
 	persist_status(p, job);
 	syslog(LOG_INFO, "incoming/%s: job started", entry);
 
-	int rc = pipeline_install(job, &p->env, src, work, reinstall);
+	struct install_source source = { .path = src };
+	struct market_source ms;
+	int rc = 0;
+	if (is_request) {
+		job_step(job, STEP_STARTING);
+		rc = request_source(p, job, src, &ms, &reinstall);
+		source = (struct install_source){ NULL, ms.url, ms.ref, ms.subdir };
+	}
+	if (!rc)
+		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
 	job_close_log(job);
 
 	/* job->running stays set until the last line: while it is, nobody else frees job */
@@ -242,12 +364,84 @@ static void run_install(struct plugind *p, const char *entry)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Runs a job for ns/name from the market in this thread: a queued `mkdir` install
+ * (job given) or a dependency (job NULL: made here). Returns the pipeline's result. */
+static int run_market_job(struct plugind *p, struct job *job, const char *ns, const char *name,
+			  struct name_list *chain, char *reason, size_t len)
+{
+	char log[PATH_MAX], work[PATH_MAX];
+	struct market_source ms;
+	int rc = market_source(p, ns, name, NULL, &ms, reason, len);
+	if (!job) {
+		if (rc)
+			return rc;
+		plugin_log_path(p, ns, name, log, sizeof(log));
+		if (!(job = job_new(&p->lock, JOB_INSTALL, NULL, log))) {
+			snprintf(reason, len, "cannot start a job: %s", strerror(errno));
+			return -errno;
+		}
+		pthread_mutex_lock(&p->lock);
+		struct job *old;
+		while ((old = find_job_for_plugin(p, ns, name)) && !old->running && !old->queued)
+			drop_job(p, old, 1);
+		snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
+		snprintf(job->st.name, sizeof(job->st.name), "%s", name);
+		snprintf(job->st.version, sizeof(job->st.version), "%s", ms.version);
+		job->running = 1;
+		job->next = p->jobs;
+		p->jobs = job;
+		pthread_mutex_unlock(&p->lock);
+	} else if (rc) {
+		job_step(job, STEP_STARTING);
+		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+	}
+	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
+	if (!rc) {
+		struct install_source source = { NULL, ms.url, ms.ref, ms.subdir };
+		new_work_dir(p, work, sizeof(work));
+		rc = pipeline_install(job, &p->env, &source, work, 0, chain);
+	}
+	job_close_log(job);
+	pthread_mutex_lock(&p->lock);
+	snprintf(reason, len, "%s", job->st.reason);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->running = 0;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (rc)
+		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, reason);
+	return rc;
+}
+
+static int install_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
+			      char *reason, size_t len)
+{
+	return run_market_job(ctx, NULL, ns, name, chain, reason, len);
+}
+
 static void *worker_main(void *arg)
 {
 	struct plugind *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		char *entry = name_list_shift(&p->queue);
+		struct job *queued = NULL;
+		for (struct job *j = p->jobs; !entry && j; j = j->next)
+			if (j->queued)
+				queued = j;
+		if (queued) {
+			queued->queued = 0;
+			queued->running = 1;
+			char ns[64], name[128], reason[1024];
+			snprintf(ns, sizeof(ns), "%s", queued->st.ns);
+			snprintf(name, sizeof(name), "%s", queued->st.name);
+			pthread_mutex_unlock(&p->lock);
+			run_market_job(p, queued, ns, name, NULL, reason, sizeof(reason));
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
 		if (!entry) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
@@ -289,6 +483,7 @@ static void *monitor_main(void *arg)
 			p->dpkg_seen = st;
 			refresh_installed(p);
 		}
+		refresh_market(p, 0);
 		struct name_list done = { 0 };
 		tracker_take_complete(p->tracker, &done);
 		pthread_mutex_lock(&p->lock);
@@ -380,7 +575,8 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	pthread_mutex_init(&p->pkg_lock, NULL);
-	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, p, installed_version, on_dpkg_changed };
+	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, p, installed_version, on_dpkg_changed,
+					install_dependency };
 	int rc = make_dirs(p, err);
 	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
 		rc = -ENOMEM;
@@ -390,6 +586,7 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	}
 	restore_incoming(p);
 	refresh_installed(p);
+	refresh_market(p, 1);
 	*out = p;
 	return 0;
 }
@@ -447,6 +644,7 @@ void plugind_free(struct plugind *p)
 		job_free(j);
 	}
 	free(p->installed);
+	market_free(p->market);
 	name_list_free(&p->queue);
 	name_list_free(&p->empty_ns);
 	tracker_free(p->tracker);
@@ -640,10 +838,31 @@ int plugind_rmdir_namespace(struct plugind *p, const char *ns)
 
 int plugind_install_from_market(struct plugind *p, const char *ns, const char *name)
 {
-	(void)p;
 	if (!valid_token(ns, 0) || !valid_token(name, 1))
 		return -EINVAL;
-	return -ENOENT; /* no market configured */
+	char log[PATH_MAX], reason[512];
+	struct market_source ms;
+	if (market_source(p, ns, name, NULL, &ms, reason, sizeof(reason)))
+		return -ENOENT;
+	plugin_log_path(p, ns, name, log, sizeof(log));
+	struct job *job = job_new(&p->lock, JOB_INSTALL, NULL, log);
+	if (!job)
+		return -errno;
+	pthread_mutex_lock(&p->lock);
+	if (find_job_for_plugin(p, ns, name) || find_installed(p, ns, name)) {
+		pthread_mutex_unlock(&p->lock);
+		job_free(job);
+		return -EEXIST;
+	}
+	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
+	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
+	snprintf(job->st.version, sizeof(job->st.version), "%s", ms.version);
+	job->queued = 1;
+	job->next = p->jobs;
+	p->jobs = job;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
 }
 
 int plugind_remove(struct plugind *p, const char *ns, const char *name)
@@ -675,12 +894,34 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		pthread_mutex_unlock(&p->lock);
 		return had_jobs ? 0 : -ENOENT;
 	}
+	/* what depends on it goes too, dependents first, as apt would */
+	struct name_list pkgs = { 0 }, who = { 0 };
+	name_list_add(&pkgs, ip->package);
+	for (size_t added = 1; added;) {
+		added = 0;
+		for (size_t i = 0; i < p->n_installed; i++) {
+			const struct installed_plugin *d = &p->installed[i];
+			if (name_list_has(&pkgs, d->package))
+				continue;
+			for (size_t k = 0; k < pkgs.n; k++)
+				if (dpkg_depends_on(d->depends, pkgs.v[k])) {
+					name_list_add(&pkgs, d->package);
+					char w[256];
+					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
+					name_list_add(&who, w);
+					added = 1;
+					break;
+				}
+		}
+	}
 	snprintf(pkg, sizeof(pkg), "%s", ip->package);
 	plugin_log_path(p, ns, name, log, sizeof(log));
 	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
 	if (!job) {
 		int e = errno;
 		pthread_mutex_unlock(&p->lock);
+		name_list_free(&pkgs);
+		name_list_free(&who);
 		return -e;
 	}
 	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
@@ -692,30 +933,82 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	p->jobs = job;
 	pthread_mutex_unlock(&p->lock);
 
-	const char *pkgs[] = { pkg, NULL };
-	int rc = pipeline_remove(job, &p->env, pkgs);
+	for (size_t i = 0; i < who.n; i++)
+		job_logf(job, "%s depends on %s/%s: removed with it\n", who.v[i], ns, name);
+	const char **argv = calloc(pkgs.n + 1, sizeof(*argv));
+	int rc = argv ? 0 : -ENOMEM;
+	for (size_t i = 0; argv && i < pkgs.n; i++)
+		argv[i] = pkgs.v[pkgs.n - 1 - i]; /* dependents first */
+	if (!rc)
+		rc = pipeline_remove(job, &p->env, argv);
+	free(argv);
 	job_close_log(job);
 	pthread_mutex_lock(&p->lock);
 	job->running = 0;
 	if (rc == 0) {
-		drop_job(p, job, 0);
-		/* the kept packages of this plugin go with it */
+		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
+		/* the kept packages of the removed plugins go with them */
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
 		DIR *d = opendir(dir);
 		struct dirent *de;
-		size_t n = strlen(pkg);
 		while (d && (de = readdir(d)))
-			if (strncmp(de->d_name, pkg, n) == 0 && de->d_name[n] == '_')
-				unlinkat(dirfd(d), de->d_name, 0);
+			for (size_t i = 0; i < pkgs.n; i++) {
+				size_t n = strlen(pkgs.v[i]);
+				if (strncmp(de->d_name, pkgs.v[i], n) == 0 && de->d_name[n] == '_')
+					unlinkat(dirfd(d), de->d_name, 0);
+			}
 		if (d)
 			closedir(d);
-		syslog(LOG_INFO, "%s/%s removed", ns, name);
+		struct strbuf list = STRBUF_INIT;
+		for (size_t i = 0; i < who.n; i++)
+			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
+		syslog(LOG_INFO, "%s/%s removed%s", ns, name, list.buf ? list.buf : "");
+		strbuf_release(&list);
 	} else
 		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	name_list_free(&pkgs);
+	name_list_free(&who);
 	return rc ? -EIO : 0;
+}
+
+/* ---- market/ ---- */
+
+int plugind_market_list(struct plugind *p, const char *ns, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = !ns;
+	for (size_t i = 0; p->market && i < p->market->n_items; i++) {
+		const struct market_item *it = &p->market->items[i];
+		if (!ns)
+			name_list_add_unique(out, it->ns);
+		else if (strcmp(it->ns, ns) == 0)
+			known = 1, name_list_add_unique(out, it->name);
+	}
+	int has_market = p->market != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return has_market && known ? 0 : -ENOENT;
+}
+
+int plugind_market_info(struct plugind *p, const char *ns, const char *name, struct view *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	pthread_mutex_lock(&p->lock);
+	const struct market_item *it = market_find(p->market, ns, name);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (it)
+		market_info_render(it, ip && strcmp(ip->status, "ii") == 0 ? ip->version : NULL,
+				   p->cfg.wazo_version, &sb);
+	pthread_mutex_unlock(&p->lock);
+	if (!it)
+		return -ENOENT;
+	v->buf = strbuf_detach(&sb, &v->len);
+	return v->buf ? 0 : -ENOMEM;
 }
 
 /* ---- incoming/ ---- */

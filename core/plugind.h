@@ -46,6 +46,12 @@ int plugind_install_from_market(struct plugind *p, const char *ns, const char *n
  * or -EIO (status says why). */
 int plugind_remove(struct plugind *p, const char *ns, const char *name);
 
+/* market/: namespaces (ns NULL) or names of a namespace; -ENOENT without a market or
+ * for an unknown namespace. */
+int plugind_market_list(struct plugind *p, const char *ns, struct name_list *out);
+/* The `info` file of a market entry. */
+int plugind_market_info(struct plugind *p, const char *ns, const char *name, struct view *v);
+
 /* incoming/: the backing directory and the events fs/ reports on it. */
 const char *plugind_incoming_dir(struct plugind *p);
 void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid);

@@ -112,11 +112,25 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	int rc;
 	switch (r.kind) {
 	case R_ROOT:
-	case R_MARKET:
-		if (r.kind == R_MARKET && *r.rel)
-			return -ENOENT;
 		dir_stat(st, 0555);
 		return 0;
+	case R_MARKET:
+		if (r.depth == 3) {
+			if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
+				return -ENOENT;
+			rc = view_size(&v, &size);
+			view_release(&v);
+			if (!rc)
+				file_stat(st, size);
+			return rc;
+		}
+		rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l);
+		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
+			rc = -ENOENT;
+		name_list_free(&l);
+		if (!rc)
+			dir_stat(st, 0555);
+		return rc;
 	case R_INCOMING_DIR:
 		dir_stat(st, 0755);
 		return 0;
@@ -183,10 +197,25 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	switch (r.kind) {
 	case R_ROOT:
 		filler(buf, "incoming", NULL, 0, 0);
+		if (plugind_market_list(core(), NULL, &l) == 0)
+			filler(buf, "market", NULL, 0, 0);
+		name_list_free(&l);
 		plugind_list_namespaces(core(), &l);
 		return fill_list(buf, filler, &l);
 	case R_MARKET:
-		return *r.rel ? -ENOENT : 0;
+		if (r.depth == 3)
+			return -ENOTDIR;
+		if ((rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l)))
+			return rc;
+		if (r.depth == 2) {
+			int found = name_list_has(&l, r.name);
+			name_list_free(&l);
+			if (!found)
+				return -ENOENT;
+			filler(buf, "info", NULL, 0, 0);
+			return 0;
+		}
+		return fill_list(buf, filler, &l);
 	case R_INCOMING_DIR:
 	case R_INCOMING: {
 		char b[PATH_MAX];
@@ -276,6 +305,13 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return -EACCES;
 		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
 			return rc;
+		return open_view(fi, &v);
+	}
+	if (r.kind == R_MARKET && r.depth == 3) {
+		if (is_write(fi->flags))
+			return -EROFS;
+		if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
+			return -ENOENT;
 		return open_view(fi, &v);
 	}
 	if (r.kind != R_LEAF)
@@ -372,7 +408,6 @@ static int op_mkdir(const char *path, mode_t mode)
 	}
 	case R_ROOT:
 	case R_INCOMING_DIR:
-	case R_MARKET:
 		return -EEXIST;
 	default:
 		return -EROFS;

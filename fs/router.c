@@ -46,8 +46,15 @@ int route_parse(const char *path, struct route *r)
 		return 0;
 	}
 	if (strcmp(first, "market") == 0) {
+		char *parts[3] = { r->ns, r->name, r->leaf };
 		r->kind = R_MARKET;
-		r->rel = p;
+		for (r->depth = 0; r->depth < 3; r->depth++)
+			if ((n = component(&p, parts[r->depth])) <= 0)
+				return n;
+		while (*p == '/')
+			p++;
+		if (*p)
+			r->kind = R_NONE;
 		return 0;
 	}
 	snprintf(r->ns, sizeof(r->ns), "%s", first);

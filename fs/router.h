@@ -8,7 +8,7 @@ enum route_kind {
 	R_ROOT,         /* / */
 	R_INCOMING_DIR, /* /incoming */
 	R_INCOMING,     /* /incoming/ENTRY[/...]: rel and entry set */
-	R_MARKET,       /* /market[/...] */
+	R_MARKET,       /* /market[/<ns>[/<name>[/<leaf>]]]: depth 0..3, deeper is R_NONE */
 	R_NAMESPACE,    /* /<ns> */
 	R_PLUGIN,       /* /<ns>/<name> */
 	R_LEAF,         /* /<ns>/<name>/<leaf> */
@@ -21,6 +21,7 @@ struct route {
 	char entry[NAME_MAX + 1]; /* first component below incoming/ */
 	const char *rel;          /* path below incoming/ (points into the input) */
 	int top_level;            /* R_INCOMING: rel is the entry itself */
+	int depth;                /* R_MARKET: how many of ns, name, leaf are set */
 };
 
 /* Returns 0, or -ENAMETOOLONG. */

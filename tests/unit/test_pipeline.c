@@ -52,6 +52,13 @@ static void nothing(void *ctx)
 {
 	(void)ctx;
 }
+static int no_market(void *ctx, const char *ns, const char *name, struct name_list *chain,
+		     char *reason, size_t len)
+{
+	(void)ctx, (void)chain;
+	snprintf(reason, len, "%s/%s: no market here", ns, name);
+	return -ENOENT;
+}
 
 static void test_failing_build_direct(struct wazofs_config *cfg)
 {
@@ -66,12 +73,12 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 		 src, src, src, src);
 	CHECK_INT(sh(cmd), 0);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
-	struct pipeline_env env = { cfg, &pkg, NULL, no_plugin, nothing };
+	struct pipeline_env env = { cfg, &pkg, NULL, no_plugin, nothing, no_market };
 	struct job *job = job_new(&lock, JOB_INSTALL, "bad", log);
 	CHECK(job != NULL);
 	if (!job)
 		return;
-	CHECK(pipeline_install(job, &env, src, work, 0) < 0);
+	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) < 0);
 	CHECK_STR(job->st.state, "error");
 	CHECK_STR(job->st.step, "building");
 	CHECK_STR(job->st.error_id, "install-error");
@@ -101,10 +108,10 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
 	struct wazofs_config c = *cfg;
 	c.job_timeout = 1;
-	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing };
+	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing, no_market };
 	struct job *job = job_new(&lock, JOB_INSTALL, "hang", log);
 	time_t t0 = time(NULL);
-	CHECK(pipeline_install(job, &env, src, work, 0) < 0);
+	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) < 0);
 	CHECK(time(NULL) - t0 < 10);
 	CHECK_STR(job->st.step, "building");
 	CHECK(strstr(job->st.reason, "did not finish within 1 seconds") != NULL);

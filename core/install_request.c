@@ -1,0 +1,85 @@
+/* install_request: parsing of install bodies (see install_request.h). */
+#include "install_request.h"
+#include "yaml11.h"
+#include "yaml_doc.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int install_request_name(const char *name)
+{
+	size_t n = strlen(name);
+	return (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
+}
+
+static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char *dst,
+		    size_t len, int required, struct strbuf *err)
+{
+	const char *v = ydoc_get_scalar(d, opts, key);
+	if (!v || !*v) {
+		if (required)
+			strbuf_addf(err, "options.%s is required", key);
+		return required ? -EINVAL : 0;
+	}
+	if (strlen(v) >= len) {
+		strbuf_addf(err, "options.%s is too long", key);
+		return -EINVAL;
+	}
+	snprintf(dst, len, "%s", v);
+	return 0;
+}
+
+int install_request_parse(const char *text, size_t len, struct install_request *r,
+			  struct strbuf *err)
+{
+	memset(r, 0, sizeof(*r));
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		strbuf_addf(err, "line %zu: %s", p.problem_mark.line + 1,
+			    p.problem ? p.problem : "invalid YAML");
+		yaml_parser_delete(&p);
+		return -EINVAL;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	yaml_node_t *opts = ydoc_get(&doc, root, "options");
+	const char *method = ydoc_get_scalar(&doc, root, "method");
+	const char *reinstall = ydoc_get_scalar(&doc, root, "reinstall");
+	int rc = 0;
+	if (!method || (strcmp(method, "git") && strcmp(method, "market"))) {
+		strbuf_addf(err, "method must be git or market");
+		rc = -EINVAL;
+	} else if (!opts || opts->type != YAML_MAPPING_NODE) {
+		strbuf_addf(err, "options must be a mapping");
+		rc = -EINVAL;
+	} else {
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		if (strcmp(method, "git") == 0) {
+			rc = copy_opt(&doc, opts, "url", r->url, sizeof(r->url), 1, err);
+			if (!rc)
+				rc = copy_opt(&doc, opts, "ref", r->ref, sizeof(r->ref), 0, err);
+			if (!rc)
+				rc = copy_opt(&doc, opts, "subdirectory", r->subdirectory,
+					      sizeof(r->subdirectory), 0, err);
+		} else {
+			rc = copy_opt(&doc, opts, "namespace", r->ns, sizeof(r->ns), 1, err);
+			if (!rc)
+				rc = copy_opt(&doc, opts, "name", r->name, sizeof(r->name), 1, err);
+			if (!rc)
+				rc = copy_opt(&doc, opts, "version", r->version, sizeof(r->version), 0,
+					      err);
+		}
+	}
+	if (!rc && reinstall) {
+		char b[8];
+		r->reinstall = y11_resolve_plain(reinstall) == Y11_BOOL &&
+			       y11_python_str(reinstall, Y11_BOOL, b, sizeof(b)) == 0 &&
+			       strcmp(b, "True") == 0;
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return rc;
+}

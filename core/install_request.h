@@ -1,0 +1,21 @@
+/* install_request: wazo-plugind's install body, as a file incoming/NAME.yml:
+ *   {method: git, options: {url, ref, subdirectory}}
+ *   {method: market, options: {namespace, name, version}}
+ * and, for both, the optional reinstall: true. */
+#ifndef WAZOFS_INSTALL_REQUEST_H
+#define WAZOFS_INSTALL_REQUEST_H
+#include "strbuf.h"
+
+struct install_request {
+	char method[16];                   /* git | market */
+	char url[1024], ref[256], subdirectory[512];
+	char ns[64], name[128], version[128];
+	int reinstall;
+};
+
+/* 1 when name looks like an install request file (*.yml, *.yaml). */
+int install_request_name(const char *name);
+/* Parses text. Returns 0, or -EINVAL with a message in err. */
+int install_request_parse(const char *text, size_t len, struct install_request *r,
+			  struct strbuf *err);
+#endif
