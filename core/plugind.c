@@ -412,6 +412,8 @@ static int run_market_job(struct plugind *p, struct job *job, const char *ns, co
 	pthread_mutex_unlock(&p->lock);
 	if (rc)
 		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, reason);
+	else
+		syslog(LOG_INFO, "%s/%s (market version %s) installed", ns, name, ms.version);
 	return rc;
 }
 
