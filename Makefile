@@ -3,6 +3,7 @@
 # fs/ adds the FUSE layer; tests/unit link core alone.
 CC ?= cc
 PKG_CONFIG ?= pkg-config
+BUILD ?= build
 PREFIX ?= /usr/local
 CFLAGS ?= -O2 -g
 # paths are bounded (config_finish keeps root and state under PATH_MAX/4)
@@ -17,37 +18,41 @@ FS_LIBS := $(shell $(PKG_CONFIG) --libs fuse3) $(CORE_LIBS)
 CORE_SRC := $(wildcard core/*.c)
 FS_SRC := $(wildcard fs/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-CORE_OBJ := $(CORE_SRC:%.c=build/%.o)
-FS_OBJ := $(FS_SRC:%.c=build/%.o)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: build/wazofs $(UNIT_BIN)
+all: $(BUILD)/wazofs $(UNIT_BIN)
 
-build/core/%.o: core/%.c $(wildcard core/*.h)
+$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c -o $@ $<
 
-build/fs/%.o: fs/%.c $(wildcard fs/*.h core/*.h)
+$(BUILD)/fs/%.o: fs/%.c $(wildcard fs/*.h core/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(FS_CFLAGS) -c -o $@ $<
 
-build/libwazocore.a: $(CORE_OBJ)
+$(BUILD)/libwazocore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-build/wazofs: $(FS_OBJ) build/libwazocore.a
-	$(CC) -o $@ $(FS_OBJ) build/libwazocore.a $(FS_LIBS)
+$(BUILD)/wazofs: $(FS_OBJ) $(BUILD)/libwazocore.a
+	$(CC) $(CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libwazocore.a $(FS_LIBS)
 
-build/tests/%: tests/unit/%.c tests/unit/check.h build/libwazocore.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< build/libwazocore.a $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
 test: all
-	bash tests/run.sh
+	BUILD=$(BUILD) bash tests/run.sh
 
-install: build/wazofs
-	install -D -m 0755 build/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
+# The same suites with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/).
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" test
+
+install: $(BUILD)/wazofs
+	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
 
 clean:
-	rm -rf build
+	rm -rf build build-asan
 
-.PHONY: all test install clean
+.PHONY: all test asan install clean

@@ -3,9 +3,14 @@
 # (tests/integration/test_*.sh), then prints the sum as "N passed, N failed".
 cd "$(dirname "$0")/.."
 export WAZOFS_CORPUS=${WAZOFS_CORPUS:-$(pwd)/../shared/corpus/plugin-yml}
+BUILD=${BUILD:-build}
+export WAZOFS=${WAZOFS:-$(pwd)/$BUILD/wazofs}
+# sanitizer builds: any report fails the program that made it
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
 passed=0
 failed=0
-for t in build/tests/test_* tests/integration/test_*.sh; do
+for t in "$BUILD"/tests/test_* tests/integration/test_*.sh; do
 	[ -x "$t" ] || [ "${t%.sh}" != "$t" ] || continue
 	echo "# $t"
 	out=$(if [ "${t%.sh}" != "$t" ]; then timeout 900 bash "$t"; else timeout 900 "$t"; fi 2>&1)
