@@ -167,6 +167,17 @@ static void unlink_job(struct plugind *p, struct job *job)
 		}
 }
 
+/* Names job after ns/name (version may be NULL) and puts it first in the list. */
+static void attach_job(struct plugind *p, struct job *job, const char *ns, const char *name,
+		       const char *version)
+{
+	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
+	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
+	snprintf(job->st.version, sizeof(job->st.version), "%s", version ? version : "");
+	job->next = p->jobs;
+	p->jobs = job;
+}
+
 static void status_file_path(struct plugind *p, const char *entry, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s.status", p->jobs_dir, entry);
@@ -384,12 +395,8 @@ static int run_market_job(struct plugind *p, struct job *job, const char *ns, co
 		struct job *old;
 		while ((old = find_job_for_plugin(p, ns, name)) && !old->running && !old->queued)
 			drop_job(p, old, 1);
-		snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
-		snprintf(job->st.name, sizeof(job->st.name), "%s", name);
-		snprintf(job->st.version, sizeof(job->st.version), "%s", ms.version);
 		job->running = 1;
-		job->next = p->jobs;
-		p->jobs = job;
+		attach_job(p, job, ns, name, ms.version);
 		pthread_mutex_unlock(&p->lock);
 	} else if (rc) {
 		job_step(job, STEP_STARTING);
@@ -856,12 +863,8 @@ int plugind_install_from_market(struct plugind *p, const char *ns, const char *n
 		job_free(job);
 		return -EEXIST;
 	}
-	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
-	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
-	snprintf(job->st.version, sizeof(job->st.version), "%s", ms.version);
 	job->queued = 1;
-	job->next = p->jobs;
-	p->jobs = job;
+	attach_job(p, job, ns, name, ms.version);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -926,13 +929,9 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		name_list_free(&who);
 		return -e;
 	}
-	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
-	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
-	snprintf(job->st.version, sizeof(job->st.version), "%s", ip->version);
 	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
 	job->running = 1;
-	job->next = p->jobs;
-	p->jobs = job;
+	attach_job(p, job, ns, name, ip->version);
 	pthread_mutex_unlock(&p->lock);
 
 	for (size_t i = 0; i < who.n; i++)

@@ -88,17 +88,20 @@ static void file_stat(struct stat *st, off_t size)
 	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
 }
 
-static int view_size(struct view *v, off_t *size)
+/* Fills st for a view file from its current size, then releases the view. */
+static int stat_view(struct view *v, struct stat *st)
 {
-	struct stat st;
-	if (v->fd < 0) {
-		*size = (off_t)v->len;
-		return 0;
+	struct stat fst;
+	off_t size = (off_t)v->len;
+	int rc = 0;
+	if (v->fd >= 0) {
+		rc = fstat(v->fd, &fst) < 0 ? -errno : 0;
+		size = fst.st_size;
 	}
-	if (fstat(v->fd, &st) < 0)
-		return -errno;
-	*size = st.st_size;
-	return 0;
+	view_release(v);
+	if (!rc)
+		file_stat(st, size);
+	return rc;
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -108,7 +111,6 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	memset(st, 0, sizeof(*st));
 	struct name_list l = { 0 };
 	struct view v;
-	off_t size = 0;
 	int rc;
 	switch (r.kind) {
 	case R_ROOT:
@@ -116,13 +118,9 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return 0;
 	case R_MARKET:
 		if (r.depth == 3) {
-			if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
+			if (strcmp(r.leaf, "info") || plugind_market_info(core(), r.ns, r.name, &v))
 				return -ENOENT;
-			rc = view_size(&v, &size);
-			view_release(&v);
-			if (!rc)
-				file_stat(st, size);
-			return rc;
+			return stat_view(&v, st);
 		}
 		rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l);
 		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
@@ -144,11 +142,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			return -errno;
 		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
 			return rc;
-		rc = view_size(&v, &size);
-		view_release(&v);
-		if (!rc)
-			file_stat(st, size);
-		return rc;
+		return stat_view(&v, st);
 	}
 	case R_NAMESPACE:
 		rc = plugind_list_plugins(core(), r.ns, &l);
@@ -165,11 +159,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case R_LEAF:
 		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
-		rc = view_size(&v, &size);
-		view_release(&v);
-		if (!rc)
-			file_stat(st, size);
-		return rc;
+		return stat_view(&v, st);
 	default:
 		return -ENOENT;
 	}
