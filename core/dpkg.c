@@ -140,6 +140,11 @@ void dpkg_status_path(const char *root, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/var/lib/dpkg/status", is_host_root(root) ? "" : root);
 }
 
+int dpkg_is_installed(const struct installed_plugin *p)
+{
+	return p->status[1] == 'i';
+}
+
 int dpkg_busy(const char *root)
 {
 	char path[PATH_MAX + 32];
@@ -205,15 +210,14 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 			if (f[i])
 				*f[i]++ = 0;
 		}
-		if (!f[3] || strcmp(f[3], PLUGIN_SECTION) || f[0][0] == 'u' || f[0][0] == 'n')
+		/* the state letter: n(ot-installed) and c(onfig-files) are not listed */
+		if (!f[3] || strcmp(f[3], PLUGIN_SECTION) || !f[0][0] || f[0][1] == 'n' ||
+		    f[0][1] == 'c')
 			continue;
 		struct installed_plugin p;
 		memset(&p, 0, sizeof(p));
 		if (dpkg_split_package(f[1], p.name, sizeof(p.name), p.ns, sizeof(p.ns)))
 			continue;
-		if (f[0][0] == 'r' || f[0][0] == 'p') /* removed, config-files left */
-			if (f[0][1] == 'c' || f[0][1] == 'n')
-				continue;
 		snprintf(p.package, sizeof(p.package), "%s", f[1]);
 		snprintf(p.version, sizeof(p.version), "%s", f[2]);
 		snprintf(p.status, sizeof(p.status), "%.2s", f[0]);

@@ -9,7 +9,7 @@
 
 struct installed_plugin {
 	char ns[64], name[128], version[128], package[256];
-	char status[4]; /* dpkg's Status-Abbrev, "ii" when installed */
+	char status[4]; /* dpkg's Status-Abbrev: selection, then state ('i' installed) */
 	char depends[2048]; /* the Depends field */
 };
 
@@ -28,6 +28,8 @@ int dpkg_purge(const char *root, const char *const *packages, int log_fd);
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n);
 /* Path of the dpkg status file under root (to notice changes made by others). */
 void dpkg_status_path(const char *root, char *out, size_t outlen);
+/* 1 when dpkg's state for it is "installed", whatever the selection ("ii", "pi", "hi"). */
+int dpkg_is_installed(const struct installed_plugin *p);
 /* 1 when a dpkg run holds the database lock under root (its states are in flux). */
 int dpkg_busy(const char *root);
 /* Splits a plugin package name; returns 0 when it has the wazo-plugind form. */

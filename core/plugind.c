@@ -106,10 +106,11 @@ static int installed_version(void *ctx, const char *ns, const char *name, char *
 	struct plugind *p = ctx;
 	pthread_mutex_lock(&p->lock);
 	const struct installed_plugin *ip = find_installed(p, ns, name);
-	if (ip && strcmp(ip->status, "ii") == 0)
+	int ok = ip && dpkg_is_installed(ip);
+	if (ok)
 		snprintf(ver, len, "%s", ip->version);
 	pthread_mutex_unlock(&p->lock);
-	return ip && strcmp(ip->status, "ii") == 0 ? 0 : -ENOENT;
+	return ok ? 0 : -ENOENT;
 }
 
 /* ---- the market ---- */
@@ -743,7 +744,7 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 	snprintf(st.name, sizeof(st.name), "%s", ip->name);
 	snprintf(st.version, sizeof(st.version), "%s", ip->version);
 	snprintf(st.package, sizeof(st.package), "%s", ip->package);
-	if (strcmp(ip->status, "ii") == 0) {
+	if (dpkg_is_installed(ip)) {
 		snprintf(st.state, sizeof(st.state), "installed");
 		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
 	} else if (busy) {
@@ -751,7 +752,7 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 	} else {
 		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
 		job_status_fail(&st, "install-error", "Installation error", NULL,
-				"dpkg reports the package as '%s', not installed ('ii')",
+				"dpkg reports the package as '%s', not installed",
 				ip->status);
 	}
 	job_status_render(&st, sb);
@@ -779,7 +780,7 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		if (j)
 			job_status_render(&j->st, &sb);
 		else
-			status_of_installed(ip, strcmp(ip->status, "ii") && dpkg_busy(p->cfg.root), &sb);
+			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root), &sb);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
@@ -1003,7 +1004,7 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 	const struct market_item *it = market_find(p->market, ns, name);
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	if (it)
-		market_info_render(it, ip && strcmp(ip->status, "ii") == 0 ? ip->version : NULL,
+		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
 				   p->cfg.wazo_version, &sb);
 	pthread_mutex_unlock(&p->lock);
 	if (!it)

@@ -22,6 +22,7 @@ cleanup() {
 		kill "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	mountpoint -q "$STATE" 2>/dev/null && umount -l "$STATE"
 	if [ -n "${WAZOFS_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
