@@ -200,9 +200,10 @@ static int live_writers(struct track *tr)
 int tracker_take_complete(struct incoming_tracker *t, struct name_list *out)
 {
 	long now = now_ms();
-	int rc = 0;
+	int rc = 0, pending = 0;
 	pthread_mutex_lock(&t->lock);
 	for (struct track *tr = t->tracks; tr; tr = tr->next) {
+		pending += tr->pending;
 		if (!tr->pending || tr->open_count > 0)
 			continue;
 		long quiet = now - tr->last_change;
@@ -211,9 +212,10 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out)
 			if ((rc = name_list_add(out, tr->entry)))
 				break;
 			tr->pending = 0;
+			pending--;
 			drop_writers(tr);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	return rc;
+	return rc ? rc : pending;
 }

@@ -20,6 +20,7 @@ void tracker_close(struct incoming_tracker *t, const char *entry);
 void tracker_forget(struct incoming_tracker *t, const char *entry);
 /* Count of changes seen for entry (to tell whether it changed during a job). */
 unsigned long tracker_generation(struct incoming_tracker *t, const char *entry);
-/* Moves every complete entry into out (they are no longer pending). */
+/* Moves every complete entry into out (they are no longer pending). Returns how many
+ * entries are still pending (waiting to complete), or -ENOMEM. */
 int tracker_take_complete(struct incoming_tracker *t, struct name_list *out);
 #endif

@@ -67,11 +67,12 @@ void job_step(struct job *j, const char *step)
 	snprintf(j->st.step, sizeof(j->st.step), "%s", step);
 	pthread_mutex_unlock(j->lock);
 	char when[32];
-	time_t now = time(NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
-	localtime_r(&now, &tm);
+	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	job_logf(j, "== %s (%s) ==\n", step, when);
+	job_logf(j, "== %s (%s.%03ld) ==\n", step, when, ts.tv_nsec / 1000000);
 }
 
 void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len)

@@ -17,11 +17,13 @@
 #include <fcntl.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REINSTALL_SUFFIX ".reinstall"
@@ -30,6 +32,8 @@ struct plugind {
 	struct wazofs_config cfg;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;         /* signalled when the queue, a job or stopping change */
+	pthread_cond_t monitor_cond; /* wakes the idle monitor: incoming/ changed, or stop */
+	atomic_int monitor_idle;     /* the monitor sleeps long: a change must wake it */
 	pthread_mutex_t pkg_lock;
 	struct job *jobs;            /* newest first */
 	struct installed_plugin *installed;
@@ -495,7 +499,7 @@ static void *monitor_main(void *arg)
 		}
 		refresh_market(p, 0);
 		struct name_list done = { 0 };
-		tracker_take_complete(p->tracker, &done);
+		int pending = tracker_take_complete(p->tracker, &done);
 		pthread_mutex_lock(&p->lock);
 		for (size_t i = 0; i < done.n; i++) {
 			struct job *j = find_job_for_entry(p, done.v[i]);
@@ -508,7 +512,18 @@ static void *monitor_main(void *arg)
 			pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
 		name_list_free(&done);
-		usleep(100 * 1000);
+		/* look often while a copy is under way; when idle, sleep until a change */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		long ns = (pending > 0 ? 10 : 250) * 1000000L + until.tv_nsec;
+		until.tv_sec += ns / 1000000000L;
+		until.tv_nsec = ns % 1000000000L;
+		pthread_mutex_lock(&p->lock);
+		atomic_store(&p->monitor_idle, pending <= 0);
+		if (!p->stopping)
+			pthread_cond_timedwait(&p->monitor_cond, &p->lock, &until);
+		atomic_store(&p->monitor_idle, 0);
+		pthread_mutex_unlock(&p->lock);
 	}
 	return NULL;
 }
@@ -584,6 +599,7 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->monitor_cond, NULL);
 	pthread_mutex_init(&p->pkg_lock, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, p, installed_version, on_dpkg_changed,
 					install_dependency };
@@ -638,6 +654,7 @@ void plugind_stop(struct plugind *p)
 		if (j->running)
 			atomic_store(&j->cancel, 1);
 	pthread_cond_broadcast(&p->cond);
+	pthread_cond_broadcast(&p->monitor_cond);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->worker, NULL);
 	pthread_join(p->monitor, NULL);
@@ -660,6 +677,7 @@ void plugind_free(struct plugind *p)
 	tracker_free(p->tracker);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
+	pthread_cond_destroy(&p->monitor_cond);
 	pthread_mutex_destroy(&p->pkg_lock);
 	free(p);
 }
@@ -1023,6 +1041,11 @@ const char *plugind_incoming_dir(struct plugind *p)
 void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid)
 {
 	tracker_touch(p->tracker, entry, pid);
+	if (atomic_load(&p->monitor_idle)) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_signal(&p->monitor_cond);
+		pthread_mutex_unlock(&p->lock);
+	}
 }
 
 void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid)
