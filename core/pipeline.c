@@ -309,11 +309,16 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	job_step(job, STEP_EXTRACTING);
 	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
 	rc = src->git_url ? 0 : tree_import(src->path, tree, job->log_fd, &lim, &r, &err);
+	if (rc && !r.n) {
+		job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
+		goto out;
+	}
 	if (rc) {
-		if (r.n)
-			job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
-		else
-			job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
+		/* a refused archive stopped at the refused entry; like every validation error
+		 * it is reported at the validating step */
+		job_logf(job, "extraction stopped: %s\n", r.e[0].message);
+		job_step(job, STEP_VALIDATING);
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
 		goto out;
 	}
 	if (cancelled(job) && (rc = -ECANCELED))

@@ -196,7 +196,8 @@ for a in abs.tar.gz dotdot.tar.gz symlink.tar.gz abslink.tar.gz hardlink.tar.gz 
 	wait_job "$a"
 	s=$MNT/incoming/$a.status
 	check_eq "hostile $a: refused as a validation error" "$(status_field "$s" error_id)" validation-error
-	check_eq "hostile $a: at step extracting" "$(status_field "$s" step)" extracting
+	check_eq "hostile $a: at step validating" "$(status_field "$s" step)" validating
+	check_contains "hostile $a: the log says where extraction stopped" "$MNT/incoming/$a.log" '^extraction stopped: ' 
 	check_contains "hostile $a: the message names the entry" "$s" "message: .*archive entry '.*(evil|link|hard|null)"
 done
 cp "$T/many.tar.gz" "$MNT/incoming/"
