@@ -139,6 +139,19 @@ static void test_errors(void)
 	plugin_meta_destroy(&m);
 	strbuf_release(&sb);
 
+	/* 200000 nested sequences: no recursion blows the stack */
+	strbuf_addf(&sb, "name: a\nnamespace: b\nversion: '1'\ndeep: ");
+	for (int i = 0; i < 200000; i++)
+		strbuf_add(&sb, "[", 1);
+	for (int i = 0; i < 200000; i++)
+		strbuf_add(&sb, "]", 1);
+	strbuf_add(&sb, "\n", 1);
+	int deep = plugin_meta_parse(sb.buf, sb.len, "25.17", &m, &r);
+	CHECK(deep == 0 || (deep == -EINVAL && r.n == 1));
+	if (deep == 0)
+		plugin_meta_destroy(&m);
+	strbuf_release(&sb);
+
 	struct strbuf details = STRBUF_INIT;
 	t = "name: a\nnamespace: B\nversion: '1'\n";
 	plugin_meta_parse(t, strlen(t), "25.17", &m, &r);
