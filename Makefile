@@ -49,10 +49,15 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" test
 
+# The C style of .clang-format, checked (apply with: clang-format -i FILES).
+FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch])
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
 install: $(BUILD)/wazofs
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all test asan install clean
+.PHONY: all test asan format-check install clean

@@ -58,14 +58,17 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 	struct {
 		const char *key;
 		unsigned long long max;
-	} nums[] = { { "job_timeout", 86400 * 7 }, { "quiet_ms", 3600000 }, { "settle_ms", 600000 },
-		     { "archive_max_bytes", 1ULL << 50 }, { "archive_max_entries", 100000000 } };
+	} nums[] = { { "job_timeout", 86400 * 7 },
+		     { "quiet_ms", 3600000 },
+		     { "settle_ms", 600000 },
+		     { "archive_max_bytes", 1ULL << 50 },
+		     { "archive_max_entries", 100000000 } };
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key))
 			continue;
 		if (parse_ull(value, nums[i].max, &n) || (i == 0 && n == 0)) {
-			strbuf_addf(err, "%s: '%s' is not a whole number from %d to %llu", key, value,
-				    i == 0, nums[i].max);
+			strbuf_addf(err, "%s: '%s' is not a whole number from %d to %llu", key,
+				    value, i == 0, nums[i].max);
 			return -EINVAL;
 		}
 		switch (i) {

@@ -26,7 +26,8 @@ int deb_version_check(const char *v)
 
 static int fail_archive(struct strbuf *err, struct archive *a, const char *what)
 {
-	strbuf_addf(err, "%s: %s", what, archive_error_string(a) ? archive_error_string(a) : "error");
+	strbuf_addf(err, "%s: %s", what,
+		    archive_error_string(a) ? archive_error_string(a) : "error");
 	int e = archive_errno(a);
 	return e > 0 ? -e : -EIO;
 }
@@ -105,7 +106,8 @@ static int write_data_tar(const char *data_path, const char *rootdir, struct str
 			rel++;
 		mode_t type = archive_entry_filetype(e);
 		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			strbuf_addf(err, "%s: only files, directories and symlinks can be packaged", rel);
+			strbuf_addf(err, "%s: only files, directories and symlinks can be packaged",
+				    rel);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -173,8 +175,9 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 			     unsigned long installed_kb, time_t now, struct strbuf *err)
 {
 	struct strbuf control = STRBUF_INIT;
-	strbuf_addf(&control, "Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\n"
-			      "Installed-Size: %lu\n",
+	strbuf_addf(&control,
+		    "Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\n"
+		    "Installed-Size: %lu\n",
 		    ctl->package, ctl->version, ctl->maintainer, installed_kb);
 	if (ctl->depends && *ctl->depends)
 		strbuf_addf(&control, "Depends: %s\n", ctl->depends);
@@ -307,8 +310,8 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 	}
 	rc = write_data_tar(data_path, rootdir, &conffiles, &kb, err);
 	if (!rc)
-		rc = write_control_tar(&control_tar, ctl, scripts, conffiles.buf ? conffiles.buf : "",
-				       kb, now, err);
+		rc = write_control_tar(&control_tar, ctl, scripts,
+				       conffiles.buf ? conffiles.buf : "", kb, now, err);
 	if (!rc)
 		rc = write_ar(tmp_path, &control_tar, data_path, now, err);
 	if (!rc && (rc = fsync_path(tmp_path)))

@@ -8,7 +8,7 @@
 
 struct deb_control {
 	const char *package, *version, *maintainer, *section, *priority;
-	const char *depends;     /* "a, b (>= 1)" or NULL */
+	const char *depends;	 /* "a, b (>= 1)" or NULL */
 	const char *description; /* first line is the synopsis; may hold more lines */
 };
 

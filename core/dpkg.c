@@ -6,12 +6,12 @@
 #include "subproc.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_ARGS 32
 
@@ -68,9 +68,10 @@ static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX +
 	argv[n++] = "Dpkg::Options::=--force-confold";
 	if (is_host_root(root))
 		return n;
-	static const char *const dirs[] = { "var/log/apt", "var/lib/apt/lists/partial",
-					    "var/cache/apt/archives/partial", "etc/apt/apt.conf.d",
-					    "etc/apt/preferences.d", "etc/apt/sources.list.d" };
+	static const char *const dirs[] = {
+		"var/log/apt",	      "var/lib/apt/lists/partial", "var/cache/apt/archives/partial",
+		"etc/apt/apt.conf.d", "etc/apt/preferences.d",	   "etc/apt/sources.list.d"
+	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		char d[PATH_MAX + 64];
 		snprintf(d, sizeof(d), "%s/%s", root, dirs[i]);
@@ -186,9 +187,14 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 	char admindir[PATH_MAX + 32];
 	snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg",
 		 is_host_root(root) ? "" : root);
-	const char *argv[] = { "dpkg-query", admindir, "--show", "--showformat",
-			       "${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\t${Depends}\n",
-			       NULL };
+	const char *argv[] = {
+		"dpkg-query",
+		admindir,
+		"--show",
+		"--showformat",
+		"${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\t${Depends}\n",
+		NULL
+	};
 	struct strbuf sb = STRBUF_INIT;
 	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = -1, .capture = &sb };
 	*out = NULL;

@@ -9,7 +9,7 @@
 
 struct installed_plugin {
 	char ns[64], name[128], version[128], package[256];
-	char status[4]; /* dpkg's Status-Abbrev: selection, then state ('i' installed) */
+	char status[4];	    /* dpkg's Status-Abbrev: selection, then state ('i' installed) */
 	char depends[2048]; /* the Depends field */
 };
 

@@ -13,8 +13,8 @@ int install_request_name(const char *name)
 	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
 }
 
-static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char *dst,
-		    size_t len, int required, struct strbuf *err)
+static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char *dst, size_t len,
+		    int required, struct strbuf *err)
 {
 	const char *v = ydoc_get_scalar(d, opts, key);
 	if (!v || !*v) {
@@ -69,8 +69,8 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 			if (!rc)
 				rc = copy_opt(&doc, opts, "name", r->name, sizeof(r->name), 1, err);
 			if (!rc)
-				rc = copy_opt(&doc, opts, "version", r->version, sizeof(r->version), 0,
-					      err);
+				rc = copy_opt(&doc, opts, "version", r->version, sizeof(r->version),
+					      0, err);
 		}
 	}
 	if (!rc && reinstall) {

@@ -7,7 +7,7 @@
 #include "strbuf.h"
 
 struct install_request {
-	char method[16];                   /* git | market */
+	char method[16]; /* git | market */
 	char url[1024], ref[256], subdirectory[512];
 	char ns[64], name[128], version[128];
 	int reinstall;

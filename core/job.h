@@ -12,17 +12,17 @@
 enum job_kind { JOB_INSTALL, JOB_REMOVE };
 
 struct job {
-	struct job *next;         /* in the core's job list; protected by *lock */
-	pthread_mutex_t *lock;    /* the core state lock */
+	struct job *next;      /* in the core's job list; protected by *lock */
+	pthread_mutex_t *lock; /* the core state lock */
 	enum job_kind kind;
 	char entry[NAME_MAX + 1]; /* incoming entry it came from, "" otherwise */
-	struct job_status st;     /* protected by *lock */
-	int running;              /* protected by *lock */
-	int queued;               /* waiting for the worker; protected by *lock */
-	char *plugin_yml;         /* the metadata as read; protected by *lock */
+	struct job_status st;	  /* protected by *lock */
+	int running;		  /* protected by *lock */
+	int queued;		  /* waiting for the worker; protected by *lock */
+	char *plugin_yml;	  /* the metadata as read; protected by *lock */
 	size_t plugin_yml_len;
 	char log_path[PATH_MAX];
-	int log_fd;               /* -1 when closed */
+	int log_fd; /* -1 when closed */
 	atomic_int cancel;
 };
 
@@ -40,7 +40,7 @@ void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, s
 /* Fails the job at its current step; the reason goes to the log too. */
 void job_fail(struct job *j, const char *error_id, const char *message,
 	      const struct meta_report *report, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
 void job_set_state(struct job *j, const char *state);

@@ -102,8 +102,8 @@ int job_status_parse(const char *text, size_t len, struct job_status *st)
 			if (v->type != YAML_SCALAR_NODE)
 				continue;
 			const char *val = (const char *)v->data.scalar.value;
-#define F(name, field)                                              \
-	if (strcmp(key, name) == 0)                                 \
+#define F(name, field)              \
+	if (strcmp(key, name) == 0) \
 		copy_field(st->field, sizeof(st->field), val);
 			F("state", state)
 			F("step", step)

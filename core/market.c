@@ -79,7 +79,8 @@ static int load_item(yaml_document_t *d, yaml_node_t *n, struct market_item *it,
 	const char *ns = ydoc_get_scalar(d, n, "namespace"), *name = ydoc_get_scalar(d, n, "name");
 	yaml_node_t *versions = ydoc_get(d, n, "versions");
 	if (!ns || !name || !versions || versions->type != YAML_SEQUENCE_NODE) {
-		strbuf_addf(err, "item %zu (line %zu): needs namespace, name and a list of versions",
+		strbuf_addf(err,
+			    "item %zu (line %zu): needs namespace, name and a list of versions",
 			    idx, n->start_mark.line + 1);
 		return -EINVAL;
 	}
@@ -125,7 +126,8 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text.buf, text.len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		strbuf_addf(err, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-			    parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid");
+			    parser.problem_mark.column + 1,
+			    parser.problem ? parser.problem : "invalid");
 		yaml_parser_delete(&parser);
 		strbuf_release(&text);
 		return -EINVAL;
@@ -141,7 +143,8 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 	if (!rc && !(m->items = calloc(count ? count : 1, sizeof(*m->items))))
 		rc = -ENOMEM;
 	for (size_t i = 0; !rc && i < count; i++)
-		rc = load_item(&doc, ydoc_seq_item(&doc, items, i), &m->items[m->n_items++], i, err);
+		rc =
+		    load_item(&doc, ydoc_seq_item(&doc, items, i), &m->items[m->n_items++], i, err);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	strbuf_release(&text);
@@ -221,6 +224,7 @@ void market_info_render(const struct market_item *it, const char *installed_vers
 			if (vals[k])
 				strbuf_add_yaml_kv(out, 4, keys[k], vals[k]);
 		strbuf_addf(out, "    installable: %s\n    upgradable: %s\n",
-			    installable ? "true" : "false", installable && newer ? "true" : "false");
+			    installable ? "true" : "false",
+			    installable && newer ? "true" : "false");
 	}
 }

@@ -46,7 +46,8 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 			 "`rules %s` did not finish within %u seconds and was killed", action,
 			 env->cfg->job_timeout);
 	else if (rc < 0)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot run `%s`: %s", sp.argv[0], strerror(-rc));
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run `%s`: %s", sp.argv[0],
+			 strerror(-rc));
 	else
 		job_fail(job, INSTALL_ERROR, NULL, "`rules %s` exited with status %d (see log)",
 			 action, rc);
@@ -128,7 +129,8 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 	for (size_t i = 0; i < m->n_depends; i++) {
 		char ver[128], key[256], reason[1024];
 		const struct plugin_dep *d = &m->depends[i];
-		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) == 0) {
+		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) ==
+		    0) {
 			job_logf(job, "dependency %s/%s is installed (%s): left as it is\n",
 				 d->namespace, d->name, ver);
 			continue;
@@ -204,8 +206,8 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 }
 
 /* dpkg installs the package; apt does when debian_depends must be resolved. */
-static int step_install(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m,
-			const char *deb, int was_installed)
+static int step_install(struct job *job, const struct pipeline_env *env,
+			const struct plugin_meta *m, const char *deb, int was_installed)
 {
 	const char *tool = m->n_debian_depends ? "apt-get install" : "dpkg --install";
 	pthread_mutex_lock(env->pkg_lock);
@@ -250,10 +252,14 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	argv[n++] = src->git_url;
 	argv[n++] = tree;
 	argv[n] = NULL;
-	job_logf(job, "$ git clone --depth 1 %s%s %s\n", src->git_ref && *src->git_ref ? "--branch " : "",
+	job_logf(job, "$ git clone --depth 1 %s%s %s\n",
+		 src->git_ref && *src->git_ref ? "--branch " : "",
 		 src->git_ref && *src->git_ref ? src->git_ref : "", src->git_url);
-	struct subproc sp = { .argv = argv, .env = env_vars, .log_fd = job->log_fd,
-			      .timeout_sec = env->cfg->job_timeout, .cancel = &job->cancel };
+	struct subproc sp = { .argv = argv,
+			      .env = env_vars,
+			      .log_fd = job->log_fd,
+			      .timeout_sec = env->cfg->job_timeout,
+			      .cancel = &job->cancel };
 	int rc = subproc_run(&sp);
 	if (rc < 0)
 		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
@@ -265,15 +271,16 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 }
 
 /* The plugin root of a git checkout: its subdirectory when one is given. */
-static int git_root(struct job *job, const struct install_source *src, const char *tree,
-		    char *root, size_t len, struct meta_report *r)
+static int git_root(struct job *job, const struct install_source *src, const char *tree, char *root,
+		    size_t len, struct meta_report *r)
 {
 	const char *sub = src->git_subdir;
 	if (!sub || !*sub)
 		return tree_find_plugin_root(tree, root, len, r);
 	if (sub[0] == '/' || strstr(sub, "..")) {
 		meta_report_add(r, "subdirectory", "regex", NULL,
-				"subdirectory '%s' must be a relative path inside the repository", sub);
+				"subdirectory '%s' must be a relative path inside the repository",
+				sub);
 		return -EINVAL;
 	}
 	snprintf(root, len, "%s/%s", tree, sub);
@@ -396,8 +403,7 @@ out:
 	return rc ? rc : -EIO;
 }
 
-int pipeline_remove(struct job *job, const struct pipeline_env *env,
-		    const char *const *packages)
+int pipeline_remove(struct job *job, const struct pipeline_env *env, const char *const *packages)
 {
 	job_step(job, STEP_REMOVING);
 	for (const char *const *p = packages; *p; p++)

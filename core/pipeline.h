@@ -38,6 +38,5 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		     const struct install_source *src, const char *workdir, int reinstall,
 		     struct name_list *chain);
 /* Purges the packages (dependents first). Returns 0 or -errno (job failed). */
-int pipeline_remove(struct job *job, const struct pipeline_env *env,
-		    const char *const *packages);
+int pipeline_remove(struct job *job, const struct pipeline_env *env, const char *const *packages);
 #endif

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#define NAME_RE "^[a-z0-9-]+$"
+#define NAME_RE	     "^[a-z0-9-]+$"
 #define NAMESPACE_RE "^[a-z0-9]+$"
 
 void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
@@ -168,7 +168,8 @@ static char *required_regex_string(yaml_document_t *d, yaml_node_t *root, const 
 		return NULL;
 	}
 	if (!regex_full_match(pattern, scalar_text(n))) {
-		meta_report_add(r, field, "regex", pattern, "String does not match expected pattern.");
+		meta_report_add(r, field, "regex", pattern,
+				"String does not match expected pattern.");
 		return NULL;
 	}
 	return strdup(scalar_text(n));
@@ -187,9 +188,7 @@ static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct p
 	int ok = 0;
 	if (is_scalar(n)) {
 		switch (scalar_kind(n)) {
-		case Y11_INT:
-			ok = y11_int_value(scalar_text(n), &v) == 0;
-			break;
+		case Y11_INT: ok = y11_int_value(scalar_text(n), &v) == 0; break;
 		case Y11_FLOAT: {
 			double x;
 			y11_float_value(scalar_text(n), &x);
@@ -197,11 +196,8 @@ static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct p
 			v = (long long)x;
 			break;
 		}
-		case Y11_STR:
-			ok = y11_python_int_of_str(scalar_text(n), &v) == 0;
-			break;
-		default:
-			break;
+		case Y11_STR: ok = y11_python_int_of_str(scalar_text(n), &v) == 0; break;
+		default: break;
 		}
 	}
 	if (!ok) {
@@ -255,12 +251,14 @@ static char *dep_string(yaml_document_t *d, yaml_node_t *item, size_t i, const c
 	if (!present) {
 		if (required)
 			meta_report_add(r, "depends", "required", NULL,
-					"depends[%zu].%s: Missing data for required field.", i, key);
+					"depends[%zu].%s: Missing data for required field.", i,
+					key);
 		return NULL;
 	}
 	if (!scalar_is_string(n) || (required && !scalar_text(n)[0])) {
-		meta_report_add(r, "depends", "type", NULL, "depends[%zu].%s: Not a valid %sstring.",
-				i, key, required ? "non-empty " : "");
+		meta_report_add(r, "depends", "type", NULL,
+				"depends[%zu].%s: Not a valid %sstring.", i, key,
+				required ? "non-empty " : "");
 		return NULL;
 	}
 	return strdup(scalar_text(n));
@@ -289,8 +287,9 @@ static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_m
 		yaml_node_t *item = yaml_document_get_node(d, n->data.sequence.items.start[i]);
 		if (!item || item->type != YAML_MAPPING_NODE ||
 		    item->data.mapping.pairs.top == item->data.mapping.pairs.start) {
-			meta_report_add(r, "depends", "type", NULL,
-					"depends[%zu]: Not a valid mapping with name and namespace.", i);
+			meta_report_add(
+			    r, "depends", "type", NULL,
+			    "depends[%zu]: Not a valid mapping with name and namespace.", i);
 			continue;
 		}
 		struct plugin_dep *dep = &m->depends[m->n_depends++];
@@ -360,15 +359,15 @@ void plugin_meta_destroy(struct plugin_meta *m)
 
 static void yaml_error(yaml_parser_t *p, struct meta_report *r)
 {
-	const yaml_mark_t *mark = p->problem_mark.line || p->problem_mark.column ? &p->problem_mark
-										  : &p->context_mark;
-	meta_report_add(r, "_yaml", "yaml", NULL, "line %zu column %zu: %s%s%s",
-			mark->line + 1, mark->column + 1, p->problem ? p->problem : "invalid YAML",
+	const yaml_mark_t *mark =
+	    p->problem_mark.line || p->problem_mark.column ? &p->problem_mark : &p->context_mark;
+	meta_report_add(r, "_yaml", "yaml", NULL, "line %zu column %zu: %s%s%s", mark->line + 1,
+			mark->column + 1, p->problem ? p->problem : "invalid YAML",
 			p->context ? " " : "", p->context ? p->context : "");
 }
 
-int plugin_meta_parse(const char *text, size_t len, const char *wazo_version,
-		      struct plugin_meta *m, struct meta_report *r)
+int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
+		      struct meta_report *r)
 {
 	memset(m, 0, sizeof(*m));
 	memset(r, 0, sizeof(*r));
@@ -402,8 +401,9 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version,
 
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		meta_report_add(r, "_schema", "schema", NULL, "plugin.yml must be a mapping, it is %s",
-				!root || is_null(root)           ? "empty"
+		meta_report_add(r, "_schema", "schema", NULL,
+				"plugin.yml must be a mapping, it is %s",
+				!root || is_null(root)		   ? "empty"
 				: root->type == YAML_SEQUENCE_NODE ? "a list"
 								   : "a scalar");
 		goto out_doc;
@@ -446,11 +446,11 @@ int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_m
 		memset(m, 0, sizeof(*m));
 		memset(r, 0, sizeof(*r));
 		if (rc == -EFBIG)
-			meta_report_add(r, "_yaml", "size", NULL, "plugin.yml is larger than %d bytes",
-					PLUGIN_YML_MAX);
+			meta_report_add(r, "_yaml", "size", NULL,
+					"plugin.yml is larger than %d bytes", PLUGIN_YML_MAX);
 		else
-			meta_report_add(r, "_yaml", "required", NULL, "cannot read wazo/plugin.yml: %s",
-					strerror(-rc));
+			meta_report_add(r, "_yaml", "required", NULL,
+					"cannot read wazo/plugin.yml: %s", strerror(-rc));
 		strbuf_release(&sb);
 		return -EINVAL;
 	}

@@ -5,7 +5,7 @@
 #include "strbuf.h"
 #include <stddef.h>
 
-#define PLUGIN_YML_MAX (1024 * 1024)
+#define PLUGIN_YML_MAX	(1024 * 1024)
 #define META_MAX_ERRORS 24
 
 struct plugin_dep {
@@ -24,9 +24,9 @@ struct plugin_meta {
 };
 
 struct meta_error {
-	char field[64];          /* top-level key, or _yaml / _schema */
-	char constraint_id[16];  /* regex, range, required, type, yaml, schema */
-	char constraint[96];     /* may be empty */
+	char field[64];		/* top-level key, or _yaml / _schema */
+	char constraint_id[16]; /* regex, range, required, type, yaml, schema */
+	char constraint[96];	/* may be empty */
 	char message[256];
 };
 
@@ -38,8 +38,8 @@ struct meta_report {
 /* Parses and validates text (len bytes) against the running Wazo version (NULL: no
  * min/max check). Returns 0 when valid (m filled; free with plugin_meta_destroy),
  * -EINVAL when not (report filled, m left empty), -ENOMEM. m and r are always set up. */
-int plugin_meta_parse(const char *text, size_t len, const char *wazo_version,
-		      struct plugin_meta *m, struct meta_report *r);
+int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
+		      struct meta_report *r);
 /* The same from a file; a file over PLUGIN_YML_MAX or unreadable is a _yaml error. */
 int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_meta *m,
 		     struct meta_report *r);
@@ -48,7 +48,7 @@ void plugin_meta_destroy(struct plugin_meta *m);
 /* Adds an error to r (ignored past META_MAX_ERRORS). */
 void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
 		     const char *constraint, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 /* "field1,field2" sorted, as EXPECTED.tsv writes it. */
 void meta_report_fields(const struct meta_report *r, char *out, size_t outlen);
 /* The status `details:` body for r, indented by two spaces per level. */

@@ -88,18 +88,17 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 		    ns, name, name, ns);
 	if (m->format_version >= 1)
 		strbuf_addf(&c, "            (cd / && \"$saved_rules\" postrm)\n");
-	strbuf_addf(&c,
-		    "            rm -f \"$saved_rules\"\n"
-		    "        fi\n"
-		    "        ;;\n"
-		    "    upgrade|failed-upgrade|abort-install|abort-upgrade|disappear)\n"
-		    "        ;;\n"
-		    "    *)\n"
-		    "        echo \"postrm called with unknown argument '$1'\" >&2\n"
-		    "        exit 1\n"
-		    "        ;;\n"
-		    "esac\n"
-		    "exit 0\n");
+	strbuf_addf(&c, "            rm -f \"$saved_rules\"\n"
+			"        fi\n"
+			"        ;;\n"
+			"    upgrade|failed-upgrade|abort-install|abort-upgrade|disappear)\n"
+			"        ;;\n"
+			"    *)\n"
+			"        echo \"postrm called with unknown argument '$1'\" >&2\n"
+			"        exit 1\n"
+			"        ;;\n"
+			"esac\n"
+			"exit 0\n");
 	*postinst = strbuf_detach(&a, NULL);
 	*prerm = strbuf_detach(&b, NULL);
 	*postrm = strbuf_detach(&c, NULL);
@@ -174,9 +173,8 @@ static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, cons
 	return rc;
 }
 
-int plugin_package_write(const struct plugin_meta *m, const char *plugin_root,
-			 const char *pkgdir, const char *out_path, int log_fd,
-			 struct strbuf *err)
+int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
+			 const char *out_path, int log_fd, struct strbuf *err)
 {
 	char pkg[300], dest[PATH_MAX], src[PATH_MAX];
 	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));

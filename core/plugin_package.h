@@ -7,10 +7,10 @@
 #include "plugin_meta.h"
 #include "strbuf.h"
 
-#define PLUGIN_SECTION "wazo-plugind-plugin"
+#define PLUGIN_SECTION	  "wazo-plugind-plugin"
 #define PLUGIN_MAINTAINER "Wazo Plugind <wazo-dev@wazo.community>"
-#define PLUGINS_DIR "usr/lib/wazo-plugind/plugins"
-#define SAVED_RULES_DIR "var/lib/wazo-plugind/rules"
+#define PLUGINS_DIR	  "usr/lib/wazo-plugind/plugins"
+#define SAVED_RULES_DIR	  "var/lib/wazo-plugind/rules"
 
 /* The three maintainer scripts for m; each malloc'd, caller frees. */
 int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, char **postrm);
@@ -19,9 +19,8 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 char *plugin_depends_field(const struct plugin_meta *m);
 /* Completes pkgdir (filled by `rules package`) with the plugin's wazo/ directory and
  * the doc files, then writes the .deb at out_path. log_fd gets the cp output. */
-int plugin_package_write(const struct plugin_meta *m, const char *plugin_root,
-			 const char *pkgdir, const char *out_path, int log_fd,
-			 struct strbuf *err);
+int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
+			 const char *out_path, int log_fd, struct strbuf *err);
 /* File name of the package in the state dir: <package>_<version>_all.deb */
 void plugin_deb_filename(const char *name, const char *ns, const char *version, char *out,
 			 size_t outlen);

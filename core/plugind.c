@@ -31,23 +31,23 @@
 struct plugind {
 	struct wazofs_config cfg;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;         /* signalled when the queue, a job or stopping change */
+	pthread_cond_t cond;	     /* signalled when the queue, a job or stopping change */
 	pthread_cond_t monitor_cond; /* wakes the idle monitor: incoming/ changed, or stop */
 	atomic_int monitor_idle;     /* the monitor sleeps long: a change must wake it */
 	pthread_mutex_t pkg_lock;
-	struct job *jobs;            /* newest first */
+	struct job *jobs; /* newest first */
 	struct installed_plugin *installed;
 	size_t n_installed;
-	struct name_list queue;      /* incoming entries waiting for the worker */
-	struct name_list empty_ns;   /* namespaces made with mkdir */
+	struct name_list queue;	   /* incoming entries waiting for the worker */
+	struct name_list empty_ns; /* namespaces made with mkdir */
 	int stopping;
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
 	int started;
-	struct stat dpkg_seen;       /* monitor thread only */
-	struct market *market;       /* NULL without a (valid) market file */
-	struct stat market_seen;     /* monitor thread only */
-	unsigned long work_seq;      /* scratch dir names; protected by lock */
+	struct stat dpkg_seen;	 /* monitor thread only */
+	struct market *market;	 /* NULL without a (valid) market file */
+	struct stat market_seen; /* monitor thread only */
+	unsigned long work_seq;	 /* scratch dir names; protected by lock */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 };
@@ -67,7 +67,8 @@ static int valid_token(const char *s, int allow_dash)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || (allow_dash && *s == '-')))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      (allow_dash && *s == '-')))
 			return 0;
 	return 1;
 }
@@ -126,8 +127,8 @@ static void refresh_market(struct plugind *p, int force)
 	if (!p->cfg.market[0] || stat(p->cfg.market, &st) < 0)
 		return;
 	if (!force && st.st_mtim.tv_sec == p->market_seen.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == p->market_seen.st_mtim.tv_nsec && st.st_size == p->market_seen.st_size &&
-	    st.st_ino == p->market_seen.st_ino)
+	    st.st_mtim.tv_nsec == p->market_seen.st_mtim.tv_nsec &&
+	    st.st_size == p->market_seen.st_size && st.st_ino == p->market_seen.st_ino)
 		return;
 	p->market_seen = st;
 	struct market *m = NULL;
@@ -239,17 +240,19 @@ struct market_source {
 	char url[1024], ref[256], subdir[512], version[128];
 };
 
-static int market_source(struct plugind *p, const char *ns, const char *name,
-			 const char *version, struct market_source *ms, char *reason, size_t len)
+static int market_source(struct plugind *p, const char *ns, const char *name, const char *version,
+			 struct market_source *ms, char *reason, size_t len)
 {
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
 	const struct market_item *it = market_find(p->market, ns, name);
 	const struct market_version *v = market_pick(it, p->cfg.wazo_version, version);
 	if (!p->market)
-		snprintf(reason, len, "%s/%s is not installed and no market is configured", ns, name);
+		snprintf(reason, len, "%s/%s is not installed and no market is configured", ns,
+			 name);
 	else if (!it)
-		snprintf(reason, len, "%s/%s is not installed and the market does not have it", ns, name);
+		snprintf(reason, len, "%s/%s is not installed and the market does not have it", ns,
+			 name);
 	else if (!v)
 		snprintf(reason, len, "the market has no %s%s of %s/%s installable on Wazo %s",
 			 version && *version ? "version " : "version", version ? version : "", ns,
@@ -262,7 +265,8 @@ static int market_source(struct plugind *p, const char *ns, const char *name,
 	else {
 		snprintf(ms->url, sizeof(ms->url), "%s", v->url);
 		snprintf(ms->ref, sizeof(ms->ref), "%s", v->ref ? v->ref : "");
-		snprintf(ms->subdir, sizeof(ms->subdir), "%s", v->subdirectory ? v->subdirectory : "");
+		snprintf(ms->subdir, sizeof(ms->subdir), "%s",
+			 v->subdirectory ? v->subdirectory : "");
 		snprintf(ms->version, sizeof(ms->version), "%s", v->version);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -283,14 +287,16 @@ static int request_source(struct plugind *p, struct job *job, const char *path,
 		strbuf_addf(&err, "%s", strerror(-rc));
 	if (rc) {
 		struct meta_report r = { 0 };
-		meta_report_add(&r, "_request", "schema", NULL, "%s", err.buf ? err.buf : "invalid");
+		meta_report_add(&r, "_request", "schema", NULL, "%s",
+				err.buf ? err.buf : "invalid");
 		job_fail(job, "validation-error", "Validation error", &r,
 			 "the install request is not valid: %s", r.e[0].message);
 	} else if (strcmp(req.method, "git") == 0) {
 		snprintf(ms->url, sizeof(ms->url), "%s", req.url);
 		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
 		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
-	} else if ((rc = market_source(p, req.ns, req.name, req.version, ms, reason, sizeof(reason)))) {
+	} else if ((rc = market_source(p, req.ns, req.name, req.version, ms, reason,
+				       sizeof(reason)))) {
 		pthread_mutex_lock(&p->lock);
 		snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
 		snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
@@ -601,8 +607,8 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	pthread_cond_init(&p->cond, NULL);
 	pthread_cond_init(&p->monitor_cond, NULL);
 	pthread_mutex_init(&p->pkg_lock, NULL);
-	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, p, installed_version, on_dpkg_changed,
-					install_dependency };
+	p->env = (struct pipeline_env){ &p->cfg,	   &p->pkg_lock,    p,
+					installed_version, on_dpkg_changed, install_dependency };
 	int rc = make_dirs(p, err);
 	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
 		rc = -ENOMEM;
@@ -724,8 +730,7 @@ static int deb_name(struct plugind *p, const char *ns, const char *name, char *o
 	return access(path, F_OK) == 0 ? 0 : -ENOENT;
 }
 
-int plugind_list_leaves(struct plugind *p, const char *ns, const char *name,
-			struct name_list *out)
+int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out)
 {
 	pthread_mutex_lock(&p->lock);
 	int known = find_job_for_plugin(p, ns, name) || find_installed(p, ns, name);
@@ -770,8 +775,7 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 	} else {
 		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
 		job_status_fail(&st, "install-error", "Installation error", NULL,
-				"dpkg reports the package as '%s', not installed",
-				ip->status);
+				"dpkg reports the package as '%s', not installed", ip->status);
 	}
 	job_status_render(&st, sb);
 	job_status_destroy(&st);
@@ -798,7 +802,8 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		if (j)
 			job_status_render(&j->st, &sb);
 		else
-			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root), &sb);
+			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
+					    &sb);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
@@ -897,7 +902,8 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	for (;;) {
 		struct job *running = NULL;
 		for (struct job *j = p->jobs; j; j = j->next)
-			if (j->running && strcmp(j->st.ns, ns) == 0 && strcmp(j->st.name, name) == 0)
+			if (j->running && strcmp(j->st.ns, ns) == 0 &&
+			    strcmp(j->st.name, name) == 0)
 				running = j;
 		if (!running)
 			break;

@@ -33,8 +33,7 @@ void plugind_free(struct plugind *p);
 int plugind_list_namespaces(struct plugind *p, struct name_list *out);
 /* -ENOENT when the namespace is unknown. */
 int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out);
-int plugind_list_leaves(struct plugind *p, const char *ns, const char *name,
-			struct name_list *out);
+int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out);
 int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
 		      struct view *v);
 /* mkdir/rmdir of a namespace directory; -EINVAL for an invalid namespace name. */

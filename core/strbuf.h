@@ -10,7 +10,10 @@ struct strbuf {
 	size_t len, alloc;
 	int oom;
 };
-#define STRBUF_INIT { NULL, 0, 0, 0 }
+#define STRBUF_INIT           \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,13 +10,13 @@
 #include <stdatomic.h>
 
 struct subproc {
-	const char *const *argv;  /* argv[0] is looked up in the PATH of env */
-	const char *const *env;   /* NULL-terminated "K=V" list; NULL: PATH only */
-	const char *cwd;          /* NULL: "/" */
-	int log_fd;               /* receives stdout+stderr; -1: /dev/null */
-	struct strbuf *capture;   /* when set, stdout goes here instead (stderr to log_fd) */
-	unsigned timeout_sec;     /* 0: none */
-	atomic_int *cancel;       /* when set and becomes non-zero, the child is killed */
+	const char *const *argv; /* argv[0] is looked up in the PATH of env */
+	const char *const *env;	 /* NULL-terminated "K=V" list; NULL: PATH only */
+	const char *cwd;	 /* NULL: "/" */
+	int log_fd;		 /* receives stdout+stderr; -1: /dev/null */
+	struct strbuf *capture;	 /* when set, stdout goes here instead (stderr to log_fd) */
+	unsigned timeout_sec;	 /* 0: none */
+	atomic_int *cancel;	 /* when set and becomes non-zero, the child is killed */
 	/* out */
 	int timed_out, cancelled;
 };

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const archive_exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst",
-					     ".zip", NULL };
+static const char *const archive_exts[] = { ".tar",	".tar.gz", ".tgz", ".tar.xz",
+					    ".tar.zst", ".zip",	   NULL };
 
 int tree_is_archive_name(const char *name)
 {
@@ -93,8 +93,8 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 	 * entry, so libarchive's own absolute-path guard cannot apply. Its symlink and
 	 * dot-dot guards stay as a second line. */
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-						    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-						    ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
 	if (archive_read_open_filename(in, src, 65536) != ARCHIVE_OK) {
 		meta_report_add(r, "_archive", "archive", NULL, "cannot read the archive: %s",
 				archive_error_string(in));
@@ -116,8 +116,8 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 			 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
 		const char *why = refusal(e);
 		if (why) {
-			meta_report_add(r, "_archive", "archive", path, "archive entry '%s' %s", path,
-					why);
+			meta_report_add(r, "_archive", "archive", path, "archive entry '%s' %s",
+					path, why);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -157,21 +157,25 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 		unsigned long long written = 0;
 		while ((s = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
 			written += len;
-			if (bytes - (size > 0 ? (unsigned long long)size : 0) + written > lim->max_bytes) {
+			if (bytes - (size > 0 ? (unsigned long long)size : 0) + written >
+			    lim->max_bytes) {
 				meta_report_add(r, "_archive", "range", NULL,
-						"the archive holds more than %llu bytes", lim->max_bytes);
+						"the archive holds more than %llu bytes",
+						lim->max_bytes);
 				rc = -EINVAL;
 				goto out;
 			}
 			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
-				strbuf_addf(err, "extracting %s: %s", path, archive_error_string(out));
+				strbuf_addf(err, "extracting %s: %s", path,
+					    archive_error_string(out));
 				rc = -EIO;
 				goto out;
 			}
 		}
 		if (s < ARCHIVE_WARN) {
-			meta_report_add(r, "_archive", "archive", NULL, "damaged archive entry '%s': %s",
-					path, archive_error_string(in));
+			meta_report_add(r, "_archive", "archive", NULL,
+					"damaged archive entry '%s': %s", path,
+					archive_error_string(in));
 			rc = -EINVAL;
 			goto out;
 		}
@@ -213,7 +217,8 @@ int tree_import(const char *src, const char *dest, int log_fd, const struct impo
 	if (!S_ISREG(st.st_mode) || !tree_is_archive_name(base)) {
 		meta_report_add(r, "_archive", "type", NULL,
 				"'%s' is neither a plugin directory nor an archive "
-				"(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip)", base);
+				"(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip)",
+				base);
 		return -EINVAL;
 	}
 	int rc = mkdir_p(dest, 0755);
@@ -248,7 +253,8 @@ int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta
 	int n = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		char sub[PATH_MAX + NAME_MAX];
 		struct stat st;

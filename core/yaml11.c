@@ -14,15 +14,18 @@ static const struct {
 	enum y11_kind kind;
 	const char *re;
 } resolvers[] = {
-	{ Y11_BOOL, "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$" },
-	{ Y11_FLOAT, "^([-+]?([0-9][0-9_]*)\\.[0-9_]*([eE][-+][0-9]+)?|\\.[0-9_]+([eE][-+][0-9]+)?"
-		     "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$" },
+	{ Y11_BOOL,
+	  "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$" },
+	{ Y11_FLOAT,
+	  "^([-+]?([0-9][0-9_]*)\\.[0-9_]*([eE][-+][0-9]+)?|\\.[0-9_]+([eE][-+][0-9]+)?"
+	  "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$" },
 	{ Y11_INT, "^([-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
 		   "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$" },
 	{ Y11_NULL, "^(~|null|Null|NULL|)$" },
-	{ Y11_TIMESTAMP, "^([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-			 "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?([Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]"
-			 ":[0-9][0-9](\\.[0-9]*)?([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)$" },
+	{ Y11_TIMESTAMP,
+	  "^([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+	  "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?([Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]"
+	  ":[0-9][0-9](\\.[0-9]*)?([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)$" },
 };
 #define N_RESOLVERS (sizeof(resolvers) / sizeof(resolvers[0]))
 
@@ -163,7 +166,8 @@ static void python_float_str(double x, char *out, size_t outlen)
 				body[b++] = (size_t)i < nd ? digits[i] : '0';
 			body[b++] = '.';
 			if ((size_t)exp10 + 1 < nd)
-				b += (size_t)snprintf(body + b, sizeof(body) - b, "%s", digits + exp10 + 1);
+				b += (size_t)snprintf(body + b, sizeof(body) - b, "%s",
+						      digits + exp10 + 1);
 			else
 				body[b++] = '0';
 			body[b] = 0;
@@ -182,10 +186,11 @@ int y11_python_str(const char *s, enum y11_kind kind, char *out, size_t outlen)
 	switch (kind) {
 	case Y11_BOOL: {
 		char c = s[0];
-		snprintf(out, outlen, (c == 'y' || c == 'Y' || c == 't' || c == 'T' ||
-				       ((c == 'o' || c == 'O') && (s[1] == 'n' || s[1] == 'N')))
-					      ? "True"
-					      : "False");
+		snprintf(out, outlen,
+			 (c == 'y' || c == 'Y' || c == 't' || c == 'T' ||
+			  ((c == 'o' || c == 'O') && (s[1] == 'n' || s[1] == 'N')))
+			     ? "True"
+			     : "False");
 		return 0;
 	}
 	case Y11_INT: {
@@ -202,8 +207,7 @@ int y11_python_str(const char *s, enum y11_kind kind, char *out, size_t outlen)
 		python_float_str(v, out, outlen);
 		return 0;
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 

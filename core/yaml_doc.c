@@ -11,7 +11,8 @@ const char *ydoc_scalar(yaml_node_t *n)
 
 static int is_merge_key(yaml_node_t *k)
 {
-	return k && k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	return k && k->type == YAML_SCALAR_NODE &&
+	       k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       strcmp((const char *)k->data.scalar.value, "<<") == 0;
 }
 

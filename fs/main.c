@@ -1,12 +1,12 @@
 /* main: option parsing (fuse_opt, then the YAML config file, the command line winning),
  * checks before anything is mounted, and the startup order: fuse_new, signal handlers,
  * fuse_mount, daemonize, core threads, multi-threaded loop; unwinding in reverse. */
-#include "ops.h"
-#include <fuse_lowlevel.h>
 #include "config.h"
+#include "ops.h"
 #include "plugind.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("defaults", KEY_DISCARD),
 	FUSE_OPT_KEY("user", KEY_DISCARD),
 	FUSE_OPT_KEY("users", KEY_DISCARD),
-	FUSE_OPT_END
+	FUSE_OPT_END,
 };
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
@@ -58,14 +58,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	(void)out;
 	struct cli *c = data;
 	switch (key) {
-	case KEY_HELP:
-		c->help = 1;
-		return 0;
-	case KEY_VERSION:
-		c->version = 1;
-		return 0;
-	case KEY_DISCARD:
-		return 0;
+	case KEY_HELP: c->help = 1; return 0;
+	case KEY_VERSION: c->version = 1; return 0;
+	case KEY_DISCARD: return 0;
 	case KEY_SETTING:
 		if (strncmp(arg, "config=", 7) == 0) {
 			free(c->config);
@@ -74,27 +69,27 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 			c->kv[c->n_kv++] = strdup(arg);
 		}
 		return 0;
-	default:
-		return 1;
+	default: return 1;
 	}
 }
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n\n"
-	       "Wazo plugins as a filesystem: copy a plugin into MOUNTPOINT/incoming/ to build,\n"
-	       "package and install it; rm -r MOUNTPOINT/<namespace>/<name> to uninstall it.\n\n"
-	       "wazofs options:\n"
-	       "    -o root=DIR             install root handed to dpkg (default /)\n"
-	       "    -o state=DIR            daemon state (default /var/lib/wazofs)\n"
-	       "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version\n"
-	       "    -o market=PATH          market index (JSON, wazo market format)\n"
-	       "    -o config=FILE          YAML config (default " CONFIG_DEFAULT_FILE ")\n"
-	       "    -o job_timeout=SECONDS  time one `rules` step may take (default 1800)\n"
-	       "    -o quiet_ms=MS          quiet period completing a copy by a live writer (5000)\n"
-	       "    -o settle_ms=MS         wait after the writer exits (500)\n"
-	       "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n\n",
-	       prog);
+	printf(
+	    "usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n\n"
+	    "Wazo plugins as a filesystem: copy a plugin into MOUNTPOINT/incoming/ to build,\n"
+	    "package and install it; rm -r MOUNTPOINT/<namespace>/<name> to uninstall it.\n\n"
+	    "wazofs options:\n"
+	    "    -o root=DIR             install root handed to dpkg (default /)\n"
+	    "    -o state=DIR            daemon state (default /var/lib/wazofs)\n"
+	    "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version\n"
+	    "    -o market=PATH          market index (JSON, wazo market format)\n"
+	    "    -o config=FILE          YAML config (default " CONFIG_DEFAULT_FILE ")\n"
+	    "    -o job_timeout=SECONDS  time one `rules` step may take (default 1800)\n"
+	    "    -o quiet_ms=MS          quiet period completing a copy by a live writer (5000)\n"
+	    "    -o settle_ms=MS         wait after the writer exits (500)\n"
+	    "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n\n",
+	    prog);
 }
 
 static int apply_settings(struct wazofs_config *cfg, struct cli *c)

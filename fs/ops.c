@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 struct handle {
-	int fd;               /* incoming/ file, or a view backed by a file */
-	char *buf;            /* a view held in memory */
+	int fd;	   /* incoming/ file, or a view backed by a file */
+	char *buf; /* a view held in memory */
 	size_t len;
-	int tracked;          /* counted as an open file of entry */
+	int tracked; /* counted as an open file of entry */
 	char entry[NAME_MAX + 1];
 };
 
@@ -41,20 +41,20 @@ static int backing(const struct route *r, char *out, size_t len)
 	return 0;
 }
 
-#define ROUTE(path, r)                                  \
-	struct route r;                                 \
-	do {                                            \
-		int rc_ = route_parse(path, &r);        \
-		if (rc_)                                \
-			return rc_;                     \
+#define ROUTE(path, r)                           \
+	struct route r;                          \
+	do {                                     \
+		int rc_ = route_parse(path, &r); \
+		if (rc_)                         \
+			return rc_;              \
 	} while (0)
 
-#define BACKING(r, b)                                   \
-	char b[PATH_MAX];                               \
-	do {                                            \
-		int rc_ = backing(&r, b, sizeof(b));    \
-		if (rc_)                                \
-			return rc_;                     \
+#define BACKING(r, b)                                \
+	char b[PATH_MAX];                            \
+	do {                                         \
+		int rc_ = backing(&r, b, sizeof(b)); \
+		if (rc_)                             \
+			return rc_;                  \
 	} while (0)
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -113,9 +113,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct view v;
 	int rc;
 	switch (r.kind) {
-	case R_ROOT:
-		dir_stat(st, 0555);
-		return 0;
+	case R_ROOT: dir_stat(st, 0555); return 0;
 	case R_MARKET:
 		if (r.depth == 3) {
 			if (strcmp(r.leaf, "info") || plugind_market_info(core(), r.ns, r.name, &v))
@@ -129,9 +127,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if (!rc)
 			dir_stat(st, 0555);
 		return rc;
-	case R_INCOMING_DIR:
-		dir_stat(st, 0755);
-		return 0;
+	case R_INCOMING_DIR: dir_stat(st, 0755); return 0;
 	case R_INCOMING: {
 		if (h && h->fd >= 0 && !h->buf)
 			return fstat(h->fd, st) < 0 ? -errno : 0;
@@ -160,8 +156,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
 		return stat_view(&v, st);
-	default:
-		return -ENOENT;
+	default: return -ENOENT;
 	}
 }
 
@@ -235,8 +230,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		if ((rc = plugind_list_leaves(core(), r.ns, r.name, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
-	default:
-		return -ENOTDIR;
+	default: return -ENOTDIR;
 	}
 }
 
@@ -260,8 +254,8 @@ static int open_view(struct fuse_file_info *fi, struct view *v)
 	return 0;
 }
 
-static int open_backing(const struct route *r, const char *b, struct fuse_file_info *fi,
-			int flags, mode_t mode)
+static int open_backing(const struct route *r, const char *b, struct fuse_file_info *fi, int flags,
+			mode_t mode)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -388,8 +382,7 @@ static int op_mkdir(const char *path, mode_t mode)
 		plugind_incoming_touch(core(), r.entry, caller());
 		return 0;
 	}
-	case R_NAMESPACE:
-		return plugind_mkdir_namespace(core(), r.ns);
+	case R_NAMESPACE: return plugind_mkdir_namespace(core(), r.ns);
 	case R_PLUGIN: {
 		struct name_list l = { 0 };
 		int exists = plugind_list_leaves(core(), r.ns, r.name, &l) == 0;
@@ -397,10 +390,8 @@ static int op_mkdir(const char *path, mode_t mode)
 		return exists ? -EEXIST : plugind_install_from_market(core(), r.ns, r.name);
 	}
 	case R_ROOT:
-	case R_INCOMING_DIR:
-		return -EEXIST;
-	default:
-		return -EROFS;
+	case R_INCOMING_DIR: return -EEXIST;
+	default: return -EROFS;
 	}
 }
 
@@ -445,16 +436,11 @@ static int op_rmdir(const char *path)
 			plugind_incoming_touch(core(), r.entry, caller());
 		return 0;
 	}
-	case R_PLUGIN:
-		return plugind_remove(core(), r.ns, r.name);
-	case R_NAMESPACE:
-		return plugind_rmdir_namespace(core(), r.ns);
-	case R_LEAF:
-		return -ENOTDIR;
-	case R_NONE:
-		return -ENOENT;
-	default:
-		return -EBUSY;
+	case R_PLUGIN: return plugind_remove(core(), r.ns, r.name);
+	case R_NAMESPACE: return plugind_rmdir_namespace(core(), r.ns);
+	case R_LEAF: return -ENOTDIR;
+	case R_NONE: return -ENOENT;
+	default: return -EBUSY;
 	}
 }
 

@@ -5,23 +5,23 @@
 #include <limits.h>
 
 enum route_kind {
-	R_ROOT,         /* / */
+	R_ROOT,		/* / */
 	R_INCOMING_DIR, /* /incoming */
-	R_INCOMING,     /* /incoming/ENTRY[/...]: rel and entry set */
-	R_MARKET,       /* /market[/<ns>[/<name>[/<leaf>]]]: depth 0..3, deeper is R_NONE */
-	R_NAMESPACE,    /* /<ns> */
-	R_PLUGIN,       /* /<ns>/<name> */
-	R_LEAF,         /* /<ns>/<name>/<leaf> */
-	R_NONE,         /* deeper than anything that exists */
+	R_INCOMING,	/* /incoming/ENTRY[/...]: rel and entry set */
+	R_MARKET,	/* /market[/<ns>[/<name>[/<leaf>]]]: depth 0..3, deeper is R_NONE */
+	R_NAMESPACE,	/* /<ns> */
+	R_PLUGIN,	/* /<ns>/<name> */
+	R_LEAF,		/* /<ns>/<name>/<leaf> */
+	R_NONE,		/* deeper than anything that exists */
 };
 
 struct route {
 	enum route_kind kind;
 	char ns[NAME_MAX + 1], name[NAME_MAX + 1], leaf[NAME_MAX + 1];
 	char entry[NAME_MAX + 1]; /* first component below incoming/ */
-	const char *rel;          /* path below incoming/ (points into the input) */
-	int top_level;            /* R_INCOMING: rel is the entry itself */
-	int depth;                /* R_MARKET: how many of ns, name, leaf are set */
+	const char *rel;	  /* path below incoming/ (points into the input) */
+	int top_level;		  /* R_INCOMING: rel is the entry itself */
+	int depth;		  /* R_MARKET: how many of ns, name, leaf are set */
 };
 
 /* Returns 0, or -ENAMETOOLONG. */

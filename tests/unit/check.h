@@ -8,41 +8,40 @@
 
 static int check_passed, check_failed;
 
-#define CHECK(expr)                                                                   \
-	do {                                                                          \
-		if (expr)                                                             \
-			check_passed++;                                               \
-		else {                                                                \
-			check_failed++;                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#expr);                                               \
-		}                                                                     \
+#define CHECK(expr)                                                                              \
+	do {                                                                                     \
+		if (expr)                                                                        \
+			check_passed++;                                                          \
+		else {                                                                           \
+			check_failed++;                                                          \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                          \
-	do {                                                                          \
-		const char *g_ = (got), *w_ = (want);                                 \
-		if (g_ && w_ && strcmp(g_, w_) == 0)                                  \
-			check_passed++;                                               \
-		else {                                                                \
-			check_failed++;                                               \
+#define CHECK_STR(got, want)                                                                \
+	do {                                                                                \
+		const char *g_ = (got), *w_ = (want);                                       \
+		if (g_ && w_ && strcmp(g_, w_) == 0)                                        \
+			check_passed++;                                                     \
+		else {                                                                      \
+			check_failed++;                                                     \
 			fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, \
-				__LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");      \
-		}                                                                     \
+				__LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");    \
+		}                                                                           \
 	} while (0)
 
-#define CHECK_INT(got, want)                                                          \
-	do {                                                                          \
-		long long g_ = (got), w_ = (want);                                    \
-		if (g_ == w_)                                                         \
-			check_passed++;                                               \
-		else {                                                                \
-			check_failed++;                                               \
-			fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__,   \
-				__LINE__, #got, g_, w_);                                      \
-		}                                                                     \
+#define CHECK_INT(got, want)                                                                      \
+	do {                                                                                      \
+		long long g_ = (got), w_ = (want);                                                \
+		if (g_ == w_)                                                                     \
+			check_passed++;                                                           \
+		else {                                                                            \
+			check_failed++;                                                           \
+			fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, \
+				#got, g_, w_);                                                    \
+		}                                                                                 \
 	} while (0)
 
-#define CHECK_SUMMARY()                                                               \
+#define CHECK_SUMMARY() \
 	(printf("%d passed, %d failed\n", check_passed, check_failed), check_failed != 0)
 #endif

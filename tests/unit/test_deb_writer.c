@@ -41,8 +41,8 @@ static void test_helloworld_package(void)
 		fprintf(stderr, "  %s\n", err.buf);
 
 	struct strbuf out = STRBUF_INIT;
-	const char *field[] = { "dpkg-deb", "-f", deb, "Package", "Version", "Architecture",
-				"Section", NULL };
+	const char *field[] = { "dpkg-deb", "-f",	    deb,       "Package",
+				"Version",  "Architecture", "Section", NULL };
 	CHECK_INT(run_capture(&out, field), 0);
 	CHECK_STR(out.buf, "Package: wazo-plugind-helloworld-demo\nVersion: 0.0.1\n"
 			   "Architecture: all\nSection: wazo-plugind-plugin\n");

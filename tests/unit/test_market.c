@@ -10,18 +10,18 @@
 #include <unistd.h>
 
 static const char market_json[] =
-	"{\"items\": [\n"
-	" {\"namespace\": \"acme\", \"name\": \"hello\", \"display_name\": \"Hello: world\",\n"
-	"  \"tags\": [\"a\", \"yes\"], \"author\": {\"name\": \"x\"},\n"
-	"  \"versions\": [\n"
-	"   {\"version\": \"1.2.0\", \"method\": \"git\", \"min_wazo_version\": \"25.2\",\n"
-	"    \"options\": {\"url\": \"https://example.invalid/hello\", \"ref\": \"v1.2.0\"}},\n"
-	"   {\"version\": \"1.10.0\", \"method\": \"git\", \"min_wazo_version\": \"26.1\",\n"
-	"    \"options\": {\"url\": \"https://example.invalid/hello\", \"ref\": \"v1.10.0\",\n"
-	"                \"subdirectory\": \"plugin\"}},\n"
-	"   {\"version\": \"1.9.0\", \"method\": \"git\", \"max_wazo_version\": \"25.17\",\n"
-	"    \"options\": {\"url\": \"https://example.invalid/hello\"}}]},\n"
-	" {\"namespace\": \"acme\", \"name\": \"empty\", \"versions\": []}]}\n";
+    "{\"items\": [\n"
+    " {\"namespace\": \"acme\", \"name\": \"hello\", \"display_name\": \"Hello: world\",\n"
+    "  \"tags\": [\"a\", \"yes\"], \"author\": {\"name\": \"x\"},\n"
+    "  \"versions\": [\n"
+    "   {\"version\": \"1.2.0\", \"method\": \"git\", \"min_wazo_version\": \"25.2\",\n"
+    "    \"options\": {\"url\": \"https://example.invalid/hello\", \"ref\": \"v1.2.0\"}},\n"
+    "   {\"version\": \"1.10.0\", \"method\": \"git\", \"min_wazo_version\": \"26.1\",\n"
+    "    \"options\": {\"url\": \"https://example.invalid/hello\", \"ref\": \"v1.10.0\",\n"
+    "                \"subdirectory\": \"plugin\"}},\n"
+    "   {\"version\": \"1.9.0\", \"method\": \"git\", \"max_wazo_version\": \"25.17\",\n"
+    "    \"options\": {\"url\": \"https://example.invalid/hello\"}}]},\n"
+    " {\"namespace\": \"acme\", \"name\": \"empty\", \"versions\": []}]}\n";
 
 static struct market *load(const char *text, struct strbuf *err)
 {

@@ -67,8 +67,10 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 	snprintf(log, sizeof(log), "%s/bad.log", tmp);
 	snprintf(work, sizeof(work), "%s/work", tmp);
 	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/wazo && printf 'name: bad\\nnamespace: t\\nversion: 1\\n' > %s/wazo/plugin.yml && "
-		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { echo build-output; exit 7; }\\nexit 0\\n' > %s/wazo/rules && "
+		 "mkdir -p %s/wazo && printf 'name: bad\\nnamespace: t\\nversion: 1\\n' > "
+		 "%s/wazo/plugin.yml && "
+		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { echo build-output; exit 7; }\\nexit "
+		 "0\\n' > %s/wazo/rules && "
 		 "chmod +x %s/wazo/rules",
 		 src, src, src, src);
 	CHECK_INT(sh(cmd), 0);
@@ -78,7 +80,8 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 	CHECK(job != NULL);
 	if (!job)
 		return;
-	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) < 0);
+	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) <
+	      0);
 	CHECK_STR(job->st.state, "error");
 	CHECK_STR(job->st.step, "building");
 	CHECK_STR(job->st.error_id, "install-error");
@@ -100,8 +103,10 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	snprintf(log, sizeof(log), "%s/hang.log", tmp);
 	snprintf(work, sizeof(work), "%s/work", tmp);
 	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/wazo && printf 'name: hang\\nnamespace: t\\nversion: 1\\n' > %s/wazo/plugin.yml && "
-		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { sleep 600 & sleep 600; }\\nexit 0\\n' > %s/wazo/rules && "
+		 "mkdir -p %s/wazo && printf 'name: hang\\nnamespace: t\\nversion: 1\\n' > "
+		 "%s/wazo/plugin.yml && "
+		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { sleep 600 & sleep 600; }\\nexit "
+		 "0\\n' > %s/wazo/rules && "
 		 "chmod +x %s/wazo/rules",
 		 src, src, src, src);
 	CHECK_INT(sh(cmd), 0);
@@ -111,7 +116,8 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing, no_market };
 	struct job *job = job_new(&lock, JOB_INSTALL, "hang", log);
 	time_t t0 = time(NULL);
-	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) < 0);
+	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) <
+	      0);
 	CHECK(time(NULL) - t0 < 10);
 	CHECK_STR(job->st.step, "building");
 	CHECK(strstr(job->st.reason, "did not finish within 1 seconds") != NULL);
@@ -146,10 +152,11 @@ static void test_core_installs_and_removes(struct wazofs_config *cfg)
 		usleep(100000);
 	}
 	CHECK(installed);
-	snprintf(cmd, sizeof(cmd),
-		 "dpkg-query --admindir=%s/var/lib/dpkg -W -f '${Section}' wazo-plugind-helloworld-demo "
-		 "| grep -qx wazo-plugind-plugin",
-		 root);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "dpkg-query --admindir=%s/var/lib/dpkg -W -f '${Section}' wazo-plugind-helloworld-demo "
+	    "| grep -qx wazo-plugind-plugin",
+	    root);
 	CHECK_INT(sh(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "grep -qx -- '-rx dialplan reload' %s", stub_log);
 	CHECK_INT(sh(cmd), 0);

@@ -40,7 +40,8 @@ static void test_corpus(void)
 	int rows = 0;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		char *file = strtok(line, "\t"), *v25 = strtok(NULL, "\t"), *v17 = strtok(NULL, "\t");
+		char *file = strtok(line, "\t"), *v25 = strtok(NULL, "\t"),
+		     *v17 = strtok(NULL, "\t");
 		if (!file || !v25 || !v17 || strcmp(file, "filename") == 0)
 			continue;
 		rows++;

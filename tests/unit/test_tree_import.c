@@ -60,9 +60,11 @@ static int import(const char *name, const struct member *m, size_t n, struct met
 	return rc;
 }
 
-#define PLUGIN_FILES                                                                   \
-	{ "p/wazo/plugin.yml", AE_IFREG, "name: a\nnamespace: b\nversion: '1'\n" },     \
-	{ "p/wazo/rules", AE_IFREG, "#!/bin/sh\n" }
+#define PLUGIN_FILES                                                                \
+	{ "p/wazo/plugin.yml", AE_IFREG, "name: a\nnamespace: b\nversion: '1'\n" }, \
+	{                                                                           \
+		"p/wazo/rules", AE_IFREG, "#!/bin/sh\n"                             \
+	}
 
 static void test_good_archive(void)
 {
@@ -175,7 +177,8 @@ int main(void)
 	test_good_archive();
 	test_hostile("abs.tar.gz", (struct member){ "/etc/evil", AE_IFREG, "x" }, "absolute path");
 	test_hostile("dotdot.tar.gz", (struct member){ "p/../../evil", AE_IFREG, "x" }, "'..'");
-	test_hostile("sym.tar.gz", (struct member){ "p/l", AE_IFLNK, "../../etc" }, "symbolic link");
+	test_hostile("sym.tar.gz", (struct member){ "p/l", AE_IFLNK, "../../etc" },
+		     "symbolic link");
 	test_hostile("abssym.tar.gz", (struct member){ "p/l", AE_IFLNK, "/etc" }, "symbolic link");
 	test_hostile("fifo.tar.gz", (struct member){ "p/fifo", AE_IFIFO, "" }, "device, fifo");
 	test_limits();
