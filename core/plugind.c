@@ -1,9 +1,5 @@
-/* plugind: the daemon's state (see plugind.h).
- *
- * Locking: p->lock protects jobs, installed, queue, empty_ns and stopping; it is never
- * held across a fork, a dpkg run or a wait. p->pkg_lock serializes dpkg runs and is never
- * taken while p->lock is held. The tracker has its own lock. */
-#include "plugind.h"
+/* plugind: the daemon's state, its worker and monitor threads, and the jobs they run
+ * (see plugind.h; the struct and the locking rules are in plugind_internal.h). */
 #include "dpkg.h"
 #include "fsutil.h"
 #include "incoming_tracker.h"
@@ -12,10 +8,10 @@
 #include "market.h"
 #include "pipeline.h"
 #include "plugin_package.h"
+#include "plugind_internal.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,43 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REINSTALL_SUFFIX ".reinstall"
-
-struct plugind {
-	struct wazofs_config cfg;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;	     /* signalled when the queue, a job or stopping change */
-	pthread_cond_t monitor_cond; /* wakes the idle monitor: incoming/ changed, or stop */
-	atomic_int monitor_idle;     /* the monitor sleeps long: a change must wake it */
-	pthread_mutex_t pkg_lock;
-	struct job *jobs; /* newest first */
-	struct installed_plugin *installed;
-	size_t n_installed;
-	struct name_list queue;	   /* incoming entries waiting for the worker */
-	struct name_list empty_ns; /* namespaces made with mkdir */
-	int stopping;
-	struct incoming_tracker *tracker;
-	pthread_t worker, monitor;
-	int started;
-	struct stat dpkg_seen;	 /* monitor thread only */
-	struct market *market;	 /* NULL without a (valid) market file */
-	struct stat market_seen; /* monitor thread only */
-	unsigned long work_seq;	 /* scratch dir names; protected by lock */
-	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
-	struct pipeline_env env;
-};
-
-void view_release(struct view *v)
-{
-	if (v->fd >= 0)
-		close(v->fd);
-	free(v->buf);
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
-}
-
-static int valid_token(const char *s, int allow_dash)
+int valid_token(const char *s, int allow_dash)
 {
 	if (!*s)
 		return 0;
@@ -75,7 +35,7 @@ static int valid_token(const char *s, int allow_dash)
 
 /* ---- the installed cache ---- */
 
-static void refresh_installed(struct plugind *p)
+void refresh_installed(struct plugind *p)
 {
 	struct installed_plugin *list;
 	size_t n;
@@ -97,8 +57,7 @@ static void on_dpkg_changed(void *ctx)
 }
 
 /* Under p->lock. */
-static const struct installed_plugin *find_installed(struct plugind *p, const char *ns,
-						     const char *name)
+const struct installed_plugin *find_installed(struct plugind *p, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < p->n_installed; i++)
 		if (strcmp(p->installed[i].ns, ns) == 0 && strcmp(p->installed[i].name, name) == 0)
@@ -148,7 +107,7 @@ static void refresh_market(struct plugind *p, int force)
 
 /* ---- jobs (all under p->lock) ---- */
 
-static struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name)
+struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name)
 {
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (strcmp(j->st.ns, ns) == 0 && strcmp(j->st.name, name) == 0)
@@ -156,7 +115,7 @@ static struct job *find_job_for_plugin(struct plugind *p, const char *ns, const 
 	return NULL;
 }
 
-static struct job *find_job_for_entry(struct plugind *p, const char *entry)
+struct job *find_job_for_entry(struct plugind *p, const char *entry)
 {
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (j->entry[0] && strcmp(j->entry, entry) == 0)
@@ -174,8 +133,8 @@ static void unlink_job(struct plugind *p, struct job *job)
 }
 
 /* Names job after ns/name (version may be NULL) and puts it first in the list. */
-static void attach_job(struct plugind *p, struct job *job, const char *ns, const char *name,
-		       const char *version)
+void attach_job(struct plugind *p, struct job *job, const char *ns, const char *name,
+		const char *version)
 {
 	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
 	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
@@ -190,7 +149,7 @@ static void status_file_path(struct plugind *p, const char *entry, char *out, si
 }
 
 /* Forgets a finished job: record, persisted status (and the incoming log). */
-static void drop_job(struct plugind *p, struct job *job, int keep_log)
+void drop_job(struct plugind *p, struct job *job, int keep_log)
 {
 	char path[PATH_MAX];
 	unlink_job(p, job);
@@ -220,8 +179,7 @@ static void persist_status(struct plugind *p, struct job *job)
 
 /* ---- the worker ---- */
 
-static void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out,
-			    size_t len)
+void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
 }
@@ -688,187 +646,6 @@ void plugind_free(struct plugind *p)
 	free(p);
 }
 
-/* ---- the tree ---- */
-
-int plugind_list_namespaces(struct plugind *p, struct name_list *out)
-{
-	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < p->n_installed; i++)
-		name_list_add_unique(out, p->installed[i].ns);
-	for (struct job *j = p->jobs; j; j = j->next)
-		if (j->st.ns[0])
-			name_list_add_unique(out, j->st.ns);
-	for (size_t i = 0; i < p->empty_ns.n; i++)
-		name_list_add_unique(out, p->empty_ns.v[i]);
-	pthread_mutex_unlock(&p->lock);
-	return 0;
-}
-
-int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out)
-{
-	pthread_mutex_lock(&p->lock);
-	int known = name_list_has(&p->empty_ns, ns);
-	for (size_t i = 0; i < p->n_installed; i++)
-		if (strcmp(p->installed[i].ns, ns) == 0)
-			known = 1, name_list_add_unique(out, p->installed[i].name);
-	for (struct job *j = p->jobs; j; j = j->next)
-		if (strcmp(j->st.ns, ns) == 0 && j->st.name[0])
-			known = 1, name_list_add_unique(out, j->st.name);
-	pthread_mutex_unlock(&p->lock);
-	return known ? 0 : -ENOENT;
-}
-
-/* Under p->lock: the package file kept in state for an installed plugin, if any. */
-static int deb_name(struct plugind *p, const char *ns, const char *name, char *out, size_t len)
-{
-	const struct installed_plugin *ip = find_installed(p, ns, name);
-	if (!ip)
-		return -ENOENT;
-	char path[PATH_MAX + 512];
-	plugin_deb_filename(name, ns, ip->version, out, len);
-	snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, out);
-	return access(path, F_OK) == 0 ? 0 : -ENOENT;
-}
-
-int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out)
-{
-	pthread_mutex_lock(&p->lock);
-	int known = find_job_for_plugin(p, ns, name) || find_installed(p, ns, name);
-	if (known) {
-		name_list_add(out, "status");
-		name_list_add(out, "plugin.yml");
-		name_list_add(out, "log");
-		char deb[512];
-		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
-			name_list_add(out, deb);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return known ? 0 : -ENOENT;
-}
-
-static int open_file_view(const char *path, struct view *v, int missing_is_empty)
-{
-	v->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (v->fd >= 0)
-		return 0;
-	if (errno == ENOENT && missing_is_empty) {
-		v->buf = strdup("");
-		return v->buf ? 0 : -ENOMEM;
-	}
-	return -errno;
-}
-
-/* busy: a dpkg run is under way, so a half-installed state is a step, not an error */
-static int status_of_installed(const struct installed_plugin *ip, int busy, struct strbuf *sb)
-{
-	struct job_status st;
-	job_status_init(&st);
-	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
-	snprintf(st.name, sizeof(st.name), "%s", ip->name);
-	snprintf(st.version, sizeof(st.version), "%s", ip->version);
-	snprintf(st.package, sizeof(st.package), "%s", ip->package);
-	if (dpkg_is_installed(ip)) {
-		snprintf(st.state, sizeof(st.state), "installed");
-		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
-	} else if (busy) {
-		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
-	} else {
-		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
-		job_status_fail(&st, "install-error", "Installation error", NULL,
-				"dpkg reports the package as '%s', not installed", ip->status);
-	}
-	job_status_render(&st, sb);
-	job_status_destroy(&st);
-	return sb->oom ? -ENOMEM : 0;
-}
-
-int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
-		      struct view *v)
-{
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
-	char path[PATH_MAX + 600];
-	struct strbuf sb = STRBUF_INIT;
-	int rc = -ENOENT;
-	pthread_mutex_lock(&p->lock);
-	struct job *j = find_job_for_plugin(p, ns, name);
-	const struct installed_plugin *ip = find_installed(p, ns, name);
-	if (!j && !ip) {
-		pthread_mutex_unlock(&p->lock);
-		return -ENOENT;
-	}
-	if (strcmp(leaf, "status") == 0) {
-		if (j)
-			job_status_render(&j->st, &sb);
-		else
-			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
-					    &sb);
-		rc = sb.oom ? -ENOMEM : 0;
-		v->buf = strbuf_detach(&sb, &v->len);
-	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
-		v->buf = malloc(j->plugin_yml_len + 1);
-		if (v->buf) {
-			memcpy(v->buf, j->plugin_yml, j->plugin_yml_len);
-			v->len = j->plugin_yml_len;
-			rc = 0;
-		} else
-			rc = -ENOMEM;
-	} else if (strcmp(leaf, "plugin.yml") == 0) {
-		snprintf(path, sizeof(path), "%s/" PLUGINS_DIR "/%s/%s/wazo/plugin.yml",
-			 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ns, name);
-		rc = 1;
-	} else if (strcmp(leaf, "log") == 0) {
-		if (j)
-			snprintf(path, sizeof(path), "%s", j->log_path);
-		else
-			plugin_log_path(p, ns, name, path, sizeof(path));
-		rc = 2;
-	} else {
-		char deb[512];
-		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0 && strcmp(deb, leaf) == 0) {
-			snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, deb);
-			rc = 1;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (rc > 0)
-		rc = open_file_view(path, v, rc == 2);
-	return rc;
-}
-
-int plugind_mkdir_namespace(struct plugind *p, const char *ns)
-{
-	if (!valid_token(ns, 0))
-		return -EINVAL;
-	struct name_list all = { 0 };
-	plugind_list_namespaces(p, &all);
-	int exists = name_list_has(&all, ns);
-	name_list_free(&all);
-	if (exists)
-		return -EEXIST;
-	pthread_mutex_lock(&p->lock);
-	int rc = name_list_add_unique(&p->empty_ns, ns);
-	pthread_mutex_unlock(&p->lock);
-	return rc;
-}
-
-int plugind_rmdir_namespace(struct plugind *p, const char *ns)
-{
-	struct name_list plugins = { 0 };
-	int rc = plugind_list_plugins(p, ns, &plugins);
-	size_t n = plugins.n;
-	name_list_free(&plugins);
-	if (rc)
-		return rc;
-	if (n)
-		return -ENOTEMPTY;
-	pthread_mutex_lock(&p->lock);
-	name_list_remove(&p->empty_ns, ns);
-	pthread_mutex_unlock(&p->lock);
-	return 0;
-}
-
 int plugind_install_from_market(struct plugind *p, const char *ns, const char *name)
 {
 	if (!valid_token(ns, 0) || !valid_token(name, 1))
@@ -892,149 +669,6 @@ int plugind_install_from_market(struct plugind *p, const char *ns, const char *n
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
-}
-
-int plugind_remove(struct plugind *p, const char *ns, const char *name)
-{
-	char log[PATH_MAX], pkg[300];
-	pthread_mutex_lock(&p->lock);
-	/* cancel the plugin's running job and wait for it */
-	for (;;) {
-		struct job *running = NULL;
-		for (struct job *j = p->jobs; j; j = j->next)
-			if (j->running && strcmp(j->st.ns, ns) == 0 &&
-			    strcmp(j->st.name, name) == 0)
-				running = j;
-		if (!running)
-			break;
-		if (running->kind == JOB_REMOVE) {
-			pthread_mutex_unlock(&p->lock);
-			return -EBUSY;
-		}
-		atomic_store(&running->cancel, 1);
-		pthread_cond_wait(&p->cond, &p->lock);
-	}
-	const struct installed_plugin *ip = find_installed(p, ns, name);
-	int had_jobs = 0;
-	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
-		had_jobs = 1;
-		drop_job(p, j, 1);
-	}
-	if (!ip) {
-		pthread_mutex_unlock(&p->lock);
-		return had_jobs ? 0 : -ENOENT;
-	}
-	/* what depends on it goes too, dependents first, as apt would */
-	struct name_list pkgs = { 0 }, who = { 0 };
-	name_list_add(&pkgs, ip->package);
-	for (size_t added = 1; added;) {
-		added = 0;
-		for (size_t i = 0; i < p->n_installed; i++) {
-			const struct installed_plugin *d = &p->installed[i];
-			if (name_list_has(&pkgs, d->package))
-				continue;
-			for (size_t k = 0; k < pkgs.n; k++)
-				if (dpkg_depends_on(d->depends, pkgs.v[k])) {
-					name_list_add(&pkgs, d->package);
-					char w[256];
-					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
-					name_list_add(&who, w);
-					added = 1;
-					break;
-				}
-		}
-	}
-	snprintf(pkg, sizeof(pkg), "%s", ip->package);
-	plugin_log_path(p, ns, name, log, sizeof(log));
-	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
-	if (!job) {
-		int e = errno;
-		pthread_mutex_unlock(&p->lock);
-		name_list_free(&pkgs);
-		name_list_free(&who);
-		return -e;
-	}
-	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
-	job->running = 1;
-	attach_job(p, job, ns, name, ip->version);
-	pthread_mutex_unlock(&p->lock);
-
-	for (size_t i = 0; i < who.n; i++)
-		job_logf(job, "%s depends on %s/%s: removed with it\n", who.v[i], ns, name);
-	const char **argv = calloc(pkgs.n + 1, sizeof(*argv));
-	int rc = argv ? 0 : -ENOMEM;
-	for (size_t i = 0; argv && i < pkgs.n; i++)
-		argv[i] = pkgs.v[pkgs.n - 1 - i]; /* dependents first */
-	if (!rc)
-		rc = pipeline_remove(job, &p->env, argv);
-	free(argv);
-	job_close_log(job);
-	pthread_mutex_lock(&p->lock);
-	job->running = 0;
-	if (rc == 0) {
-		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
-		/* the kept packages of the removed plugins go with them */
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
-		DIR *d = opendir(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			for (size_t i = 0; i < pkgs.n; i++) {
-				size_t n = strlen(pkgs.v[i]);
-				if (strncmp(de->d_name, pkgs.v[i], n) == 0 && de->d_name[n] == '_')
-					unlinkat(dirfd(d), de->d_name, 0);
-			}
-		if (d)
-			closedir(d);
-		struct strbuf list = STRBUF_INIT;
-		for (size_t i = 0; i < who.n; i++)
-			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
-		syslog(LOG_INFO, "%s/%s removed%s", ns, name, list.buf ? list.buf : "");
-		strbuf_release(&list);
-	} else
-		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	name_list_free(&pkgs);
-	name_list_free(&who);
-	return rc ? -EIO : 0;
-}
-
-/* ---- market/ ---- */
-
-int plugind_market_list(struct plugind *p, const char *ns, struct name_list *out)
-{
-	pthread_mutex_lock(&p->lock);
-	int known = !ns;
-	for (size_t i = 0; p->market && i < p->market->n_items; i++) {
-		const struct market_item *it = &p->market->items[i];
-		if (!ns)
-			name_list_add_unique(out, it->ns);
-		else if (strcmp(it->ns, ns) == 0)
-			known = 1, name_list_add_unique(out, it->name);
-	}
-	int has_market = p->market != NULL;
-	pthread_mutex_unlock(&p->lock);
-	return has_market && known ? 0 : -ENOENT;
-}
-
-int plugind_market_info(struct plugind *p, const char *ns, const char *name, struct view *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
-	pthread_mutex_lock(&p->lock);
-	const struct market_item *it = market_find(p->market, ns, name);
-	const struct installed_plugin *ip = find_installed(p, ns, name);
-	if (it)
-		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
-				   p->cfg.wazo_version, &sb);
-	pthread_mutex_unlock(&p->lock);
-	if (!it)
-		return -ENOENT;
-	v->buf = strbuf_detach(&sb, &v->len);
-	return v->buf ? 0 : -ENOMEM;
 }
 
 /* ---- incoming/ ---- */
@@ -1073,85 +707,4 @@ void plugind_incoming_gone(struct plugind *p, const char *entry)
 	if (j && !j->running)
 		drop_job(p, j, 0);
 	pthread_mutex_unlock(&p->lock);
-}
-
-int plugind_incoming_virtual(struct plugind *p, struct name_list *out)
-{
-	char name[NAME_MAX + 16];
-	pthread_mutex_lock(&p->lock);
-	for (struct job *j = p->jobs; j; j = j->next) {
-		if (!j->entry[0])
-			continue;
-		snprintf(name, sizeof(name), "%s.status", j->entry);
-		name_list_add_unique(out, name);
-		snprintf(name, sizeof(name), "%s.log", j->entry);
-		name_list_add_unique(out, name);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return 0;
-}
-
-/* Splits "ENTRY.status" / "ENTRY.log"; returns the job under p->lock or NULL. */
-static struct job *virtual_job(struct plugind *p, const char *fname, int *is_status)
-{
-	char entry[NAME_MAX + 1];
-	size_t n = strlen(fname);
-	if (n > 7 && strcmp(fname + n - 7, ".status") == 0)
-		*is_status = 1, n -= 7;
-	else if (n > 4 && strcmp(fname + n - 4, ".log") == 0)
-		*is_status = 0, n -= 4;
-	else
-		return NULL;
-	if (n >= sizeof(entry))
-		return NULL;
-	memcpy(entry, fname, n);
-	entry[n] = 0;
-	return find_job_for_entry(p, entry);
-}
-
-int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view *v)
-{
-	int is_status;
-	char path[PATH_MAX];
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
-	pthread_mutex_lock(&p->lock);
-	struct job *j = virtual_job(p, fname, &is_status);
-	if (!j) {
-		pthread_mutex_unlock(&p->lock);
-		return -ENOENT;
-	}
-	if (is_status) {
-		struct strbuf sb = STRBUF_INIT;
-		job_status_render(&j->st, &sb);
-		v->buf = strbuf_detach(&sb, &v->len);
-		pthread_mutex_unlock(&p->lock);
-		return v->buf ? 0 : -ENOMEM;
-	}
-	snprintf(path, sizeof(path), "%s", j->log_path);
-	pthread_mutex_unlock(&p->lock);
-	return open_file_view(path, v, 1);
-}
-
-int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname)
-{
-	int is_status;
-	char entry[NAME_MAX + 1], src[PATH_MAX];
-	pthread_mutex_lock(&p->lock);
-	struct job *j = virtual_job(p, fname, &is_status);
-	if (!j || !is_status) {
-		pthread_mutex_unlock(&p->lock);
-		return j ? 0 : -ENOENT; /* ENTRY.log: nothing to do */
-	}
-	if (j->running) {
-		pthread_mutex_unlock(&p->lock);
-		return -EBUSY;
-	}
-	snprintf(entry, sizeof(entry), "%s", j->entry);
-	drop_job(p, j, 0);
-	pthread_mutex_unlock(&p->lock);
-	tracker_forget(p->tracker, entry);
-	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
-	return rm_rf(src);
 }

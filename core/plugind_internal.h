@@ -1,0 +1,61 @@
+/* plugind_internal: the core state shared by plugind.c (state, threads, jobs),
+ * plugind_views.c (the read-only tree) and plugind_remove.c (removal with dependents).
+ * Not for fs/: it uses plugind.h only.
+ *
+ * Locking: p->lock protects jobs, installed, market, queue, empty_ns, stopping and
+ * work_seq; it is never held across a fork, a dpkg run or a wait. p->pkg_lock serializes
+ * dpkg runs and is never taken while p->lock is held. The tracker has its own lock. */
+#ifndef WAZOFS_PLUGIND_INTERNAL_H
+#define WAZOFS_PLUGIND_INTERNAL_H
+#include "dpkg.h"
+#include "incoming_tracker.h"
+#include "job.h"
+#include "market.h"
+#include "pipeline.h"
+#include "plugind.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#define REINSTALL_SUFFIX ".reinstall"
+
+struct plugind {
+	struct wazofs_config cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	     /* signalled when the queue, a job or stopping change */
+	pthread_cond_t monitor_cond; /* wakes the idle monitor: incoming/ changed, or stop */
+	atomic_int monitor_idle;     /* the monitor sleeps long: a change must wake it */
+	pthread_mutex_t pkg_lock;
+	struct job *jobs; /* newest first */
+	struct installed_plugin *installed;
+	size_t n_installed;
+	struct name_list queue;	   /* incoming entries waiting for the worker */
+	struct name_list empty_ns; /* namespaces made with mkdir */
+	int stopping;
+	struct incoming_tracker *tracker;
+	pthread_t worker, monitor;
+	int started;
+	struct stat dpkg_seen;	 /* monitor thread only */
+	struct market *market;	 /* NULL without a (valid) market file */
+	struct stat market_seen; /* monitor thread only */
+	unsigned long work_seq;	 /* scratch dir names; protected by lock */
+	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
+	struct pipeline_env env;
+};
+
+/* 1 when s is [a-z0-9]+ (or [a-z0-9-]+ with allow_dash). */
+int valid_token(const char *s, int allow_dash);
+/* Reads the dpkg database again (takes p->lock to swap the cache). */
+void refresh_installed(struct plugind *p);
+/* Under p->lock: */
+const struct installed_plugin *find_installed(struct plugind *p, const char *ns, const char *name);
+struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name);
+struct job *find_job_for_entry(struct plugind *p, const char *entry);
+/* Names job after ns/name (version may be NULL) and puts it first in the list. */
+void attach_job(struct plugind *p, struct job *job, const char *ns, const char *name,
+		const char *version);
+/* Forgets a finished job: record, saved status (and its log unless keep_log). */
+void drop_job(struct plugind *p, struct job *job, int keep_log);
+/* state/logs/plugins/<ns>.<name>.log */
+void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out, size_t len);
+#endif

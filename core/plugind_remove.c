@@ -1,0 +1,118 @@
+/* plugind_remove: uninstalling a plugin, and with it the installed plugins whose
+ * package depends on it (dependents first, as apt would), in one dpkg --purge. */
+#include "plugin_package.h"
+#include "plugind_internal.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+int plugind_remove(struct plugind *p, const char *ns, const char *name)
+{
+	char log[PATH_MAX], pkg[300];
+	pthread_mutex_lock(&p->lock);
+	/* cancel the plugin's running job and wait for it */
+	for (;;) {
+		struct job *running = NULL;
+		for (struct job *j = p->jobs; j; j = j->next)
+			if (j->running && strcmp(j->st.ns, ns) == 0 &&
+			    strcmp(j->st.name, name) == 0)
+				running = j;
+		if (!running)
+			break;
+		if (running->kind == JOB_REMOVE) {
+			pthread_mutex_unlock(&p->lock);
+			return -EBUSY;
+		}
+		atomic_store(&running->cancel, 1);
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	int had_jobs = 0;
+	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
+		had_jobs = 1;
+		drop_job(p, j, 1);
+	}
+	if (!ip) {
+		pthread_mutex_unlock(&p->lock);
+		return had_jobs ? 0 : -ENOENT;
+	}
+	/* what depends on it goes too, dependents first, as apt would */
+	struct name_list pkgs = { 0 }, who = { 0 };
+	name_list_add(&pkgs, ip->package);
+	for (size_t added = 1; added;) {
+		added = 0;
+		for (size_t i = 0; i < p->n_installed; i++) {
+			const struct installed_plugin *d = &p->installed[i];
+			if (name_list_has(&pkgs, d->package))
+				continue;
+			for (size_t k = 0; k < pkgs.n; k++)
+				if (dpkg_depends_on(d->depends, pkgs.v[k])) {
+					name_list_add(&pkgs, d->package);
+					char w[256];
+					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
+					name_list_add(&who, w);
+					added = 1;
+					break;
+				}
+		}
+	}
+	snprintf(pkg, sizeof(pkg), "%s", ip->package);
+	plugin_log_path(p, ns, name, log, sizeof(log));
+	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
+	if (!job) {
+		int e = errno;
+		pthread_mutex_unlock(&p->lock);
+		name_list_free(&pkgs);
+		name_list_free(&who);
+		return -e;
+	}
+	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
+	job->running = 1;
+	attach_job(p, job, ns, name, ip->version);
+	pthread_mutex_unlock(&p->lock);
+
+	for (size_t i = 0; i < who.n; i++)
+		job_logf(job, "%s depends on %s/%s: removed with it\n", who.v[i], ns, name);
+	const char **argv = calloc(pkgs.n + 1, sizeof(*argv));
+	int rc = argv ? 0 : -ENOMEM;
+	for (size_t i = 0; argv && i < pkgs.n; i++)
+		argv[i] = pkgs.v[pkgs.n - 1 - i]; /* dependents first */
+	if (!rc)
+		rc = pipeline_remove(job, &p->env, argv);
+	free(argv);
+	job_close_log(job);
+	pthread_mutex_lock(&p->lock);
+	job->running = 0;
+	if (rc == 0) {
+		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
+		/* the kept packages of the removed plugins go with them */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			for (size_t i = 0; i < pkgs.n; i++) {
+				size_t n = strlen(pkgs.v[i]);
+				if (strncmp(de->d_name, pkgs.v[i], n) == 0 && de->d_name[n] == '_')
+					unlinkat(dirfd(d), de->d_name, 0);
+			}
+		if (d)
+			closedir(d);
+		struct strbuf list = STRBUF_INIT;
+		for (size_t i = 0; i < who.n; i++)
+			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
+		syslog(LOG_INFO, "%s/%s removed%s", ns, name, list.buf ? list.buf : "");
+		strbuf_release(&list);
+	} else
+		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	name_list_free(&pkgs);
+	name_list_free(&who);
+	return rc ? -EIO : 0;
+}

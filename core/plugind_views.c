@@ -1,0 +1,326 @@
+/* plugind_views: the read-only tree as the core sees it: namespaces, plugins and their
+ * view files (status, plugin.yml, log, the package), market/ entries, and the
+ * incoming/ENTRY.status and ENTRY.log of jobs. Everything answers from memory or one
+ * local file; nothing waits on a job. */
+#include "fsutil.h"
+#include "plugin_package.h"
+#include "plugind_internal.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+void view_release(struct view *v)
+{
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->buf);
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+}
+
+/* ---- the tree ---- */
+
+int plugind_list_namespaces(struct plugind *p, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_installed; i++)
+		name_list_add_unique(out, p->installed[i].ns);
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->st.ns[0])
+			name_list_add_unique(out, j->st.ns);
+	for (size_t i = 0; i < p->empty_ns.n; i++)
+		name_list_add_unique(out, p->empty_ns.v[i]);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = name_list_has(&p->empty_ns, ns);
+	for (size_t i = 0; i < p->n_installed; i++)
+		if (strcmp(p->installed[i].ns, ns) == 0)
+			known = 1, name_list_add_unique(out, p->installed[i].name);
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (strcmp(j->st.ns, ns) == 0 && j->st.name[0])
+			known = 1, name_list_add_unique(out, j->st.name);
+	pthread_mutex_unlock(&p->lock);
+	return known ? 0 : -ENOENT;
+}
+
+/* Under p->lock: the package file kept in state for an installed plugin, if any. */
+static int deb_name(struct plugind *p, const char *ns, const char *name, char *out, size_t len)
+{
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (!ip)
+		return -ENOENT;
+	char path[PATH_MAX + 512];
+	plugin_deb_filename(name, ns, ip->version, out, len);
+	snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, out);
+	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = find_job_for_plugin(p, ns, name) || find_installed(p, ns, name);
+	if (known) {
+		name_list_add(out, "status");
+		name_list_add(out, "plugin.yml");
+		name_list_add(out, "log");
+		char deb[512];
+		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
+			name_list_add(out, deb);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return known ? 0 : -ENOENT;
+}
+
+static int open_file_view(const char *path, struct view *v, int missing_is_empty)
+{
+	v->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (v->fd >= 0)
+		return 0;
+	if (errno == ENOENT && missing_is_empty) {
+		v->buf = strdup("");
+		return v->buf ? 0 : -ENOMEM;
+	}
+	return -errno;
+}
+
+/* busy: a dpkg run is under way, so a half-installed state is a step, not an error */
+static int status_of_installed(const struct installed_plugin *ip, int busy, struct strbuf *sb)
+{
+	struct job_status st;
+	job_status_init(&st);
+	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
+	snprintf(st.name, sizeof(st.name), "%s", ip->name);
+	snprintf(st.version, sizeof(st.version), "%s", ip->version);
+	snprintf(st.package, sizeof(st.package), "%s", ip->package);
+	if (dpkg_is_installed(ip)) {
+		snprintf(st.state, sizeof(st.state), "installed");
+		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
+	} else if (busy) {
+		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
+	} else {
+		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
+		job_status_fail(&st, "install-error", "Installation error", NULL,
+				"dpkg reports the package as '%s', not installed", ip->status);
+	}
+	job_status_render(&st, sb);
+	job_status_destroy(&st);
+	return sb->oom ? -ENOMEM : 0;
+}
+
+int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
+		      struct view *v)
+{
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	char path[PATH_MAX + 600];
+	struct strbuf sb = STRBUF_INIT;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&p->lock);
+	struct job *j = find_job_for_plugin(p, ns, name);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (!j && !ip) {
+		pthread_mutex_unlock(&p->lock);
+		return -ENOENT;
+	}
+	if (strcmp(leaf, "status") == 0) {
+		if (j)
+			job_status_render(&j->st, &sb);
+		else
+			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
+					    &sb);
+		rc = sb.oom ? -ENOMEM : 0;
+		v->buf = strbuf_detach(&sb, &v->len);
+	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
+		v->buf = malloc(j->plugin_yml_len + 1);
+		if (v->buf) {
+			memcpy(v->buf, j->plugin_yml, j->plugin_yml_len);
+			v->len = j->plugin_yml_len;
+			rc = 0;
+		} else
+			rc = -ENOMEM;
+	} else if (strcmp(leaf, "plugin.yml") == 0) {
+		snprintf(path, sizeof(path), "%s/" PLUGINS_DIR "/%s/%s/wazo/plugin.yml",
+			 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ns, name);
+		rc = 1;
+	} else if (strcmp(leaf, "log") == 0) {
+		if (j)
+			snprintf(path, sizeof(path), "%s", j->log_path);
+		else
+			plugin_log_path(p, ns, name, path, sizeof(path));
+		rc = 2;
+	} else {
+		char deb[512];
+		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0 && strcmp(deb, leaf) == 0) {
+			snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, deb);
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (rc > 0)
+		rc = open_file_view(path, v, rc == 2);
+	return rc;
+}
+
+int plugind_mkdir_namespace(struct plugind *p, const char *ns)
+{
+	if (!valid_token(ns, 0))
+		return -EINVAL;
+	struct name_list all = { 0 };
+	plugind_list_namespaces(p, &all);
+	int exists = name_list_has(&all, ns);
+	name_list_free(&all);
+	if (exists)
+		return -EEXIST;
+	pthread_mutex_lock(&p->lock);
+	int rc = name_list_add_unique(&p->empty_ns, ns);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+int plugind_rmdir_namespace(struct plugind *p, const char *ns)
+{
+	struct name_list plugins = { 0 };
+	int rc = plugind_list_plugins(p, ns, &plugins);
+	size_t n = plugins.n;
+	name_list_free(&plugins);
+	if (rc)
+		return rc;
+	if (n)
+		return -ENOTEMPTY;
+	pthread_mutex_lock(&p->lock);
+	name_list_remove(&p->empty_ns, ns);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* ---- market/ ---- */
+
+int plugind_market_list(struct plugind *p, const char *ns, struct name_list *out)
+{
+	pthread_mutex_lock(&p->lock);
+	int known = !ns;
+	for (size_t i = 0; p->market && i < p->market->n_items; i++) {
+		const struct market_item *it = &p->market->items[i];
+		if (!ns)
+			name_list_add_unique(out, it->ns);
+		else if (strcmp(it->ns, ns) == 0)
+			known = 1, name_list_add_unique(out, it->name);
+	}
+	int has_market = p->market != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return has_market && known ? 0 : -ENOENT;
+}
+
+int plugind_market_info(struct plugind *p, const char *ns, const char *name, struct view *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	pthread_mutex_lock(&p->lock);
+	const struct market_item *it = market_find(p->market, ns, name);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (it)
+		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
+				   p->cfg.wazo_version, &sb);
+	pthread_mutex_unlock(&p->lock);
+	if (!it)
+		return -ENOENT;
+	v->buf = strbuf_detach(&sb, &v->len);
+	return v->buf ? 0 : -ENOMEM;
+}
+
+/* ---- incoming/ views ---- */
+
+int plugind_incoming_virtual(struct plugind *p, struct name_list *out)
+{
+	char name[NAME_MAX + 16];
+	pthread_mutex_lock(&p->lock);
+	for (struct job *j = p->jobs; j; j = j->next) {
+		if (!j->entry[0])
+			continue;
+		snprintf(name, sizeof(name), "%s.status", j->entry);
+		name_list_add_unique(out, name);
+		snprintf(name, sizeof(name), "%s.log", j->entry);
+		name_list_add_unique(out, name);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* Splits "ENTRY.status" / "ENTRY.log"; returns the job under p->lock or NULL. */
+static struct job *virtual_job(struct plugind *p, const char *fname, int *is_status)
+{
+	char entry[NAME_MAX + 1];
+	size_t n = strlen(fname);
+	if (n > 7 && strcmp(fname + n - 7, ".status") == 0)
+		*is_status = 1, n -= 7;
+	else if (n > 4 && strcmp(fname + n - 4, ".log") == 0)
+		*is_status = 0, n -= 4;
+	else
+		return NULL;
+	if (n >= sizeof(entry))
+		return NULL;
+	memcpy(entry, fname, n);
+	entry[n] = 0;
+	return find_job_for_entry(p, entry);
+}
+
+int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view *v)
+{
+	int is_status;
+	char path[PATH_MAX];
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	pthread_mutex_lock(&p->lock);
+	struct job *j = virtual_job(p, fname, &is_status);
+	if (!j) {
+		pthread_mutex_unlock(&p->lock);
+		return -ENOENT;
+	}
+	if (is_status) {
+		struct strbuf sb = STRBUF_INIT;
+		job_status_render(&j->st, &sb);
+		v->buf = strbuf_detach(&sb, &v->len);
+		pthread_mutex_unlock(&p->lock);
+		return v->buf ? 0 : -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "%s", j->log_path);
+	pthread_mutex_unlock(&p->lock);
+	return open_file_view(path, v, 1);
+}
+
+int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname)
+{
+	int is_status;
+	char entry[NAME_MAX + 1], src[PATH_MAX];
+	pthread_mutex_lock(&p->lock);
+	struct job *j = virtual_job(p, fname, &is_status);
+	if (!j || !is_status) {
+		pthread_mutex_unlock(&p->lock);
+		return j ? 0 : -ENOENT; /* ENTRY.log: nothing to do */
+	}
+	if (j->running) {
+		pthread_mutex_unlock(&p->lock);
+		return -EBUSY;
+	}
+	snprintf(entry, sizeof(entry), "%s", j->entry);
+	drop_job(p, j, 0);
+	pthread_mutex_unlock(&p->lock);
+	tracker_forget(p->tracker, entry);
+	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
+	return rm_rf(src);
+}
