@@ -7,7 +7,6 @@
 #include "plugin_package.h"
 #include "subproc.h"
 #include "tree_import.h"
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,21 +59,6 @@ static int cancelled(struct job *job)
 		return 0;
 	job_fail(job, INSTALL_ERROR, NULL, "cancelled");
 	return 1;
-}
-
-/* Removes older packages of the same plugin from the state dir. */
-static void prune_packages(const char *dir, const char *package, const char *keep)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	size_t n = strlen(package);
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, package, n) == 0 && de->d_name[n] == '_' &&
-		    strcmp(de->d_name, keep))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
 }
 
 static int check_rules(const char *root, struct meta_report *r)
@@ -383,7 +367,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		char dir[PATH_MAX], pkg[300];
 		snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
 		plugin_package_name(m.name, m.namespace, pkg, sizeof(pkg));
-		prune_packages(dir, pkg, strrchr(deb, '/') + 1);
+		plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1);
 	}
 	job_set_state(job, "installed");
 clean:

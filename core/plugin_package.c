@@ -5,12 +5,14 @@
 #include "subproc.h"
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void plugin_deb_filename(const char *name, const char *ns, const char *version, char *out,
 			 size_t outlen)
@@ -227,4 +229,18 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 	free(depends);
 	strbuf_release(&desc);
 	return rc;
+}
+
+void plugin_prune_packages(const char *dir, const char *package, const char *keep)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t n = strlen(package);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, package, n) == 0 && de->d_name[n] == '_' &&
+		    (!keep || strcmp(de->d_name, keep)))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }

@@ -24,4 +24,7 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 /* File name of the package in the state dir: <package>_<version>_all.deb */
 void plugin_deb_filename(const char *name, const char *ns, const char *version, char *out,
 			 size_t outlen);
+/* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
+ * keep (NULL: all of them). */
+void plugin_prune_packages(const char *dir, const char *package, const char *keep);
 #endif

@@ -2,7 +2,6 @@
  * package depends on it (dependents first, as apt would), in one dpkg --purge. */
 #include "plugin_package.h"
 #include "plugind_internal.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,31 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+
+/* Under p->lock: ip's package, then every installed plugin package that depends on one
+ * already in pkgs (transitively), in the order found; who gets their "ns/name". */
+static void collect_dependents(struct plugind *p, const struct installed_plugin *ip,
+			       struct name_list *pkgs, struct name_list *who)
+{
+	name_list_add(pkgs, ip->package);
+	for (size_t added = 1; added;) {
+		added = 0;
+		for (size_t i = 0; i < p->n_installed; i++) {
+			const struct installed_plugin *d = &p->installed[i];
+			if (name_list_has(pkgs, d->package))
+				continue;
+			for (size_t k = 0; k < pkgs->n; k++)
+				if (dpkg_depends_on(d->depends, pkgs->v[k])) {
+					char w[256];
+					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
+					name_list_add(pkgs, d->package);
+					name_list_add(who, w);
+					added = 1;
+					break;
+				}
+		}
+	}
+}
 
 int plugind_remove(struct plugind *p, const char *ns, const char *name)
 {
@@ -43,24 +67,7 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	}
 	/* what depends on it goes too, dependents first, as apt would */
 	struct name_list pkgs = { 0 }, who = { 0 };
-	name_list_add(&pkgs, ip->package);
-	for (size_t added = 1; added;) {
-		added = 0;
-		for (size_t i = 0; i < p->n_installed; i++) {
-			const struct installed_plugin *d = &p->installed[i];
-			if (name_list_has(&pkgs, d->package))
-				continue;
-			for (size_t k = 0; k < pkgs.n; k++)
-				if (dpkg_depends_on(d->depends, pkgs.v[k])) {
-					name_list_add(&pkgs, d->package);
-					char w[256];
-					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
-					name_list_add(&who, w);
-					added = 1;
-					break;
-				}
-		}
-	}
+	collect_dependents(p, ip, &pkgs, &who);
 	snprintf(pkg, sizeof(pkg), "%s", ip->package);
 	plugin_log_path(p, ns, name, log, sizeof(log));
 	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
@@ -93,16 +100,8 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		/* the kept packages of the removed plugins go with them */
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
-		DIR *d = opendir(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			for (size_t i = 0; i < pkgs.n; i++) {
-				size_t n = strlen(pkgs.v[i]);
-				if (strncmp(de->d_name, pkgs.v[i], n) == 0 && de->d_name[n] == '_')
-					unlinkat(dirfd(d), de->d_name, 0);
-			}
-		if (d)
-			closedir(d);
+		for (size_t i = 0; i < pkgs.n; i++)
+			plugin_prune_packages(dir, pkgs.v[i], NULL);
 		struct strbuf list = STRBUF_INIT;
 		for (size_t i = 0; i < who.n; i++)
 			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
