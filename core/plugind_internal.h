@@ -58,4 +58,17 @@ void attach_job(struct plugind *p, struct job *job, const char *ns, const char *
 void drop_job(struct plugind *p, struct job *job, int keep_log);
 /* state/logs/plugins/<ns>.<name>.log */
 void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out, size_t len);
+/* state/jobs/<entry>.status, where a failed incoming job's status is saved */
+void status_file_path(struct plugind *p, const char *entry, char *out, size_t len);
+/* Saves job's rendered status (incoming jobs only). */
+void persist_status(struct plugind *p, struct job *job);
+
+/* Job runners (plugind_jobs.c), called from the worker thread: */
+void run_install(struct plugind *p, const char *entry);
+/* job: a queued market job, or NULL to make one (a dependency). */
+int run_market_job(struct plugind *p, struct job *job, const char *ns, const char *name,
+		   struct name_list *chain, char *reason, size_t len);
+/* The pipeline's install_dependency hook. */
+int install_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
+		       char *reason, size_t len);
 #endif
