@@ -64,7 +64,7 @@ static int request_source(struct plugind *p, struct job *job, const char *path,
 			  struct market_source *ms, int *reinstall)
 {
 	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-	struct install_request req;
+	struct install_request req = { 0 };
 	char reason[1024];
 	int rc = strbuf_read_file(&text, path, 1 << 20);
 	if (!rc)
