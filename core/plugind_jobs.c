@@ -95,6 +95,20 @@ static int request_source(struct plugind *p, struct job *job, const char *path,
 	return rc;
 }
 
+/* The end of a job run by this thread: a success is forgotten (the dpkg database now
+ * speaks for the plugin), a failure stays listed. Until here job->running kept anyone
+ * else from freeing job; after here the caller must not touch it. */
+static void settle_job(struct plugind *p, struct job *job, int rc)
+{
+	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->running = 0;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void run_install(struct plugind *p, const char *entry)
 {
 	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
@@ -135,7 +149,7 @@ void run_install(struct plugind *p, const char *entry)
 		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
 	job_close_log(job);
 
-	/* job->running stays set until the last line: while it is, nobody else frees job */
+	/* job->running stays set until settle_job: while it is, nobody else frees job */
 	pthread_mutex_lock(&p->lock);
 	int stopping = p->stopping;
 	char ns[64], name[128], reason[sizeof(job->st.reason)];
@@ -163,13 +177,7 @@ void run_install(struct plugind *p, const char *entry)
 		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
 		persist_status(p, job);
 	}
-	pthread_mutex_lock(&p->lock);
-	if (rc == 0)
-		drop_job(p, job, 1);
-	else
-		job->running = 0;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
+	settle_job(p, job, rc);
 }
 
 /* Runs a job for ns/name from the market in this thread: a queued `mkdir` install
@@ -208,12 +216,8 @@ int run_market_job(struct plugind *p, struct job *job, const char *ns, const cha
 	job_close_log(job);
 	pthread_mutex_lock(&p->lock);
 	snprintf(reason, len, "%s", job->st.reason);
-	if (rc == 0)
-		drop_job(p, job, 1);
-	else
-		job->running = 0;
-	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	settle_job(p, job, rc);
 	if (rc)
 		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, reason);
 	else

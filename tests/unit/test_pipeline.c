@@ -60,20 +60,28 @@ static int no_market(void *ctx, const char *ns, const char *name, struct name_li
 	return -ENOENT;
 }
 
+/* A plugin t/NAME at tmp/NAME whose `rules build` runs build (a shell snippet); fills
+ * src, log and work paths for a direct pipeline run. */
+static void write_plugin(const char *name, const char *build, char *src, char *log, char *work)
+{
+	char cmd[2048];
+	snprintf(src, 512, "%s/%s", tmp, name);
+	snprintf(log, 512, "%s/%s.log", tmp, name);
+	snprintf(work, 512, "%s/work", tmp);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "mkdir -p %s/wazo && printf 'name: %s\\nnamespace: t\\nversion: 1\\n' > "
+	    "%s/wazo/plugin.yml && "
+	    "printf '#!/bin/sh\\n[ \"$1\" = build ] && { %s; }\\nexit 0\\n' > %s/wazo/rules && "
+	    "chmod +x %s/wazo/rules",
+	    src, name, src, build, src, src);
+	CHECK_INT(sh(cmd), 0);
+}
+
 static void test_failing_build_direct(struct wazofs_config *cfg)
 {
-	char src[512], log[512], work[512], cmd[2048];
-	snprintf(src, sizeof(src), "%s/bad", tmp);
-	snprintf(log, sizeof(log), "%s/bad.log", tmp);
-	snprintf(work, sizeof(work), "%s/work", tmp);
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/wazo && printf 'name: bad\\nnamespace: t\\nversion: 1\\n' > "
-		 "%s/wazo/plugin.yml && "
-		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { echo build-output; exit 7; }\\nexit "
-		 "0\\n' > %s/wazo/rules && "
-		 "chmod +x %s/wazo/rules",
-		 src, src, src, src);
-	CHECK_INT(sh(cmd), 0);
+	char src[512], log[512], work[512];
+	write_plugin("bad", "echo build-output; exit 7", src, log, work);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
 	struct pipeline_env env = { cfg, &pkg, NULL, no_plugin, nothing, no_market };
 	struct job *job = job_new(&lock, JOB_INSTALL, "bad", log);
@@ -98,18 +106,8 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 
 static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 {
-	char src[512], log[512], work[512], cmd[2048];
-	snprintf(src, sizeof(src), "%s/hang", tmp);
-	snprintf(log, sizeof(log), "%s/hang.log", tmp);
-	snprintf(work, sizeof(work), "%s/work", tmp);
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/wazo && printf 'name: hang\\nnamespace: t\\nversion: 1\\n' > "
-		 "%s/wazo/plugin.yml && "
-		 "printf '#!/bin/sh\\n[ \"$1\" = build ] && { sleep 600 & sleep 600; }\\nexit "
-		 "0\\n' > %s/wazo/rules && "
-		 "chmod +x %s/wazo/rules",
-		 src, src, src, src);
-	CHECK_INT(sh(cmd), 0);
+	char src[512], log[512], work[512];
+	write_plugin("hang", "sleep 600 & sleep 600", src, log, work);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
 	struct wazofs_config c = *cfg;
 	c.job_timeout = 1;
