@@ -15,6 +15,22 @@ cp -a "$T/src/ca" "$MNT/incoming/"
 check "cp -a into incoming/ installs" wait_job ca
 check_eq "... the plugin is installed" "$(status_field "$MNT/demo/viacpa/status" state)" installed
 
+# symlinks in the tree are copied as symlinks and packaged as symlinks
+make_plugin "$T/src/links" links demo 1.0.0
+ln -s plugin.yml "$T/src/links/wazo/metadata.yml"
+cp -a "$T/src/links" "$MNT/incoming/"
+check "a tree with a symlink installs" wait_job links
+check_eq "... the package holds the symlink" \
+	"$(readlink "$ROOT/usr/lib/wazo-plugind/plugins/demo/links/wazo/metadata.yml")" plugin.yml
+
+# entries whose name starts with a dot never start a job (editors' and rsync's temp files)
+ln -s some/target "$MNT/incoming/.scratch"
+check_eq "a symlink in incoming/ reads back as one" "$(readlink "$MNT/incoming/.scratch")" some/target
+sleep 0.5
+check_fails "a dot-entry starts no job" test -e "$MNT/incoming/.scratch.status"
+check "... and stays" test -L "$MNT/incoming/.scratch"
+rm "$MNT/incoming/.scratch"
+
 # a writer that stays alive: this shell writes with builtins and keeps running
 make_plugin "$T/src/live" live demo 1.0.0
 mkdir "$MNT/incoming/live" "$MNT/incoming/live/wazo"
