@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ARGS 32
+#define MAX_ARGS 128
 
 static int is_host_root(const char *root)
 {
@@ -44,16 +44,32 @@ static const char *const *dpkg_env(void)
 	return env;
 }
 
-int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+/* Runs argv (filled up to n, room for MAX_ARGS) with extra NULL-terminated arguments. */
+static int run_tool(const char **argv, int n, const char *const *extra, int log_fd,
+		    atomic_int *cancel)
 {
-	const char *argv[MAX_ARGS];
-	char rootopt[PATH_MAX + 16];
-	int n = dpkg_base(root, argv, rootopt, sizeof(rootopt));
-	argv[n++] = "--install";
-	argv[n++] = deb;
+	for (; *extra; extra++) {
+		if (n >= MAX_ARGS - 1)
+			return -E2BIG;
+		argv[n++] = *extra;
+	}
 	argv[n] = NULL;
 	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
 	return subproc_run(&sp);
+}
+
+static int dpkg_run(const char *root, const char *const *args, int log_fd, atomic_int *cancel)
+{
+	const char *argv[MAX_ARGS];
+	char rootopt[PATH_MAX + 16];
+	return run_tool(argv, dpkg_base(root, argv, rootopt, sizeof(rootopt)), args, log_fd,
+			cancel);
+}
+
+int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+{
+	const char *args[] = { "--install", deb, NULL };
+	return dpkg_run(root, args, log_fd, cancel);
 }
 
 /* apt's argv prefix for root; the dirs apt expects in a bare root are created. */
@@ -87,27 +103,23 @@ static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX +
 	return n;
 }
 
-int apt_update(const char *root, int log_fd, atomic_int *cancel)
+static int apt_run(const char *root, const char *const *args, int log_fd, atomic_int *cancel)
 {
 	const char *argv[MAX_ARGS];
 	char opts[4][PATH_MAX + 40];
-	int n = apt_base(root, argv, opts);
-	argv[n++] = "update";
-	argv[n] = NULL;
-	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
-	return subproc_run(&sp);
+	return run_tool(argv, apt_base(root, argv, opts), args, log_fd, cancel);
+}
+
+int apt_update(const char *root, int log_fd, atomic_int *cancel)
+{
+	const char *args[] = { "update", NULL };
+	return apt_run(root, args, log_fd, cancel);
 }
 
 int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
 {
-	const char *argv[MAX_ARGS];
-	char opts[4][PATH_MAX + 40];
-	int n = apt_base(root, argv, opts);
-	argv[n++] = "install";
-	argv[n++] = deb;
-	argv[n] = NULL;
-	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
-	return subproc_run(&sp);
+	const char *args[] = { "install", deb, NULL };
+	return apt_run(root, args, log_fd, cancel);
 }
 
 int dpkg_depends_on(const char *deps, const char *package)
@@ -125,15 +137,16 @@ int dpkg_depends_on(const char *deps, const char *package)
 
 int dpkg_purge(const char *root, const char *const *packages, int log_fd)
 {
-	const char *argv[MAX_ARGS + 64];
-	char rootopt[PATH_MAX + 16];
-	int n = dpkg_base(root, argv, rootopt, sizeof(rootopt));
-	argv[n++] = "--purge";
-	for (; *packages && n < MAX_ARGS + 62; packages++)
-		argv[n++] = *packages;
-	argv[n] = NULL;
-	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd };
-	return subproc_run(&sp);
+	const char *args[MAX_ARGS];
+	size_t n = 0;
+	args[n++] = "--purge";
+	for (; *packages; packages++) {
+		if (n >= MAX_ARGS - 1)
+			return -E2BIG; /* never drop a name silently */
+		args[n++] = *packages;
+	}
+	args[n] = NULL;
+	return dpkg_run(root, args, log_fd, NULL);
 }
 
 void dpkg_status_path(const char *root, char *out, size_t outlen)

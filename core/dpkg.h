@@ -21,7 +21,7 @@ int apt_update(const char *root, int log_fd, atomic_int *cancel);
 int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel);
 /* 1 when the Depends field deps names package (alternatives and versions allowed). */
 int dpkg_depends_on(const char *deps, const char *package);
-/* Purges the packages (NULL-terminated). */
+/* Purges the packages (NULL-terminated); -E2BIG past about 120 of them. */
 int dpkg_purge(const char *root, const char *const *packages, int log_fd);
 /* Every package of section wazo-plugind-plugin named wazo-plugind-<name>-<ns> known to
  * the dpkg database under root (installed or half-installed). *out is malloc'd. */
