@@ -80,3 +80,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 	}
 	return 0;
 }
+
+int file_changed(const char *path, struct stat *seen)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0;
+	if (st.st_ino == seen->st_ino && st.st_size == seen->st_size &&
+	    st.st_mtim.tv_sec == seen->st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == seen->st_mtim.tv_nsec)
+		return 0;
+	*seen = st;
+	return 1;
+}

@@ -7,4 +7,8 @@ int mkdir_p(const char *path, int mode);
 int rm_rf(const char *path);
 /* Writes data to path atomically (temp file, fsync, rename). */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode);
+/* 1 when path's inode, size or mtime differ from *seen (then *seen is updated), 0 when
+ * not, or when path cannot be stat'ed (*seen unchanged). */
+struct stat;
+int file_changed(const char *path, struct stat *seen);
 #endif

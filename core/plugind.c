@@ -82,14 +82,8 @@ static int installed_version(void *ctx, const char *ns, const char *name, char *
 /* (Re)loads the market file when it changed; a bad file keeps the previous index. */
 static void refresh_market(struct plugind *p, int force)
 {
-	struct stat st;
-	if (!p->cfg.market[0] || stat(p->cfg.market, &st) < 0)
+	if (!p->cfg.market[0] || (!file_changed(p->cfg.market, &p->market_seen) && !force))
 		return;
-	if (!force && st.st_mtim.tv_sec == p->market_seen.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == p->market_seen.st_mtim.tv_nsec &&
-	    st.st_size == p->market_seen.st_size && st.st_ino == p->market_seen.st_ino)
-		return;
-	p->market_seen = st;
 	struct market *m = NULL;
 	struct strbuf err = STRBUF_INIT;
 	if (market_load(p->cfg.market, &m, &err)) {
@@ -238,14 +232,8 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (stop)
 			break;
-		struct stat st;
-		if (stat(status_path, &st) == 0 &&
-		    (st.st_mtim.tv_sec != p->dpkg_seen.st_mtim.tv_sec ||
-		     st.st_mtim.tv_nsec != p->dpkg_seen.st_mtim.tv_nsec ||
-		     st.st_ino != p->dpkg_seen.st_ino || st.st_size != p->dpkg_seen.st_size)) {
-			p->dpkg_seen = st;
+		if (file_changed(status_path, &p->dpkg_seen))
 			refresh_installed(p);
-		}
 		refresh_market(p, 0);
 		struct name_list done = { 0 };
 		int pending = tracker_take_complete(p->tracker, &done);
