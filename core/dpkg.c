@@ -182,12 +182,9 @@ int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, s
 	if (!dash || dash == rest || !dash[1])
 		return -EINVAL;
 	/* namespace is [a-z0-9]+ so the last dash separates it from the name */
-	for (const char *c = dash + 1; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
-			return -EINVAL;
-	for (const char *c = rest; c < dash; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-			return -EINVAL;
+	if (!plugin_token_valid(dash + 1, strlen(dash + 1), 0) ||
+	    !plugin_token_valid(rest, (size_t)(dash - rest), 1))
+		return -EINVAL;
 	if ((size_t)(dash - rest) >= nlen || strlen(dash + 1) >= nslen)
 		return -ENAMETOOLONG;
 	snprintf(name, nlen, "%.*s", (int)(dash - rest), rest);

@@ -68,6 +68,17 @@ void meta_report_render(const struct meta_report *r, struct strbuf *sb)
 	}
 }
 
+int plugin_token_valid(const char *s, size_t len, int allow_dash)
+{
+	if (!len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      (allow_dash && s[i] == '-')))
+			return 0;
+	return 1;
+}
+
 void plugin_package_name(const char *name, const char *ns, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "wazo-plugind-%s-%s", name, ns);

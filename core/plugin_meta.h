@@ -54,6 +54,9 @@ void meta_report_fields(const struct meta_report *r, char *out, size_t outlen);
 /* The status `details:` body for r, indented by two spaces per level. */
 void meta_report_render(const struct meta_report *r, struct strbuf *sb);
 
+/* 1 when the len bytes at s are a plain name token: [a-z0-9]+, or [a-z0-9-]+ with
+ * allow_dash (a namespace, a name; no trailing-newline leniency, unlike validation). */
+int plugin_token_valid(const char *s, size_t len, int allow_dash);
 /* Debian package name: wazo-plugind-<name>-<namespace>. */
 void plugin_package_name(const char *name, const char *ns, char *out, size_t outlen);
 #endif

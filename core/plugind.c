@@ -22,17 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int valid_token(const char *s, int allow_dash)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      (allow_dash && *s == '-')))
-			return 0;
-	return 1;
-}
-
 /* ---- the installed cache ---- */
 
 void refresh_installed(struct plugind *p)

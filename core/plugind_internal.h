@@ -43,8 +43,6 @@ struct plugind {
 	struct pipeline_env env;
 };
 
-/* 1 when s is [a-z0-9]+ (or [a-z0-9-]+ with allow_dash). */
-int valid_token(const char *s, int allow_dash);
 /* Reads the dpkg database again (takes p->lock to swap the cache). */
 void refresh_installed(struct plugind *p);
 /* Under p->lock: */

@@ -233,7 +233,7 @@ int install_dependency(void *ctx, const char *ns, const char *name, struct name_
 
 int plugind_install_from_market(struct plugind *p, const char *ns, const char *name)
 {
-	if (!valid_token(ns, 0) || !valid_token(name, 1))
+	if (!plugin_token_valid(ns, strlen(ns), 0) || !plugin_token_valid(name, strlen(name), 1))
 		return -EINVAL;
 	char log[PATH_MAX], reason[512];
 	struct market_source ms;

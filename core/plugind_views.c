@@ -175,7 +175,7 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 
 int plugind_mkdir_namespace(struct plugind *p, const char *ns)
 {
-	if (!valid_token(ns, 0))
+	if (!plugin_token_valid(ns, strlen(ns), 0))
 		return -EINVAL;
 	struct name_list all = { 0 };
 	plugind_list_namespaces(p, &all);
