@@ -9,17 +9,28 @@
 #include <time.h>
 #include <unistd.h>
 
-struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
-		    const char *log_path)
+/* The record itself, log closed. */
+static struct job *job_alloc(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+			     const char *log_path)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
 	j->lock = lock;
 	j->kind = kind;
+	j->log_fd = -1;
 	snprintf(j->entry, sizeof(j->entry), "%s", entry ? entry : "");
 	snprintf(j->log_path, sizeof(j->log_path), "%s", log_path);
 	job_status_init(&j->st);
+	return j;
+}
+
+struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+		    const char *log_path)
+{
+	struct job *j = job_alloc(lock, kind, entry, log_path);
+	if (!j)
+		return NULL;
 	if (kind == JOB_REMOVE) {
 		snprintf(j->st.state, sizeof(j->st.state), "uninstalling");
 		snprintf(j->st.step, sizeof(j->st.step), STEP_REMOVING);
@@ -27,9 +38,20 @@ struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry
 	j->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (j->log_fd < 0) {
 		int e = errno;
-		free(j);
+		job_free(j);
 		errno = e;
 		return NULL;
+	}
+	return j;
+}
+
+struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *log_path,
+			struct job_status *st)
+{
+	struct job *j = job_alloc(lock, JOB_INSTALL, entry, log_path);
+	if (j) {
+		job_status_destroy(&j->st);
+		j->st = *st;
 	}
 	return j;
 }

@@ -30,6 +30,10 @@ struct job {
  * (truncated). Returns NULL and sets errno on failure. */
 struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
 		    const char *log_path);
+/* A failed install job saved before a restart: status st (taken over on success), log
+ * left as it is (closed). NULL on allocation failure (st then stays the caller's). */
+struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *log_path,
+			struct job_status *st);
 void job_free(struct job *j);
 void job_close_log(struct job *j);
 

@@ -162,6 +162,11 @@ void persist_status(struct plugind *p, struct job *job)
 
 /* ---- the worker ---- */
 
+void incoming_log_path(struct plugind *p, const char *entry, char *out, size_t len)
+{
+	snprintf(out, len, "%s/incoming/%s.log", p->logs_dir, entry);
+}
+
 void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
@@ -291,18 +296,12 @@ static void restore_incoming(struct plugind *p)
 		char path[PATH_MAX], log[PATH_MAX];
 		struct strbuf sb = STRBUF_INIT;
 		status_file_path(p, de->d_name, path, sizeof(path));
-		snprintf(log, sizeof(log), "%s/incoming/%s.log", p->logs_dir, de->d_name);
+		incoming_log_path(p, de->d_name, log, sizeof(log));
 		struct job_status st;
 		if (strbuf_read_file(&sb, path, 1 << 20) == 0 &&
 		    job_status_parse(sb.buf, sb.len, &st) == 0 && strcmp(st.state, "error") == 0) {
-			struct job *j = calloc(1, sizeof(*j));
+			struct job *j = job_restore(&p->lock, de->d_name, log, &st);
 			if (j) {
-				j->lock = &p->lock;
-				j->kind = JOB_INSTALL;
-				j->log_fd = -1;
-				snprintf(j->entry, sizeof(j->entry), "%s", de->d_name);
-				snprintf(j->log_path, sizeof(j->log_path), "%s", log);
-				j->st = st;
 				j->next = p->jobs;
 				p->jobs = j;
 			} else

@@ -54,6 +54,8 @@ void attach_job(struct plugind *p, struct job *job, const char *ns, const char *
 		const char *version);
 /* Forgets a finished job: record, saved status (and its log unless keep_log). */
 void drop_job(struct plugind *p, struct job *job, int keep_log);
+/* state/logs/incoming/<entry>.log: the log of a job from incoming/ */
+void incoming_log_path(struct plugind *p, const char *entry, char *out, size_t len);
 /* state/logs/plugins/<ns>.<name>.log */
 void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *out, size_t len);
 /* state/jobs/<entry>.status, where a failed incoming job's status is saved */

@@ -113,7 +113,7 @@ void run_install(struct plugind *p, const char *entry)
 {
 	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
 	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
-	snprintf(log, sizeof(log), "%s/incoming/%s.log", p->logs_dir, entry);
+	incoming_log_path(p, entry, log, sizeof(log));
 	new_work_dir(p, work, sizeof(work));
 	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
 	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
