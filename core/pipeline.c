@@ -255,8 +255,8 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 }
 
 /* The plugin root of a git checkout: its subdirectory when one is given. */
-static int git_root(struct job *job, const struct install_source *src, const char *tree, char *root,
-		    size_t len, struct meta_report *r)
+static int git_root(const struct install_source *src, const char *tree, char *root, size_t len,
+		    struct meta_report *r)
 {
 	const char *sub = src->git_subdir;
 	if (!sub || !*sub)
@@ -268,7 +268,6 @@ static int git_root(struct job *job, const struct install_source *src, const cha
 		return -EINVAL;
 	}
 	snprintf(root, len, "%s/%s", tree, sub);
-	(void)job;
 	return 0;
 }
 
@@ -316,7 +315,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		goto out;
 
 	job_step(job, STEP_VALIDATING);
-	rc = src->git_url ? git_root(job, src, tree, root, sizeof(root), &r)
+	rc = src->git_url ? git_root(src, tree, root, sizeof(root), &r)
 			  : tree_find_plugin_root(tree, root, sizeof(root), &r);
 	if (rc) {
 		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);

@@ -293,7 +293,6 @@ static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_m
 	m->depends = calloc(count ? count : 1, sizeof(*m->depends));
 	if (!m->depends)
 		return;
-	size_t before = r->n;
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *item = yaml_document_get_node(d, n->data.sequence.items.start[i]);
 		if (!item || item->type != YAML_MAPPING_NODE ||
@@ -308,7 +307,6 @@ static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_m
 		dep->name = dep_string(d, item, i, "name", 1, r);
 		dep->version = dep_string(d, item, i, "version", 0, r);
 	}
-	(void)before;
 }
 
 static void read_debian_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_meta *m)
