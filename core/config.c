@@ -1,13 +1,14 @@
 /* config: settings (see config.h). */
 #include "config.h"
 #include "fsutil.h"
+#define CONFIG_FILE_MAX (1024 * 1024)
+#include "yaml_doc.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 void config_defaults(struct wazofs_config *c)
 {
@@ -15,6 +16,7 @@ void config_defaults(struct wazofs_config *c)
 	snprintf(c->root, sizeof(c->root), "/");
 	snprintf(c->state, sizeof(c->state), "/var/lib/wazofs");
 	c->job_timeout = 1800;
+	c->dpkg_lock_timeout = 600;
 	c->quiet_ms = 5000;
 	c->settle_ms = 500;
 	c->archive_max_bytes = 1ULL << 30;
@@ -62,7 +64,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		     { "quiet_ms", 3600000 },
 		     { "settle_ms", 600000 },
 		     { "archive_max_bytes", 1ULL << 50 },
-		     { "archive_max_entries", 100000000 } };
+		     { "archive_max_entries", 100000000 },
+		     { "dpkg_lock_timeout", 86400 } };
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key))
 			continue;
@@ -76,7 +79,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		case 1: c->quiet_ms = (unsigned)n; break;
 		case 2: c->settle_ms = (unsigned)n; break;
 		case 3: c->archive_max_bytes = n; break;
-		default: c->archive_max_entries = (unsigned long)n; break;
+		case 4: c->archive_max_entries = (unsigned long)n; break;
+		default: c->dpkg_lock_timeout = (unsigned)n; break;
 		}
 		return 0;
 	}
@@ -86,20 +90,19 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	yaml_parser_t p;
+	struct strbuf text = STRBUF_INIT, yerr = STRBUF_INIT;
 	yaml_document_t doc;
-	int rc = 0;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
-	if (!yaml_parser_load(&p, &doc)) {
-		strbuf_addf(err, "%s:%zu:%zu: %s", path, p.problem_mark.line + 1,
-			    p.problem_mark.column + 1, p.problem ? p.problem : "invalid YAML");
-		yaml_parser_delete(&p);
-		fclose(f);
-		return -EINVAL;
+	int rc = strbuf_read_file(&text, path, CONFIG_FILE_MAX);
+	if (rc) {
+		strbuf_release(&text);
+		return rc;
+	}
+	rc = ydoc_load(text.buf, text.len, &doc, NULL, &yerr);
+	strbuf_release(&text);
+	if (rc) {
+		strbuf_addf(err, "%s: %s", path, yerr.buf ? yerr.buf : strerror(-rc));
+		strbuf_release(&yerr);
+		return rc;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root && root->type != YAML_MAPPING_NODE) {
@@ -124,8 +127,6 @@ int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *e
 		strbuf_release(&e);
 	}
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
-	fclose(f);
 	return rc;
 }
 

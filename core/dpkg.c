@@ -20,15 +20,25 @@ static int is_host_root(const char *root)
 	return !root || !*root || strcmp(root, "/") == 0;
 }
 
+/* Root options of dpkg: paths into opts[0] and opts[1]. */
+struct root_opts {
+	char root[PATH_MAX + 16], log[PATH_MAX + 32];
+};
+
 /* Fills argv with dpkg and the root options; returns the count. */
-static int dpkg_base(const char *root, const char **argv, char *rootopt, size_t len)
+static int dpkg_base(const char *root, const char **argv, struct root_opts *o)
 {
 	int n = 0;
 	argv[n++] = "dpkg";
 	if (!is_host_root(root)) {
-		snprintf(rootopt, len, "--root=%s", root);
-		argv[n++] = rootopt;
+		char dir[PATH_MAX + 16];
+		snprintf(dir, sizeof(dir), "%s/var/log", root);
+		mkdir_p(dir, 0755);
+		snprintf(o->root, sizeof(o->root), "--root=%s", root);
+		snprintf(o->log, sizeof(o->log), "--log=%s/var/log/dpkg.log", root);
+		argv[n++] = o->root;
 		argv[n++] = "--force-script-chrootless";
+		argv[n++] = o->log;
 	}
 	argv[n++] = "--force-confdef";
 	argv[n++] = "--force-confold";
@@ -44,9 +54,66 @@ static const char *const *dpkg_env(void)
 	return env;
 }
 
-/* Runs argv (filled up to n, room for MAX_ARGS) with extra NULL-terminated arguments. */
-static int run_tool(const char **argv, int n, const char *const *extra, int log_fd,
-		    atomic_int *cancel)
+static int lock_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
+int dpkg_busy(const char *root)
+{
+	static const char *const locks[] = { "lock-frontend", "lock" };
+	for (size_t i = 0; i < 2; i++) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), "%s/var/lib/dpkg/%s", is_host_root(root) ? "" : root,
+			 locks[i]);
+		if (lock_held(path))
+			return 1;
+	}
+	return 0;
+}
+
+/* Waits (bounded by ctl) until nobody holds dpkg's locks; -ETIMEDOUT, -ECANCELED. */
+static int wait_for_lock(const char *root, struct dpkg_ctl *ctl)
+{
+	if (!dpkg_busy(root))
+		return 0;
+	if (ctl->log_fd >= 0)
+		dprintf(ctl->log_fd,
+			"dpkg's lock is held by another program (apt, "
+			"unattended-upgrades, wazo-plugind): waiting up to %u s\n",
+			ctl->lock_wait_sec);
+	if (ctl->on_lock_wait)
+		ctl->on_lock_wait(ctl->ctx, 1);
+	int rc = 0;
+	for (unsigned waited_ms = 0; dpkg_busy(root); waited_ms += 200) {
+		if (ctl->cancel && atomic_load(ctl->cancel)) {
+			ctl->cancelled = 1;
+			rc = -ECANCELED;
+			break;
+		}
+		if (waited_ms >= ctl->lock_wait_sec * 1000u) {
+			ctl->lock_timed_out = 1;
+			rc = -ETIMEDOUT;
+			break;
+		}
+		usleep(200000);
+	}
+	if (ctl->on_lock_wait)
+		ctl->on_lock_wait(ctl->ctx, 0);
+	return rc;
+}
+
+/* Runs argv (filled up to n, room for MAX_ARGS) with extra NULL-terminated arguments,
+ * after waiting for dpkg's lock; a run that lost the race for the lock (dpkg exits 2
+ * while another program holds it) waits and runs again. */
+static int run_tool(const char *root, const char **argv, int n, const char *const *extra,
+		    struct dpkg_ctl *ctl)
 {
 	for (; *extra; extra++) {
 		if (n >= MAX_ARGS - 1)
@@ -54,26 +121,39 @@ static int run_tool(const char **argv, int n, const char *const *extra, int log_
 		argv[n++] = *extra;
 	}
 	argv[n] = NULL;
-	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = log_fd, .cancel = cancel };
-	return subproc_run(&sp);
+	ctl->timed_out = ctl->cancelled = ctl->lock_timed_out = 0;
+	for (int attempt = 0;; attempt++) {
+		int rc = wait_for_lock(root, ctl);
+		if (rc)
+			return rc;
+		struct subproc sp = { .argv = argv,
+				      .env = dpkg_env(),
+				      .log_fd = ctl->log_fd,
+				      .cancel = ctl->cancel,
+				      .timeout_sec = ctl->timeout_sec };
+		rc = subproc_run(&sp);
+		ctl->timed_out = sp.timed_out;
+		ctl->cancelled = sp.cancelled;
+		if (!(rc == 2 || rc == 100) || attempt >= 20 || !dpkg_busy(root))
+			return rc;
+	}
 }
 
-static int dpkg_run(const char *root, const char *const *args, int log_fd, atomic_int *cancel)
+static int dpkg_run(const char *root, const char *const *args, struct dpkg_ctl *ctl)
 {
 	const char *argv[MAX_ARGS];
-	char rootopt[PATH_MAX + 16];
-	return run_tool(argv, dpkg_base(root, argv, rootopt, sizeof(rootopt)), args, log_fd,
-			cancel);
+	struct root_opts o;
+	return run_tool(root, argv, dpkg_base(root, argv, &o), args, ctl);
 }
 
-int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+int dpkg_install(const char *root, const char *deb, struct dpkg_ctl *ctl)
 {
 	const char *args[] = { "--install", deb, NULL };
-	return dpkg_run(root, args, log_fd, cancel);
+	return dpkg_run(root, args, ctl);
 }
 
 /* apt's argv prefix for root; the dirs apt expects in a bare root are created. */
-static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX + 40])
+static int apt_base(const char *root, const char **argv, char opts[5][PATH_MAX + 40])
 {
 	int n = 0;
 	argv[n++] = "apt-get";
@@ -82,6 +162,11 @@ static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX +
 	argv[n++] = "Dpkg::Options::=--force-confdef";
 	argv[n++] = "-o";
 	argv[n++] = "Dpkg::Options::=--force-confold";
+	/* apt runs dpkg with a PATH of its own; rules must see the daemon's */
+	snprintf(opts[4], sizeof(opts[4]), "DPkg::Path=%s",
+		 subproc_default_path() + strlen("PATH="));
+	argv[n++] = "-o";
+	argv[n++] = opts[4];
 	if (is_host_root(root))
 		return n;
 	static const char *const dirs[] = {
@@ -96,30 +181,31 @@ static int apt_base(const char *root, const char **argv, char opts[4][PATH_MAX +
 	snprintf(opts[0], sizeof(opts[0]), "Dir=%s", root);
 	snprintf(opts[1], sizeof(opts[1]), "Dpkg::Options::=--root=%s", root);
 	snprintf(opts[2], sizeof(opts[2]), "Dpkg::Options::=--force-script-chrootless");
-	for (int i = 0; i < 3; i++) {
+	snprintf(opts[3], sizeof(opts[3]), "Dpkg::Options::=--log=%s/var/log/dpkg.log", root);
+	for (int i = 0; i < 4; i++) {
 		argv[n++] = "-o";
 		argv[n++] = opts[i];
 	}
 	return n;
 }
 
-static int apt_run(const char *root, const char *const *args, int log_fd, atomic_int *cancel)
+static int apt_run(const char *root, const char *const *args, struct dpkg_ctl *ctl)
 {
 	const char *argv[MAX_ARGS];
-	char opts[4][PATH_MAX + 40];
-	return run_tool(argv, apt_base(root, argv, opts), args, log_fd, cancel);
+	char opts[5][PATH_MAX + 40];
+	return run_tool(root, argv, apt_base(root, argv, opts), args, ctl);
 }
 
-int apt_update(const char *root, int log_fd, atomic_int *cancel)
+int apt_update(const char *root, struct dpkg_ctl *ctl)
 {
 	const char *args[] = { "update", NULL };
-	return apt_run(root, args, log_fd, cancel);
+	return apt_run(root, args, ctl);
 }
 
-int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel)
+int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl)
 {
 	const char *args[] = { "install", deb, NULL };
-	return apt_run(root, args, log_fd, cancel);
+	return apt_run(root, args, ctl);
 }
 
 int dpkg_depends_on(const char *deps, const char *package)
@@ -135,18 +221,30 @@ int dpkg_depends_on(const char *deps, const char *package)
 	return 0;
 }
 
-int dpkg_purge(const char *root, const char *const *packages, int log_fd)
+/* dpkg ACTION PACKAGES... (NULL-terminated); -E2BIG past about 120 of them. */
+static int dpkg_each(const char *root, const char *action, const char *const *packages,
+		     struct dpkg_ctl *ctl)
 {
 	const char *args[MAX_ARGS];
 	size_t n = 0;
-	args[n++] = "--purge";
+	args[n++] = action;
 	for (; *packages; packages++) {
 		if (n >= MAX_ARGS - 1)
 			return -E2BIG; /* never drop a name silently */
 		args[n++] = *packages;
 	}
 	args[n] = NULL;
-	return dpkg_run(root, args, log_fd, NULL);
+	return dpkg_run(root, args, ctl);
+}
+
+int dpkg_purge(const char *root, const char *const *packages, struct dpkg_ctl *ctl)
+{
+	return dpkg_each(root, "--purge", packages, ctl);
+}
+
+int dpkg_remove(const char *root, const char *const *packages, struct dpkg_ctl *ctl)
+{
+	return dpkg_each(root, "--remove", packages, ctl);
 }
 
 void dpkg_status_path(const char *root, char *out, size_t outlen)
@@ -157,19 +255,6 @@ void dpkg_status_path(const char *root, char *out, size_t outlen)
 int dpkg_is_installed(const struct installed_plugin *p)
 {
 	return p->status[1] == 'i';
-}
-
-int dpkg_busy(const char *root)
-{
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/var/lib/dpkg/lock", is_host_root(root) ? "" : root);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-	close(fd);
-	return busy;
 }
 
 int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, size_t nslen)

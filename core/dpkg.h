@@ -1,6 +1,8 @@
 /* dpkg: the only place that runs dpkg and dpkg-query. With a root other than "/",
- * dpkg runs as `dpkg --root=DIR --force-script-chrootless` (maintainer scripts run on
- * the host with DPKG_ROOT set). Upgrades never prompt (--force-confdef/confold). */
+ * dpkg runs as `dpkg --root=DIR --force-script-chrootless --log=DIR/var/log/dpkg.log`
+ * (maintainer scripts run on the host with DPKG_ROOT set; everything dpkg writes stays
+ * under DIR). Upgrades never prompt (--force-confdef/confold). A run that finds the dpkg
+ * lock held waits for it (bounded) instead of failing. */
 #ifndef WAZOFS_DPKG_H
 #define WAZOFS_DPKG_H
 #include <stdatomic.h>
@@ -13,16 +15,34 @@ struct installed_plugin {
 	char depends[2048]; /* the Depends field */
 };
 
-/* Installs deb. Returns dpkg's exit status or -errno. Output goes to log_fd. */
-int dpkg_install(const char *root, const char *deb, int log_fd, atomic_int *cancel);
+/* How one dpkg or apt run is controlled: its output, how long it may take, how it is
+ * cancelled, and what to do while another program holds dpkg's lock. */
+struct dpkg_ctl {
+	int log_fd;		/* stdout and stderr; -1: /dev/null */
+	atomic_int *cancel;	/* NULL: cannot be cancelled */
+	unsigned timeout_sec;	/* 0: none; the whole process group is killed past it */
+	unsigned lock_wait_sec; /* how long to wait for another program's dpkg lock */
+	/* called (when set) once when the run starts waiting for the lock, and once with
+	 * waiting 0 when it stops waiting */
+	void (*on_lock_wait)(void *ctx, int waiting);
+	void *ctx;
+	/* out */
+	int timed_out, cancelled, lock_timed_out;
+};
+
+/* Installs deb. Returns dpkg's exit status or -errno. */
+int dpkg_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
 /* apt-get update, then apt-get install of deb (resolving its Depends). With a root other
- * than "/", apt works inside it: -o Dir=ROOT and dpkg's root options. */
-int apt_update(const char *root, int log_fd, atomic_int *cancel);
-int apt_install(const char *root, const char *deb, int log_fd, atomic_int *cancel);
+ * than "/", apt works inside it: -o Dir=ROOT and dpkg's root options. dpkg runs with
+ * the daemon's PATH (DPkg::Path), so `rules install` finds what it would under dpkg. */
+int apt_update(const char *root, struct dpkg_ctl *ctl);
+int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
 /* 1 when the Depends field deps names package (alternatives and versions allowed). */
 int dpkg_depends_on(const char *deps, const char *package);
 /* Purges the packages (NULL-terminated); -E2BIG past about 120 of them. */
-int dpkg_purge(const char *root, const char *const *packages, int log_fd);
+int dpkg_purge(const char *root, const char *const *packages, struct dpkg_ctl *ctl);
+/* The same with --remove (maintainer scripts see `remove` only). */
+int dpkg_remove(const char *root, const char *const *packages, struct dpkg_ctl *ctl);
 /* Every package of section wazo-plugind-plugin named wazo-plugind-<name>-<ns> known to
  * the dpkg database under root (installed or half-installed). *out is malloc'd. */
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n);
@@ -30,7 +50,7 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 void dpkg_status_path(const char *root, char *out, size_t outlen);
 /* 1 when dpkg's state for it is "installed", whatever the selection ("ii", "pi", "hi"). */
 int dpkg_is_installed(const struct installed_plugin *p);
-/* 1 when a dpkg run holds the database lock under root (its states are in flux). */
+/* 1 when a program holds dpkg's database lock (or apt's front-end lock) under root. */
 int dpkg_busy(const char *root);
 /* Splits a plugin package name; returns 0 when it has the wazo-plugind form. */
 int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, size_t nslen);

@@ -43,7 +43,9 @@ int rm_rf(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
 		return unlink(path) < 0 ? -errno : 0;
-	int r = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	/* no FTW_MOUNT: on an overlayfs over several filesystems, files report another
+	 * st_dev than their directory and would be skipped */
+	int r = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
 	return r < 0 ? -errno : r;
 }
 

@@ -34,21 +34,14 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 			  struct strbuf *err)
 {
 	memset(r, 0, sizeof(*r));
-	yaml_parser_t p;
 	yaml_document_t doc;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&p, &doc)) {
-		strbuf_addf(err, "line %zu: %s", p.problem_mark.line + 1,
-			    p.problem ? p.problem : "invalid YAML");
-		yaml_parser_delete(&p);
-		return -EINVAL;
-	}
+	int rc = ydoc_load(text, len, &doc, NULL, err);
+	if (rc)
+		return rc;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	yaml_node_t *opts = ydoc_get(&doc, root, "options");
 	const char *method = ydoc_get_scalar(&doc, root, "method");
 	const char *reinstall = ydoc_get_scalar(&doc, root, "reinstall");
-	int rc = 0;
 	if (!method || (strcmp(method, "git") && strcmp(method, "market"))) {
 		strbuf_addf(err, "method must be git or market");
 		rc = -EINVAL;
@@ -80,6 +73,5 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 			       strcmp(b, "True") == 0;
 	}
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
 	return rc;
 }

@@ -1,11 +1,11 @@
 /* job_status: status records and their YAML form (see job_status.h). */
 #include "job_status.h"
+#include "yaml_doc.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 void job_status_init(struct job_status *st)
 {
@@ -49,6 +49,8 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 	if (st->version[0])
 		strbuf_add_yaml_kv(out, 0, "version", st->version);
 	strbuf_add_yaml_kv(out, 0, "step", st->step);
+	if (st->waiting[0])
+		strbuf_add_yaml_kv(out, 0, "waiting", st->waiting);
 	if (st->package[0])
 		strbuf_add_yaml_kv(out, 0, "package", st->package);
 	if (strcmp(st->state, "error"))
@@ -71,17 +73,14 @@ static void copy_field(char *dst, size_t len, const char *src)
 
 int job_status_parse(const char *text, size_t len, struct job_status *st)
 {
-	yaml_parser_t p;
 	yaml_document_t doc;
+	struct strbuf err = STRBUF_INIT;
 	job_status_init(st);
-	if (!yaml_parser_initialize(&p))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&p, &doc)) {
-		yaml_parser_delete(&p);
-		return -EINVAL;
-	}
-	int rc = -EINVAL;
+	int rc = ydoc_load(text, len, &doc, NULL, &err);
+	strbuf_release(&err);
+	if (rc)
+		return rc;
+	rc = -EINVAL;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root && root->type == YAML_MAPPING_NODE) {
 		rc = 0;
@@ -118,6 +117,5 @@ int job_status_parse(const char *text, size_t len, struct job_status *st)
 		}
 	}
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
 	return rc;
 }

@@ -24,6 +24,7 @@
 struct job_status {
 	char state[16]; /* installing | installed | uninstalling | error */
 	char step[32];
+	char waiting[128]; /* while the job waits on something outside it, what; else "" */
 	char ns[64], name[128], version[128], package[256];
 	char error_id[32], message[64];
 	char reason[1024]; /* one human sentence on what went wrong and where */

@@ -120,17 +120,14 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 		strbuf_release(&text);
 		return rc;
 	}
-	yaml_parser_t parser;
 	yaml_document_t doc;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text.buf, text.len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		strbuf_addf(err, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-			    parser.problem_mark.column + 1,
-			    parser.problem ? parser.problem : "invalid");
-		yaml_parser_delete(&parser);
+	struct strbuf yerr = STRBUF_INIT;
+	rc = ydoc_load(text.buf, text.len, &doc, NULL, &yerr);
+	if (rc) {
+		strbuf_addf(err, "%s: %s", path, yerr.buf ? yerr.buf : strerror(-rc));
+		strbuf_release(&yerr);
 		strbuf_release(&text);
-		return -EINVAL;
+		return rc;
 	}
 	struct market *m = calloc(1, sizeof(*m));
 	yaml_node_t *items = ydoc_get(&doc, yaml_document_get_root_node(&doc), "items");
@@ -146,7 +143,6 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 		rc =
 		    load_item(&doc, ydoc_seq_item(&doc, items, i), &m->items[m->n_items++], i, err);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	strbuf_release(&text);
 	if (rc) {
 		market_free(m);

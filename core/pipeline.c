@@ -53,6 +53,49 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 	return -EIO;
 }
 
+static void on_lock_wait(void *ctx, int waiting)
+{
+	struct job *job = ctx;
+	pthread_mutex_lock(job->lock);
+	snprintf(job->st.waiting, sizeof(job->st.waiting), "%s",
+		 waiting ? "for the dpkg lock, held by another program (apt, "
+			   "unattended-upgrades, wazo-plugind)"
+			 : "");
+	pthread_mutex_unlock(job->lock);
+}
+
+/* How the job's dpkg and apt runs are bounded: the job timeout, its cancel flag, a
+ * bounded wait for another program's dpkg lock (shown in status). */
+static struct dpkg_ctl job_dpkg_ctl(struct job *job, const struct pipeline_env *env)
+{
+	return (struct dpkg_ctl){ .log_fd = job->log_fd,
+				  .cancel = &job->cancel,
+				  .timeout_sec = env->cfg->job_timeout,
+				  .lock_wait_sec = env->cfg->dpkg_lock_timeout,
+				  .on_lock_wait = on_lock_wait,
+				  .ctx = job };
+}
+
+/* Fails the job after a dpkg or apt run that returned rc (not 0). */
+static void fail_dpkg(struct job *job, const struct pipeline_env *env, const struct dpkg_ctl *c,
+		      const char *error_id, const char *message, const char *tool, int rc)
+{
+	if (c->lock_timed_out)
+		job_fail(job, error_id, message, NULL,
+			 "%s: dpkg's lock stayed held by another program for %u seconds", tool,
+			 env->cfg->dpkg_lock_timeout);
+	else if (c->cancelled)
+		job_fail(job, error_id, message, NULL, "cancelled during %s", tool);
+	else if (c->timed_out)
+		job_fail(job, error_id, message, NULL,
+			 "%s did not finish within %u seconds and was killed", tool,
+			 env->cfg->job_timeout);
+	else if (rc < 0)
+		job_fail(job, error_id, message, NULL, "cannot run %s: %s", tool, strerror(-rc));
+	else
+		job_fail(job, error_id, message, NULL, "%s failed (exit %d, see log)", tool, rc);
+}
+
 static int cancelled(struct job *job)
 {
 	if (!atomic_load(&job->cancel))
@@ -87,9 +130,10 @@ static int step_validate(struct job *job, const struct pipeline_env *env, const 
 	else
 		rc = plugin_meta_load(yml, wv, m, &r); /* same error, worded for the user */
 	if (rc == 0) {
-		job_identify(job, m, text.buf, text.len);
 		struct meta_report rr = { 0 };
-		if (check_rules(root, &rr)) {
+		if (plugin_meta_check_limits(m, &rr) == 0)
+			job_identify(job, m, text.buf, text.len);
+		if (rr.n || check_rules(root, &rr)) {
 			r = rr;
 			rc = -EINVAL;
 			plugin_meta_destroy(m);
@@ -150,7 +194,8 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 {
 	char pkgdir[PATH_MAX], dir[PATH_MAX], file[512];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
-	int rc = mkdir_p(pkgdir, 0755);
+	/* `rules package` must start from an empty pkgdir: one that exists is refused */
+	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
 	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
 		return rc;
@@ -179,13 +224,12 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 {
 	if (!m->n_debian_depends)
 		return 0;
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = apt_update(env->cfg->root, job->log_fd, &job->cancel);
+	int rc = apt_update(env->cfg->root, &c);
 	pthread_mutex_unlock(env->pkg_lock);
-	if (rc < 0)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot run apt-get: %s", strerror(-rc));
-	else if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "apt-get update failed (exit %d, see log)", rc);
+	if (rc)
+		fail_dpkg(job, env, &c, INSTALL_ERROR, "apt-get update", rc);
 	return rc ? -EIO : 0;
 }
 
@@ -194,25 +238,26 @@ static int step_install(struct job *job, const struct pipeline_env *env,
 			const struct plugin_meta *m, const char *deb, int was_installed)
 {
 	const char *tool = m->n_debian_depends ? "apt-get install" : "dpkg --install";
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = m->n_debian_depends ? apt_install(env->cfg->root, deb, job->log_fd, NULL)
-				     : dpkg_install(env->cfg->root, deb, job->log_fd, NULL);
-	if (rc != 0 && !was_installed) {
+	int rc = m->n_debian_depends ? apt_install(env->cfg->root, deb, &c)
+				     : dpkg_install(env->cfg->root, deb, &c);
+	struct dpkg_ctl first = c;
+	if (rc != 0 && !was_installed && !c.lock_timed_out) {
 		/* do not leave a half-installed new package behind */
 		char pkg[300];
 		plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
 		const char *pkgs[] = { pkg, NULL };
 		job_logf(job, "dpkg failed: purging the half-installed %s\n", pkg);
-		dpkg_purge(env->cfg->root, pkgs, job->log_fd);
+		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
+		purge.cancel = NULL; /* the clean-up runs even when the job was cancelled */
+		dpkg_purge(env->cfg->root, pkgs, &purge);
 	}
 	pthread_mutex_unlock(env->pkg_lock);
 	env->dpkg_changed(env->ctx);
-	if (rc < 0)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot run %s: %s", tool, strerror(-rc));
-	else if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "%s failed (exit %d, see log)", tool, rc);
+	if (rc)
+		fail_dpkg(job, env, &first, INSTALL_ERROR, tool, rc);
 	return rc ? -EIO : 0;
-	return 0;
 }
 
 /* git clone --depth 1 [--branch REF] URL into tree. */
@@ -386,23 +431,44 @@ out:
 	return rc ? rc : -EIO;
 }
 
+/* Removes packages (dependents first) as their makers expect: wazofs's own are purged
+ * (their postrm runs `rules postrm` once across remove and purge); when another tool made
+ * one of them (wazo-plugind: postrm runs the saved rules on `remove`, then deletes them)
+ * all are removed with `dpkg --remove`, as that tool does, and only wazofs's are purged
+ * after that. */
 int pipeline_remove(struct job *job, const struct pipeline_env *env, const char *const *packages)
 {
 	job_step(job, STEP_REMOVING);
-	for (const char *const *p = packages; *p; p++)
-		job_logf(job, "removing %s\n", *p);
+	size_t n = 0, foreign = 0;
+	for (const char *const *p = packages; *p; p++, n++) {
+		int ours = plugin_package_is_ours(env->cfg->root, *p);
+		foreign += !ours;
+		job_logf(job, "removing %s%s\n", *p,
+			 ours ? "" : " (not made by wazofs: dpkg --remove)");
+	}
+	const char **ours = calloc(n + 1, sizeof(*ours));
+	if (!ours) {
+		job_fail(job, "uninstall-error", "Uninstallation error", NULL, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (!foreign || plugin_package_is_ours(env->cfg->root, packages[i]))
+			ours[k++] = packages[i];
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	const char *tool = foreign ? "dpkg --remove" : "dpkg --purge";
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = dpkg_purge(env->cfg->root, packages, job->log_fd);
+	int rc = foreign ? dpkg_remove(env->cfg->root, packages, &c) : 0;
+	if (!rc && ours[0]) {
+		tool = "dpkg --purge";
+		rc = dpkg_purge(env->cfg->root, ours, &c);
+	}
 	pthread_mutex_unlock(env->pkg_lock);
+	free(ours);
 	env->dpkg_changed(env->ctx);
-	if (rc < 0)
-		job_fail(job, "uninstall-error", "Uninstallation error", NULL,
-			 "cannot run dpkg: %s", strerror(-rc));
-	else if (rc)
-		job_fail(job, "uninstall-error", "Uninstallation error", NULL,
-			 "dpkg --purge failed (exit %d, see log)", rc);
-	if (rc)
+	if (rc) {
+		fail_dpkg(job, env, &c, "uninstall-error", "Uninstallation error", tool, rc);
 		return -EIO;
+	}
 	job_step(job, STEP_COMPLETED);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "yaml11.h"
 #include "yaml_doc.h"
 #include <errno.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,6 +85,12 @@ void plugin_package_name(const char *name, const char *ns, char *out, size_t out
 	snprintf(out, outlen, "wazo-plugind-%s-%s", name, ns);
 }
 
+void plugin_deb_filename(const char *name, const char *ns, const char *version, char *out,
+			 size_t outlen)
+{
+	snprintf(out, outlen, "wazo-plugind-%s-%s_%s_all.deb", name, ns, version);
+}
+
 /* ---- YAML node access ---- */
 
 static int is_scalar(yaml_node_t *n)
@@ -150,7 +157,7 @@ static char *coerced_string(yaml_node_t *n, const char *field, struct meta_repor
 		if (k == Y11_STR)
 			return strdup(scalar_text(n));
 		if (k == Y11_BOOL || k == Y11_INT || k == Y11_FLOAT) {
-			char buf[64];
+			char buf[4400]; /* Python's longest int text */
 			if (y11_python_str(scalar_text(n), k, buf, sizeof(buf)) == 0)
 				return strdup(buf);
 		}
@@ -186,6 +193,36 @@ static char *required_regex_string(yaml_document_t *d, yaml_node_t *root, const 
 	return strdup(scalar_text(n));
 }
 
+int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
+{
+	static const struct {
+		const char *field;
+		size_t max;
+	} limits[] = { { "name", PLUGIN_NAME_MAX },
+		       { "namespace", PLUGIN_NAMESPACE_MAX },
+		       { "version", PLUGIN_VERSION_MAX } };
+	const char *values[] = { m->name, m->namespace, m->version };
+	int each_ok = 1;
+	for (size_t i = 0; i < 3; i++)
+		if (values[i] && strlen(values[i]) > limits[i].max) {
+			char c[32];
+			snprintf(c, sizeof(c), "length <= %zu", limits[i].max);
+			meta_report_add(r, limits[i].field, "range", c,
+					"Longer than %zu characters.", limits[i].max);
+			each_ok = 0;
+		}
+	if (!each_ok || !m->name || !m->namespace || !m->version)
+		return each_ok ? 0 : -EINVAL;
+	char file[1024];
+	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
+	if (strlen(file) > 255)
+		meta_report_add(r, "name", "range", "package file name <= 255",
+				"The package file name %.40s... would be longer than 255 "
+				"characters.",
+				file);
+	return r->n ? -EINVAL : 0;
+}
+
 static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct plugin_meta *m,
 				 struct meta_report *r)
 {
@@ -199,12 +236,21 @@ static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct p
 	int ok = 0;
 	if (is_scalar(n)) {
 		switch (scalar_kind(n)) {
-		case Y11_INT: ok = y11_int_value(scalar_text(n), &v) == 0; break;
+		case Y11_INT: {
+			int r = y11_int_value(scalar_text(n), &v);
+			ok = r == 0;
+			if (r ==
+			    -ERANGE) /* an int too large for us is out of range, as in Python */
+				ok = 1, v = LLONG_MAX;
+			break;
+		}
 		case Y11_FLOAT: {
+			/* int() of nan or inf raises in Python: not a valid integer */
 			double x;
-			y11_float_value(scalar_text(n), &x);
-			ok = x == x && x > -1e18 && x < 1e18;
-			v = (long long)x;
+			ok = y11_float_value(scalar_text(n), &x) == 0 && x == x && x > -1e18 &&
+			     x < 1e18;
+			if (ok)
+				v = (long long)x;
 			break;
 		}
 		case Y11_STR: ok = y11_python_int_of_str(scalar_text(n), &v) == 0; break;
@@ -366,15 +412,6 @@ void plugin_meta_destroy(struct plugin_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static void yaml_error(yaml_parser_t *p, struct meta_report *r)
-{
-	const yaml_mark_t *mark =
-	    p->problem_mark.line || p->problem_mark.column ? &p->problem_mark : &p->context_mark;
-	meta_report_add(r, "_yaml", "yaml", NULL, "line %zu column %zu: %s%s%s", mark->line + 1,
-			mark->column + 1, p->problem ? p->problem : "invalid YAML",
-			p->context ? " " : "", p->context ? p->context : "");
-}
-
 int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
 		      struct meta_report *r)
 {
@@ -385,23 +422,18 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, st
 				PLUGIN_YML_MAX);
 		return -EINVAL;
 	}
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_error(&parser, r);
-		yaml_parser_delete(&parser);
-		return -EINVAL;
+	yaml_document_t doc;
+	struct strbuf err = STRBUF_INIT;
+	int more = 0, rc = ydoc_load(text, len, &doc, &more, &err);
+	if (rc) {
+		if (rc == -EINVAL)
+			meta_report_add(r, "_yaml", "yaml", NULL, "%s",
+					err.buf ? err.buf : "invalid YAML");
+		strbuf_release(&err);
+		return rc;
 	}
+	strbuf_release(&err);
 	/* Exactly one document: a second one is an error, like PyYAML's safe_load. */
-	if (!yaml_parser_load(&parser, &extra)) {
-		yaml_error(&parser, r);
-		goto out_doc;
-	}
-	int more = yaml_document_get_root_node(&extra) != NULL;
-	yaml_document_delete(&extra);
 	if (more) {
 		meta_report_add(r, "_yaml", "yaml", NULL,
 				"expected a single document, found more than one");
@@ -438,7 +470,6 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, st
 	m->display_name = optional_text(&doc, root, "display_name");
 out_doc:
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (r->n) {
 		plugin_meta_destroy(m);
 		return -EINVAL;

@@ -7,6 +7,11 @@
 
 #define PLUGIN_YML_MAX	(1024 * 1024)
 #define META_MAX_ERRORS 24
+/* The longest name, namespace and version a plugin may have (the status fields hold
+ * them; the package file name made of them must stay within 255 bytes as well). */
+#define PLUGIN_NAME_MAX	     127
+#define PLUGIN_NAMESPACE_MAX 63
+#define PLUGIN_VERSION_MAX   127
 
 struct plugin_dep {
 	char *name, *namespace, *version; /* version may be NULL */
@@ -44,6 +49,11 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, st
 int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_meta *m,
 		     struct meta_report *r);
 void plugin_meta_destroy(struct plugin_meta *m);
+/* wazofs's own limit on top of wazo-plugind's schema: names the mount and dpkg can both
+ * show. Each field within its PLUGIN_*_MAX and the package file name
+ * wazo-plugind-<name>-<namespace>_<version>_all.deb within 255 bytes. 0, or -EINVAL with
+ * each offending field added to r (constraint_id range). */
+int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r);
 
 /* Adds an error to r (ignored past META_MAX_ERRORS). */
 void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
@@ -59,4 +69,7 @@ void meta_report_render(const struct meta_report *r, struct strbuf *sb);
 int plugin_token_valid(const char *s, size_t len, int allow_dash);
 /* Debian package name: wazo-plugind-<name>-<namespace>. */
 void plugin_package_name(const char *name, const char *ns, char *out, size_t outlen);
+/* Its file name: wazo-plugind-<name>-<namespace>_<version>_all.deb. */
+void plugin_deb_filename(const char *name, const char *ns, const char *version, char *out,
+			 size_t outlen);
 #endif

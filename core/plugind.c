@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -261,6 +262,30 @@ static void *monitor_main(void *arg)
 
 /* ---- life cycle ---- */
 
+/* One daemon per state dir: an exclusive lock on state/lock for the daemon's life (the
+ * fd is inherited across the daemonizing fork). A second daemon fails before touching
+ * anything. */
+static int lock_state_dir(struct plugind *p, struct strbuf *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/lock", p->cfg.state);
+	p->state_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (p->state_lock_fd < 0) {
+		int e = errno;
+		strbuf_addf(err, "cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(p->state_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK)
+			strbuf_addf(err, "state dir %s is in use by another wazofs", p->cfg.state);
+		else
+			strbuf_addf(err, "cannot lock %s: %s", path, strerror(e));
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	return 0;
+}
+
 static int make_dirs(struct plugind *p, struct strbuf *err)
 {
 	char logs_in[PATH_MAX], logs_pl[PATH_MAX], pkgs[PATH_MAX];
@@ -271,10 +296,13 @@ static int make_dirs(struct plugind *p, struct strbuf *err)
 	snprintf(logs_in, sizeof(logs_in), "%s/incoming", p->logs_dir);
 	snprintf(logs_pl, sizeof(logs_pl), "%s/plugins", p->logs_dir);
 	snprintf(pkgs, sizeof(pkgs), "%s/packages", p->cfg.state);
+	int rc = lock_state_dir(p, err);
+	if (rc)
+		return rc;
 	rm_rf(p->work_dir); /* whatever a stopped job left */
 	const char *dirs[] = { p->incoming, p->jobs_dir, logs_in, logs_pl, pkgs, p->work_dir };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		int rc = mkdir_p(dirs[i], 0755);
+		rc = mkdir_p(dirs[i], 0755);
 		if (rc) {
 			strbuf_addf(err, "cannot create %s: %s", dirs[i], strerror(-rc));
 			return rc;
@@ -298,8 +326,17 @@ static void restore_incoming(struct plugind *p)
 		status_file_path(p, de->d_name, path, sizeof(path));
 		incoming_log_path(p, de->d_name, log, sizeof(log));
 		struct job_status st;
-		if (strbuf_read_file(&sb, path, 1 << 20) == 0 &&
-		    job_status_parse(sb.buf, sb.len, &st) == 0 && strcmp(st.state, "error") == 0) {
+		int saved = strbuf_read_file(&sb, path, 1 << 20) == 0;
+		int parsed = saved && job_status_parse(sb.buf, sb.len, &st) == 0;
+		if (saved && !parsed) {
+			/* a failed job whose status cannot be read is still a failed job: never
+			 * run it again by itself */
+			job_status_init(&st);
+			job_status_fail(&st, "install-error", "Installation error", NULL,
+					"the saved status of this failed job could not be read; "
+					"change the copy to run it again");
+		}
+		if (saved && strcmp(st.state, "error") == 0) {
 			struct job *j = job_restore(&p->lock, de->d_name, log, &st);
 			if (j) {
 				j->next = p->jobs;
@@ -307,7 +344,7 @@ static void restore_incoming(struct plugind *p)
 			} else
 				job_status_destroy(&st);
 		} else {
-			if (sb.buf)
+			if (saved)
 				job_status_destroy(&st);
 			name_list_add_unique(&p->queue, de->d_name);
 		}
@@ -321,6 +358,7 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	struct plugind *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->state_lock_fd = -1;
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -404,6 +442,8 @@ void plugind_free(struct plugind *p)
 	pthread_cond_destroy(&p->cond);
 	pthread_cond_destroy(&p->monitor_cond);
 	pthread_mutex_destroy(&p->pkg_lock);
+	if (p->state_lock_fd >= 0)
+		close(p->state_lock_fd);
 	free(p);
 }
 

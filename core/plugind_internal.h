@@ -2,9 +2,9 @@
  * plugind_views.c (the read-only tree) and plugind_remove.c (removal with dependents).
  * Not for fs/: it uses plugind.h only.
  *
- * Locking: p->lock protects jobs, installed, market, queue, empty_ns, stopping and
- * work_seq; it is never held across a fork, a dpkg run or a wait. p->pkg_lock serializes
- * dpkg runs and is never taken while p->lock is held. The tracker has its own lock. */
+ * Locking: p->lock protects jobs, installed, market, queue, empty_ns and stopping; it is never held
+ * across a fork, a dpkg run or a wait. p->pkg_lock serializes dpkg runs and is never taken while
+ * p->lock is held. The tracker has its own lock. */
 #ifndef WAZOFS_PLUGIND_INTERNAL_H
 #define WAZOFS_PLUGIND_INTERNAL_H
 #include "dpkg.h"
@@ -38,7 +38,7 @@ struct plugind {
 	struct stat dpkg_seen;	 /* monitor thread only */
 	struct market *market;	 /* NULL without a (valid) market file */
 	struct stat market_seen; /* monitor thread only */
-	unsigned long work_seq;	 /* scratch dir names; protected by lock */
+	int state_lock_fd;	 /* flock'd: one daemon per state dir */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 };

@@ -12,12 +12,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static void new_work_dir(struct plugind *p, char *out, size_t len)
+/* A scratch dir of its own for one job: a fresh name every time, also across restarts,
+ * so nothing a killed job left can end up in another job's package. */
+static int new_work_dir(struct plugind *p, char *out, size_t len)
 {
-	pthread_mutex_lock(&p->lock);
-	unsigned long seq = ++p->work_seq;
-	pthread_mutex_unlock(&p->lock);
-	snprintf(out, len, "%s/job-%lu", p->work_dir, seq);
+	snprintf(out, len, "%s/job-XXXXXX", p->work_dir);
+	return mkdtemp(out) ? 0 : -errno;
 }
 
 /* A git source for ns/name from the market (version: NULL for the newest installable).
@@ -114,7 +114,7 @@ void run_install(struct plugind *p, const char *entry)
 	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
 	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
 	incoming_log_path(p, entry, log, sizeof(log));
-	new_work_dir(p, work, sizeof(work));
+	int work_rc = new_work_dir(p, work, sizeof(work));
 	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
 	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
 	struct stat st;
@@ -144,6 +144,12 @@ void run_install(struct plugind *p, const char *entry)
 		job_step(job, STEP_STARTING);
 		rc = request_source(p, job, src, &ms, &reinstall);
 		source = (struct install_source){ NULL, ms.url, ms.ref, ms.subdir };
+	}
+	if (!rc && work_rc) {
+		job_step(job, STEP_STARTING);
+		job_fail(job, "install-error", "Installation error", NULL,
+			 "cannot create a work dir in %s: %s", p->work_dir, strerror(-work_rc));
+		rc = work_rc;
 	}
 	if (!rc)
 		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
@@ -210,8 +216,12 @@ int run_market_job(struct plugind *p, struct job *job, const char *ns, const cha
 	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 	if (!rc) {
 		struct install_source source = { NULL, ms.url, ms.ref, ms.subdir };
-		new_work_dir(p, work, sizeof(work));
-		rc = pipeline_install(job, &p->env, &source, work, 0, chain);
+		if ((rc = new_work_dir(p, work, sizeof(work)))) {
+			job_step(job, STEP_STARTING);
+			job_fail(job, "install-error", "Installation error", NULL,
+				 "cannot create a work dir in %s: %s", p->work_dir, strerror(-rc));
+		} else
+			rc = pipeline_install(job, &p->env, &source, work, 0, chain);
 	}
 	job_close_log(job);
 	pthread_mutex_lock(&p->lock);

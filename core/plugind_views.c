@@ -66,13 +66,27 @@ static int deb_name(struct plugind *p, const char *ns, const char *name, char *o
 	return access(path, F_OK) == 0 ? 0 : -ENOENT;
 }
 
+/* Where the metadata of an installed plugin is, under root. */
+static void metadata_path(struct plugind *p, const char *ns, const char *name, char *out,
+			  size_t len)
+{
+	snprintf(out, len, "%s/" PLUGINS_DIR "/%s/%s/wazo/plugin.yml",
+		 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ns, name);
+}
+
 int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out)
 {
+	char yml[PATH_MAX + 600];
+	metadata_path(p, ns, name, yml, sizeof(yml));
+	int has_yml_file = access(yml, F_OK) == 0;
 	pthread_mutex_lock(&p->lock);
-	int known = find_job_for_plugin(p, ns, name) || find_installed(p, ns, name);
+	struct job *j = find_job_for_plugin(p, ns, name);
+	int known = j || find_installed(p, ns, name);
 	if (known) {
 		name_list_add(out, "status");
-		name_list_add(out, "plugin.yml");
+		/* only when there is one to show (a removal may have taken the file) */
+		if ((j && j->plugin_yml) || has_yml_file)
+			name_list_add(out, "plugin.yml");
 		name_list_add(out, "log");
 		char deb[512];
 		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
@@ -151,8 +165,7 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		} else
 			rc = -ENOMEM;
 	} else if (strcmp(leaf, "plugin.yml") == 0) {
-		snprintf(path, sizeof(path), "%s/" PLUGINS_DIR "/%s/%s/wazo/plugin.yml",
-			 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ns, name);
+		metadata_path(p, ns, name, path, sizeof(path));
 		rc = 1;
 	} else if (strcmp(leaf, "log") == 0) {
 		if (j)

@@ -68,10 +68,11 @@ static int resolve(const char *prog, const char *path, char *out, size_t outlen)
 	return -ENOENT;
 }
 
+/* The child leads its own process group (set on both sides of fork), and it is not
+ * reaped before its group is killed, so -pid never names another process's group. */
 static void kill_group(pid_t pid, int sig)
 {
-	if (kill(-pid, sig) < 0)
-		kill(pid, sig);
+	kill(-pid, sig);
 }
 
 static long now_ms(void)
@@ -103,12 +104,22 @@ int subproc_run(struct subproc *sp)
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	const char *cwd = sp->cwd ? sp->cwd : "/";
 
+	/* no handler of the daemon may run in the child between fork and exec */
+	sigset_t all, old_mask;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old_mask);
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = -errno;
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		goto out_pipes;
 	}
 	if (pid == 0) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP */
 		int logfd = sp->log_fd >= 0 ? sp->log_fd : devnull;
 		int outfd = sp->capture ? outpipe[1] : logfd;
 		setpgid(0, 0);
@@ -128,7 +139,6 @@ int subproc_run(struct subproc *sp)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		execve(exe, (char *const *)sp->argv, (char *const *)env);
 	child_fail:;
 		int err = errno;
@@ -136,6 +146,7 @@ int subproc_run(struct subproc *sp)
 		(void)w;
 		_exit(127);
 	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	setpgid(pid, pid); /* also from the parent, to win the race with kill_group */
 	close(errpipe[1]);
 	errpipe[1] = -1;
@@ -170,17 +181,24 @@ int subproc_run(struct subproc *sp)
 			}
 			continue;
 		}
-		pid_t w;
+		/* has it exited? (not reaped yet: its pid keeps naming its group) */
+		siginfo_t si;
+		si.si_pid = 0;
+		int w;
 		do
-			w = waitpid(pid, &status, WNOHANG);
+			w = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
 		while (w < 0 && errno == EINTR);
-		if (w == pid) {
-			kill_group(pid, SIGKILL); /* leftover grandchildren */
-			break;
-		}
 		if (w < 0) {
 			rc = -errno;
 			goto out_wait;
+		}
+		if (si.si_pid == pid) {
+			kill_group(pid, SIGKILL); /* leftover grandchildren */
+			pid_t r;
+			do
+				r = waitpid(pid, &status, 0);
+			while (r < 0 && errno == EINTR);
+			break;
 		}
 		long t = now_ms();
 		int over = sp->timeout_sec && t - start > (long)sp->timeout_sec * 1000L;

@@ -51,57 +51,138 @@ enum y11_kind y11_resolve_plain(const char *s)
 	return Y11_STR;
 }
 
-/* Copies s without '_' into buf; returns -ENAMETOOLONG when it does not fit. */
-static int strip_underscores(const char *s, char *buf, size_t len)
+/* A malloc'd copy of s without '_' (NULL when out of memory). */
+static char *strip_underscores(const char *s)
 {
-	size_t j = 0;
-	for (; *s; s++) {
-		if (*s == '_')
-			continue;
-		if (j + 1 >= len)
-			return -ENAMETOOLONG;
-		buf[j++] = *s;
+	char *out = malloc(strlen(s) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++)
+		if (*s != '_')
+			*o++ = *s;
+	*o = 0;
+	return out;
+}
+
+/* Python refuses to turn ints of more decimal digits than this into text (3.11's
+ * sys.get_int_max_str_digits()); so do we, which also bounds the work below. */
+#define PY_INT_MAX_DIGITS 4300
+
+/* An unsigned decimal number as little-endian base-10 digits, grown by multiply-add. */
+struct bigdec {
+	unsigned char d[PY_INT_MAX_DIGITS + 2];
+	size_t n;
+};
+
+static int bigdec_muladd(struct bigdec *b, unsigned base, unsigned add)
+{
+	unsigned carry = add;
+	for (size_t i = 0; i < b->n; i++) {
+		unsigned v = b->d[i] * base + carry;
+		b->d[i] = (unsigned char)(v % 10);
+		carry = v / 10;
 	}
-	buf[j] = 0;
+	for (; carry; carry /= 10) {
+		if (b->n > PY_INT_MAX_DIGITS)
+			return -ERANGE;
+		b->d[b->n++] = (unsigned char)(carry % 10);
+	}
 	return 0;
+}
+
+static int digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return 99;
+}
+
+/* Adds the digits of s (up to a ':' or the end) in base to b; returns the end. */
+static const char *bigdec_digits(struct bigdec *b, const char *s, unsigned base, int *rc)
+{
+	for (; *s && *s != ':' && !*rc; s++) {
+		int v = digit_value(*s);
+		*rc = v < (int)base ? bigdec_muladd(b, base, (unsigned)v) : -EINVAL;
+	}
+	return s;
+}
+
+int y11_int_text(const char *plain, char *out, size_t outlen)
+{
+	char *buf = strip_underscores(plain);
+	if (!buf)
+		return -ENOMEM;
+	const char *p = buf;
+	int neg = 0, rc = 0;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	struct bigdec *b = calloc(1, sizeof(*b));
+	if (!b) {
+		free(buf);
+		return -ENOMEM;
+	}
+	if (strncmp(p, "0b", 2) == 0)
+		p = bigdec_digits(b, p + 2, 2, &rc);
+	else if (strncmp(p, "0x", 2) == 0)
+		p = bigdec_digits(b, p + 2, 16, &rc);
+	else if (p[0] == '0' && p[1])
+		p = bigdec_digits(b, p + 1, 8, &rc);
+	else {
+		/* decimal; sexagesimal (1:20:30) adds parts of at most two digits in base 60 */
+		p = bigdec_digits(b, p, 10, &rc);
+		while (!rc && *p == ':') {
+			const char *part = ++p;
+			unsigned v = 0;
+			for (; *p >= '0' && *p <= '9' && p - part < 3; p++)
+				v = v * 10 + (unsigned)(*p - '0');
+			rc = p == part || p - part > 2 || (*p && *p != ':')
+				 ? -EINVAL
+				 : bigdec_muladd(b, 60, v);
+		}
+	}
+	if (!rc && *p)
+		rc = -EINVAL;
+	if (!rc && b->n + 2 > outlen)
+		rc = -ERANGE;
+	if (!rc) {
+		char *o = out;
+		if (neg && b->n)
+			*o++ = '-';
+		if (!b->n)
+			*o++ = '0';
+		for (size_t i = b->n; i-- > 0;)
+			*o++ = (char)('0' + b->d[i]);
+		*o = 0;
+	}
+	free(b);
+	free(buf);
+	return rc;
 }
 
 int y11_int_value(const char *plain, long long *out)
 {
-	char buf[128], *p = buf;
-	int sign = 1;
-	if (strip_underscores(plain, buf, sizeof(buf)))
-		return -ERANGE;
-	if (*p == '-' || *p == '+')
-		sign = *p++ == '-' ? -1 : 1;
+	char text[PY_INT_MAX_DIGITS + 8];
+	int rc = y11_int_text(plain, text, sizeof(text));
+	if (rc)
+		return rc == -EINVAL ? -EINVAL : -ERANGE;
 	errno = 0;
-	long long v;
-	if (strcmp(p, "0") == 0)
-		v = 0;
-	else if (strncmp(p, "0b", 2) == 0)
-		v = strtoll(p + 2, NULL, 2);
-	else if (strncmp(p, "0x", 2) == 0)
-		v = strtoll(p + 2, NULL, 16);
-	else if (p[0] == '0')
-		v = strtoll(p, NULL, 8);
-	else if (strchr(p, ':')) {
-		v = 0;
-		for (char *tok = strtok(p, ":"); tok; tok = strtok(NULL, ":"))
-			v = v * 60 + strtoll(tok, NULL, 10);
-	} else
-		v = strtoll(p, NULL, 10);
+	long long v = strtoll(text, NULL, 10);
 	if (errno)
 		return -ERANGE;
-	*out = sign * v;
+	*out = v;
 	return 0;
 }
 
 int y11_float_value(const char *plain, double *out)
 {
-	char buf[128], *p = buf;
+	char *buf = strip_underscores(plain), *p = buf;
 	double sign = 1;
-	if (strip_underscores(plain, buf, sizeof(buf)))
-		return -ERANGE;
+	if (!buf)
+		return -ENOMEM;
 	for (char *c = buf; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c += 'a' - 'A';
@@ -118,6 +199,7 @@ int y11_float_value(const char *plain, double *out)
 		*out = sign * v;
 	} else
 		*out = sign * strtod(p, NULL);
+	free(buf);
 	return 0;
 }
 
@@ -193,19 +275,13 @@ int y11_python_str(const char *s, enum y11_kind kind, char *out, size_t outlen)
 			     : "False");
 		return 0;
 	}
-	case Y11_INT: {
-		long long v;
-		int r = y11_int_value(s, &v);
-		if (r)
-			return r;
-		snprintf(out, outlen, "%lld", v);
-		return 0;
-	}
+	case Y11_INT: return y11_int_text(s, out, outlen);
 	case Y11_FLOAT: {
 		double v;
-		y11_float_value(s, &v);
-		python_float_str(v, out, outlen);
-		return 0;
+		int r = y11_float_value(s, &v);
+		if (!r)
+			python_float_str(v, out, outlen);
+		return r;
 	}
 	default: return -EINVAL;
 	}
@@ -240,6 +316,53 @@ int y11_python_int_of_str(const char *s, long long *out)
 	return 0;
 }
 
+/* Decodes the UTF-8 sequence at s into *cp; returns its length (1-4), or 0 when it is
+ * invalid, overlong, a surrogate or cut short. */
+static size_t utf8_decode(const unsigned char *s, unsigned *cp)
+{
+	static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = s[0] < 0x80	     ? 1
+		     : (s[0] & 0xe0) == 0xc0 ? 2
+		     : (s[0] & 0xf0) == 0xe0 ? 3
+		     : (s[0] & 0xf8) == 0xf0 ? 4
+					     : 0;
+	if (!len)
+		return 0;
+	unsigned c = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* A character that may stand as it is in any scalar style: printable for YAML 1.1 and
+ * no line break (U+0085, U+2028 and U+2029 are line breaks there) nor BOM. */
+static int raw_safe(unsigned c)
+{
+	if (c < 0x80)
+		return c >= 0x20 && c != 0x7f;
+	return c >= 0xa0 && c != 0x2028 && c != 0x2029 && c != 0xfeff && c != 0xfffe && c != 0xffff;
+}
+
+/* 1 when every character of s is well-formed UTF-8 and raw_safe. */
+static int all_raw_safe(const char *s)
+{
+	const unsigned char *c = (const unsigned char *)s;
+	while (*c) {
+		unsigned cp;
+		size_t n = utf8_decode(c, &cp);
+		if (!n || !raw_safe(cp))
+			return 0;
+		c += n;
+	}
+	return 1;
+}
+
 static int plain_is_safe(const char *s)
 {
 	size_t n = strlen(s);
@@ -249,43 +372,49 @@ static int plain_is_safe(const char *s)
 		return 0;
 	if (strstr(s, ": ") || strstr(s, " #"))
 		return 0;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return 0;
-	return 1;
+	return all_raw_safe(s);
 }
 
 char *y11_quote(const char *s)
 {
 	if (plain_is_safe(s))
 		return strdup(s);
-	int needs_double = 0;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			needs_double = 1;
+	int needs_double = !all_raw_safe(s);
 	size_t n = strlen(s);
-	char *out = malloc(n * 4 + 3), *o = out;
+	char *out = malloc(n * 6 + 3), *o = out;
 	if (!out)
 		return NULL;
 	*o++ = needs_double ? '"' : '\'';
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+	for (const unsigned char *c = (const unsigned char *)s; *c;) {
+		unsigned cp;
+		size_t len = utf8_decode(c, &cp);
 		if (!needs_double) {
 			if (*c == '\'')
 				*o++ = '\'';
-			*o++ = (char)*c;
-		} else if (*c == '"' || *c == '\\') {
+			*o++ = (char)*c++;
+			continue;
+		}
+		if (!len) { /* a byte that is no character: the replacement character */
+			o += sprintf(o, "\\uFFFD");
+			c++;
+			continue;
+		}
+		if (cp == '"' || cp == '\\') {
 			*o++ = '\\';
-			*o++ = (char)*c;
-		} else if (*c == '\n') {
-			*o++ = '\\';
-			*o++ = 'n';
-		} else if (*c == '\t') {
-			*o++ = '\\';
-			*o++ = 't';
-		} else if (*c < 0x20 || *c == 0x7f) {
-			o += sprintf(o, "\\x%02x", *c);
-		} else
-			*o++ = (char)*c;
+			*o++ = (char)cp;
+		} else if (cp == '\n')
+			o += sprintf(o, "\\n");
+		else if (cp == '\t')
+			o += sprintf(o, "\\t");
+		else if (cp < 0xa0 && !raw_safe(cp))
+			o += sprintf(o, "\\x%02x", cp);
+		else if (!raw_safe(cp))
+			o += sprintf(o, "\\u%04x", cp);
+		else {
+			memcpy(o, c, len);
+			o += len;
+		}
+		c += len;
 	}
 	*o++ = needs_double ? '"' : '\'';
 	*o = 0;

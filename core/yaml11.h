@@ -15,6 +15,11 @@ enum y11_kind y11_resolve_plain(const char *s);
  * "True", "017" -> "15", "17.10" -> "17.1"). Returns 0, or -EINVAL for other kinds. */
 int y11_python_str(const char *s, enum y11_kind kind, char *out, size_t outlen);
 
+/* Python's str() of the int a plain YAML 1.1 int scalar stands for, of any size up to
+ * Python's 4300 digits. Returns 0, -EINVAL (not an int), -ERANGE (too many digits or
+ * outlen too small), -ENOMEM. */
+int y11_int_text(const char *plain, char *out, size_t outlen);
+
 /* Python int() of a value: for ints (plain scalar text) and strings (quoted text).
  * Returns 0 and sets *out, or -EINVAL when Python would raise. */
 int y11_python_int_of_str(const char *s, long long *out);

@@ -1,8 +1,81 @@
 /* yaml_doc: libyaml document access (see yaml_doc.h). */
 #include "yaml_doc.h"
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define MERGE_DEPTH_MAX 16
+static void add_problem(struct strbuf *err, const yaml_parser_t *p)
+{
+	const yaml_mark_t *mark =
+	    p->problem_mark.line || p->problem_mark.column ? &p->problem_mark : &p->context_mark;
+	strbuf_addf(err, "line %zu column %zu: %s%s%s", mark->line + 1, mark->column + 1,
+		    p->problem ? p->problem : "invalid YAML", p->context ? " " : "",
+		    p->context ? p->context : "");
+}
+
+/* Walks the events of text and refuses nesting past YDOC_DEPTH_MAX; stops at the first
+ * problem, so a deep document costs only its first levels. */
+static int check_depth(const char *text, size_t len, struct strbuf *err)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int depth = 0, rc = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = -EINVAL; /* the loader words the syntax error */
+			break;
+		}
+		yaml_event_type_t type = ev.type;
+		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+		yaml_event_delete(&ev);
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > YDOC_DEPTH_MAX) {
+				strbuf_addf(err,
+					    "line %zu column %zu: nested deeper than %d levels",
+					    line, col, YDOC_DEPTH_MAX);
+				rc = -E2BIG;
+				break;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+			depth--;
+		else if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct strbuf *err)
+{
+	int rc = check_depth(text, len, err);
+	if (rc == -ENOMEM || rc == -E2BIG)
+		return rc == -E2BIG ? -EINVAL : rc;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	rc = 0;
+	if (!yaml_parser_load(&p, doc)) {
+		add_problem(err, &p);
+		rc = p.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+	} else if (more) {
+		yaml_document_t extra;
+		if (!yaml_parser_load(&p, &extra)) {
+			add_problem(err, &p);
+			yaml_document_delete(doc);
+			rc = -EINVAL;
+		} else {
+			*more = yaml_document_get_root_node(&extra) != NULL;
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
 
 const char *ydoc_scalar(yaml_node_t *n)
 {
@@ -16,25 +89,41 @@ static int is_merge_key(yaml_node_t *k)
 	       strcmp((const char *)k->data.scalar.value, "<<") == 0;
 }
 
-static yaml_node_t *get_depth(yaml_document_t *d, yaml_node_t *m, const char *key, int depth)
+/* One lookup: which mappings were searched already (bit per node of the document). */
+struct lookup {
+	yaml_document_t *d;
+	const char *key;
+	uint8_t *seen;
+};
+
+static int first_visit(struct lookup *l, yaml_node_t *m)
 {
-	if (!m || m->type != YAML_MAPPING_NODE || depth > MERGE_DEPTH_MAX)
+	size_t i = (size_t)(m - l->d->nodes.start);
+	if (l->seen[i / 8] & (1u << (i % 8)))
+		return 0;
+	l->seen[i / 8] |= (uint8_t)(1u << (i % 8));
+	return 1;
+}
+
+static yaml_node_t *lookup_in(struct lookup *l, yaml_node_t *m, int depth)
+{
+	if (!m || m->type != YAML_MAPPING_NODE || depth > YDOC_DEPTH_MAX || !first_visit(l, m))
 		return NULL;
 	yaml_node_pair_t *p;
 	for (p = m->data.mapping.pairs.top; p-- > m->data.mapping.pairs.start;) {
-		yaml_node_t *k = yaml_document_get_node(d, p->key);
+		yaml_node_t *k = yaml_document_get_node(l->d, p->key);
 		const char *text = ydoc_scalar(k);
-		if (text && strcmp(text, key) == 0 && !is_merge_key(k))
-			return yaml_document_get_node(d, p->value);
+		if (text && strcmp(text, l->key) == 0 && !is_merge_key(k))
+			return yaml_document_get_node(l->d, p->value);
 	}
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		if (!is_merge_key(yaml_document_get_node(d, p->key)))
+		if (!is_merge_key(yaml_document_get_node(l->d, p->key)))
 			continue;
-		yaml_node_t *v = yaml_document_get_node(d, p->value), *r = NULL;
+		yaml_node_t *v = yaml_document_get_node(l->d, p->value), *r = NULL;
 		if (v && v->type == YAML_MAPPING_NODE)
-			r = get_depth(d, v, key, depth + 1);
+			r = lookup_in(l, v, depth + 1);
 		for (size_t i = 0; !r && i < ydoc_seq_len(v); i++)
-			r = get_depth(d, ydoc_seq_item(d, v, i), key, depth + 1);
+			r = lookup_in(l, ydoc_seq_item(l->d, v, i), depth + 1);
 		if (r)
 			return r;
 	}
@@ -43,7 +132,15 @@ static yaml_node_t *get_depth(yaml_document_t *d, yaml_node_t *m, const char *ke
 
 yaml_node_t *ydoc_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 {
-	return get_depth(d, m, key, 0);
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	size_t nodes = (size_t)(d->nodes.top - d->nodes.start);
+	struct lookup l = { d, key, calloc(nodes / 8 + 1, 1) };
+	if (!l.seen)
+		return NULL;
+	yaml_node_t *r = lookup_in(&l, m, 0);
+	free(l.seen);
+	return r;
 }
 
 const char *ydoc_get_scalar(yaml_document_t *d, yaml_node_t *m, const char *key)

@@ -37,6 +37,7 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("wazo_version=", KEY_SETTING),
 	FUSE_OPT_KEY("market=", KEY_SETTING),
 	FUSE_OPT_KEY("job_timeout=", KEY_SETTING),
+	FUSE_OPT_KEY("dpkg_lock_timeout=", KEY_SETTING),
 	FUSE_OPT_KEY("quiet_ms=", KEY_SETTING),
 	FUSE_OPT_KEY("settle_ms=", KEY_SETTING),
 	FUSE_OPT_KEY("archive_max_bytes=", KEY_SETTING),
@@ -85,7 +86,8 @@ static void usage(const char *prog)
 	    "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version\n"
 	    "    -o market=PATH          market index (JSON, wazo market format)\n"
 	    "    -o config=FILE          YAML config (default " CONFIG_DEFAULT_FILE ")\n"
-	    "    -o job_timeout=SECONDS  time one `rules` step may take (default 1800)\n"
+	    "    -o job_timeout=SECONDS  time one `rules` step, dpkg or apt run may take (1800)\n"
+	    "    -o dpkg_lock_timeout=SECONDS  wait for another program's dpkg lock (600)\n"
 	    "    -o quiet_ms=MS          quiet period completing a copy by a live writer (5000)\n"
 	    "    -o settle_ms=MS         wait after the writer exits (500)\n"
 	    "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n\n",

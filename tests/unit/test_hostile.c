@@ -1,0 +1,260 @@
+/* Hostile input for the pure parsers: the files of tests/data/hostile, generated bombs,
+ * and status values holding any bytes. Every parse runs under an alarm, so a hang fails
+ * the test instead of stalling it. */
+#include "check.h"
+#include "install_request.h"
+#include "job_status.h"
+#include "market.h"
+#include "plugin_meta.h"
+#include "strbuf.h"
+#include "yaml11.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("WAZOFS_HOSTILE");
+	return d ? d : "tests/data/hostile";
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "test_hostile: a parse did not finish within its bound\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+	(void)w;
+	_exit(1);
+}
+
+/* Parses text as plugin.yml; returns the rc, fills m and r. */
+static int parse(const char *text, size_t len, struct plugin_meta *m, struct meta_report *r)
+{
+	alarm(10);
+	int rc = plugin_meta_parse(text, len, "25.17", m, r);
+	alarm(0);
+	return rc;
+}
+
+static int parse_file(const char *name, struct plugin_meta *m, struct meta_report *r)
+{
+	char path[512];
+	struct strbuf sb = STRBUF_INIT;
+	snprintf(path, sizeof(path), "%s/%s", data_dir(), name);
+	int rc = strbuf_read_file(&sb, path, PLUGIN_YML_MAX);
+	CHECK_INT(rc, 0);
+	rc = parse(sb.buf ? sb.buf : "", sb.len, m, r);
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* wazo-plugind's schema accepts any length; wazofs's own limits then refuse. */
+static int limits_of(const char *name, struct meta_report *r)
+{
+	struct plugin_meta m;
+	CHECK_INT(parse_file(name, &m, r), 0);
+	memset(r, 0, sizeof(*r));
+	int rc = plugin_meta_check_limits(&m, r);
+	plugin_meta_destroy(&m);
+	return rc;
+}
+
+static int report_has(const struct meta_report *r, const char *field, const char *cid)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->e[i].field, field) == 0 && strcmp(r->e[i].constraint_id, cid) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_plugin_yml_files(void)
+{
+	struct plugin_meta m;
+	struct meta_report r;
+
+	/* 16 levels of `<<: [*a x8]`: a bounded lookup, then the plugin is valid */
+	CHECK_INT(parse_file("merge-bomb.yml", &m, &r), 0);
+	CHECK_STR(m.name, "bomb");
+	plugin_meta_destroy(&m);
+
+	/* sexagesimal ints of any size read as Python reads them */
+	CHECK_INT(parse_file("sexagesimal-version.yml", &m, &r), 0);
+	CHECK_STR(m.version, "13264435183244001473986560000000000000000000000000000002");
+	plugin_meta_destroy(&m);
+
+	CHECK_INT(parse_file("long-float-version.yml", &m, &r), 0);
+	CHECK_STR(m.version, "1.1111111111111112");
+	plugin_meta_destroy(&m);
+
+	/* int(nan), int(-inf): not a valid integer (and no undefined cast) */
+	CHECK_INT(parse_file("nan-format.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "plugin_format_version", "type"));
+	CHECK_INT(parse_file("inf-format.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "plugin_format_version", "type"));
+	/* an int too large for 64 bits is out of range, as in Python */
+	CHECK_INT(parse_file("huge-int-format.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "plugin_format_version", "range"));
+
+	/* bytes YAML cannot hold are a YAML error with a position */
+	CHECK_INT(parse_file("invalid-utf8.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+	CHECK_INT(parse_file("nul-bytes.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+	CHECK_INT(parse_file("binary.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+	CHECK_INT(parse_file("two-documents.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+
+	/* nesting past the limit is refused naming where */
+	CHECK_INT(parse_file("deep-nesting.yml", &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+	CHECK(strstr(r.e[0].message, "nested deeper than") != NULL);
+	CHECK(strstr(r.e[0].message, "line 4") != NULL);
+
+	/* names the mount could not show are refused before anything runs */
+	CHECK_INT(limits_of("long-name.yml", &r), -EINVAL);
+	CHECK(report_has(&r, "name", "range"));
+	CHECK_INT(limits_of("long-namespace.yml", &r), -EINVAL);
+	CHECK(report_has(&r, "namespace", "range"));
+	const char *sum =
+	    "name: n123456789n123456789n123456789n123456789n123456789n123456789n123456"
+	    "789n123456789n123456789n123456789\nnamespace: s123456789s123456789s12345"
+	    "6789s123456789s123456789s12\nversion: v123456789v123456789v123456789v123"
+	    "456789v123456789v123456789v123456789v123456789v123456789v1234\n";
+	CHECK_INT(parse(sum, strlen(sum), &m, &r), 0);
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL); /* each fits, the file name not */
+	plugin_meta_destroy(&m);
+	CHECK(report_has(&r, "name", "range"));
+}
+
+/* A document nested 80,000 levels deep (160 KB): refused at the first levels. */
+static void test_generated_bombs(void)
+{
+	size_t depth = 80000;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "name: deep\nnamespace: demo\nversion: 1\nd: ");
+	for (size_t i = 0; i < depth; i++)
+		strbuf_add(&sb, "[", 1);
+	for (size_t i = 0; i < depth; i++)
+		strbuf_add(&sb, "]", 1);
+	struct plugin_meta m;
+	struct meta_report r;
+	CHECK_INT(parse(sb.buf, sb.len, &m, &r), -EINVAL);
+	CHECK(report_has(&r, "_yaml", "yaml"));
+	strbuf_release(&sb);
+
+	/* a market of 500,000 `[` and one made of merge keys: an error, or an index, fast */
+	char path[] = "/tmp/wazofs-hostile-market.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 500000 / 1000; i++) {
+		char b[1000];
+		memset(b, '[', sizeof(b));
+		CHECK(write(fd, b, sizeof(b)) == (ssize_t)sizeof(b));
+	}
+	close(fd);
+	struct market *mk = NULL;
+	struct strbuf err = STRBUF_INIT;
+	alarm(10);
+	CHECK_INT(market_load(path, &mk, &err), -EINVAL);
+	alarm(0);
+	CHECK(err.buf && strstr(err.buf, "nested deeper than"));
+	strbuf_release(&err);
+
+	FILE *f = fopen(path, "w");
+	fprintf(f, "a0: &a0 {x: 1}\n");
+	for (int i = 1; i <= 16; i++)
+		fprintf(f, "a%d: &a%d {<<: [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]}\n", i,
+			i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	fprintf(f, "<<: *a16\n");
+	fclose(f);
+	alarm(10);
+	int rc = market_load(path, &mk, &err);
+	alarm(0);
+	CHECK_INT(rc, -EINVAL); /* no items: refused, after a bounded lookup */
+	strbuf_release(&err);
+	unlink(path);
+
+	/* an install request made of merge keys */
+	struct install_request req;
+	const char *reqtext =
+	    "a: &a {x: 1}\nb: &b {<<: [*a, *a, *a, *a]}\nc: &c {<<: [*b, *b, *b, *b]}\n"
+	    "<<: *c\nmethod: market\noptions: {namespace: demo, name: x}\n";
+	alarm(10);
+	CHECK_INT(install_request_parse(reqtext, strlen(reqtext), &req, &err), 0);
+	alarm(0);
+	CHECK_STR(req.name, "x");
+	strbuf_release(&err);
+}
+
+/* Renders a status whose fields hold s; it must read back (libyaml refuses anything
+ * that is not valid YAML) with the state intact. */
+static int status_round_trip(const char *s)
+{
+	struct job_status st, back;
+	job_status_init(&st);
+	snprintf(st.ns, sizeof(st.ns), "%s", s);
+	snprintf(st.name, sizeof(st.name), "%s", s);
+	snprintf(st.version, sizeof(st.version), "%s", s);
+	job_status_fail(&st, "install-error", "Installation error", NULL, "%s", s);
+	struct strbuf sb = STRBUF_INIT;
+	job_status_render(&st, &sb);
+	int rc = job_status_parse(sb.buf, sb.len, &back);
+	int ok = rc == 0 && strcmp(back.state, "error") == 0 &&
+		 strcmp(back.error_id, "install-error") == 0;
+	if (!ok)
+		fprintf(stderr, "status that does not read back:\n%s\n", sb.buf);
+	job_status_destroy(&st);
+	job_status_destroy(&back);
+	strbuf_release(&sb);
+	return ok;
+}
+
+static void test_status_any_bytes(void)
+{
+	CHECK(status_round_trip("C1 \xc2\x85 NEL, \xc2\x9b CSI, \xe2\x80\xa8 LS, \xe2\x80\xa9 PS"));
+	CHECK(status_round_trip("invalid \xff\xfe bytes \xc3"));
+	CHECK(status_round_trip("BOM \xef\xbb\xbf and \xef\xbf\xbe"));
+	CHECK(status_round_trip("escape \x1b[31m red \x7f"));
+	CHECK(status_round_trip("surrogate \xed\xa0\x80 overlong \xc0\xaf"));
+	/* a UTF-8 sequence cut by a fixed-size field: é at the last byte of name[128] */
+	char cut[300];
+	memset(cut, 'a', sizeof(cut));
+	for (size_t i = 120; i + 1 < sizeof(cut); i += 2)
+		cut[i] = '\xc3', cut[i + 1] = '\xa9';
+	cut[sizeof(cut) - 1] = 0;
+	CHECK(status_round_trip(cut));
+	/* every byte value, in random strings */
+	unsigned seed = 12345;
+	int all = 1;
+	for (int n = 0; n < 3000; n++) {
+		char s[64];
+		size_t len = (size_t)(rand_r(&seed) % 63);
+		for (size_t i = 0; i < len; i++)
+			s[i] = (char)(1 + rand_r(&seed) % 255);
+		s[len] = 0;
+		all &= status_round_trip(s);
+	}
+	CHECK(all);
+	/* quoting keeps printable text intact */
+	char *q = y11_quote("café \xe2\x82\xac");
+	CHECK_STR(q, "café \xe2\x82\xac");
+	free(q);
+	CHECK_STR(q = y11_quote("a\xc2\x85z"), "\"a\\x85z\"");
+	free(q);
+	CHECK_STR(q = y11_quote("a\xe2\x80\xa8z"), "\"a\\u2028z\"");
+	free(q);
+	CHECK_STR(q = y11_quote("a\xffz"), "\"a\\uFFFDz\"");
+	free(q);
+}
+
+int main(void)
+{
+	signal(SIGALRM, on_alarm);
+	test_plugin_yml_files();
+	test_generated_bombs();
+	test_status_any_bytes();
+	return CHECK_SUMMARY();
+}
