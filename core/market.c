@@ -115,18 +115,25 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 {
 	struct strbuf text = STRBUF_INIT;
 	int rc = strbuf_read_file(&text, path, MARKET_MAX);
-	if (rc) {
+	if (rc)
 		strbuf_addf(err, "%s: %s", path, strerror(-rc));
-		strbuf_release(&text);
-		return rc;
-	}
+	else
+		rc = market_parse(text.buf, text.len, path, out, err);
+	strbuf_release(&text);
+	return rc;
+}
+
+int market_parse(const char *text, size_t len, const char *origin, struct market **out,
+		 struct strbuf *err)
+{
+	int rc;
+	const char *path = origin;
 	yaml_document_t doc;
 	struct strbuf yerr = STRBUF_INIT;
-	rc = ydoc_load(text.buf, text.len, &doc, NULL, &yerr);
+	rc = ydoc_load(text, len, &doc, NULL, &yerr);
 	if (rc) {
 		strbuf_addf(err, "%s: %s", path, yerr.buf ? yerr.buf : strerror(-rc));
 		strbuf_release(&yerr);
-		strbuf_release(&text);
 		return rc;
 	}
 	struct market *m = calloc(1, sizeof(*m));
@@ -143,7 +150,6 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 		rc =
 		    load_item(&doc, ydoc_seq_item(&doc, items, i), &m->items[m->n_items++], i, err);
 	yaml_document_delete(&doc);
-	strbuf_release(&text);
 	if (rc) {
 		market_free(m);
 		return rc;

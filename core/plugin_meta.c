@@ -193,6 +193,33 @@ static char *required_regex_string(yaml_document_t *d, yaml_node_t *root, const 
 	return strdup(scalar_text(n));
 }
 
+/* dpkg's version syntax: [epoch:]upstream[-revision], the epoch digits, the upstream
+ * starting with a digit, only alphanumerics and . + ~ (and - or : where they split). */
+static int dpkg_version_valid(const char *v)
+{
+	const char *colon = strchr(v, ':'), *up = v;
+	if (colon) {
+		if (colon == v)
+			return 0;
+		for (const char *c = v; c < colon; c++)
+			if (*c < '0' || *c > '9')
+				return 0;
+		up = colon + 1;
+	}
+	const char *dash = strrchr(up, '-'), *end = dash ? dash : up + strlen(up);
+	if (up == end || *up < '0' || *up > '9' || (dash && !dash[1]))
+		return 0;
+	for (const char *c = up; *c; c++) {
+		int alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+			    (*c >= 'A' && *c <= 'Z');
+		int sep = *c == '.' || *c == '+' || *c == '~';
+		int split = c < end && (*c == '-' || (*c == ':' && colon));
+		if (!alnum && !sep && !split)
+			return 0;
+	}
+	return 1;
+}
+
 int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 {
 	static const struct {
@@ -211,6 +238,12 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 					"Longer than %zu characters.", limits[i].max);
 			each_ok = 0;
 		}
+	if (m->version && each_ok && !dpkg_version_valid(m->version)) {
+		meta_report_add(r, "version", "regex", "[epoch:]upstream[-revision]",
+				"Not a version dpkg accepts (it must start with a digit and hold "
+				"only letters, digits and . + ~ - :).");
+		each_ok = 0;
+	}
 	if (!each_ok || !m->name || !m->namespace || !m->version)
 		return each_ok ? 0 : -EINVAL;
 	char file[1024];

@@ -49,10 +49,10 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, st
 int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_meta *m,
 		     struct meta_report *r);
 void plugin_meta_destroy(struct plugin_meta *m);
-/* wazofs's own limit on top of wazo-plugind's schema: names the mount and dpkg can both
- * show. Each field within its PLUGIN_*_MAX and the package file name
+/* wazofs's own limits on top of wazo-plugind's schema: a version dpkg accepts, and names
+ * the mount and dpkg can both show: each field within its PLUGIN_*_MAX and the package file name
  * wazo-plugind-<name>-<namespace>_<version>_all.deb within 255 bytes. 0, or -EINVAL with
- * each offending field added to r (constraint_id range). */
+ * each offending field added to r (constraint_id range or regex). */
 int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r);
 
 /* Adds an error to r (ignored past META_MAX_ERRORS). */

@@ -77,9 +77,19 @@ static void refresh_market(struct plugind *p, int force)
 	struct market *m = NULL;
 	struct strbuf err = STRBUF_INIT;
 	if (market_load(p->cfg.market, &m, &err)) {
-		syslog(LOG_WARNING, "market not (re)loaded: %s", err.buf ? err.buf : "error");
+		/* a bad market never keeps the mount from serving: the previous index
+		 * stays, or the market is empty */
+		syslog(LOG_WARNING, "market %s not (re)loaded: %s", p->cfg.market,
+		       err.buf ? err.buf : "error");
 		strbuf_release(&err);
-		return;
+		pthread_mutex_lock(&p->lock);
+		int have = p->market != NULL;
+		pthread_mutex_unlock(&p->lock);
+		static const char empty[] = "{\"items\": []}";
+		if (have || market_parse(empty, sizeof(empty) - 1, "empty", &m, &err)) {
+			strbuf_release(&err);
+			return;
+		}
 	}
 	pthread_mutex_lock(&p->lock);
 	struct market *old = p->market;
@@ -216,6 +226,23 @@ static int entry_is_candidate(const char *entry)
 	return entry[0] && entry[0] != '.';
 }
 
+/* An empty directory (`mkdir incoming/x` before the copy) is nothing to validate yet:
+ * it starts no job; what is copied into it later does. */
+static int empty_dir(struct plugind *p, const char *entry)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", p->incoming, entry);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int empty = 1;
+	while (empty && (de = readdir(d)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct plugind *p = arg;
@@ -237,7 +264,7 @@ static void *monitor_main(void *arg)
 			struct job *j = find_job_for_entry(p, done.v[i]);
 			if (j && j->running) /* changed during its job: run again after it */
 				tracker_touch(p->tracker, done.v[i], 0);
-			else if (entry_is_candidate(done.v[i]))
+			else if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
 				name_list_add_unique(&p->queue, done.v[i]);
 		}
 		if (done.n)

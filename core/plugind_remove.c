@@ -1,5 +1,6 @@
 /* plugind_remove: uninstalling a plugin, and with it the installed plugins whose
  * package depends on it (dependents first, as apt would), in one dpkg --purge. */
+#include "fsutil.h"
 #include "plugin_package.h"
 #include "plugind_internal.h"
 #include <errno.h>
@@ -57,10 +58,39 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	}
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	int had_jobs = 0;
+	struct strbuf keep = STRBUF_INIT; /* statuses of cancelled copies, to save */
+	char keep_entry[NAME_MAX + 1] = "";
 	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
 		had_jobs = 1;
-		drop_job(p, j, 1);
+		if (!j->entry[0]) {
+			drop_job(p, j, 1);
+			continue;
+		}
+		/* a copy in incoming/ whose job this removal cancelled (or that had failed)
+		 * stays there with a status saying so; it leaves the plugin's directory and
+		 * never runs again by itself */
+		if (strcmp(j->st.state, "error"))
+			job_status_fail(&j->st, "install-error", "Installation error", NULL,
+					"cancelled");
+		snprintf(j->st.reason, sizeof(j->st.reason),
+			 "cancelled: %s/%s was removed while this job ran; the copy stays in "
+			 "incoming/ (change it to install again, remove it to discard it)",
+			 ns, name);
+		j->st.ns[0] = j->st.name[0] = j->st.version[0] = j->st.package[0] = 0;
+		strbuf_release(&keep);
+		job_status_render(&j->st, &keep);
+		snprintf(keep_entry, sizeof(keep_entry), "%s", j->entry);
 	}
+	pthread_mutex_unlock(&p->lock);
+	if (keep_entry[0]) {
+		char path[PATH_MAX];
+		status_file_path(p, keep_entry, path, sizeof(path));
+		if (keep.oom || write_file_atomic(path, keep.buf, keep.len, 0644))
+			syslog(LOG_WARNING, "cannot save %s: %m", path);
+	}
+	strbuf_release(&keep);
+	pthread_mutex_lock(&p->lock);
+	ip = find_installed(p, ns, name);
 	if (!ip) {
 		pthread_mutex_unlock(&p->lock);
 		return had_jobs ? 0 : -ENOENT;

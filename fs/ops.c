@@ -41,6 +41,39 @@ static int backing(const struct route *r, char *out, size_t len)
 	return 0;
 }
 
+/* An editor's swap or lock file (vim's .name.swp, emacs's .#name): kept open for as long
+ * as the editor runs, so it never counts as a copy in progress. */
+static int editor_artifact(const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	size_t n = strlen(base);
+	if (base[0] != '.')
+		return 0;
+	if (base[1] == '#')
+		return 1;
+	static const char *const swaps[] = { ".swp", ".swo", ".swx", ".swpx" };
+	for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
+		size_t k = strlen(swaps[i]);
+		if (n > k && strcmp(base + n - k, swaps[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A change under incoming/ by the caller, for the completion tracker. */
+static void note_change(const struct route *r)
+{
+	if (!editor_artifact(r->rel))
+		plugind_incoming_touch(core(), r->entry, caller());
+}
+
+/* A new top-level entry must leave room for its ENTRY.status beside it. */
+static int new_entry_ok(const struct route *r)
+{
+	return !r->top_level || strlen(r->entry) + strlen(".status") <= NAME_MAX;
+}
+
 #define ROUTE(path, r)                           \
 	struct route r;                          \
 	do {                                     \
@@ -267,7 +300,7 @@ static int open_backing(const struct route *r, const char *b, struct fuse_file_i
 		return -e;
 	}
 	snprintf(h->entry, sizeof(h->entry), "%s", r->entry);
-	if (is_write(flags) || (flags & O_CREAT)) {
+	if ((is_write(flags) || (flags & O_CREAT)) && !editor_artifact(r->rel)) {
 		h->tracked = 1;
 		plugind_incoming_open(core(), r->entry, caller());
 		plugind_incoming_touch(core(), r->entry, caller());
@@ -312,6 +345,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
+	if (!new_entry_ok(&r))
+		return -ENAMETOOLONG;
 	BACKING(r, b);
 	return open_backing(&r, b, fi, fi->flags | O_CREAT, mode);
 }
@@ -342,7 +377,8 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	if (n < 0)
 		return -errno;
-	plugind_incoming_touch(core(), h->entry, caller());
+	if (h->tracked)
+		plugind_incoming_touch(core(), h->entry, caller());
 	return (int)n;
 }
 
@@ -376,10 +412,12 @@ static int op_mkdir(const char *path, mode_t mode)
 	ROUTE(path, r);
 	switch (r.kind) {
 	case R_INCOMING: {
+		if (!new_entry_ok(&r))
+			return -ENAMETOOLONG;
 		BACKING(r, b);
 		if (mkdir(b, mode) < 0)
 			return -errno;
-		plugind_incoming_touch(core(), r.entry, caller());
+		note_change(&r);
 		return 0;
 	}
 	case R_NAMESPACE: return plugind_mkdir_namespace(core(), r.ns);
@@ -404,7 +442,7 @@ static int op_unlink(const char *path)
 			if (r.top_level)
 				plugind_incoming_gone(core(), r.entry);
 			else
-				plugind_incoming_touch(core(), r.entry, caller());
+				note_change(&r);
 			return 0;
 		}
 		if (errno != ENOENT || !r.top_level)
@@ -433,7 +471,7 @@ static int op_rmdir(const char *path)
 		if (r.top_level)
 			plugind_incoming_gone(core(), r.entry);
 		else
-			plugind_incoming_touch(core(), r.entry, caller());
+			note_change(&r);
 		return 0;
 	}
 	case R_PLUGIN: return plugind_remove(core(), r.ns, r.name);
@@ -450,6 +488,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	ROUTE(to, t);
 	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
 		return a.kind == R_INCOMING || t.kind == R_INCOMING ? -EXDEV : -EROFS;
+	if (!new_entry_ok(&t))
+		return -ENAMETOOLONG;
 	BACKING(a, ba);
 	BACKING(t, bt);
 	if (renameat2(AT_FDCWD, ba, AT_FDCWD, bt, flags) < 0)
@@ -457,8 +497,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	if (a.top_level && strcmp(a.entry, t.entry))
 		plugind_incoming_gone(core(), a.entry);
 	else
-		plugind_incoming_touch(core(), a.entry, caller());
-	plugind_incoming_touch(core(), t.entry, caller());
+		note_change(&a);
+	note_change(&t);
 	return 0;
 }
 
@@ -477,7 +517,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	if (rc < 0)
 		return -errno;
-	plugind_incoming_touch(core(), r.entry, caller());
+	note_change(&r);
 	return 0;
 }
 
@@ -490,7 +530,7 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	BACKING(r, b);
 	if (fchmodat(AT_FDCWD, b, mode, 0) < 0)
 		return -errno;
-	plugind_incoming_touch(core(), r.entry, caller());
+	note_change(&r);
 	return 0;
 }
 
@@ -503,7 +543,7 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	BACKING(r, b);
 	if (fchownat(AT_FDCWD, b, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	plugind_incoming_touch(core(), r.entry, caller());
+	note_change(&r);
 	return 0;
 }
 
@@ -516,7 +556,7 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
 	BACKING(r, b);
 	if (utimensat(AT_FDCWD, b, tv, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	plugind_incoming_touch(core(), r.entry, caller());
+	note_change(&r);
 	return 0;
 }
 
@@ -525,10 +565,12 @@ static int op_symlink(const char *target, const char *linkpath)
 	ROUTE(linkpath, r);
 	if (r.kind != R_INCOMING)
 		return -EROFS;
+	if (!new_entry_ok(&r))
+		return -ENAMETOOLONG;
 	BACKING(r, b);
 	if (symlink(target, b) < 0)
 		return -errno;
-	plugind_incoming_touch(core(), r.entry, caller());
+	note_change(&r);
 	return 0;
 }
 
@@ -551,11 +593,13 @@ static int op_link(const char *from, const char *to)
 	ROUTE(to, t);
 	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
 		return -EROFS;
+	if (!new_entry_ok(&t))
+		return -ENAMETOOLONG;
 	BACKING(a, ba);
 	BACKING(t, bt);
 	if (link(ba, bt) < 0)
 		return -errno;
-	plugind_incoming_touch(core(), t.entry, caller());
+	note_change(&t);
 	return 0;
 }
 

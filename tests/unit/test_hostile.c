@@ -113,6 +113,8 @@ static void test_plugin_yml_files(void)
 	CHECK(strstr(r.e[0].message, "line 4") != NULL);
 
 	/* names the mount could not show are refused before anything runs */
+	CHECK_INT(limits_of("c1-controls.yml", &r), -EINVAL); /* valid YAML, no dpkg version */
+	CHECK(report_has(&r, "version", "regex"));
 	CHECK_INT(limits_of("long-name.yml", &r), -EINVAL);
 	CHECK(report_has(&r, "name", "range"));
 	CHECK_INT(limits_of("long-namespace.yml", &r), -EINVAL);
@@ -120,7 +122,7 @@ static void test_plugin_yml_files(void)
 	const char *sum =
 	    "name: n123456789n123456789n123456789n123456789n123456789n123456789n123456"
 	    "789n123456789n123456789n123456789\nnamespace: s123456789s123456789s12345"
-	    "6789s123456789s123456789s12\nversion: v123456789v123456789v123456789v123"
+	    "6789s123456789s123456789s12\nversion: 1123456789v123456789v123456789v123"
 	    "456789v123456789v123456789v123456789v123456789v123456789v1234\n";
 	CHECK_INT(parse(sum, strlen(sum), &m, &r), 0);
 	memset(&r, 0, sizeof(r));

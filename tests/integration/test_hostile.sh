@@ -1,0 +1,109 @@
+#!/bin/bash
+# Hostile input through the mount: every plugin.yml of tests/data/hostile, a 160 KB
+# nested one, rules that print 100 MB, fork a daemon or are missing, a fifo; each ends
+# with a status that is valid YAML and names what was refused, and the daemon still
+# installs the next plugin. Then a state dir on an overlayfs over two filesystems, and a
+# saved status that cannot be read.
+. "$(dirname "$0")/lib.sh"
+make_sandbox
+start_daemon || { finish; exit 1; }
+DATA=$TOP/tests/data/hostile
+
+valid_yaml() { python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1], "rb"))' "$1"; }
+
+n=0
+for f in "$DATA"/*.yml; do
+	n=$((n + 1))
+	e=hostile$n
+	mkdir -p "$T/h/$e/wazo"
+	cp "$f" "$T/h/$e/wazo/plugin.yml"
+	printf '#!/bin/sh\ntouch "%s/ran.%s"\nexit 0\n' "$T" "$e" >"$T/h/$e/wazo/rules"
+	chmod +x "$T/h/$e/wazo/rules"
+	cp -r "$T/h/$e" "$MNT/incoming/"
+	if ! wait_job "$e" 30; then
+		not_ok "$(basename "$f"): the job ends"
+		continue
+	fi
+	S=$MNT/incoming/$e.status
+	if [ -e "$MNT/incoming/$e" ]; then
+		check_eq "$(basename "$f"): refused" "$(status_field "$S" state)" error
+		check "... its status is valid YAML" valid_yaml "$S"
+		check "... and names a field" grep -qE '^  [a-z_"]+.*:$' "$S"
+		check "... no rules step ran" test ! -e "$T/ran.$e"
+		rm -r "$MNT/incoming/$e"
+	else
+		ok "$(basename "$f"): read safely and installed"
+	fi
+done
+
+# a 160 KB plugin.yml nested 80,000 levels deep
+mkdir -p "$T/h/deep/wazo"
+python3 -c 'print("name: deep\nnamespace: demo\nversion: 1\nd: " + "[" * 80000 + "]" * 80000)' >"$T/h/deep/wazo/plugin.yml"
+cp "$T/h/hostile1/wazo/rules" "$T/h/deep/wazo/rules"
+cp -r "$T/h/deep" "$MNT/incoming/"
+check "a 160 KB plugin.yml nested 80,000 deep is refused quickly" wait_job deep 20
+check_contains "... saying how deep it may be" "$MNT/incoming/deep.status" 'nested deeper than 64'
+rm -r "$MNT/incoming/deep"
+
+# rules that print 100 MB, leave a daemon behind, or are missing; a fifo in the copy
+make_plugin "$T/src/loud" loud demo 1.0.0 0 'head -c 100000000 /dev/zero | tr "\0" x; echo'
+cp -r "$T/src/loud" "$MNT/incoming/"
+check "rules that print 100 MB finish" wait_job loud 120
+check_eq "... installed" "$(status_field "$MNT/demo/loud/status" state)" installed
+make_plugin "$T/src/forks" forks demo 1.0.0 0 '(setsid sleep 300 &) ; true'
+cp -r "$T/src/forks" "$MNT/incoming/"
+check "rules that leave a daemon behind do not stall the job" wait_job forks 60
+pkill -f 'sleep 300' 2>/dev/null
+make_plugin "$T/src/norules" norules demo 1.0.0
+rm "$T/src/norules/wazo/rules"
+cp -r "$T/src/norules" "$MNT/incoming/"
+wait_job norules
+check_contains "a copy without wazo/rules is refused naming it" "$MNT/incoming/norules.status" 'wazo/rules'
+make_plugin "$T/src/fifo" fifo demo 1.0.0
+check_fails "a fifo cannot be made in incoming/" mkfifo "$MNT/incoming/fifo/wazo/pipe"
+make_plugin "$T/src/next" next demo 1.0.0
+cp -r "$T/src/next" "$MNT/incoming/"
+check "after all that, the next plugin installs" wait_job next
+check_eq "... installed" "$(status_field "$MNT/demo/next/status" state)" installed
+stop_daemon
+
+# --- a state dir on an overlayfs whose layers are two filesystems (files and dirs then
+# report different st_dev): scratch dirs are emptied, packages never mix
+mkdir -p "$T/ovl/lower" "$T/ovl/upper" "$T/ovl/work"
+mount -t tmpfs wazofs-lower "$T/ovl/lower"
+mkdir -p "$STATE.ovl"
+mount -t overlay overlay -o "lowerdir=$T/ovl/lower,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$STATE.ovl"
+STATE_SAVE=$STATE
+STATE=$STATE.ovl
+start_daemon
+make_plugin "$T/src/ova" ova demo 1.0.0
+cp -r "$T/src/ova" "$MNT/incoming/"
+wait_job ova
+stop_daemon
+start_daemon
+make_plugin "$T/src/ovb" ovb demo 1.0.0
+cp -r "$T/src/ovb" "$MNT/incoming/"
+wait_job ovb
+check_eq "on overlayfs, the second plugin installs" "$(status_field "$MNT/demo/ovb/status" state)" installed
+check "... its package holds none of the first one's files" \
+	sh -c "! dpkg-deb -c '$STATE/packages/wazo-plugind-ovb-demo_1.0.0_all.deb' | grep -q ova"
+check_eq "... and the scratch dirs are empty" "$(ls -A "$STATE/work" | wc -l)" 0
+stop_daemon
+umount "$STATE"
+umount "$T/ovl/lower"
+STATE=$STATE_SAVE
+
+# --- a failed job whose saved status cannot be read is restored as failed, not re-run
+start_daemon
+make_plugin "$T/src/saved" saved demo 1.0.0 0 'echo built >> "'"$T"'/saved.builds"; exit 2'
+cp -r "$T/src/saved" "$MNT/incoming/"
+wait_job saved
+stop_daemon
+printf 'state: error\nreason: "\xff\xfe\x85 broken' >"$STATE/jobs/saved.status"
+start_daemon
+sleep 1
+check_eq "a failed job with an unreadable saved status is shown failed" "$(status_field "$MNT/incoming/saved.status" state)" error
+check "... that status is valid YAML" valid_yaml "$MNT/incoming/saved.status"
+check_eq "... and its rules build did not run again" "$(wc -l <"$T/saved.builds")" 1
+stop_daemon
+finish
