@@ -49,8 +49,32 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" test
 
+# libFuzzer targets (clang): build-fuzz/fuzz_*; `make fuzz-run` runs each for
+# FUZZ_SECONDS, seeded from tests/data, and stops at the first crash or invalid status.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 20
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libwazocore.a
+	$(MAKE) BUILD=build-fuzz CC=clang $(FUZZ_BIN)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libwazocore.a
+	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS)) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< build-fuzz/libwazocore.a $(CORE_LIBS)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_BIN); do \
+		mkdir -p build-fuzz/corpus/$${t##*/}; \
+		echo "# $$t ($(FUZZ_SECONDS) s)"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+			build-fuzz/corpus/$${t##*/} tests/data/hostile examples/helloworld/wazo \
+			2>build-fuzz/$${t##*/}.log || { tail -40 build-fuzz/$${t##*/}.log; exit 1; }; \
+		grep -E '^Done|^#[0-9]+.*DONE' build-fuzz/$${t##*/}.log | tail -1; \
+	done
+
 # The C style of .clang-format, checked (apply with: clang-format -i FILES).
-FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch])
+FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
@@ -58,6 +82,6 @@ install: $(BUILD)/wazofs
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan format-check install clean
+.PHONY: all test asan fuzz fuzz-run format-check install clean

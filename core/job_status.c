@@ -93,9 +93,13 @@ int job_status_parse(const char *text, size_t len, struct job_status *st)
 			const char *key = (const char *)k->data.scalar.value;
 			if (strcmp(key, "details") == 0) {
 				/* keep the rendered body: everything after "details:\n" */
-				const char *d = strstr(text, "\ndetails:\n");
-				if (d)
-					st->details = strdup(d + strlen("\ndetails:\n"));
+				static const char mark[] = "\ndetails:\n";
+				const char *d = memmem(text, len, mark, sizeof(mark) - 1);
+				if (d) {
+					d += sizeof(mark) - 1;
+					free(st->details);
+					st->details = strndup(d, len - (size_t)(d - text));
+				}
 				continue;
 			}
 			if (v->type != YAML_SCALAR_NODE)

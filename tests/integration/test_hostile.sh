@@ -9,7 +9,7 @@ make_sandbox
 start_daemon || { finish; exit 1; }
 DATA=$TOP/tests/data/hostile
 
-valid_yaml() { python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1], "rb"))' "$1"; }
+valid_yaml() { /usr/bin/python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1], "rb"))' "$1"; }
 
 n=0
 for f in "$DATA"/*.yml; do
@@ -38,7 +38,7 @@ done
 
 # a 160 KB plugin.yml nested 80,000 levels deep
 mkdir -p "$T/h/deep/wazo"
-python3 -c 'print("name: deep\nnamespace: demo\nversion: 1\nd: " + "[" * 80000 + "]" * 80000)' >"$T/h/deep/wazo/plugin.yml"
+/usr/bin/python3 -c 'print("name: deep\nnamespace: demo\nversion: 1\nd: " + "[" * 80000 + "]" * 80000)' >"$T/h/deep/wazo/plugin.yml"
 cp "$T/h/hostile1/wazo/rules" "$T/h/deep/wazo/rules"
 cp -r "$T/h/deep" "$MNT/incoming/"
 check "a 160 KB plugin.yml nested 80,000 deep is refused quickly" wait_job deep 20

@@ -53,7 +53,9 @@ START=$(date +%s)
 check "rm -r of the plugin with a running job succeeds" rm -r "$MNT/demo/slow"
 check "... well before the build would have ended" test $(($(date +%s) - START)) -lt 30
 check "... the plugin directory is gone" test ! -e "$MNT/demo/slow"
-check "... the job's status is gone" test ! -e "$MNT/incoming/slow.status"
+# issue 8, defect 14: a copy left without a status ran again at the next mount
+check_contains "... the job's status says it was cancelled" "$MNT/incoming/slow.status" 'reason: .*cancelled: demo/slow was removed'
+check "... and no longer names the plugin" sh -c "! grep -q '^name: slow' '$MNT/incoming/slow.status'"
 check "... the build process is gone" sh -c "! pgrep -fx 'sleep 60' >/dev/null"
 check "... the user's copy stays in incoming/" test -d "$MNT/incoming/slow/wazo"
 check_eq "... nothing was installed" "$(dpkg_q -W wazo-plugind-slow-demo 2>/dev/null)" ""

@@ -228,6 +228,17 @@ static void test_status_any_bytes(void)
 		cut[i] = '\xc3', cut[i + 1] = '\xa9';
 	cut[sizeof(cut) - 1] = 0;
 	CHECK(status_round_trip(cut));
+	/* a saved status is read within its length (found by fuzz_status: a heap overflow) */
+	{
+		static const char text[] = "name:\ndetails:\nespace: demo\nversion: 2\n";
+		char *exact = malloc(sizeof(text) - 1); /* no NUL after it */
+		memcpy(exact, text, sizeof(text) - 1);
+		struct job_status back;
+		job_status_parse(exact, sizeof(text) - 1, &back);
+		CHECK(back.details && strcmp(back.details, "espace: demo\nversion: 2\n") == 0);
+		job_status_destroy(&back);
+		free(exact);
+	}
 	/* every byte value, in random strings */
 	unsigned seed = 12345;
 	int all = 1;

@@ -1,0 +1,12 @@
+/* libFuzzer target: install request files (incoming/NAME.yml). */
+#include "install_request.h"
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct install_request req;
+	struct strbuf err = STRBUF_INIT;
+	install_request_parse((const char *)data, size, &req, &err);
+	strbuf_release(&err);
+	return 0;
+}
