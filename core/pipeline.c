@@ -440,20 +440,22 @@ int pipeline_remove(struct job *job, const struct pipeline_env *env, const char 
 {
 	job_step(job, STEP_REMOVING);
 	size_t n = 0, foreign = 0;
-	for (const char *const *p = packages; *p; p++, n++) {
-		int ours = plugin_package_is_ours(env->cfg->root, *p);
-		foreign += !ours;
-		job_logf(job, "removing %s%s\n", *p,
-			 ours ? "" : " (not made by wazofs: dpkg --remove)");
-	}
+	while (packages[n])
+		n++;
 	const char **ours = calloc(n + 1, sizeof(*ours));
 	if (!ours) {
 		job_fail(job, "uninstall-error", "Uninstallation error", NULL, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0, k = 0; i < n; i++)
-		if (!foreign || plugin_package_is_ours(env->cfg->root, packages[i]))
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int mine = plugin_package_is_ours(env->cfg->root, packages[i]);
+		foreign += !mine;
+		if (mine)
 			ours[k++] = packages[i];
+		job_logf(job, "removing %s%s\n", packages[i],
+			 mine ? "" : " (not made by wazofs: dpkg --remove)");
+	}
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	const char *tool = foreign ? "dpkg --remove" : "dpkg --purge";
 	pthread_mutex_lock(env->pkg_lock);

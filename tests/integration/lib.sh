@@ -169,6 +169,16 @@ RULES
 	chmod +x "$dir/wazo/rules"
 }
 
+# local_apt_repo: a local APT repository holding wazofs-test-dep 1.0, as the sandbox
+# root's only source (no network)
+local_apt_repo() {
+	mkdir -p "$T/repo" "$T/dummy/DEBIAN" "$ROOT/etc/apt"
+	printf 'Package: wazofs-test-dep\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: dummy\n' >"$T/dummy/DEBIAN/control"
+	dpkg-deb -b "$T/dummy" "$T/repo/wazofs-test-dep_1.0_all.deb" >/dev/null
+	(cd "$T/repo" && dpkg-scanpackages . >Packages 2>/dev/null)
+	echo "deb [trusted=yes] file:$T/repo ./" >"$ROOT/etc/apt/sources.list"
+}
+
 finish() {
 	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
 	[ "$TESTS_FAILED" -eq 0 ]

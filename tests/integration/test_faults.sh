@@ -59,11 +59,7 @@ check_eq "... its rules ran uninstall then postrm once" \
 check "... and the plugin is gone from the mount" test ! -e "$MNT/demo/wpd"
 
 # --- 2. debian_depends: apt runs dpkg, and `rules install` still sees the daemon's PATH
-mkdir -p "$T/repo" "$T/dummy/DEBIAN" "$ROOT/etc/apt"
-printf 'Package: wazofs-test-dep\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: dummy\n' >"$T/dummy/DEBIAN/control"
-dpkg-deb -b "$T/dummy" "$T/repo/wazofs-test-dep_1.0_all.deb" >/dev/null
-(cd "$T/repo" && dpkg-scanpackages . >Packages 2>/dev/null)
-echo "deb [trusted=yes] file:$T/repo ./" >"$ROOT/etc/apt/sources.list"
+local_apt_repo
 make_plugin "$T/src/aptpath" aptpath demo 1.0.0
 printf 'debian_depends: [wazofs-test-dep]\n' >>"$T/src/aptpath/wazo/plugin.yml"
 sed -i 's|^    install|    install) asterisk -rx "module reload" ;;\n    never|' "$T/src/aptpath/wazo/rules"

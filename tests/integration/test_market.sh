@@ -167,11 +167,7 @@ check "a git install honours subdirectory" wait_job req-sub.yml 60
 check_eq "... it installed seven" "$(dpkg_q -W -f '${db:Status-Abbrev}' wazo-plugind-seven-demo)" "ii "
 
 # --- debian_depends, resolved by apt from a local repository
-mkdir -p "$T/repo" "$T/dummy/DEBIAN" "$ROOT/etc/apt"
-printf 'Package: wazofs-test-dep\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: dummy\n' >"$T/dummy/DEBIAN/control"
-dpkg-deb -b "$T/dummy" "$T/repo/wazofs-test-dep_1.0_all.deb" >/dev/null
-(cd "$T/repo" && dpkg-scanpackages . >Packages 2>/dev/null)
-echo "deb [trusted=yes] file:$T/repo ./" >"$ROOT/etc/apt/sources.list"
+local_apt_repo
 make_plugin "$T/src/withdeb" withdeb demo 1.0.0
 printf 'debian_depends:\n  - wazofs-test-dep\n' >>"$T/src/withdeb/wazo/plugin.yml"
 cp -r "$T/src/withdeb" "$MNT/incoming/"
