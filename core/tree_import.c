@@ -78,6 +78,114 @@ static const char *refusal(struct archive_entry *e)
 	return NULL;
 }
 
+enum { LINK_HOPS_MAX = 40 };
+
+/* Follows the link at root/rel the way the kernel would, but with root as the top: 1 when
+ * it ends outside root (an absolute target or a ".." above root, through any chain of
+ * links), 2 when the chain loops, 0 when it stays inside or stops at a missing name. */
+static int link_escapes(const char *root, const char *rel)
+{
+	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], p[PATH_MAX * 2 + 2];
+	snprintf(cur, sizeof(cur), "%s", rel);
+	char *slash = strrchr(cur, '/');
+	*(slash ? slash : cur) = 0;
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	ssize_t n = readlink(p, rest, sizeof(rest) - 1);
+	if (n < 0)
+		return 0;
+	rest[n] = 0;
+	if (rest[0] == '/')
+		return 1;
+	for (int hops = 0;;) {
+		if (!rest[0])
+			return 0;
+		char *sep = strchr(rest, '/');
+		char comp[NAME_MAX + 2];
+		size_t clen = sep ? (size_t)(sep - rest) : strlen(rest);
+		if (clen > NAME_MAX)
+			return 0; /* ENAMETOOLONG: the kernel stops here */
+		memcpy(comp, rest, clen);
+		comp[clen] = 0;
+		memmove(rest, sep ? sep + 1 : rest + clen, strlen(sep ? sep + 1 : rest + clen) + 1);
+		if (!clen || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (!cur[0])
+				return 1;
+			slash = strrchr(cur, '/');
+			*(slash ? slash : cur) = 0;
+			continue;
+		}
+		size_t len = strlen(cur);
+		if (len + clen + 2 > sizeof(cur))
+			return 0;
+		snprintf(cur + len, sizeof(cur) - len, "%s%s", len ? "/" : "", comp);
+		snprintf(p, sizeof(p), "%s/%s", root, cur);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			return 0; /* resolution stops at a missing name */
+		if (S_ISLNK(st.st_mode)) {
+			if (++hops > LINK_HOPS_MAX)
+				return 2;
+			n = readlink(p, target, sizeof(target) - 1);
+			if (n < 0)
+				return 0;
+			target[n] = 0;
+			if (target[0] == '/')
+				return 1;
+			cur[len] = 0;
+			char joined[PATH_MAX * 2 + 2];
+			snprintf(joined, sizeof(joined), "%s/%s", target, rest);
+			if (strlen(joined) >= sizeof(rest))
+				return 2;
+			snprintf(rest, sizeof(rest), "%s", joined);
+		} else if (!S_ISDIR(st.st_mode) && rest[0]) {
+			return 0; /* ENOTDIR */
+		}
+	}
+}
+
+/* Refuses the first symbolic link under root/rel that leads outside root. The lexical
+ * check of each entry cannot see chains ("a -> ." then "x -> a/a/../../.."), so the
+ * extracted tree is checked as a whole. Returns 0 or -EINVAL with r filled. */
+static int check_links(const char *root, const char *rel, int depth, struct meta_report *r)
+{
+	char p[PATH_MAX * 2 + 2];
+	snprintf(p, sizeof(p), "%s%s%s", root, *rel ? "/" : "", rel);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char sub[PATH_MAX];
+		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
+		    (int)sizeof(sub))
+			continue;
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", root, sub);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			int e = link_escapes(root, sub);
+			if (e) {
+				meta_report_add(r, "_archive", "archive", sub,
+						e == 2 ? "archive entry '%s' is a loop of symbolic links"
+						       : "archive entry '%s' is a symbolic link pointing "
+							 "outside the tree",
+						sub);
+				rc = -EINVAL;
+			}
+		} else if (S_ISDIR(st.st_mode) && depth < 256) {
+			rc = check_links(root, sub, depth + 1, r);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
 			   struct meta_report *r, struct strbuf *err)
 {
@@ -188,6 +296,8 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 	if (archive_write_close(out) != ARCHIVE_OK) {
 		strbuf_addf(err, "extracting: %s", archive_error_string(out));
 		rc = -EIO;
+	} else {
+		rc = check_links(dest, "", 0, r);
 	}
 out:
 	archive_read_free(in);

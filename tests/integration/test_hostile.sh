@@ -2,9 +2,11 @@
 # Hostile input through the mount: every plugin.yml of tests/data/hostile, a 160 KB
 # nested one, rules that print 100 MB, fork a daemon or are missing, a fifo; each ends
 # with a status that is valid YAML and names what was refused, and the daemon still
-# installs the next plugin. Then a state dir on an overlayfs over two filesystems, and a
+# installs the next plugin. Archives that escape by a chain of links, gzip and zip bombs
+# (one whose headers lie about its size), an entry named with a newline. Then a state dir on an overlayfs over two filesystems, and a
 # saved status that cannot be read.
 . "$(dirname "$0")/lib.sh"
+EXTRA_OPTS=",archive_max_bytes=50000000"
 make_sandbox
 start_daemon || { finish; exit 1; }
 DATA=$TOP/tests/data/hostile
@@ -61,6 +63,33 @@ wait_job norules
 check_contains "a copy without wazo/rules is refused naming it" "$MNT/incoming/norules.status" 'wazo/rules'
 make_plugin "$T/src/fifo" fifo demo 1.0.0
 check_fails "a fifo cannot be made in incoming/" mkfifo "$MNT/incoming/fifo/wazo/pipe"
+# archives: a chain of links that leads out, and bombs of 300 MB (limit here: 50 MB)
+mkdir -p "$T/arc"
+/usr/bin/python3 "$DATA/archives.py" "$T/arc" || not_ok "cannot generate the hostile archives"
+for a in chain.tar.gz gzip-bomb.tar.gz zip-bomb.zip lying-zip.zip; do
+	cp "$T/arc/$a" "$MNT/incoming/"
+	check "$a: the job ends" wait_job "$a" 60
+	check_eq "$a: refused" "$(status_field "$MNT/incoming/$a.status" error_id)" validation-error
+	check "... its status is valid YAML" valid_yaml "$MNT/incoming/$a.status"
+	case $a in
+	chain*) want="archive entry 'p/wazo/esc' is a symbolic link pointing outside the tree" ;;
+	*) want='(more than 50000000 bytes|damaged archive)' ;;
+	esac
+	check_contains "... saying why" "$MNT/incoming/$a.status" "$want"
+	check "... and the copy is kept" test -f "$MNT/incoming/$a"
+	rm -f "$MNT/incoming/$a"
+done
+check_eq "nothing of a bomb is left in the work dir" "$(find "$STATE/work" -xdev -name zeros | wc -l)" 0
+check_eq "... nor installed" "$(dpkg_q -W wazo-plugind-archbomb-demo 2>/dev/null)" ""
+
+# an entry named with a newline installs, and its status is valid YAML
+make_plugin "$T/src/nl" newline demo 1.0.0
+NL=$'new\nline'
+cp -r "$T/src/nl" "$MNT/incoming/$NL"
+check "an entry named with a newline: the job ends" wait_job "$NL"
+check_eq "... installed" "$(status_field "$MNT/demo/newline/status" state)" installed
+check "... ls of incoming/ still works" timeout 10 ls -l "$MNT/incoming"
+
 make_plugin "$T/src/next" next demo 1.0.0
 cp -r "$T/src/next" "$MNT/incoming/"
 check "after all that, the next plugin installs" wait_job next

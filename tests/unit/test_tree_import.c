@@ -88,6 +88,34 @@ static void test_hostile(const char *name, struct member bad, const char *want)
 	CHECK(strstr(r.e[0].message, want) != NULL);
 }
 
+/* A chain of links that each look inside the tree: "a -> ." makes "a/a/a" the link's own
+ * directory, so the ".." after it climb out. Refused whichever entry comes first. */
+static void test_symlink_chain(void)
+{
+	struct member chain[] = { PLUGIN_FILES,
+				  { "p/wazo/a", AE_IFLNK, "." },
+				  { "p/wazo/esc", AE_IFLNK, "a/a/a/a/../../../../etc/passwd" } };
+	struct meta_report r;
+	CHECK_INT(import("chain.tar.gz", chain, 4, &r), -EINVAL);
+	CHECK(r.n >= 1 && strstr(r.e[0].message, "'p/wazo/esc'") &&
+	      strstr(r.e[0].message, "symbolic link"));
+	struct member reversed[] = { PLUGIN_FILES,
+				     { "p/wazo/esc", AE_IFLNK, "a/a/a/a/../../../../etc/passwd" },
+				     { "p/wazo/a", AE_IFLNK, "." } };
+	CHECK_INT(import("chain2.tar.gz", reversed, 4, &r), -EINVAL);
+	CHECK(r.n >= 1 && strstr(r.e[0].message, "symbolic link"));
+	struct member loop[] = { PLUGIN_FILES,
+				 { "p/x", AE_IFLNK, "y/.." },
+				 { "p/y", AE_IFLNK, "x/.." } };
+	CHECK_INT(import("loop.tar.gz", loop, 4, &r), -EINVAL);
+	struct member inside[] = { PLUGIN_FILES,
+				   { "p/wazo/a", AE_IFLNK, "." },
+				   { "p/wazo/up", AE_IFLNK, "a/a/../rules" },
+				   { "p/lib/l", AE_IFLNK, "../wazo/a/rules" },
+				   { "p/dangling", AE_IFLNK, "nowhere/../../x" } };
+	CHECK_INT(import("inside.tar.gz", inside, 6, &r), 0);
+}
+
 static void test_limits(void)
 {
 	struct member m[60];
@@ -181,6 +209,7 @@ int main(void)
 		     "symbolic link");
 	test_hostile("abssym.tar.gz", (struct member){ "p/l", AE_IFLNK, "/etc" }, "symbolic link");
 	test_hostile("fifo.tar.gz", (struct member){ "p/fifo", AE_IFIFO, "" }, "device, fifo");
+	test_symlink_chain();
 	test_limits();
 	test_not_an_archive();
 	test_tracker();
