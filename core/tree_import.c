@@ -171,11 +171,12 @@ static int check_links(const char *root, const char *rel, int depth, struct meta
 		if (S_ISLNK(st.st_mode)) {
 			int e = link_escapes(root, sub);
 			if (e) {
-				meta_report_add(r, "_archive", "archive", sub,
-						e == 2 ? "archive entry '%s' is a loop of symbolic links"
-						       : "archive entry '%s' is a symbolic link pointing "
-							 "outside the tree",
-						sub);
+				meta_report_add(
+				    r, "_archive", "archive", sub,
+				    e == 2 ? "archive entry '%s' is a loop of symbolic links"
+					   : "archive entry '%s' is a symbolic link pointing "
+					     "outside the tree",
+				    sub);
 				rc = -EINVAL;
 			}
 		} else if (S_ISDIR(st.st_mode) && depth < 256) {
