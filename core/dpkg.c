@@ -129,6 +129,7 @@ static int run_tool(const char *root, const char **argv, int n, const char *cons
 		struct subproc sp = { .argv = argv,
 				      .env = dpkg_env(),
 				      .log_fd = ctl->log_fd,
+				      .capture = ctl->capture,
 				      .cancel = ctl->cancel,
 				      .timeout_sec = ctl->timeout_sec };
 		rc = subproc_run(&sp);
@@ -247,6 +248,21 @@ int dpkg_remove(const char *root, const char *const *packages, struct dpkg_ctl *
 	return dpkg_each(root, "--remove", packages, ctl);
 }
 
+int dpkg_configure(const char *root, const char *const *packages, struct dpkg_ctl *ctl)
+{
+	return dpkg_each(root, "--configure", packages, ctl);
+}
+
+int dpkg_audit(const char *root, struct strbuf *out, struct dpkg_ctl *ctl)
+{
+	const char *args[] = { "--audit", NULL };
+	struct strbuf *saved = ctl->capture;
+	ctl->capture = out;
+	int rc = dpkg_run(root, args, ctl);
+	ctl->capture = saved;
+	return rc < 0 ? rc : rc > 1 ? -EIO : 0;
+}
+
 void dpkg_status_path(const char *root, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s/var/lib/dpkg/status", is_host_root(root) ? "" : root);
@@ -321,7 +337,7 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 			continue;
 		snprintf(p.package, sizeof(p.package), "%s", f[1]);
 		snprintf(p.version, sizeof(p.version), "%s", f[2]);
-		snprintf(p.status, sizeof(p.status), "%.2s", f[0]);
+		snprintf(p.status, sizeof(p.status), "%.*s", (int)strcspn(f[0], " "), f[0]);
 		snprintf(p.depends, sizeof(p.depends), "%s", f[4] ? f[4] : "");
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -5,13 +5,17 @@
  * lock held waits for it (bounded) instead of failing. */
 #ifndef WAZOFS_DPKG_H
 #define WAZOFS_DPKG_H
+#include "strbuf.h"
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 struct installed_plugin {
 	char ns[64], name[128], version[128], package[256];
-	char status[4];	    /* dpkg's Status-Abbrev: selection, then state ('i' installed) */
+	/* dpkg's Status-Abbrev: selection (i, r, p, h), state (i installed, U unpacked,
+	 * F half-configured, H half-installed, W/t triggers), then 'R' when it needs
+	 * reinstalling */
+	char status[4];
 	char depends[2048]; /* the Depends field */
 };
 
@@ -26,6 +30,7 @@ struct dpkg_ctl {
 	 * waiting 0 when it stops waiting */
 	void (*on_lock_wait)(void *ctx, int waiting);
 	void *ctx;
+	struct strbuf *capture; /* when set, stdout goes here instead of log_fd */
 	/* out */
 	int timed_out, cancelled, lock_timed_out;
 };
@@ -43,6 +48,11 @@ int dpkg_depends_on(const char *deps, const char *package);
 int dpkg_purge(const char *root, const char *const *packages, struct dpkg_ctl *ctl);
 /* The same with --remove (maintainer scripts see `remove` only). */
 int dpkg_remove(const char *root, const char *const *packages, struct dpkg_ctl *ctl);
+/* dpkg --configure of the packages (finishes an interrupted install). */
+int dpkg_configure(const char *root, const char *const *packages, struct dpkg_ctl *ctl);
+/* dpkg --audit: what dpkg itself calls broken, into out ("" when nothing). Returns 0
+ * (dpkg exits 1 when it finds something) or -errno. */
+int dpkg_audit(const char *root, struct strbuf *out, struct dpkg_ctl *ctl);
 /* Every package of section wazo-plugind-plugin named wazo-plugind-<name>-<ns> known to
  * the dpkg database under root (installed or half-installed). *out is malloc'd. */
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n);

@@ -186,6 +186,7 @@ void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *
 static void *worker_main(void *arg)
 {
 	struct plugind *p = arg;
+	plugind_reconcile(p);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		char *entry = name_list_shift(&p->queue);

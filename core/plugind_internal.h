@@ -1,5 +1,6 @@
 /* plugind_internal: the core state shared by plugind.c (state, threads, jobs),
- * plugind_views.c (the read-only tree) and plugind_remove.c (removal with dependents).
+ * plugind_views.c (the read-only tree), plugind_remove.c (removal with dependents) and
+ * plugind_reconcile.c (repairs at start).
  * Not for fs/: it uses plugind.h only.
  *
  * Locking: p->lock protects jobs, installed, market, queue, empty_ns and stopping; it is never held
@@ -43,6 +44,9 @@ struct plugind {
 	struct pipeline_env env;
 };
 
+/* At start, in the worker before any job: repairs plugin packages a crash left half
+ * installed or half removed in dpkg's database (plugind_reconcile.c). */
+void plugind_reconcile(struct plugind *p);
 /* Reads the dpkg database again (takes p->lock to swap the cache). */
 void refresh_installed(struct plugind *p);
 /* Under p->lock: */

@@ -165,6 +165,42 @@ check_contains "after a remount it is still cancelled, not run again" "$MNT/inco
 check_eq "... and not installed" "$(dpkg_q -W wazo-plugind-busy-demo 2>/dev/null)" ""
 stop_daemon
 
+# --- at start, plugin packages that dpkg has half done (a crash, or dpkg run by hand) are
+# repaired: unpacked -> configured, half-installed -> installed again from the kept
+# package, an interrupted removal -> finished
+start_daemon
+for n in unpacked halfinst halfgone; do
+	make_plugin "$T/src/$n" "$n" demo 1.0.0 1
+done
+sed -i "s|^case \"\$1\" in|&\n    postrm) if [ -e '$T/postrm-fails' ]; then exit 1; fi ;;|" "$T/src/halfgone/wazo/rules"
+for n in unpacked halfinst halfgone; do
+	cp -r "$T/src/$n" "$MNT/incoming/"
+	wait_job "$n"
+done
+stop_daemon
+abbrev() { dpkg_q -f '${db:Status-Abbrev}' -W "wazo-plugind-$1-demo" 2>/dev/null | tr -d ' '; }
+abbrev_is() { [ "$(abbrev "$1")" = "$2" ]; }
+DPKG="dpkg --root=$ROOT --force-script-chrootless --log=$ROOT/var/log/dpkg.log"
+$DPKG --unpack "$STATE/packages/wazo-plugind-unpacked-demo_1.0.0_all.deb" >/dev/null 2>&1
+check_eq "dpkg --unpack by hand leaves a plugin unpacked" "$(abbrev unpacked)" iU
+sed -i '/^Package: wazo-plugind-halfinst-demo$/,/^$/ s/^Status: .*/Status: install reinstreq half-installed/' "$ROOT/var/lib/dpkg/status"
+check_eq "a crash while unpacking leaves one half-installed" "$(abbrev halfinst)" iHR
+touch "$T/postrm-fails"
+$DPKG --purge wazo-plugind-halfgone-demo >/dev/null 2>&1
+check_eq "a removal whose postrm failed leaves one half-done" "$(abbrev halfgone)" pH
+rm "$T/postrm-fails"
+start_daemon
+check "at start, the unpacked plugin is configured" wait_for 30 abbrev_is unpacked ii
+check_eq "... its rules install ran again" "$(grep -c '^install$' "$ROOT/var/log/wazofs-test/unpacked.actions")" 2
+check "... the half-installed one is installed again" wait_for 30 abbrev_is halfinst ii
+check "... the interrupted removal is finished" wait_for 30 abbrev_is halfgone ""
+check_eq "... the mount shows the first two installed" \
+	"$(status_field "$MNT/demo/unpacked/status" state) $(status_field "$MNT/demo/halfinst/status" state)" \
+	"installed installed"
+check "... and not the removed one" wait_for 10 test ! -e "$MNT/demo/halfgone"
+check_contains "... dpkg --audit's findings were logged" "$DAEMON_LOG" 'dpkg --audit: '
+stop_daemon
+
 # --- 13. a bad market: the mount appears, with an empty market
 /usr/bin/python3 -c 'print("[" * 500000)' >"$T/market.json"
 EXTRA_OPTS=",market=$T/market.json"
