@@ -4,6 +4,8 @@
 #define CONFIG_FILE_MAX (1024 * 1024)
 #include "yaml_doc.h"
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ void config_defaults(struct wazofs_config *c)
 	c->settle_ms = 500;
 	c->archive_max_bytes = 1ULL << 30;
 	c->archive_max_entries = 100000;
+	snprintf(c->build_user, sizeof(c->build_user), "%s", CONFIG_DEFAULT_BUILD_USER);
+	c->build_network = 1;
 }
 
 static int parse_ull(const char *v, unsigned long long max, unsigned long long *out)
@@ -46,6 +50,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		{ "state", c->state, sizeof(c->state) },
 		{ "wazo_version", c->wazo_version, sizeof(c->wazo_version) },
 		{ "market", c->market, sizeof(c->market) },
+		{ "group", c->group, sizeof(c->group) },
+		{ "build_user", c->build_user, sizeof(c->build_user) },
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strcmp(key, strs[i].key))
@@ -55,7 +61,20 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 			return -EINVAL;
 		}
 		snprintf(strs[i].dst, strs[i].len, "%s", value);
+		if (strs[i].dst == c->build_user)
+			c->build_user_set = 1;
 		return 0;
+	}
+	if (strcmp(key, "build_network") == 0) {
+		static const char *const yes[] = { "yes", "true", "on", "1" },
+					 *const no[] = { "no", "false", "off", "0" };
+		for (int i = 0; i < 4; i++)
+			if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+				c->build_network = strcmp(value, yes[i]) == 0;
+				return 0;
+			}
+		strbuf_addf(err, "build_network: '%s' is not yes or no", value);
+		return -EINVAL;
 	}
 	struct {
 		const char *key;
@@ -143,6 +162,49 @@ static int absolutize(char *path, size_t len, const char *what, struct strbuf *e
 	return 0;
 }
 
+/* The admin group and the build user, by name. */
+static int resolve_users(struct wazofs_config *c, struct strbuf *err)
+{
+	char buf[16384];
+	if (c->group[0]) {
+		struct group gr, *g = NULL;
+		if (getgrnam_r(c->group, &gr, buf, sizeof(buf), &g) || !g) {
+			strbuf_addf(err, "group '%s' does not exist", c->group);
+			return -ENOENT;
+		}
+		c->has_admin_group = 1;
+		c->admin_gid = g->gr_gid;
+	}
+	c->build_note[0] = 0;
+	struct passwd pw, *u = NULL;
+	const char *name = c->build_user;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &u) || !u) {
+		if (c->build_user_set) {
+			strbuf_addf(err, "build_user '%s' does not exist", name);
+			return -ENOENT;
+		}
+		name = CONFIG_FALLBACK_BUILD_USER;
+		if (getpwnam_r(name, &pw, buf, sizeof(buf), &u) || !u) {
+			strbuf_addf(err,
+				    "neither the build user '%s' nor '%s' exists: create one, or "
+				    "set build_user",
+				    c->build_user, name);
+			return -ENOENT;
+		}
+		snprintf(c->build_note, sizeof(c->build_note),
+			 "the build user '%s' does not exist: rules build and package run as "
+			 "'%s' (make install creates '%s')",
+			 c->build_user, name, c->build_user);
+	}
+	c->build_uid = u->pw_uid;
+	c->build_gid = u->pw_gid;
+	c->build_as_root = u->pw_uid == 0;
+	if (c->build_as_root)
+		snprintf(c->build_note, sizeof(c->build_note),
+			 "build_user is '%s': rules build and package run as root", name);
+	return 0;
+}
+
 int config_finish(struct wazofs_config *c, struct strbuf *err)
 {
 	int rc = absolutize(c->root, sizeof(c->root), "root", err);
@@ -169,6 +231,8 @@ int config_finish(struct wazofs_config *c, struct strbuf *err)
 		return -ENAMETOOLONG;
 	}
 	if (c->market[0] && (rc = absolutize(c->market, sizeof(c->market), "market", err)))
+		return rc;
+	if ((rc = resolve_users(c, err)))
 		return rc;
 	if (!c->wazo_version[0]) {
 		/* the running Wazo's own record, as wazo-plugind reads it */

@@ -4,8 +4,11 @@
 #define WAZOFS_CONFIG_H
 #include "strbuf.h"
 #include <limits.h>
+#include <sys/types.h>
 
 #define CONFIG_DEFAULT_FILE "/etc/wazofs/config.yml"
+#define CONFIG_DEFAULT_BUILD_USER "wazofs"
+#define CONFIG_FALLBACK_BUILD_USER "nobody"
 
 struct wazofs_config {
 	char root[PATH_MAX];	    /* install root handed to dpkg; "/" by default */
@@ -18,6 +21,17 @@ struct wazofs_config {
 	unsigned settle_ms;	    /* wait after the writer exited, for a follow-up writer */
 	unsigned long long archive_max_bytes;
 	unsigned long archive_max_entries;
+	char group[64];	     /* admin group: may change the tree; "" = root only */
+	char build_user[64]; /* runs rules build and package; "root" = no drop */
+	int build_user_set;  /* build_user was given (else the default, with a fallback) */
+	int build_network;   /* 0: rules build and package run without network */
+	/* resolved by config_finish */
+	int has_admin_group;
+	gid_t admin_gid;
+	int build_as_root;
+	uid_t build_uid;
+	gid_t build_gid;
+	char build_note[256]; /* how builds run, for syslog at start; "" = as asked */
 };
 
 void config_defaults(struct wazofs_config *c);
@@ -25,6 +39,8 @@ void config_defaults(struct wazofs_config *c);
 int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err);
 /* Applies a YAML mapping file. Missing file: -ENOENT (no message). */
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err);
-/* Makes paths absolute, creates the state dir, checks root and state; -errno + err. */
+/* Makes paths absolute, creates the state dir, checks root and state, resolves group
+ * and build_user (a missing default build user falls back to nobody, with build_note
+ * saying so); -errno + err. */
 int config_finish(struct wazofs_config *c, struct strbuf *err);
 #endif

@@ -1,5 +1,6 @@
 /* fsutil: mkdir -p, rm -rf and atomic file publication. */
 #include "fsutil.h"
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -46,6 +47,28 @@ int rm_rf(const char *path)
 	/* no FTW_MOUNT: on an overlayfs over several filesystems, files report another
 	 * st_dev than their directory and would be skipped */
 	int r = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	return r < 0 ? -errno : r;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+static pthread_mutex_t chown_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return lchown(path, chown_uid, chown_gid) < 0 ? -errno : 0;
+}
+
+int chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	pthread_mutex_lock(&chown_lock); /* nftw has no context argument */
+	chown_uid = uid;
+	chown_gid = gid;
+	int r = nftw(path, chown_one, 32, FTW_PHYS);
+	pthread_mutex_unlock(&chown_lock);
 	return r < 0 ? -errno : r;
 }
 

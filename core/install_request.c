@@ -75,3 +75,27 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 	yaml_document_delete(&doc);
 	return rc;
 }
+
+void url_redact(const char *text, size_t len, struct strbuf *out)
+{
+	const char *end = text + len;
+	for (const char *c = text; c < end;) {
+		const char *sep = memmem(c, (size_t)(end - c), "://", 3);
+		if (!sep) {
+			strbuf_add(out, c, (size_t)(end - c));
+			return;
+		}
+		const char *host = sep + 3, *auth_end = host, *at = NULL;
+		while (auth_end < end && !strchr("/?#'\" \t\r\n", *auth_end)) {
+			if (*auth_end == '@')
+				at = auth_end;
+			auth_end++;
+		}
+		strbuf_add(out, c, (size_t)(host - c));
+		if (at) {
+			strbuf_addf(out, "***");
+			host = at;
+		}
+		c = host;
+	}
+}

@@ -5,6 +5,7 @@
 #ifndef WAZOFS_INSTALL_REQUEST_H
 #define WAZOFS_INSTALL_REQUEST_H
 #include "strbuf.h"
+#include <stddef.h>
 
 struct install_request {
 	char method[16]; /* git | market */
@@ -18,4 +19,7 @@ int install_request_name(const char *name);
 /* Parses text. Returns 0, or -EINVAL with a message in err. */
 int install_request_parse(const char *text, size_t len, struct install_request *r,
 			  struct strbuf *err);
+/* Appends text (len bytes) to out with the user information of every URL in it
+ * ("scheme://user:token@host") replaced by "***": for logs, statuses and history. */
+void url_redact(const char *text, size_t len, struct strbuf *out);
 #endif

@@ -4,6 +4,7 @@
 #include "pipeline.h"
 #include "dpkg.h"
 #include "fsutil.h"
+#include "install_request.h"
 #include "plugin_package.h"
 #include "subproc.h"
 #include "tree_import.h"
@@ -11,15 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define INSTALL_ERROR "install-error", "Installation error"
 
-/* Runs `rules ACTION` in the plugin root; returns 0 or fails the job. */
+/* Runs `rules ACTION` in the plugin root as the build user (build and package; package
+ * under fakeroot with pkgdir set); returns 0 or fails the job. */
 static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
 		     const char *action, const char *pkgdir)
 {
+	const struct wazofs_config *cfg = env->cfg;
 	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16];
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
 	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
@@ -33,8 +37,17 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 		.log_fd = job->log_fd,
 		.timeout_sec = env->cfg->job_timeout,
 		.cancel = &job->cancel,
+		.as_user = !cfg->build_as_root,
+		.uid = cfg->build_uid,
+		.gid = cfg->build_gid,
+		.no_network = !cfg->build_network,
 	};
-	job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
+	if (cfg->build_as_root)
+		job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
+	else
+		job_logf(job, "$ %s%s %s (as uid %u%s)\n", pkgdir ? "fakeroot -- " : "",
+			 "wazo/rules", action, (unsigned)cfg->build_uid,
+			 cfg->build_network ? "" : ", no network");
 	int rc = subproc_run(&sp);
 	if (rc == 0)
 		return 0;
@@ -196,6 +209,9 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
 	/* `rules package` must start from an empty pkgdir: one that exists is refused */
 	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
+	if (!rc && !env->cfg->build_as_root &&
+	    lchown(pkgdir, env->cfg->build_uid, env->cfg->build_gid) < 0)
+		rc = -errno;
 	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
 		return rc;
@@ -281,21 +297,38 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	argv[n++] = src->git_url;
 	argv[n++] = tree;
 	argv[n] = NULL;
+	/* the URL may hold a token: what reaches the log and the status is redacted,
+	 * git's own output included (it goes through a memfd first) */
+	struct strbuf url = STRBUF_INIT;
+	url_redact(src->git_url, strlen(src->git_url), &url);
+	const char *shown = url.buf ? url.buf : "";
 	job_logf(job, "$ git clone --depth 1 %s%s %s\n",
 		 src->git_ref && *src->git_ref ? "--branch " : "",
-		 src->git_ref && *src->git_ref ? src->git_ref : "", src->git_url);
+		 src->git_ref && *src->git_ref ? src->git_ref : "", shown);
+	int out_fd = memfd_create("git-output", MFD_CLOEXEC);
 	struct subproc sp = { .argv = argv,
 			      .env = env_vars,
-			      .log_fd = job->log_fd,
+			      .log_fd = out_fd,
 			      .timeout_sec = env->cfg->job_timeout,
 			      .cancel = &job->cancel };
 	int rc = subproc_run(&sp);
+	if (out_fd >= 0) {
+		struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
+		if (lseek(out_fd, 0, SEEK_SET) == 0 && strbuf_read_fd(&raw, out_fd, 1 << 20) == 0)
+			url_redact(raw.buf ? raw.buf : "", raw.len, &clean);
+		if (clean.len)
+			job_logf(job, "%s", clean.buf);
+		strbuf_release(&raw);
+		strbuf_release(&clean);
+		close(out_fd);
+	}
 	if (rc < 0)
 		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
 	else if (rc)
 		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
-			 src->git_url, src->git_ref && *src->git_ref ? " at " : "",
+			 shown, src->git_ref && *src->git_ref ? " at " : "",
 			 src->git_ref && *src->git_ref ? src->git_ref : "", rc);
+	strbuf_release(&url);
 	return rc ? -EIO : 0;
 }
 
@@ -392,6 +425,12 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		goto out;
 
 	job_step(job, STEP_BUILDING);
+	if (!env->cfg->build_as_root &&
+	    (rc = chown_tree(workdir, env->cfg->build_uid, env->cfg->build_gid))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
+			 strerror(-rc));
+		goto out;
+	}
 	if ((rc = run_rules(job, env, root, "build", NULL)))
 		goto out;
 

@@ -213,11 +213,147 @@ static int dpkg_version_valid(const char *v)
 		int alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
 			    (*c >= 'A' && *c <= 'Z');
 		int sep = *c == '.' || *c == '+' || *c == '~';
-		int split = c < end && (*c == '-' || (*c == ':' && colon));
+		/* '-' in the upstream part and as the revision's separator; ':' only in the
+		 * upstream part of a version with an epoch */
+		int split = (*c == '-' && c <= end) || (*c == ':' && colon && c < end);
 		if (!alnum && !sep && !split)
 			return 0;
 	}
 	return 1;
+}
+
+static int in_set(char c, const char *set)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr(set, c));
+}
+
+/* A name made of [a-z0-9] plus extra, first character alnum when first_alnum: the whole
+ * string, no trailing newline (Python's `$` would let one through). */
+static int strict_name(const char *s, const char *extra, int min)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!in_set(s[n], extra))
+			return 0;
+	return (int)n >= min;
+}
+
+static const char *skip_blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* One Debian relation alternative: name[:arch] [(op version)] [[archs]] [<profiles>]. */
+static const char *debian_alternative(const char *s)
+{
+	s = skip_blank(s);
+	const char *start = s;
+	if (!in_set(*s, ""))
+		return NULL;
+	while (in_set(*s, "+.-"))
+		s++;
+	if (s - start < 2)
+		return NULL;
+	if (*s == ':') {
+		const char *a = ++s;
+		while (in_set(*s, "-"))
+			s++;
+		if (s == a)
+			return NULL;
+	}
+	s = skip_blank(s);
+	if (*s == '(') {
+		s = skip_blank(s + 1);
+		static const char *const ops[] = { "<<", "<=", ">=", ">>", "=", "<", ">" };
+		size_t i;
+		for (i = 0; i < 7 && strncmp(s, ops[i], strlen(ops[i])); i++)
+			;
+		if (i == 7)
+			return NULL;
+		s = skip_blank(s + strlen(ops[i]));
+		char v[PLUGIN_VERSION_MAX + 1];
+		size_t n = 0;
+		while (s[n] && s[n] != ')' && s[n] != ' ' && s[n] != '\t' && n < sizeof(v) - 1)
+			v[n] = s[n], n++;
+		v[n] = 0;
+		if (!n || !dpkg_version_valid(v))
+			return NULL;
+		s = skip_blank(s + n);
+		if (*s++ != ')')
+			return NULL;
+		s = skip_blank(s);
+	}
+	static const char brackets[][3] = { "[]", "<>" };
+	for (int b = 0; b < 2; b++)
+		while (*s == brackets[b][0]) {
+			const char *in = ++s;
+			while (in_set(*s, "!-. \t"))
+				s++;
+			if (s == in || *s++ != brackets[b][1])
+				return NULL;
+			s = skip_blank(s);
+		}
+	return s;
+}
+
+/* An entry of debian_depends: alternatives joined by '|', and nothing else (no ',', no
+ * control character: each would add a relation or a control field). */
+static int debian_relation_valid(const char *s)
+{
+	for (;;) {
+		s = debian_alternative(s);
+		if (!s)
+			return 0;
+		if (!*s)
+			return 1;
+		if (*s++ != '|')
+			return 0;
+	}
+}
+
+static int has_control_char(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Each field that reaches a control file, a path or a command line, by Debian's and the
+ * plugin name rules. */
+static void check_injection(const struct plugin_meta *m, struct meta_report *r)
+{
+	if (m->name && !strict_name(m->name, "-", 1))
+		meta_report_add(r, "name", "regex", NAME_RE, "String does not match expected pattern.");
+	if (m->namespace && !strict_name(m->namespace, "", 1))
+		meta_report_add(r, "namespace", "regex", NAMESPACE_RE,
+				"String does not match expected pattern.");
+	for (size_t i = 0; i < m->n_debian_depends; i++)
+		if (!debian_relation_valid(m->debian_depends[i])) {
+			meta_report_add(r, "debian_depends", "regex",
+					"name [(op version)] [| ...]",
+					"debian_depends[%zu]: not a Debian relation (a package name, "
+					"an optional version and alternatives with '|'; no ',' nor "
+					"control characters).",
+					i);
+			break;
+		}
+	for (size_t i = 0; i < m->n_depends; i++) {
+		const struct plugin_dep *d = &m->depends[i];
+		const char *bad = !strict_name(d->name, "-", 1)	   ? "name"
+				  : !strict_name(d->namespace, "", 1) ? "namespace"
+				  : d->version && (has_control_char(d->version) ||
+						   strlen(d->version) > PLUGIN_VERSION_MAX)
+				      ? "version"
+				      : NULL;
+		if (bad) {
+			meta_report_add(r, "depends", "regex", NULL,
+					"depends[%zu].%s: not a valid plugin %s.", i, bad, bad);
+			break;
+		}
+	}
 }
 
 int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
@@ -244,6 +380,9 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 				"only letters, digits and . + ~ - :).");
 		each_ok = 0;
 	}
+	check_injection(m, r);
+	if (r->n)
+		each_ok = 0;
 	if (!each_ok || !m->name || !m->namespace || !m->version)
 		return each_ok ? 0 : -EINVAL;
 	char file[1024];

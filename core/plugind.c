@@ -314,6 +314,36 @@ static int lock_state_dir(struct plugind *p, struct strbuf *err)
 	return 0;
 }
 
+/* The build user must be able to reach STATE/work: state gets o+x (not r); a parent
+ * that the build user cannot cross is an error that says which. */
+static int build_user_reaches(struct plugind *p, struct strbuf *err)
+{
+	struct stat st;
+	if (stat(p->cfg.state, &st) < 0 || chmod(p->cfg.state, (st.st_mode & 07777) | 0001) < 0) {
+		strbuf_addf(err, "state '%s': %s", p->cfg.state, strerror(errno));
+		return -errno;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", p->cfg.state);
+	for (char *slash; (slash = strrchr(dir, '/')) && slash != dir;) {
+		*slash = 0;
+		if (stat(dir, &st) < 0)
+			continue;
+		int x = (st.st_mode & S_IXOTH) ||
+			(st.st_uid == p->cfg.build_uid && (st.st_mode & S_IXUSR)) ||
+			(st.st_gid == p->cfg.build_gid && (st.st_mode & S_IXGRP));
+		if (!x) {
+			strbuf_addf(err,
+				    "the build user (uid %u) cannot reach %s: %s has mode %04o "
+				    "(chmod o+x it, or choose another state)",
+				    (unsigned)p->cfg.build_uid, p->work_dir, dir,
+				    (unsigned)(st.st_mode & 07777));
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
 static int make_dirs(struct plugind *p, struct strbuf *err)
 {
 	char logs_in[PATH_MAX], logs_pl[PATH_MAX], pkgs[PATH_MAX];
@@ -328,15 +358,21 @@ static int make_dirs(struct plugind *p, struct strbuf *err)
 	if (rc)
 		return rc;
 	rm_rf(p->work_dir); /* whatever a stopped job left */
-	const char *dirs[] = { p->incoming, p->jobs_dir, logs_in, logs_pl, pkgs, p->work_dir };
+	/* copies, logs and jobs may hold secrets: root only (the mount decides who sees
+	 * what); work is traversable so the build user reaches its own job dir */
+	const char *dirs[] = { p->incoming, p->jobs_dir, p->logs_dir, logs_in,
+			       logs_pl,	    pkgs,	 p->work_dir };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		rc = mkdir_p(dirs[i], 0755);
+		mode_t mode = dirs[i] == p->work_dir ? 0711 : 0700;
+		rc = mkdir_p(dirs[i], mode);
+		if (!rc && chmod(dirs[i], mode) < 0)
+			rc = -errno;
 		if (rc) {
 			strbuf_addf(err, "cannot create %s: %s", dirs[i], strerror(-rc));
 			return rc;
 		}
 	}
-	return 0;
+	return p->cfg.build_as_root ? 0 : build_user_reaches(p, err);
 }
 
 /* Failed jobs come back as they were; other copies are queued again. */
@@ -476,6 +512,11 @@ void plugind_free(struct plugind *p)
 }
 
 /* ---- incoming/ ---- */
+
+const struct wazofs_config *plugind_config(struct plugind *p)
+{
+	return &p->cfg;
+}
 
 const char *plugind_incoming_dir(struct plugind *p)
 {

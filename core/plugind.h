@@ -53,6 +53,8 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 
 /* incoming/: the backing directory and the events fs/ reports on it. */
 const char *plugind_incoming_dir(struct plugind *p);
+/* The settings the daemon runs with (resolved group and build user included). */
+const struct wazofs_config *plugind_config(struct plugind *p);
 void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid);
 void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid);
 void plugind_incoming_close(struct plugind *p, const char *entry);

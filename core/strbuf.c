@@ -84,31 +84,33 @@ void strbuf_release(struct strbuf *sb)
 	sb->oom = 0;
 }
 
-int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	char chunk[8192];
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			int e = errno;
-			close(fd);
-			return -e;
+			return -errno;
 		}
 		if (n == 0)
 			break;
-		if (sb->len + (size_t)n > max) {
-			close(fd);
+		if (sb->len + (size_t)n > max)
 			return -EFBIG;
-		}
 		strbuf_add(sb, chunk, (size_t)n);
 	}
-	close(fd);
 	if (!sb->buf)
 		strbuf_add(sb, "", 0);
 	return sb->oom ? -ENOMEM : 0;
+}
+
+int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = strbuf_read_fd(sb, fd, max);
+	close(fd);
+	return rc;
 }

@@ -24,4 +24,6 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 void strbuf_release(struct strbuf *sb);
 /* Reads a whole file, at most max bytes (-EFBIG past that). Returns 0 or -errno. */
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
+/* The same from an open fd, read to its end (the fd stays open). */
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t max);
 #endif

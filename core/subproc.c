@@ -2,6 +2,8 @@
  * fork and exec. */
 #include "subproc.h"
 #include <errno.h>
+#include <grp.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -128,6 +130,11 @@ int subproc_run(struct subproc *sp)
 		if (dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0)
 			goto child_fail;
 		if (chdir(cwd) < 0)
+			goto child_fail;
+		if (sp->no_network && unshare(CLONE_NEWNET) < 0)
+			goto child_fail;
+		if (sp->as_user &&
+		    (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
 			goto child_fail;
 		if (e > 3) {
 			if (dup2(e, 3) < 0)

@@ -8,6 +8,7 @@
 #include "strbuf.h"
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 struct subproc {
 	const char *const *argv; /* argv[0] is looked up in the PATH of env */
@@ -17,6 +18,12 @@ struct subproc {
 	struct strbuf *capture;	 /* when set, stdout goes here instead (stderr to log_fd) */
 	unsigned timeout_sec;	 /* 0: none */
 	atomic_int *cancel;	 /* when set and becomes non-zero, the child is killed */
+	/* when as_user is set, the child runs as uid:gid with no supplementary group (set
+	 * after cwd, so cwd may be a directory only root can reach) */
+	int as_user;
+	uid_t uid;
+	gid_t gid;
+	int no_network; /* in a network namespace of its own: loopback only, down */
 	/* out */
 	int timed_out, cancelled;
 };

@@ -197,6 +197,10 @@ int main(int argc, char *argv[])
 	}
 	syslog(LOG_INFO, "mounted on %s (root %s, state %s, wazo %s)", opts.mountpoint, cfg.root,
 	       cfg.state, cfg.wazo_version[0] ? cfg.wazo_version : "unknown");
+	if (cfg.build_note[0])
+		syslog(LOG_WARNING, "%s", cfg.build_note);
+	if (!cfg.has_admin_group)
+		syslog(LOG_INFO, "only root may change the tree (no group= option)");
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	fuse_loop_cfg_set_idle_threads(loop, 10);

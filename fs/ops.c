@@ -1,6 +1,10 @@
 /* ops: FUSE operations. incoming/ is passed through to its backing directory in the
  * state dir, and every change there is reported to the core's tracker; everything else
- * is a read-only view of core state. Views are snapshotted at open (direct_io). */
+ * is a read-only view of core state. Views are snapshotted at open (direct_io).
+ *
+ * Who may do what is decided here, from the caller (fuse_get_context), whatever the
+ * mount options: root and members of -o group change the tree and read logs and copies;
+ * anyone else reads the rest and gets EACCES for the others. */
 #include "ops.h"
 #include "plugind.h"
 #include "router.h"
@@ -32,6 +36,56 @@ static struct plugind *core(void)
 static pid_t caller(void)
 {
 	return fuse_get_context()->pid;
+}
+
+/* Root, or a member of the admin group (primary or supplementary). */
+static int caller_is_admin(void)
+{
+	const struct fuse_context *c = fuse_get_context();
+	if (c->uid == 0)
+		return 1;
+	const struct wazofs_config *cfg = plugind_config(core());
+	if (!cfg->has_admin_group)
+		return 0;
+	if (c->gid == cfg->admin_gid)
+		return 1;
+	gid_t groups[1024];
+	int n = fuse_getgroups(1024, groups);
+	for (int i = 0; i < n && i < 1024; i++)
+		if (groups[i] == cfg->admin_gid)
+			return 1;
+	return 0;
+}
+
+/* The group shown on what admins may change or read: the admin group, else root's. */
+static gid_t admin_gid(void)
+{
+	const struct wazofs_config *cfg = plugind_config(core());
+	return cfg->has_admin_group ? cfg->admin_gid : 0;
+}
+
+/* Mode of a directory admins change (mkdir, rmdir, copies). */
+static mode_t changeable_dir_mode(void)
+{
+	return plugind_config(core())->has_admin_group ? 0775 : 0755;
+}
+
+/* Logs and copies may hold secrets: readable by admins only. */
+static int is_private_leaf(const char *name)
+{
+	size_t n = strlen(name);
+	return strcmp(name, "log") == 0 || (n > 4 && strcmp(name + n - 4, ".log") == 0);
+}
+
+/* A new file or dir in incoming/ never keeps the copier's group or other write bits
+ * (nor any bit for others), and belongs to the admin group. */
+static void own_backing(const char *b)
+{
+	struct stat st;
+	if (lstat(b, &st) < 0 || S_ISLNK(st.st_mode))
+		return;
+	if (lchown(b, 0, admin_gid()) == 0)
+		chmod(b, st.st_mode & 07750 & ~(mode_t)S_ISUID & ~(mode_t)S_ISGID);
 }
 
 static int backing(const struct route *r, char *out, size_t len)
@@ -106,23 +160,23 @@ static void dir_stat(struct stat *st, mode_t mode)
 {
 	st->st_mode = S_IFDIR | mode;
 	st->st_nlink = 2;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = 0;
+	st->st_gid = admin_gid();
 	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
 }
 
-static void file_stat(struct stat *st, off_t size)
+static void file_stat(struct stat *st, off_t size, int private)
 {
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | (private ? 0440 : 0444);
 	st->st_nlink = 1;
 	st->st_size = size;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = 0;
+	st->st_gid = admin_gid();
 	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
 }
 
 /* Fills st for a view file from its current size, then releases the view. */
-static int stat_view(struct view *v, struct stat *st)
+static int stat_view(struct view *v, struct stat *st, int private)
 {
 	struct stat fst;
 	off_t size = (off_t)v->len;
@@ -133,7 +187,7 @@ static int stat_view(struct view *v, struct stat *st)
 	}
 	view_release(v);
 	if (!rc)
-		file_stat(st, size);
+		file_stat(st, size, private);
 	return rc;
 }
 
@@ -146,12 +200,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct view v;
 	int rc;
 	switch (r.kind) {
-	case R_ROOT: dir_stat(st, 0555); return 0;
+	case R_ROOT: dir_stat(st, changeable_dir_mode()); return 0;
 	case R_MARKET:
 		if (r.depth == 3) {
 			if (strcmp(r.leaf, "info") || plugind_market_info(core(), r.ns, r.name, &v))
 				return -ENOENT;
-			return stat_view(&v, st);
+			return stat_view(&v, st, 0);
 		}
 		rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l);
 		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
@@ -160,7 +214,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if (!rc)
 			dir_stat(st, 0555);
 		return rc;
-	case R_INCOMING_DIR: dir_stat(st, 0755); return 0;
+	case R_INCOMING_DIR: dir_stat(st, changeable_dir_mode()); return 0;
 	case R_INCOMING: {
 		if (h && h->fd >= 0 && !h->buf)
 			return fstat(h->fd, st) < 0 ? -errno : 0;
@@ -171,24 +225,24 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			return -errno;
 		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
 			return rc;
-		return stat_view(&v, st);
+		return stat_view(&v, st, is_private_leaf(r.entry));
 	}
 	case R_NAMESPACE:
 		rc = plugind_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, 0555);
+			dir_stat(st, changeable_dir_mode());
 		return rc;
 	case R_PLUGIN:
 		rc = plugind_list_leaves(core(), r.ns, r.name, &l);
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, 0555);
+			dir_stat(st, changeable_dir_mode());
 		return rc;
 	case R_LEAF:
 		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
-		return stat_view(&v, st);
+		return stat_view(&v, st, is_private_leaf(r.leaf));
 	default: return -ENOENT;
 	}
 }
@@ -239,6 +293,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		char b[PATH_MAX];
 		if (r.kind == R_INCOMING_DIR)
 			snprintf(b, sizeof(b), "%s", plugind_incoming_dir(core()));
+		else if (!caller_is_admin())
+			return -EACCES;
 		else if ((rc = backing(&r, b, sizeof(b))))
 			return rc;
 		DIR *d = opendir(b);
@@ -316,7 +372,10 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	int rc;
 	if (r.kind == R_INCOMING) {
 		BACKING(r, b);
-		if (access(b, F_OK) == 0 || !r.top_level)
+		int copy = access(b, F_OK) == 0 || !r.top_level;
+		if ((copy || is_write(fi->flags) || is_private_leaf(r.entry)) && !caller_is_admin())
+			return -EACCES;
+		if (copy)
 			return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
 		if (is_write(fi->flags))
 			return -EACCES;
@@ -335,6 +394,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return r.kind == R_NONE ? -ENOENT : -EISDIR;
 	if (is_write(fi->flags))
 		return -EROFS;
+	if (is_private_leaf(r.leaf) && !caller_is_admin())
+		return -EACCES;
 	if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 		return rc;
 	return open_view(fi, &v);
@@ -342,13 +403,20 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
 	if (!new_entry_ok(&r))
 		return -ENAMETOOLONG;
 	BACKING(r, b);
-	return open_backing(&r, b, fi, fi->flags | O_CREAT, mode);
+	int rc = open_backing(&r, b, fi, fi->flags | O_CREAT | O_EXCL, mode & 0750);
+	if (rc == -EEXIST && !(fi->flags & O_EXCL)) /* no O_EXCL asked: open what is there */
+		return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
+	if (!rc)
+		own_backing(b);
+	return rc;
 }
 
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -409,14 +477,17 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 static int op_mkdir(const char *path, mode_t mode)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(path, r);
 	switch (r.kind) {
 	case R_INCOMING: {
 		if (!new_entry_ok(&r))
 			return -ENAMETOOLONG;
 		BACKING(r, b);
-		if (mkdir(b, mode) < 0)
+		if (mkdir(b, mode & 0750) < 0)
 			return -errno;
+		own_backing(b);
 		note_change(&r);
 		return 0;
 	}
@@ -435,6 +506,8 @@ static int op_mkdir(const char *path, mode_t mode)
 
 static int op_unlink(const char *path)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(path, r);
 	if (r.kind == R_INCOMING) {
 		BACKING(r, b);
@@ -462,6 +535,8 @@ static int op_unlink(const char *path)
 
 static int op_rmdir(const char *path)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(path, r);
 	switch (r.kind) {
 	case R_INCOMING: {
@@ -484,6 +559,8 @@ static int op_rmdir(const char *path)
 
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(from, a);
 	ROUTE(to, t);
 	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
@@ -504,6 +581,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return -EROFS;
@@ -523,12 +602,15 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	(void)fi;
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return -EROFS;
 	BACKING(r, b);
-	if (fchmodat(AT_FDCWD, b, mode, 0) < 0)
+	/* no bit for others, no group write: a copy only admins may change */
+	if (fchmodat(AT_FDCWD, b, mode & 07750 & ~(mode_t)(S_ISUID | S_ISGID), 0) < 0)
 		return -errno;
 	note_change(&r);
 	return 0;
@@ -536,19 +618,25 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	(void)fi;
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return -EROFS;
 	BACKING(r, b);
-	if (fchownat(AT_FDCWD, b, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	note_change(&r);
-	return 0;
+	/* copies belong to root and the admin group whoever made them (cp -a still
+	 * succeeds); only whether the entry exists is checked */
+	(void)uid;
+	(void)gid;
+	struct stat st;
+	return lstat(b, &st) < 0 ? -errno : 0;
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	(void)fi;
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
@@ -562,6 +650,8 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
 
 static int op_symlink(const char *target, const char *linkpath)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(linkpath, r);
 	if (r.kind != R_INCOMING)
 		return -EROFS;
@@ -579,6 +669,8 @@ static int op_readlink(const char *path, char *buf, size_t size)
 	ROUTE(path, r);
 	if (r.kind != R_INCOMING)
 		return -EINVAL;
+	if (!caller_is_admin())
+		return -EACCES;
 	BACKING(r, b);
 	ssize_t n = readlink(b, buf, size - 1);
 	if (n < 0)
@@ -589,6 +681,8 @@ static int op_readlink(const char *path, char *buf, size_t size)
 
 static int op_link(const char *from, const char *to)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	ROUTE(from, a);
 	ROUTE(to, t);
 	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
@@ -605,6 +699,8 @@ static int op_link(const char *from, const char *to)
 
 static int op_mknod(const char *path, mode_t mode, dev_t dev)
 {
+	if (!caller_is_admin())
+		return -EACCES;
 	(void)mode;
 	(void)dev;
 	ROUTE(path, r);

@@ -8,6 +8,7 @@ TESTS_FAILED=0
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WAZOFS=${WAZOFS:-$TOP/build/wazofs}
 T=$(mktemp -d /tmp/wazofs-test.XXXXXX)
+chmod 0711 "$T" # the build user crosses it to reach state/work
 MNT=$T/mnt
 ROOT=$T/root
 STATE=$T/state

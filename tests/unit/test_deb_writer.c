@@ -93,6 +93,11 @@ static void test_bad_version(void)
 	strbuf_release(&err);
 	CHECK_INT(deb_version_check("1:2.0~rc1-3"), 0);
 	CHECK_INT(deb_version_check("v1"), -EINVAL);
+	/* a newline in a one-line field would inject a control field */
+	struct deb_control inj = { "p", "1", "M <m@x>", "s", "optional", "x\nProtected: yes", "d" };
+	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &inj, &s, &err), -EINVAL);
+	CHECK(err.buf && strstr(err.buf, "Depends field holds a control character"));
+	strbuf_release(&err);
 }
 
 static void test_unreadable_tree(void)

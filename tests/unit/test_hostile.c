@@ -131,6 +131,92 @@ static void test_plugin_yml_files(void)
 	CHECK(report_has(&r, "name", "range"));
 }
 
+/* The packageable check of a plugin.yml given as text: 0, or -EINVAL with r filled. */
+static int packageable(const char *yml, struct meta_report *r)
+{
+	struct plugin_meta m;
+	int rc = parse(yml, strlen(yml), &m, r);
+	if (rc)
+		return 1000 + rc; /* not even valid for wazo-plugind's schema */
+	memset(r, 0, sizeof(*r));
+	rc = plugin_meta_check_limits(&m, r);
+	plugin_meta_destroy(&m);
+	return rc;
+}
+
+/* Metadata that would inject a control field, or name another plugin wrongly (issue 9,
+ * defect 3): refused at validating, naming the field. */
+static void test_injection(void)
+{
+	struct meta_report r;
+	static const char *const bad_debian[] = {
+		"[\"x\\nProtected: yes\"]", "[\"x\\nEssential: yes\"]",
+		"[\"x\\nPre-Depends: evil\"]", "[\"x, y\"]", "[\"x (>= 1\\n)\"]",
+		"[\"x\\rConflicts: y\"]", "[\"Upper\"]", "[\"x (=> 1)\"]",
+		"[\"x (>= )\"]", "[\"-x\"]", "[\"x |\"]"
+	};
+	for (size_t i = 0; i < sizeof(bad_debian) / sizeof(bad_debian[0]); i++) {
+		char yml[256];
+		snprintf(yml, sizeof(yml),
+			 "name: a\nnamespace: b\nversion: '1'\ndebian_depends: %s\n",
+			 bad_debian[i]);
+		int rc = packageable(yml, &r);
+		if (rc != -EINVAL || !report_has(&r, "debian_depends", "regex"))
+			fprintf(stderr, "  debian_depends %s: %d\n", bad_debian[i], rc);
+		CHECK(rc == -EINVAL && report_has(&r, "debian_depends", "regex"));
+	}
+	static const char *const good_debian[] = {
+		"[python3-requests, \"wazo-auth (>= 21.1)\", \"aa | bb (<< 2:1.0-1~b1)\"]",
+		"[\"libc6:amd64 (= 2.36-9) [amd64] <!nocheck>\"]"
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char yml[256];
+		snprintf(yml, sizeof(yml),
+			 "name: a\nnamespace: b\nversion: '1'\ndebian_depends: %s\n",
+			 good_debian[i]);
+		int rc = packageable(yml, &r);
+		if (rc)
+			fprintf(stderr, "  %s: %s\n", good_debian[i], r.e[0].message);
+		CHECK_INT(rc, 0);
+	}
+	/* a version with a Debian revision is a dpkg version */
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: 1.2-3\n", &r), 0);
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: 1:1.2-rc-3~b1\n", &r), 0);
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: 1.2-\n", &r), -EINVAL);
+	/* depends: each name and namespace by the plugin name rules */
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: '1'\ndepends:\n"
+			      "  - {name: \"x\\nProtected: yes\", namespace: b}\n",
+			      &r),
+		  -EINVAL);
+	CHECK(report_has(&r, "depends", "regex"));
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: '1'\ndepends:\n"
+			      "  - {name: x, namespace: \"../b\"}\n",
+			      &r),
+		  -EINVAL);
+	CHECK(report_has(&r, "depends", "regex"));
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: '1'\ndepends:\n"
+			      "  - {name: x, namespace: b, version: \"1\\nX: y\"}\n",
+			      &r),
+		  -EINVAL);
+	CHECK(report_has(&r, "depends", "regex"));
+	CHECK_INT(packageable("name: a\nnamespace: b\nversion: '1'\ndepends:\n"
+			      "  - {name: x, namespace: b, version: '>= 1.0'}\n",
+			      &r),
+		  0);
+	/* a trailing newline passes Python's `$` (wazo-plugind's schema), never a package
+	 * name; checked on the parsed fields whatever the YAML loader kept */
+	char name[] = "a\n", ns[] = "b", nsnl[] = "b\n", version[] = "1";
+	struct plugin_meta m = { .name = name, .namespace = ns, .version = version };
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
+	CHECK(report_has(&r, "name", "regex"));
+	m.name = version;
+	m.namespace = nsnl;
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
+	CHECK(report_has(&r, "namespace", "regex"));
+}
+
 /* A document nested 80,000 levels deep (160 KB): refused at the first levels. */
 static void test_generated_bombs(void)
 {
@@ -267,6 +353,7 @@ int main(void)
 {
 	signal(SIGALRM, on_alarm);
 	test_plugin_yml_files();
+	test_injection();
 	test_generated_bombs();
 	test_status_any_bytes();
 	return CHECK_SUMMARY();

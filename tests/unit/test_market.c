@@ -118,9 +118,33 @@ static void test_requests(void)
 	strbuf_release(&err);
 }
 
+/* Credentials in URLs never reach a log or a status (issue 9, defect 6). */
+static void test_redact(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "https://TOKEN@github.com/a/b.git", "https://***@github.com/a/b.git" },
+		{ "https://user:pass@host:8443/x", "https://***@host:8443/x" },
+		{ "fatal: repository 'https://u:p@h/r/' not found\nssh://git@h/r and "
+		  "https://h/r?a=b@c",
+		  "fatal: repository 'https://***@h/r/' not found\nssh://***@h/r and "
+		  "https://h/r?a=b@c" },
+		{ "file:///root/repo", "file:///root/repo" },
+		{ "no url here: a@b", "no url here: a@b" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		url_redact(cases[i].in, strlen(cases[i].in), &sb);
+		CHECK_STR(sb.buf ? sb.buf : "", cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
 int main(void)
 {
 	test_market();
 	test_requests();
+	test_redact();
 	return CHECK_SUMMARY();
 }
