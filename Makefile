@@ -78,8 +78,13 @@ FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
+# The build user (build_user's default) is created when installing on the machine itself.
 install: $(BUILD)/wazofs
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
+	if [ -z "$(DESTDIR)" ] && ! getent passwd wazofs >/dev/null; then \
+		useradd --system --home-dir /nonexistent --no-create-home \
+			--shell /usr/sbin/nologin wazofs; \
+	fi
 
 clean:
 	rm -rf build build-asan build-fuzz

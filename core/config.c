@@ -66,8 +66,9 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		return 0;
 	}
 	if (strcmp(key, "build_network") == 0) {
-		static const char *const yes[] = { "yes", "true", "on", "1" },
-					 *const no[] = { "no", "false", "off", "0" };
+		static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = {
+			"no", "false", "off", "0"
+		};
 		for (int i = 0; i < 4; i++)
 			if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
 				c->build_network = strcmp(value, yes[i]) == 0;

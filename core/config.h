@@ -6,8 +6,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
-#define CONFIG_DEFAULT_FILE "/etc/wazofs/config.yml"
-#define CONFIG_DEFAULT_BUILD_USER "wazofs"
+#define CONFIG_DEFAULT_FILE	   "/etc/wazofs/config.yml"
+#define CONFIG_DEFAULT_BUILD_USER  "wazofs"
 #define CONFIG_FALLBACK_BUILD_USER "nobody"
 
 struct wazofs_config {

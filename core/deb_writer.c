@@ -309,13 +309,16 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 		return -EINVAL;
 	}
 	/* one-line fields stay one line: a newline would add a control field */
-	const char *one_line[] = { ctl->package,  ctl->version, ctl->maintainer,
-				   ctl->section,  ctl->priority, ctl->depends };
-	const char *names[] = { "Package", "Version", "Maintainer", "Section", "Priority", "Depends" };
+	const char *one_line[] = { ctl->package, ctl->version,	ctl->maintainer,
+				   ctl->section, ctl->priority, ctl->depends };
+	const char *names[] = {
+		"Package", "Version", "Maintainer", "Section", "Priority", "Depends"
+	};
 	for (size_t i = 0; i < sizeof(one_line) / sizeof(one_line[0]); i++)
 		for (const char *c = one_line[i]; c && *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				strbuf_addf(err, "the %s field holds a control character", names[i]);
+				strbuf_addf(err, "the %s field holds a control character",
+					    names[i]);
 				return -EINVAL;
 			}
 	rc = write_data_tar(data_path, rootdir, &conffiles, &kb, err);

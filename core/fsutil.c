@@ -1,10 +1,10 @@
 /* fsutil: mkdir -p, rm -rf and atomic file publication. */
 #include "fsutil.h"
-#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 /* fsutil: small filesystem helpers used across core/ (all return 0 or -errno). */
 #ifndef WAZOFS_FSUTIL_H
 #define WAZOFS_FSUTIL_H
-#include <sys/types.h>
 #include <stddef.h>
+#include <sys/types.h>
 int mkdir_p(const char *path, int mode);
 /* Removes path and everything below it, never crossing into another filesystem. */
 int rm_rf(const char *path);

@@ -326,23 +326,24 @@ static int has_control_char(const char *s)
 static void check_injection(const struct plugin_meta *m, struct meta_report *r)
 {
 	if (m->name && !strict_name(m->name, "-", 1))
-		meta_report_add(r, "name", "regex", NAME_RE, "String does not match expected pattern.");
+		meta_report_add(r, "name", "regex", NAME_RE,
+				"String does not match expected pattern.");
 	if (m->namespace && !strict_name(m->namespace, "", 1))
 		meta_report_add(r, "namespace", "regex", NAMESPACE_RE,
 				"String does not match expected pattern.");
 	for (size_t i = 0; i < m->n_debian_depends; i++)
 		if (!debian_relation_valid(m->debian_depends[i])) {
-			meta_report_add(r, "debian_depends", "regex",
-					"name [(op version)] [| ...]",
-					"debian_depends[%zu]: not a Debian relation (a package name, "
-					"an optional version and alternatives with '|'; no ',' nor "
-					"control characters).",
-					i);
+			meta_report_add(
+			    r, "debian_depends", "regex", "name [(op version)] [| ...]",
+			    "debian_depends[%zu]: not a Debian relation (a package name, "
+			    "an optional version and alternatives with '|'; no ',' nor "
+			    "control characters).",
+			    i);
 			break;
 		}
 	for (size_t i = 0; i < m->n_depends; i++) {
 		const struct plugin_dep *d = &m->depends[i];
-		const char *bad = !strict_name(d->name, "-", 1)	   ? "name"
+		const char *bad = !strict_name(d->name, "-", 1)	      ? "name"
 				  : !strict_name(d->namespace, "", 1) ? "namespace"
 				  : d->version && (has_control_char(d->version) ||
 						   strlen(d->version) > PLUGIN_VERSION_MAX)

@@ -2,12 +2,12 @@
  * fork and exec. */
 #include "subproc.h"
 #include <errno.h>
-#include <grp.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

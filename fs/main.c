@@ -20,8 +20,9 @@
 /* Settings given with -o, kept as text until the config file has been read. */
 struct cli {
 	char *config;
-	char *kv[16];
+	char *kv[64];
 	int n_kv;
+	int too_many; /* more -o settings than kv holds: refused, never dropped */
 	int help, version;
 };
 
@@ -43,6 +44,9 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("archive_max_bytes=", KEY_SETTING),
 	FUSE_OPT_KEY("archive_max_entries=", KEY_SETTING),
 	FUSE_OPT_KEY("config=", KEY_SETTING),
+	FUSE_OPT_KEY("group=", KEY_SETTING),
+	FUSE_OPT_KEY("build_user=", KEY_SETTING),
+	FUSE_OPT_KEY("build_network=", KEY_SETTING),
 	/* fstab keywords that mean nothing to a FUSE filesystem */
 	FUSE_OPT_KEY("noauto", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -68,6 +72,8 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 			c->config = strdup(arg + 7);
 		} else if (c->n_kv < (int)(sizeof(c->kv) / sizeof(c->kv[0]))) {
 			c->kv[c->n_kv++] = strdup(arg);
+		} else {
+			c->too_many = 1;
 		}
 		return 0;
 	default: return 1;
@@ -90,7 +96,10 @@ static void usage(const char *prog)
 	    "    -o dpkg_lock_timeout=SECONDS  wait for another program's dpkg lock (600)\n"
 	    "    -o quiet_ms=MS          quiet period completing a copy by a live writer (5000)\n"
 	    "    -o settle_ms=MS         wait after the writer exits (500)\n"
-	    "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n\n",
+	    "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n"
+	    "    -o group=NAME           members may change the tree and read logs (root only)\n"
+	    "    -o build_user=NAME      runs rules build and package (wazofs, else nobody)\n"
+	    "    -o build_network=no     rules build and package without network (yes)\n\n",
 	    prog);
 }
 
@@ -105,6 +114,11 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 		fprintf(stderr, "wazofs: config %s: %s\n", path, strerror(-rc));
 	else if (rc)
 		fprintf(stderr, "wazofs: %s\n", err.buf);
+	if (!rc && c->too_many) {
+		fprintf(stderr, "wazofs: more than %d -o settings\n",
+			(int)(sizeof(c->kv) / sizeof(c->kv[0])));
+		rc = -E2BIG;
+	}
 	for (int i = 0; !rc && i < c->n_kv; i++) {
 		char *eq = strchr(c->kv[i], '=');
 		*eq = 0;

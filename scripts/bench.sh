@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 N=${1:-10}
 make -s
 T=$(mktemp -d /tmp/wazofs-bench.XXXXXX)
+chmod 0711 "$T" # the build user crosses it to reach the state dir
 cleanup() {
 	fusermount3 -uz "$T/mnt" 2>/dev/null || true
 	rm -rf "$T"

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 [ -n "${SKIP_DEPS:-}" ] || scripts/install-deps.sh
 make -s
 T=$(mktemp -d /tmp/wazofs-demo.XXXXXX)
+chmod 0711 "$T" # the build user crosses it to reach the state dir
 mkdir -p "$T/mnt" "$T/root/var/lib/dpkg/info" "$T/root/var/lib/dpkg/updates" "$T/bin"
 touch "$T/root/var/lib/dpkg/status"
 # asterisk is not installed here: a stand-in records what the plugin asks of it

@@ -9,6 +9,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WAZOFS=${WAZOFS:-$TOP/build/wazofs}
 T=$(mktemp -d /tmp/wazofs-test.XXXXXX)
 chmod 0711 "$T" # the build user crosses it to reach state/work
+W=$T/w # where a test's rules build (run as the build user) may write its records
+mkdir -m 1777 "$W"
 MNT=$T/mnt
 ROOT=$T/root
 STATE=$T/state

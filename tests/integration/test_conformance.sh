@@ -97,7 +97,7 @@ check "rm incoming/badns.status" rm "$MNT/incoming/badns.status"
 check "... discards the copy" test ! -e "$MNT/incoming/badns"
 
 # --- install twice, upgrade, reinstall
-BUILDS=$T/builds.log
+BUILDS=$W/builds.log
 make_plugin "$T/src/up1" upg demo 1.0.0 0 "echo build >> $BUILDS"
 drop up1
 check_eq "v1 installed" "$(status_field "$MNT/demo/upg/status" version)" 1.0.0

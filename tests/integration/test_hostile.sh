@@ -19,7 +19,7 @@ for f in "$DATA"/*.yml; do
 	e=hostile$n
 	mkdir -p "$T/h/$e/wazo"
 	cp "$f" "$T/h/$e/wazo/plugin.yml"
-	printf '#!/bin/sh\ntouch "%s/ran.%s"\nexit 0\n' "$T" "$e" >"$T/h/$e/wazo/rules"
+	printf '#!/bin/sh\ntouch "%s/%s"\nexit 0\n' "$W" "$e" >"$T/h/$e/wazo/rules"
 	chmod +x "$T/h/$e/wazo/rules"
 	cp -r "$T/h/$e" "$MNT/incoming/"
 	if ! wait_job "$e" 30; then
@@ -31,10 +31,10 @@ for f in "$DATA"/*.yml; do
 		check_eq "$(basename "$f"): refused" "$(status_field "$S" state)" error
 		check "... its status is valid YAML" valid_yaml "$S"
 		check "... and names a field" grep -qE '^  [a-z_"]+.*:$' "$S"
-		check "... no rules step ran" test ! -e "$T/ran.$e"
+		check "... no rules step ran" test ! -e "$W/$e"
 		rm -r "$MNT/incoming/$e"
 	else
-		ok "$(basename "$f"): read safely and installed"
+		check "$(basename "$f"): read safely and installed (its rules ran)" test -e "$W/$e"
 	fi
 done
 
@@ -124,7 +124,7 @@ STATE=$STATE_SAVE
 
 # --- a failed job whose saved status cannot be read is restored as failed, not re-run
 start_daemon
-make_plugin "$T/src/saved" saved demo 1.0.0 0 'echo built >> "'"$T"'/saved.builds"; exit 2'
+make_plugin "$T/src/saved" saved demo 1.0.0 0 'echo built >> "'"$W"'/saved.builds"; exit 2'
 cp -r "$T/src/saved" "$MNT/incoming/"
 wait_job saved
 stop_daemon
@@ -133,6 +133,6 @@ start_daemon
 sleep 1
 check_eq "a failed job with an unreadable saved status is shown failed" "$(status_field "$MNT/incoming/saved.status" state)" error
 check "... that status is valid YAML" valid_yaml "$MNT/incoming/saved.status"
-check_eq "... and its rules build did not run again" "$(wc -l <"$T/saved.builds")" 1
+check_eq "... and its rules build did not run again" "$(wc -l <"$W/saved.builds")" 1
 stop_daemon
 finish

@@ -149,12 +149,17 @@ static int packageable(const char *yml, struct meta_report *r)
 static void test_injection(void)
 {
 	struct meta_report r;
-	static const char *const bad_debian[] = {
-		"[\"x\\nProtected: yes\"]", "[\"x\\nEssential: yes\"]",
-		"[\"x\\nPre-Depends: evil\"]", "[\"x, y\"]", "[\"x (>= 1\\n)\"]",
-		"[\"x\\rConflicts: y\"]", "[\"Upper\"]", "[\"x (=> 1)\"]",
-		"[\"x (>= )\"]", "[\"-x\"]", "[\"x |\"]"
-	};
+	static const char *const bad_debian[] = { "[\"x\\nProtected: yes\"]",
+						  "[\"x\\nEssential: yes\"]",
+						  "[\"x\\nPre-Depends: evil\"]",
+						  "[\"x, y\"]",
+						  "[\"x (>= 1\\n)\"]",
+						  "[\"x\\rConflicts: y\"]",
+						  "[\"Upper\"]",
+						  "[\"x (=> 1)\"]",
+						  "[\"x (>= )\"]",
+						  "[\"-x\"]",
+						  "[\"x |\"]" };
 	for (size_t i = 0; i < sizeof(bad_debian) / sizeof(bad_debian[0]); i++) {
 		char yml[256];
 		snprintf(yml, sizeof(yml),
