@@ -297,6 +297,23 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	argv[n++] = src->git_url;
 	argv[n++] = tree;
 	argv[n] = NULL;
+	/* a third party's repository is fetched as the build user, like the build: root
+	 * never runs git on it, and a local path root alone may read stays unread */
+	const struct wazofs_config *cfg = env->cfg;
+	if (!cfg->build_as_root && lchown(workdir, cfg->build_uid, cfg->build_gid) < 0) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
+			 strerror(errno));
+		return -EIO;
+	}
+	/* as the build user, a local repository is someone else's: git refuses it
+	 * ("dubious ownership") unless the global config ($HOME is the work dir) says
+	 * otherwise; what that guards against (the repository's config running code)
+	 * could only run as the build user, which runs the plugin's build anyway */
+	char gitconfig[PATH_MAX + 16];
+	snprintf(gitconfig, sizeof(gitconfig), "%s/.gitconfig", workdir);
+	const char safe[] = "[safe]\n\tdirectory = *\n";
+	if (!cfg->build_as_root && write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
+		lchown(gitconfig, cfg->build_uid, cfg->build_gid);
 	/* the URL may hold a token: what reaches the log and the status is redacted,
 	 * git's own output included (it goes through a memfd first) */
 	struct strbuf url = STRBUF_INIT;
@@ -309,8 +326,11 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	struct subproc sp = { .argv = argv,
 			      .env = env_vars,
 			      .log_fd = out_fd,
-			      .timeout_sec = env->cfg->job_timeout,
-			      .cancel = &job->cancel };
+			      .timeout_sec = cfg->job_timeout,
+			      .cancel = &job->cancel,
+			      .as_user = !cfg->build_as_root,
+			      .uid = cfg->build_uid,
+			      .gid = cfg->build_gid };
 	int rc = subproc_run(&sp);
 	if (out_fd >= 0) {
 		struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;

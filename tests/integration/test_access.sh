@@ -127,6 +127,17 @@ check_fails "... its status holds no token" grep -q SECRET-TOKEN "$MNT/incoming/
 check_fails "... nor its log" grep -q SECRET-TOKEN "$MNT/incoming/cred.yml.log"
 check_contains "... which shows the URL redacted" "$MNT/incoming/cred.yml.log" 'https://\*\*\*@127.0.0.1:9/x.git'
 rm -f "$MNT/incoming/cred.yml"
+
+# --- git runs as the build user: a repository only root may read is not cloned
+make_plugin "$T/private/repo" secret demo 1.0.0
+(cd "$T/private/repo" && git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm x)
+chmod 0700 "$T/private"
+printf 'method: git\noptions:\n  url: file://%s/private/repo\n' "$T" >"$T/priv.yml"
+cp "$T/priv.yml" "$MNT/incoming/"
+wait_job priv.yml 60
+check_contains "a git URL to a repository only root may read fails" "$MNT/incoming/priv.yml.status" 'git clone of file://.* failed'
+check_eq "... nothing installed" "$(dpkg_q -W wazo-plugind-secret-demo 2>/dev/null)" ""
+rm -f "$MNT/incoming/priv.yml"
 stop_daemon
 
 # --- build_network=no: rules build and package see no network; with default_permissions
