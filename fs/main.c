@@ -83,9 +83,15 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 static void usage(const char *prog)
 {
 	printf(
-	    "usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n\n"
+	    "usage: %s [-f] [-d] [-s] [-o OPT[,OPT...]] [SOURCE] MOUNTPOINT\n\n"
 	    "Wazo plugins as a filesystem: copy a plugin into MOUNTPOINT/incoming/ to build,\n"
 	    "package and install it; rm -r MOUNTPOINT/<namespace>/<name> to uninstall it.\n\n"
+	    "SOURCE is ignored: it is what mount -t fuse.wazofs and fstab pass first.\n\n"
+	    "    -f                      stay in the foreground (logs also go to stderr)\n"
+	    "    -d                      debug: foreground, and every FUSE request on stderr\n"
+	    "    -s                      single-threaded FUSE loop (jobs still run apart)\n"
+	    "    -h, --help              this help, then libfuse's own options\n"
+	    "    -V, --version           wazofs and libfuse versions\n\n"
 	    "wazofs options:\n"
 	    "    -o root=DIR             install root handed to dpkg (default /)\n"
 	    "    -o state=DIR            daemon state (default /var/lib/wazofs)\n"
@@ -152,8 +158,30 @@ static int check_mountpoint(const char *mnt, const struct wazofs_config *cfg)
 	return inside ? -1 : 0;
 }
 
+/* mount.fuse3 (mount -t fuse.wazofs, fstab) runs `wazofs SOURCE MOUNTPOINT -o ...`: with
+ * two words that are not options, the first is the source, which means nothing to
+ * wazofs and is dropped. Returns the new argc. */
+static int drop_source_word(int argc, char *argv[])
+{
+	int words[3], n = 0;
+	for (int i = 1; i < argc && n < 3; i++) {
+		if (strcmp(argv[i], "-o") == 0) {
+			i++; /* its value */
+			continue;
+		}
+		if (argv[i][0] != '-')
+			words[n++] = i;
+	}
+	if (n != 2)
+		return argc;
+	memmove(&argv[words[0]], &argv[words[0] + 1],
+		(size_t)(argc - words[0]) * sizeof(argv[0])); /* the NULL too */
+	return argc - 1;
+}
+
 int main(int argc, char *argv[])
 {
+	argc = drop_source_word(argc, argv);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = { 0 };
 	struct cli cli = { 0 };

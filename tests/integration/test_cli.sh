@@ -59,6 +59,29 @@ check_eq "SIGINT: clean exit" "$?" 0
 DAEMON_PID=
 check_fails "SIGINT: unmounted" mountpoint -q "$MNT"
 
+# mount -t fuse.wazofs and fstab: mount.fuse3 runs `wazofs SOURCE MOUNTPOINT -o OPTS`
+# (mount runs helpers with a PATH of its own: wazofs must be in /usr/local/sbin or the
+# like, as `make install` puts it; the test links it there and removes the link)
+HELPER=
+if ! command -v wazofs >/dev/null 2>&1 || [ "$(readlink /usr/local/sbin/wazofs)" = "$WAZOFS" ]; then
+	HELPER=/usr/local/sbin/wazofs
+	mkdir -p /usr/local/sbin && ln -sfn "$WAZOFS" "$HELPER"
+	trap 'cleanup; rm -f "$HELPER"' EXIT
+fi
+OPTS="root=$ROOT,state=$STATE,settle_ms=200"
+check "mount -t fuse.wazofs wazofs MNT -o ... mounts" timeout 20 mount -t fuse.wazofs wazofs "$MNT" -o "$OPTS"
+check "... and serves" timeout 5 test -d "$MNT/incoming"
+PID=$(pgrep -f "^wazofs wazofs $MNT " | head -1)
+check "... by a daemon named in ps as mount ran it" test -n "$PID"
+check "... umount unmounts it" timeout 20 umount "$MNT"
+check "... the daemon is gone" wait_for 5 sh -c "! kill -0 ${PID:-0} 2>/dev/null"
+printf 'wazofs %s fuse.wazofs %s,noauto,nofail,_netdev 0 0\n' "$MNT" "$OPTS" >"$T/fstab"
+check "an fstab line mounts (mount --fstab FILE MNT)" timeout 20 mount --fstab "$T/fstab" "$MNT"
+check "... and serves" timeout 5 test -d "$MNT/incoming"
+check "... umount" timeout 20 umount "$MNT"
+check_fails "a third word is still refused" timeout 5 "$WAZOFS" -f wazofs "$MNT" extra -o "$OPTS"
+
 check "--help prints the options" sh -c "'$WAZOFS' --help | grep -q 'root=DIR'"
+check "--help explains -f, -d and -s" sh -c "'$WAZOFS' --help | grep -q -- '-f .*foreground' && '$WAZOFS' --help | grep -q -- '-d .*debug' && '$WAZOFS' --help | grep -q -- '-s .*single'"
 check "--version" sh -c "'$WAZOFS' --version | grep -q '^wazofs '"
 finish
