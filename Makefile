@@ -45,6 +45,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libwazocore.a
 test: all
 	BUILD=$(BUILD) bash tests/run.sh
 
+# The plugin.yml test over the shared corpus of real plugins (beside the repository).
+SHARED_CORPUS ?= ../shared/corpus/plugin-yml
+corpus: $(BUILD)/tests/test_plugin_meta
+	WAZOFS_CORPUS=$(SHARED_CORPUS) WAZOFS_CORPUS_MIN=150 $(BUILD)/tests/test_plugin_meta
+
 # The same suites with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/).
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" test
@@ -89,4 +94,4 @@ install: $(BUILD)/wazofs
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan fuzz fuzz-run format-check install clean
+.PHONY: all test corpus asan fuzz fuzz-run format-check install clean

@@ -2,7 +2,7 @@
 # Runs every test: the C unit tests of core/ (build/tests/test_*) and the mount tests
 # (tests/integration/test_*.sh), then prints the sum as "N passed, N failed".
 cd "$(dirname "$0")/.."
-export WAZOFS_CORPUS=${WAZOFS_CORPUS:-$(pwd)/../shared/corpus/plugin-yml}
+export WAZOFS_CORPUS=${WAZOFS_CORPUS:-$(pwd)/tests/data/plugin-yml}
 BUILD=${BUILD:-build}
 export WAZOFS=${WAZOFS:-$(pwd)/$BUILD/wazofs}
 # sanitizer builds: any report fails the program that made it

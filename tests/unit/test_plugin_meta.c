@@ -1,5 +1,6 @@
-/* Unit tests of core/plugin_meta and core/yaml11: the corpus of real plugin.yml files
- * with the verdict wazo-plugind's rules give each (../shared/corpus/plugin-yml), plus
+/* Unit tests of core/plugin_meta and core/yaml11: a corpus of plugin.yml files with the
+ * verdict wazo-plugind's rules give each (tests/data/plugin-yml; `make corpus` points
+ * WAZOFS_CORPUS at the shared corpus of real plugins, WAZOFS_CORPUS_MIN at its size), plus
  * the coercions and error details one by one. */
 #include "check.h"
 #include "plugin_meta.h"
@@ -11,7 +12,7 @@
 static const char *corpus_dir(void)
 {
 	const char *d = getenv("WAZOFS_CORPUS");
-	return d ? d : "../shared/corpus/plugin-yml";
+	return d ? d : "tests/data/plugin-yml";
 }
 
 static void verdict(const char *path, const char *wazo, char *out, size_t outlen)
@@ -57,7 +58,8 @@ static void test_corpus(void)
 		CHECK_STR(got, v17);
 	}
 	fclose(f);
-	CHECK(rows >= 150);
+	const char *min = getenv("WAZOFS_CORPUS_MIN");
+	CHECK(rows >= (min ? atoi(min) : 10));
 }
 
 static struct plugin_meta parse_ok(const char *text)
