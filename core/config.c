@@ -3,12 +3,15 @@
 #include "fsutil.h"
 #define CONFIG_FILE_MAX (1024 * 1024)
 #include "yaml_doc.h"
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +28,19 @@ void config_defaults(struct wazofs_config *c)
 	c->archive_max_entries = 100000;
 	snprintf(c->build_user, sizeof(c->build_user), "%s", CONFIG_DEFAULT_BUILD_USER);
 	c->build_network = 1;
+	c->log_level = LOG_INFO;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", "True", "TRUE" },
+				 *const no[] = { "no", "false", "off", "0", "False", "FALSE" };
+	for (int i = 0; i < 6; i++)
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 static int parse_ull(const char *v, unsigned long long max, unsigned long long *out)
@@ -65,16 +81,32 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 			c->build_user_set = 1;
 		return 0;
 	}
-	if (strcmp(key, "build_network") == 0) {
-		static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = {
-			"no", "false", "off", "0"
-		};
-		for (int i = 0; i < 4; i++)
-			if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
-				c->build_network = strcmp(value, yes[i]) == 0;
+	int flag;
+	if (strcmp(key, "build_network") == 0 || strcmp(key, "debug") == 0) {
+		if (parse_bool(value, &flag)) {
+			strbuf_addf(err, "%s: '%s' is not yes or no", key, value);
+			return -EINVAL;
+		}
+		if (key[0] == 'b')
+			c->build_network = flag;
+		else
+			c->log_level = flag ? LOG_DEBUG : LOG_INFO;
+		return 0;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		static const struct {
+			const char *name;
+			int level;
+		} levels[] = { { "critical", LOG_CRIT }, { "error", LOG_ERR },
+			       { "warning", LOG_WARNING }, { "info", LOG_INFO },
+			       { "debug", LOG_DEBUG } };
+		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+			if (strcasecmp(value, levels[i].name) == 0) {
+				c->log_level = levels[i].level;
 				return 0;
 			}
-		strbuf_addf(err, "build_network: '%s' is not yes or no", value);
+		strbuf_addf(err, "log_level: '%s' is not critical, error, warning, info or debug",
+			    value);
 		return -EINVAL;
 	}
 	struct {
@@ -105,10 +137,11 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		return 0;
 	}
 	strbuf_addf(err, "unknown option '%s'", key);
-	return -EINVAL;
+	return -ENOPROTOOPT;
 }
 
-int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err)
+int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,
+		     struct strbuf *err)
 {
 	struct strbuf text = STRBUF_INIT, yerr = STRBUF_INIT;
 	yaml_document_t doc;
@@ -142,11 +175,48 @@ int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *e
 		struct strbuf e = STRBUF_INIT;
 		rc = config_set(c, (const char *)k->data.scalar.value,
 				(const char *)v->data.scalar.value, &e);
-		if (rc)
+		if (rc == -ENOPROTOOPT) {
+			strbuf_addf(warnings, "%s:%zu: %s (ignored)\n", path,
+				    k->start_mark.line + 1, e.buf);
+			rc = 0;
+		} else if (rc)
 			strbuf_addf(err, "%s:%zu: %s", path, k->start_mark.line + 1, e.buf);
 		strbuf_release(&e);
 	}
 	yaml_document_delete(&doc);
+	return rc;
+}
+
+static int is_yml(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".yml") == 0;
+}
+
+int config_load_all(struct wazofs_config *c, const char *path, int required,
+		    struct strbuf *warnings, struct strbuf *err)
+{
+	int rc = config_load_file(c, path, warnings, err);
+	if (rc == -ENOENT && !required)
+		rc = 0;
+	if (rc)
+		return rc;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	snprintf(slash ? slash + 1 : dir, sizeof(dir) - (size_t)(slash ? slash + 1 - dir : 0),
+		 "conf.d");
+	struct dirent **list;
+	int n = scandir(dir, &list, is_yml, alphasort);
+	for (int i = 0; i < n; i++) {
+		char file[PATH_MAX + NAME_MAX + 2];
+		snprintf(file, sizeof(file), "%s/%s", dir, list[i]->d_name);
+		if (!rc && (rc = config_load_file(c, file, warnings, err)) == -ENOENT)
+			rc = 0; /* removed meanwhile */
+		free(list[i]);
+	}
+	if (n > 0)
+		free(list);
 	return rc;
 }
 

@@ -21,6 +21,7 @@ struct wazofs_config {
 	unsigned settle_ms;	    /* wait after the writer exited, for a follow-up writer */
 	unsigned long long archive_max_bytes;
 	unsigned long archive_max_entries;
+	int log_level;	     /* syslog priority kept (LOG_INFO; debug: LOG_DEBUG) */
 	char group[64];	     /* admin group: may change the tree; "" = root only */
 	char build_user[64]; /* runs rules build and package; "root" = no drop */
 	int build_user_set;  /* build_user was given (else the default, with a fallback) */
@@ -35,10 +36,17 @@ struct wazofs_config {
 };
 
 void config_defaults(struct wazofs_config *c);
-/* Sets one key; returns 0 or -EINVAL with a one-line message in err. */
+/* Sets one key; returns 0, -ENOPROTOOPT for a key that does not exist or -EINVAL for a
+ * bad value, with a one-line message in err. */
 int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err);
-/* Applies a YAML mapping file. Missing file: -ENOENT (no message). */
-int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *err);
+/* Applies a YAML mapping file. Missing file: -ENOENT (no message). An unknown key is
+ * not an error in a file (as in Wazo daemons): one line per key goes to warnings. */
+int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,
+		     struct strbuf *err);
+/* The main file, then every *.yml of the conf.d directory beside it in name order
+ * (each later one wins). A missing main file is -ENOENT only when required. */
+int config_load_all(struct wazofs_config *c, const char *path, int required,
+		    struct strbuf *warnings, struct strbuf *err);
 /* Makes paths absolute, creates the state dir, checks root and state, resolves group
  * and build_user (a missing default build user falls back to nobody, with build_note
  * saying so); -errno + err. */

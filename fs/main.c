@@ -47,6 +47,8 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("group=", KEY_SETTING),
 	FUSE_OPT_KEY("build_user=", KEY_SETTING),
 	FUSE_OPT_KEY("build_network=", KEY_SETTING),
+	FUSE_OPT_KEY("debug=", KEY_SETTING),
+	FUSE_OPT_KEY("log_level=", KEY_SETTING),
 	/* fstab keywords that mean nothing to a FUSE filesystem */
 	FUSE_OPT_KEY("noauto", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -105,7 +107,11 @@ static void usage(const char *prog)
 	    "    -o archive_max_bytes=N, archive_max_entries=N   archive limits\n"
 	    "    -o group=NAME           members may change the tree and read logs (root only)\n"
 	    "    -o build_user=NAME      runs rules build and package (wazofs, else nobody)\n"
-	    "    -o build_network=no     rules build and package without network (yes)\n\n",
+	    "    -o build_network=no     rules build and package without network (yes)\n"
+	    "    -o log_level=LEVEL      critical, error, warning, info (default), debug\n"
+	    "    -o debug=yes            the same as log_level=debug\n\n"
+	    "Settings come from " CONFIG_DEFAULT_FILE ", then conf.d/*.yml beside it in\n"
+	    "name order, then -o (which wins). Unknown keys warn in files, fail with -o.\n\n",
 	    prog);
 }
 
@@ -113,13 +119,19 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 {
 	struct strbuf err = STRBUF_INIT;
 	const char *path = c->config ? c->config : CONFIG_DEFAULT_FILE;
-	int rc = config_load_file(cfg, path, &err);
-	if (rc == -ENOENT && !c->config)
-		rc = 0;
-	else if (rc == -ENOENT || (rc && !err.len))
+	struct strbuf warnings = STRBUF_INIT;
+	int rc = config_load_all(cfg, path, c->config != NULL, &warnings, &err);
+	if (rc == -ENOENT || (rc && !err.len))
 		fprintf(stderr, "wazofs: config %s: %s\n", path, strerror(-rc));
 	else if (rc)
 		fprintf(stderr, "wazofs: %s\n", err.buf);
+	for (char *l = warnings.buf, *next; !rc && l && *l; l = next) {
+		next = strchr(l, '\n');
+		if (next)
+			*next++ = 0;
+		fprintf(stderr, "wazofs: warning: %s\n", l);
+	}
+	strbuf_release(&warnings);
 	if (!rc && c->too_many) {
 		fprintf(stderr, "wazofs: more than %d -o settings\n",
 			(int)(sizeof(c->kv) / sizeof(c->kv[0])));
@@ -218,6 +230,7 @@ int main(int argc, char *argv[])
 		fuse_opt_add_arg(&args, "-odebug");
 
 	openlog("wazofs", LOG_PID | (opts.foreground ? LOG_PERROR : 0), LOG_DAEMON);
+	setlogmask(LOG_UPTO(cfg.log_level));
 	if (plugind_new(&core, &cfg, &err)) {
 		fprintf(stderr, "wazofs: %s\n", err.buf ? err.buf : "cannot set up the state dir");
 		goto out_opts;

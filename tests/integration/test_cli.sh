@@ -39,6 +39,26 @@ check_eq "SIGTERM: clean exit" "$?" 0
 DAEMON_PID=
 check_fails "SIGTERM: unmounted" mountpoint -q "$MNT"
 
+# config.yml, then conf.d/*.yml in name order (the last wins), then the command line;
+# debug and log_level are settings; an unknown key in a file warns, on the command line fails
+mkdir -p "$T/etc/conf.d"
+printf 'root: %s\nstate: %s/s-main\ndebug: true\n' "$ROOT" "$T" >"$T/etc/config.yml"
+printf 'state: %s/s-10\nlog_level: info\n' "$T" >"$T/etc/conf.d/10-first.yml"
+printf 'state: %s/s-20\nsome_future_key: 1\n' "$T" >"$T/etc/conf.d/20-second.yml"
+printf 'state: %s/s-ignored\n' "$T" >"$T/etc/conf.d/30-not-yaml.txt"
+"$WAZOFS" -f -o "config=$T/etc/config.yml" "$MNT" 2>"$T/confd.err" &
+DAEMON_PID=$!
+check "mounts with config.yml and conf.d" wait_for 5 mountpoint -q "$MNT"
+check "conf.d files are read in name order, the last one winning" test -d "$T/s-20/incoming"
+check_fails "... the main file's state was overridden" test -e "$T/s-main"
+check_fails "... files not named *.yml are not read" test -e "$T/s-ignored"
+check_contains "an unknown key in conf.d is a warning naming file and line" "$T/confd.err" '20-second.yml:2: unknown option .some_future_key. \(ignored\)'
+fusermount3 -u "$MNT"
+wait "$DAEMON_PID"
+DAEMON_PID=
+one_line_error "log_level that does not exist" -f -o "root=$ROOT,state=$STATE,log_level=loud" "$MNT"
+one_line_error "debug that is not a boolean" -f -o "root=$ROOT,state=$STATE,debug=maybe" "$MNT"
+
 # without -f: the daemon goes to the background and returns 0
 "$WAZOFS" -o "root=$ROOT,state=$STATE,settle_ms=200" "$MNT" 2>>"$DAEMON_LOG"
 check_eq "without -f wazofs returns at once with status 0" "$?" 0
