@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 void config_defaults(struct wazofs_config *c)
@@ -97,8 +97,10 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		static const struct {
 			const char *name;
 			int level;
-		} levels[] = { { "critical", LOG_CRIT }, { "error", LOG_ERR },
-			       { "warning", LOG_WARNING }, { "info", LOG_INFO },
+		} levels[] = { { "critical", LOG_CRIT },
+			       { "error", LOG_ERR },
+			       { "warning", LOG_WARNING },
+			       { "info", LOG_INFO },
 			       { "debug", LOG_DEBUG } };
 		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 			if (strcasecmp(value, levels[i].name) == 0) {
