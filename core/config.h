@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#define WAZOFS_VERSION		   "0.2.0"
 #define CONFIG_DEFAULT_FILE	   "/etc/wazofs/config.yml"
 #define CONFIG_DEFAULT_BUILD_USER  "wazofs"
 #define CONFIG_FALLBACK_BUILD_USER "nobody"

@@ -22,7 +22,15 @@ static struct job *job_alloc(pthread_mutex_t *lock, enum job_kind kind, const ch
 	snprintf(j->entry, sizeof(j->entry), "%s", entry ? entry : "");
 	snprintf(j->log_path, sizeof(j->log_path), "%s", log_path);
 	job_status_init(&j->st);
+	clock_gettime(CLOCK_REALTIME, &j->changed);
 	return j;
+}
+
+void job_changed(struct job *j)
+{
+	clock_gettime(CLOCK_REALTIME, &j->changed);
+	if (j->on_change)
+		j->on_change(j->on_change_ctx, j);
 }
 
 struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
@@ -87,6 +95,7 @@ void job_step(struct job *j, const char *step)
 {
 	pthread_mutex_lock(j->lock);
 	snprintf(j->st.step, sizeof(j->st.step), "%s", step);
+	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 	char when[32];
 	struct timespec ts;
@@ -112,6 +121,7 @@ void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, s
 	free(j->plugin_yml);
 	j->plugin_yml = copy;
 	j->plugin_yml_len = copy ? len : 0;
+	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 }
 
@@ -125,6 +135,7 @@ void job_fail(struct job *j, const char *error_id, const char *message,
 	va_end(ap);
 	pthread_mutex_lock(j->lock);
 	job_status_fail(&j->st, error_id, message, report, "%s", reason);
+	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 	job_logf(j, "error: %s\n", reason);
 	for (size_t i = 0; report && i < report->n; i++)
@@ -135,5 +146,6 @@ void job_set_state(struct job *j, const char *state)
 {
 	pthread_mutex_lock(j->lock);
 	snprintf(j->st.state, sizeof(j->st.state), "%s", state);
+	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 }

@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
 
 enum job_kind { JOB_INSTALL, JOB_REMOVE };
 
@@ -24,6 +26,14 @@ struct job {
 	char log_path[PATH_MAX];
 	int log_fd; /* -1 when closed */
 	atomic_int cancel;
+	/* protected by *lock: */
+	struct timespec changed; /* when st last changed (CLOCK_REALTIME) */
+	uid_t asked_uid;	 /* who asked for it: the copier, or who ran rm -r/mkdir */
+	char old_version[128];	 /* installed when the job learnt its plugin; "" none */
+	int old_known, reached_install, recorded; /* for the history line */
+	/* called under *lock after every change of st (set by the owner of the job) */
+	void (*on_change)(void *ctx, struct job *j);
+	void *on_change_ctx;
 };
 
 /* Allocates a job (caller frees with job_free) with its log opened at log_path
@@ -36,6 +46,8 @@ struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *lo
 			struct job_status *st);
 void job_free(struct job *j);
 void job_close_log(struct job *j);
+/* Under *lock: after a change of j->st made by the caller; stamps and notifies. */
+void job_changed(struct job *j);
 
 /* Records the step (under the lock) and writes it as a heading in the log. */
 void job_step(struct job *j, const char *step);

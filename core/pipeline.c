@@ -74,6 +74,7 @@ static void on_lock_wait(void *ctx, int waiting)
 		 waiting ? "for the dpkg lock, held by another program (apt, "
 			   "unattended-upgrades, wazo-plugind)"
 			 : "");
+	job_changed(job);
 	pthread_mutex_unlock(job->lock);
 }
 

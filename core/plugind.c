@@ -403,6 +403,7 @@ static void restore_incoming(struct plugind *p)
 		if (saved && strcmp(st.state, "error") == 0) {
 			struct job *j = job_restore(&p->lock, de->d_name, log, &st);
 			if (j) {
+				plugind_watch_job(p, j, 0);
 				j->next = p->jobs;
 				p->jobs = j;
 			} else
@@ -432,6 +433,8 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 					installed_version, on_dpkg_changed, install_dependency };
 	int rc = make_dirs(p, err);
 	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
+		rc = -ENOMEM;
+	if (!rc && !(p->events = event_log_new(1024)))
 		rc = -ENOMEM;
 	if (rc) {
 		plugind_free(p);
@@ -480,6 +483,7 @@ void plugind_stop(struct plugind *p)
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (j->running)
 			atomic_store(&j->cancel, 1);
+	event_log_close(p->events);
 	pthread_cond_broadcast(&p->cond);
 	pthread_cond_broadcast(&p->monitor_cond);
 	pthread_mutex_unlock(&p->lock);
@@ -502,6 +506,7 @@ void plugind_free(struct plugind *p)
 	name_list_free(&p->queue);
 	name_list_free(&p->empty_ns);
 	tracker_free(p->tracker);
+	event_log_free(p->events);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
 	pthread_cond_destroy(&p->monitor_cond);

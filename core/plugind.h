@@ -53,6 +53,17 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 
 /* incoming/: the backing directory and the events fs/ reports on it. */
 const char *plugind_incoming_dir(struct plugind *p);
+/* MOUNT/status: the daemon and every job (queued ones included), YAML. */
+int plugind_overview_open(struct plugind *p, struct view *v);
+/* MOUNT/history: STATE/history, one line per finished install or removal. */
+int plugind_history_open(struct plugind *p, struct view *v);
+/* MOUNT/events: the number of the last event, and the events after *seq (waits up to
+ * timeout_ms for one; 0 when none came, -ESHUTDOWN at unmount). */
+unsigned long long plugind_events_now(struct plugind *p);
+int plugind_events_read(struct plugind *p, unsigned long long *seq, unsigned timeout_ms,
+			struct strbuf *out);
+/* The uid of the caller of the current request, for the history (per thread). */
+void plugind_set_caller(uid_t uid);
 /* The settings the daemon runs with (resolved group and build user included). */
 const struct wazofs_config *plugind_config(struct plugind *p);
 void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid);

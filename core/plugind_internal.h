@@ -9,6 +9,7 @@
 #ifndef WAZOFS_PLUGIND_INTERNAL_H
 #define WAZOFS_PLUGIND_INTERNAL_H
 #include "dpkg.h"
+#include "event_log.h"
 #include "incoming_tracker.h"
 #include "job.h"
 #include "market.h"
@@ -36,14 +37,25 @@ struct plugind {
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
 	int started;
-	struct stat dpkg_seen;	 /* monitor thread only */
-	struct market *market;	 /* NULL without a (valid) market file */
-	struct stat market_seen; /* monitor thread only */
-	int state_lock_fd;	 /* flock'd: one daemon per state dir */
+	struct stat dpkg_seen;	  /* monitor thread only */
+	struct market *market;	  /* NULL without a (valid) market file */
+	struct stat market_seen;  /* monitor thread only */
+	int state_lock_fd;	  /* flock'd: one daemon per state dir */
+	struct event_log *events; /* MOUNT/events */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 };
 
+/* plugind_events.c: job changes as events and history lines. */
+void plugind_job_changed(void *ctx, struct job *j); /* under p->lock */
+/* Makes p hear j's changes; asked_uid: who asked for the job. */
+void plugind_watch_job(struct plugind *p, struct job *j, uid_t asked_uid);
+/* Appends one line to STATE/history (credentials in URLs redacted). */
+void plugind_history_add(struct plugind *p, uid_t uid, const char *action, const char *ns,
+			 const char *name, const char *old_version, const char *new_version,
+			 const char *result);
+/* The uid the current FUSE request runs for (set by fs through plugind_set_caller). */
+uid_t plugind_caller(void);
 /* At start, in the worker before any job: repairs plugin packages a crash left half
  * installed or half removed in dpkg's database (plugind_reconcile.c). */
 void plugind_reconcile(struct plugind *p);

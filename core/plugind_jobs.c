@@ -125,6 +125,8 @@ void run_install(struct plugind *p, const char *entry)
 		syslog(LOG_ERR, "cannot start a job for incoming/%s: %m", entry);
 		return;
 	}
+	/* who asked: the owner of the copy (the admin or root who made it) */
+	plugind_watch_job(p, job, lstat(src, &st) == 0 ? st.st_uid : 0);
 	unsigned long gen = tracker_generation(p->tracker, entry);
 	pthread_mutex_lock(&p->lock);
 	struct job *old = find_job_for_entry(p, entry);
@@ -202,6 +204,7 @@ int run_market_job(struct plugind *p, struct job *job, const char *ns, const cha
 			snprintf(reason, len, "cannot start a job: %s", strerror(errno));
 			return -errno;
 		}
+		plugind_watch_job(p, job, plugind_caller());
 		pthread_mutex_lock(&p->lock);
 		struct job *old;
 		while ((old = find_job_for_plugin(p, ns, name)) && !old->running && !old->queued)
@@ -253,6 +256,7 @@ int plugind_install_from_market(struct plugind *p, const char *ns, const char *n
 	struct job *job = job_new(&p->lock, JOB_INSTALL, NULL, log);
 	if (!job)
 		return -errno;
+	plugind_watch_job(p, job, plugind_caller());
 	pthread_mutex_lock(&p->lock);
 	if (find_job_for_plugin(p, ns, name) || find_installed(p, ns, name)) {
 		pthread_mutex_unlock(&p->lock);

@@ -108,6 +108,7 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		name_list_free(&who);
 		return -e;
 	}
+	plugind_watch_job(p, job, plugind_caller());
 	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
 	job->running = 1;
 	attach_job(p, job, ns, name, ip->version);
@@ -122,7 +123,16 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	if (!rc)
 		rc = pipeline_remove(job, &p->env, argv);
 	free(argv);
+	if (rc == 0)
+		job_step(job, STEP_COMPLETED);
 	job_close_log(job);
+	pthread_mutex_lock(&p->lock);
+	char version[128], result[sizeof(job->st.reason) + 16];
+	snprintf(version, sizeof(version), "%s", job->st.version);
+	snprintf(result, sizeof(result), "%s%s", rc ? "error: " : "ok", rc ? job->st.reason : "");
+	uid_t asked = job->asked_uid;
+	pthread_mutex_unlock(&p->lock);
+	plugind_history_add(p, asked, "remove", ns, name, version, NULL, result);
 	pthread_mutex_lock(&p->lock);
 	job->running = 0;
 	if (rc == 0) {

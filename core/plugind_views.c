@@ -255,12 +255,95 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 	return v->buf ? 0 : -ENOMEM;
 }
 
+/* ---- MOUNT/status, MOUNT/history ---- */
+
+static void render_queued(struct strbuf *sb)
+{
+	struct job_status st;
+	job_status_init(&st);
+	snprintf(st.state, sizeof(st.state), "queued");
+	job_status_render(&st, sb);
+	job_status_destroy(&st);
+}
+
+int plugind_overview_open(struct plugind *p, struct view *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	pthread_mutex_lock(&p->lock);
+	size_t installed = 0;
+	for (size_t i = 0; i < p->n_installed; i++)
+		installed += dpkg_is_installed(&p->installed[i]);
+	strbuf_add_yaml_kv(&sb, 0, "wazofs_version", WAZOFS_VERSION);
+	strbuf_add_yaml_kv(&sb, 0, "root", p->cfg.root);
+	strbuf_add_yaml_kv(&sb, 0, "state", p->cfg.state);
+	strbuf_add_yaml_kv(&sb, 0, "wazo_version", p->cfg.wazo_version);
+	strbuf_addf(&sb, "plugins_installed: %zu\n", installed);
+	strbuf_addf(&sb, "jobs:%s\n", p->jobs || p->queue.n ? "" : " []");
+	/* oldest first: the list is newest first */
+	size_t n = 0;
+	for (struct job *j = p->jobs; j; j = j->next)
+		n++;
+	for (size_t k = n; k > 0; k--) {
+		struct job *j = p->jobs;
+		for (size_t i = 1; i < k; i++)
+			j = j->next;
+		char plugin[200];
+		snprintf(plugin, sizeof(plugin), "%s/%s", j->st.ns, j->st.name);
+		strbuf_addf(&sb, "  -\n");
+		if (j->entry[0])
+			strbuf_add_yaml_kv(&sb, 4, "entry", j->entry);
+		if (j->st.name[0])
+			strbuf_add_yaml_kv(&sb, 4, "plugin", plugin);
+		strbuf_add_yaml_kv(&sb, 4, "state", j->queued ? "queued" : j->st.state);
+		strbuf_add_yaml_kv(&sb, 4, "step", j->st.step);
+	}
+	for (size_t i = 0; i < p->queue.n; i++) {
+		if (find_job_for_entry(p, p->queue.v[i]))
+			continue;
+		strbuf_addf(&sb, "  -\n");
+		strbuf_add_yaml_kv(&sb, 4, "entry", p->queue.v[i]);
+		strbuf_add_yaml_kv(&sb, 4, "state", "queued");
+		strbuf_add_yaml_kv(&sb, 4, "step", STEP_STARTING);
+	}
+	pthread_mutex_unlock(&p->lock);
+	v->buf = strbuf_detach(&sb, &v->len);
+	return v->buf ? 0 : -ENOMEM;
+}
+
+int plugind_history_open(struct plugind *p, struct view *v)
+{
+	char path[PATH_MAX];
+	v->fd = -1;
+	v->buf = NULL;
+	v->len = 0;
+	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
+	return open_file_view(path, v, 1);
+}
+
+int plugind_events_read(struct plugind *p, unsigned long long *seq, unsigned timeout_ms,
+			struct strbuf *out)
+{
+	return event_log_read(p->events, seq, timeout_ms, out);
+}
+
+unsigned long long plugind_events_now(struct plugind *p)
+{
+	return event_log_seq(p->events);
+}
+
 /* ---- incoming/ views ---- */
 
 int plugind_incoming_virtual(struct plugind *p, struct name_list *out)
 {
 	char name[NAME_MAX + 16];
 	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->queue.n; i++) {
+		snprintf(name, sizeof(name), "%s.status", p->queue.v[i]);
+		name_list_add_unique(out, name);
+	}
 	for (struct job *j = p->jobs; j; j = j->next) {
 		if (!j->entry[0])
 			continue;
@@ -300,6 +383,19 @@ int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view
 	v->len = 0;
 	pthread_mutex_lock(&p->lock);
 	struct job *j = virtual_job(p, fname, &is_status);
+	size_t flen = strlen(fname);
+	if (!j && flen > 7 && strcmp(fname + flen - 7, ".status") == 0) {
+		/* a copy waiting behind another job */
+		char entry[NAME_MAX + 1];
+		snprintf(entry, sizeof(entry), "%.*s", (int)(flen - 7), fname);
+		if (name_list_has(&p->queue, entry)) {
+			struct strbuf sb = STRBUF_INIT;
+			render_queued(&sb);
+			pthread_mutex_unlock(&p->lock);
+			v->buf = strbuf_detach(&sb, &v->len);
+			return v->buf ? 0 : -ENOMEM;
+		}
+	}
 	if (!j) {
 		pthread_mutex_unlock(&p->lock);
 		return -ENOENT;

@@ -15,8 +15,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define WAZOFS_VERSION "0.1.0"
-
 /* Settings given with -o, kept as text until the config file has been read. */
 struct cli {
 	char *config;

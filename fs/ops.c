@@ -8,6 +8,7 @@
 #include "ops.h"
 #include "plugind.h"
 #include "router.h"
+#include "strbuf.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,10 @@ struct handle {
 	size_t len;
 	int tracked; /* counted as an open file of entry */
 	char entry[NAME_MAX + 1];
+	int events;		/* MOUNT/events: lines after seq, read as they come */
+	unsigned long long seq; /* the last event this reader has */
+	struct strbuf pending;	/* events read but not yet returned */
+	size_t pending_off;
 };
 
 static struct plugind *core(void)
@@ -42,6 +47,7 @@ static pid_t caller(void)
 static int caller_is_admin(void)
 {
 	const struct fuse_context *c = fuse_get_context();
+	plugind_set_caller(c->uid); /* who asked, for the history */
 	if (c->uid == 0)
 		return 1;
 	const struct wazofs_config *cfg = plugind_config(core());
@@ -78,13 +84,14 @@ static int is_private_leaf(const char *name)
 }
 
 /* A new file or dir in incoming/ never keeps the copier's group or other write bits
- * (nor any bit for others), and belongs to the admin group. */
+ * (nor any bit for others); it belongs to its copier (root or an admin: the history
+ * says who asked) and the admin group. */
 static void own_backing(const char *b)
 {
 	struct stat st;
 	if (lstat(b, &st) < 0 || S_ISLNK(st.st_mode))
 		return;
-	if (lchown(b, 0, admin_gid()) == 0)
+	if (lchown(b, fuse_get_context()->uid, admin_gid()) == 0)
 		chmod(b, st.st_mode & 07750 & ~(mode_t)S_ISUID & ~(mode_t)S_ISGID);
 }
 
@@ -215,6 +222,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			dir_stat(st, 0555);
 		return rc;
 	case R_INCOMING_DIR: dir_stat(st, changeable_dir_mode()); return 0;
+	case R_OVERVIEW:
+		if ((rc = plugind_overview_open(core(), &v)))
+			return rc;
+		return stat_view(&v, st, 0);
+	case R_HISTORY:
+		if ((rc = plugind_history_open(core(), &v)))
+			return rc;
+		return stat_view(&v, st, 0);
+	case R_EVENTS: file_stat(st, 0, 0); return 0;
 	case R_INCOMING: {
 		if (h && h->fd >= 0 && !h->buf)
 			return fstat(h->fd, st) < 0 ? -errno : 0;
@@ -272,7 +288,12 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		if (plugind_market_list(core(), NULL, &l) == 0)
 			filler(buf, "market", NULL, 0, 0);
 		name_list_free(&l);
+		filler(buf, "status", NULL, 0, 0);
+		filler(buf, "events", NULL, 0, 0);
+		filler(buf, "history", NULL, 0, 0);
 		plugind_list_namespaces(core(), &l);
+		for (const char *const *name = route_reserved; *name; name++)
+			name_list_remove(&l, *name); /* a namespace so named is hidden */
 		return fill_list(buf, filler, &l);
 	case R_MARKET:
 		if (r.depth == 3)
@@ -343,6 +364,42 @@ static int open_view(struct fuse_file_info *fi, struct view *v)
 	return 0;
 }
 
+/* MOUNT/events: from now on, one JSON line per state change, blocking until the next. */
+static int open_events(struct fuse_file_info *fi)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->fd = -1;
+	h->events = 1;
+	h->seq = plugind_events_now(core());
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	return 0;
+}
+
+/* Waits (in bounded steps, so an interrupted reader or an unmount is seen) until there
+ * are events for h, then returns as many bytes of them as fit. */
+static int read_events(struct handle *h, char *buf, size_t size)
+{
+	while (h->pending_off >= h->pending.len) {
+		strbuf_release(&h->pending);
+		h->pending_off = 0;
+		int n = plugind_events_read(core(), &h->seq, 1000, &h->pending);
+		if (n == -ESHUTDOWN)
+			return 0;
+		if (n <= 0 && fuse_interrupted())
+			return -EINTR;
+	}
+	size_t n = h->pending.len - h->pending_off;
+	if (n > size)
+		n = size;
+	memcpy(buf, h->pending.buf + h->pending_off, n);
+	h->pending_off += n;
+	return (int)n;
+}
+
 static int open_backing(const struct route *r, const char *b, struct fuse_file_info *fi, int flags,
 			mode_t mode)
 {
@@ -382,6 +439,15 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
 			return rc;
 		return open_view(fi, &v);
+	}
+	if (r.kind == R_OVERVIEW || r.kind == R_HISTORY || r.kind == R_EVENTS) {
+		if (is_write(fi->flags))
+			return -EROFS;
+		if (r.kind == R_EVENTS)
+			return open_events(fi);
+		rc = r.kind == R_OVERVIEW ? plugind_overview_open(core(), &v)
+					  : plugind_history_open(core(), &v);
+		return rc ? rc : open_view(fi, &v);
 	}
 	if (r.kind == R_MARKET && r.depth == 3) {
 		if (is_write(fi->flags))
@@ -423,6 +489,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 {
 	(void)path;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->events)
+		return read_events(h, buf, size);
 	if (h->fd >= 0) {
 		ssize_t n = pread(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
@@ -456,6 +524,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->buf)
 		free(h->buf);
+	strbuf_release(&h->pending);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->tracked) {
@@ -499,7 +568,10 @@ static int op_mkdir(const char *path, mode_t mode)
 		return exists ? -EEXIST : plugind_install_from_market(core(), r.ns, r.name);
 	}
 	case R_ROOT:
-	case R_INCOMING_DIR: return -EEXIST;
+	case R_INCOMING_DIR:
+	case R_OVERVIEW:
+	case R_EVENTS:
+	case R_HISTORY: return -EEXIST;
 	default: return -EROFS;
 	}
 }
@@ -522,6 +594,8 @@ static int op_unlink(const char *path)
 			return -errno;
 		return plugind_incoming_virtual_unlink(core(), r.entry);
 	}
+	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY)
+		return -EROFS;
 	if (r.kind == R_LEAF) {
 		/* removing a view changes nothing; it lets `rm -r` reach rmdir */
 		struct view v;
@@ -551,7 +625,10 @@ static int op_rmdir(const char *path)
 	}
 	case R_PLUGIN: return plugind_remove(core(), r.ns, r.name);
 	case R_NAMESPACE: return plugind_rmdir_namespace(core(), r.ns);
-	case R_LEAF: return -ENOTDIR;
+	case R_LEAF:
+	case R_OVERVIEW:
+	case R_EVENTS:
+	case R_HISTORY: return -ENOTDIR;
 	case R_NONE: return -ENOENT;
 	default: return -EBUSY;
 	}

@@ -17,6 +17,8 @@ static int component(const char **p, char *out)
 	return (int)n;
 }
 
+const char *const route_reserved[] = { "incoming", "market", "status", "events", "history", NULL };
+
 int route_parse(const char *path, struct route *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -57,6 +59,17 @@ int route_parse(const char *path, struct route *r)
 			r->kind = R_NONE;
 		return 0;
 	}
+	static const struct {
+		const char *name;
+		enum route_kind kind;
+	} files[] = { { "status", R_OVERVIEW }, { "events", R_EVENTS }, { "history", R_HISTORY } };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strcmp(first, files[i].name) == 0) {
+			while (*p == '/')
+				p++;
+			r->kind = *p ? R_NONE : files[i].kind;
+			return 0;
+		}
 	snprintf(r->ns, sizeof(r->ns), "%s", first);
 	r->kind = R_NAMESPACE;
 	if ((n = component(&p, r->name)) <= 0)

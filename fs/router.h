@@ -12,6 +12,9 @@ enum route_kind {
 	R_NAMESPACE,	/* /<ns> */
 	R_PLUGIN,	/* /<ns>/<name> */
 	R_LEAF,		/* /<ns>/<name>/<leaf> */
+	R_OVERVIEW,	/* /status */
+	R_EVENTS,	/* /events */
+	R_HISTORY,	/* /history */
 	R_NONE,		/* deeper than anything that exists */
 };
 
@@ -24,6 +27,8 @@ struct route {
 	int depth;		  /* R_MARKET: how many of ns, name, leaf are set */
 };
 
+/* Names at the top that are not namespaces (a namespace so named is hidden). */
+extern const char *const route_reserved[];
 /* Returns 0, or -ENAMETOOLONG. */
 int route_parse(const char *path, struct route *r);
 #endif

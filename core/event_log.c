@@ -1,0 +1,144 @@
+/* event_log: numbered lines in a ring, a condition variable for readers (event_log.h). */
+#include "event_log.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct event_log {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char **lines; /* ring: line n is at lines[(n - 1) % keep] */
+	unsigned keep;
+	unsigned long long seq; /* number of the last line */
+	int closed;
+};
+
+struct event_log *event_log_new(unsigned keep)
+{
+	struct event_log *l = calloc(1, sizeof(*l));
+	if (!l || !(l->lines = calloc(keep, sizeof(*l->lines)))) {
+		free(l);
+		return NULL;
+	}
+	l->keep = keep;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return l;
+}
+
+void event_log_free(struct event_log *l)
+{
+	if (!l)
+		return;
+	for (unsigned i = 0; i < l->keep; i++)
+		free(l->lines[i]);
+	free(l->lines);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+void event_log_add(struct event_log *l, const char *line)
+{
+	char *copy = strdup(line);
+	pthread_mutex_lock(&l->lock);
+	l->seq++;
+	char **slot = &l->lines[(l->seq - 1) % l->keep];
+	free(*slot);
+	*slot = copy; /* NULL when out of memory: that line is skipped */
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+unsigned long long event_log_seq(struct event_log *l)
+{
+	pthread_mutex_lock(&l->lock);
+	unsigned long long s = l->seq;
+	pthread_mutex_unlock(&l->lock);
+	return s;
+}
+
+int event_log_read(struct event_log *l, unsigned long long *seq, unsigned timeout_ms,
+		   struct strbuf *out)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&l->lock);
+	while (!l->closed && l->seq <= *seq &&
+	       pthread_cond_timedwait(&l->cond, &l->lock, &until) != ETIMEDOUT)
+		;
+	if (l->closed) {
+		pthread_mutex_unlock(&l->lock);
+		return -ESHUTDOWN;
+	}
+	if (*seq + l->keep < l->seq)
+		*seq = l->seq - l->keep; /* the older ones are gone */
+	int n = 0;
+	for (; *seq < l->seq; (*seq)++) {
+		const char *line = l->lines[*seq % l->keep];
+		if (line) {
+			strbuf_addf(out, "%s\n", line);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+void event_log_close(struct event_log *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->closed = 1;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] < 0x80		? 1
+		: (s[0] & 0xe0) == 0xc0 ? 2
+		: (s[0] & 0xf0) == 0xe0 ? 3
+		: (s[0] & 0xf8) == 0xf0 ? 4
+					: 0;
+	if (n == 2 && s[0] < 0xc2)
+		return 0; /* overlong */
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+void json_add_string(struct strbuf *out, const char *s)
+{
+	strbuf_add(out, "\"", 1);
+	for (const unsigned char *c = (const unsigned char *)s; *c;) {
+		if (*c == '"' || *c == '\\') {
+			strbuf_addf(out, "\\%c", *c++);
+		} else if (*c < 0x20 || *c == 0x7f) {
+			strbuf_addf(out, "\\u%04x", *c++);
+		} else {
+			int n = utf8_len(c);
+			if (n) {
+				strbuf_add(out, c, (size_t)n);
+				c += n;
+			} else {
+				strbuf_addf(out, "\\ufffd");
+				c++;
+			}
+		}
+	}
+	strbuf_add(out, "\"", 1);
+}
