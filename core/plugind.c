@@ -34,11 +34,24 @@ void refresh_installed(struct plugind *p)
 		syslog(LOG_WARNING, "dpkg-query under %s failed: %s", p->cfg.root, strerror(-rc));
 		return;
 	}
+	struct stat st;
+	char status[PATH_MAX];
+	dpkg_status_path(p->cfg.root, status, sizeof(status));
 	pthread_mutex_lock(&p->lock);
 	free(p->installed);
 	p->installed = list;
 	p->n_installed = n;
+	if (stat(status, &st) == 0 && st.st_mtim.tv_sec > p->tree_changed.tv_sec)
+		p->tree_changed = st.st_mtim;
 	pthread_mutex_unlock(&p->lock);
+}
+
+struct timespec plugind_tree_mtime(struct plugind *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct timespec t = p->tree_changed;
+	pthread_mutex_unlock(&p->lock);
+	return t;
 }
 
 static void on_dpkg_changed(void *ctx)

@@ -9,6 +9,7 @@
 #include "name_list.h"
 #include "strbuf.h"
 #include <sys/types.h>
+#include <time.h>
 
 struct plugind;
 
@@ -17,6 +18,7 @@ struct view {
 	int fd;
 	char *buf;
 	size_t len;
+	struct timespec mtime; /* a buffer view: when its content last changed */
 };
 void view_release(struct view *v);
 
@@ -53,6 +55,8 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 
 /* incoming/: the backing directory and the events fs/ reports on it. */
 const char *plugind_incoming_dir(struct plugind *p);
+/* When the tree last changed (a job, or the dpkg database): the mtime of its dirs. */
+struct timespec plugind_tree_mtime(struct plugind *p);
 /* MOUNT/status: the daemon and every job (queued ones included), YAML. */
 int plugind_overview_open(struct plugind *p, struct view *v);
 /* MOUNT/history: STATE/history, one line per finished install or removal. */

@@ -92,6 +92,7 @@ static void record_install(struct plugind *p, struct job *j)
 void plugind_job_changed(void *ctx, struct job *j)
 {
 	struct plugind *p = ctx;
+	p->tree_changed = j->changed;
 	if (j->kind == JOB_INSTALL && j->st.name[0] && !j->old_known) {
 		const struct installed_plugin *ip = find_installed(p, j->st.ns, j->st.name);
 		if (ip && dpkg_is_installed(ip))

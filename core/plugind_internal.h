@@ -37,11 +37,12 @@ struct plugind {
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
 	int started;
-	struct stat dpkg_seen;	  /* monitor thread only */
-	struct market *market;	  /* NULL without a (valid) market file */
-	struct stat market_seen;  /* monitor thread only */
-	int state_lock_fd;	  /* flock'd: one daemon per state dir */
-	struct event_log *events; /* MOUNT/events */
+	struct stat dpkg_seen;	      /* monitor thread only */
+	struct market *market;	      /* NULL without a (valid) market file */
+	struct stat market_seen;      /* monitor thread only */
+	int state_lock_fd;	      /* flock'd: one daemon per state dir */
+	struct event_log *events;     /* MOUNT/events */
+	struct timespec tree_changed; /* under lock: the last job change or dpkg refresh */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 };

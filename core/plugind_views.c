@@ -14,14 +14,30 @@
 #include <syslog.h>
 #include <unistd.h>
 
+static void view_init(struct view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+}
+
+/* When dpkg last installed ip: the mtime of its file list. */
+static struct timespec installed_mtime(struct plugind *p, const struct installed_plugin *ip)
+{
+	char path[PATH_MAX + 300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/var/lib/dpkg/info/%s.list",
+		 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ip->package);
+	if (stat(path, &st) == 0)
+		return st.st_mtim;
+	return p->tree_changed;
+}
+
 void view_release(struct view *v)
 {
 	if (v->fd >= 0)
 		close(v->fd);
 	free(v->buf);
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 }
 
 /* ---- the tree ---- */
@@ -135,9 +151,7 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
 		      struct view *v)
 {
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 	char path[PATH_MAX + 600];
 	struct strbuf sb = STRBUF_INIT;
 	int rc = -ENOENT;
@@ -149,14 +163,18 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		return -ENOENT;
 	}
 	if (strcmp(leaf, "status") == 0) {
-		if (j)
+		if (j) {
 			job_status_render(&j->st, &sb);
-		else
+			v->mtime = j->changed;
+		} else {
 			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
 					    &sb);
+			v->mtime = installed_mtime(p, ip);
+		}
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
+		v->mtime = j->changed;
 		v->buf = malloc(j->plugin_yml_len + 1);
 		if (v->buf) {
 			memcpy(v->buf, j->plugin_yml, j->plugin_yml_len);
@@ -239,15 +257,14 @@ int plugind_market_list(struct plugind *p, const char *ns, struct name_list *out
 int plugind_market_info(struct plugind *p, const char *ns, const char *name, struct view *v)
 {
 	struct strbuf sb = STRBUF_INIT;
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 	pthread_mutex_lock(&p->lock);
 	const struct market_item *it = market_find(p->market, ns, name);
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	if (it)
 		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
 				   p->cfg.wazo_version, &sb);
+	v->mtime = p->market_seen.st_mtim;
 	pthread_mutex_unlock(&p->lock);
 	if (!it)
 		return -ENOENT;
@@ -269,13 +286,12 @@ static void render_queued(struct strbuf *sb)
 int plugind_overview_open(struct plugind *p, struct view *v)
 {
 	struct strbuf sb = STRBUF_INIT;
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 	pthread_mutex_lock(&p->lock);
 	size_t installed = 0;
 	for (size_t i = 0; i < p->n_installed; i++)
 		installed += dpkg_is_installed(&p->installed[i]);
+	v->mtime = p->tree_changed;
 	strbuf_add_yaml_kv(&sb, 0, "wazofs_version", WAZOFS_VERSION);
 	strbuf_add_yaml_kv(&sb, 0, "root", p->cfg.root);
 	strbuf_add_yaml_kv(&sb, 0, "state", p->cfg.state);
@@ -316,9 +332,7 @@ int plugind_overview_open(struct plugind *p, struct view *v)
 int plugind_history_open(struct plugind *p, struct view *v)
 {
 	char path[PATH_MAX];
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
 	return open_file_view(path, v, 1);
 }
@@ -378,9 +392,7 @@ int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view
 {
 	int is_status;
 	char path[PATH_MAX];
-	v->fd = -1;
-	v->buf = NULL;
-	v->len = 0;
+	view_init(v);
 	pthread_mutex_lock(&p->lock);
 	struct job *j = virtual_job(p, fname, &is_status);
 	size_t flen = strlen(fname);
@@ -391,6 +403,7 @@ int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view
 		if (name_list_has(&p->queue, entry)) {
 			struct strbuf sb = STRBUF_INIT;
 			render_queued(&sb);
+			v->mtime = p->tree_changed;
 			pthread_mutex_unlock(&p->lock);
 			v->buf = strbuf_detach(&sb, &v->len);
 			return v->buf ? 0 : -ENOMEM;
@@ -403,6 +416,7 @@ int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view
 	if (is_status) {
 		struct strbuf sb = STRBUF_INIT;
 		job_status_render(&j->st, &sb);
+		v->mtime = j->changed;
 		v->buf = strbuf_detach(&sb, &v->len);
 		pthread_mutex_unlock(&p->lock);
 		return v->buf ? 0 : -ENOMEM;

@@ -163,38 +163,44 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return core();
 }
 
+/* A directory of the tree: its mtime is when the tree last changed. */
 static void dir_stat(struct stat *st, mode_t mode)
 {
 	st->st_mode = S_IFDIR | mode;
 	st->st_nlink = 2;
 	st->st_uid = 0;
 	st->st_gid = admin_gid();
-	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+	st->st_mtim = st->st_ctim = st->st_atim = plugind_tree_mtime(core());
 }
 
-static void file_stat(struct stat *st, off_t size, int private)
+static void file_stat(struct stat *st, off_t size, int private, struct timespec mtime)
 {
 	st->st_mode = S_IFREG | (private ? 0440 : 0444);
 	st->st_nlink = 1;
 	st->st_size = size;
+	st->st_blocks = (size + 511) / 512;
 	st->st_uid = 0;
 	st->st_gid = admin_gid();
-	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+	st->st_mtim = st->st_ctim = st->st_atim = mtime;
 }
 
-/* Fills st for a view file from its current size, then releases the view. */
+/* Fills st for a view file, then releases the view: a file behind it gives its own
+ * size, blocks and mtime (so du and ls -lt are right); a rendered one its length and
+ * when its content last changed. */
 static int stat_view(struct view *v, struct stat *st, int private)
 {
 	struct stat fst;
-	off_t size = (off_t)v->len;
 	int rc = 0;
 	if (v->fd >= 0) {
 		rc = fstat(v->fd, &fst) < 0 ? -errno : 0;
-		size = fst.st_size;
+		if (!rc) {
+			file_stat(st, fst.st_size, private, fst.st_mtim);
+			st->st_blocks = fst.st_blocks;
+		}
+	} else {
+		file_stat(st, (off_t)v->len, private, v->mtime);
 	}
 	view_release(v);
-	if (!rc)
-		file_stat(st, size, private);
 	return rc;
 }
 
@@ -221,7 +227,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if (!rc)
 			dir_stat(st, 0555);
 		return rc;
-	case R_INCOMING_DIR: dir_stat(st, changeable_dir_mode()); return 0;
+	case R_INCOMING_DIR:
+		dir_stat(st, changeable_dir_mode());
+		struct stat bst; /* the drop zone's own mtime */
+		if (stat(plugind_incoming_dir(core()), &bst) == 0)
+			st->st_mtim = st->st_ctim = bst.st_mtim;
+		return 0;
 	case R_OVERVIEW:
 		if ((rc = plugind_overview_open(core(), &v)))
 			return rc;
@@ -230,7 +241,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if ((rc = plugind_history_open(core(), &v)))
 			return rc;
 		return stat_view(&v, st, 0);
-	case R_EVENTS: file_stat(st, 0, 0); return 0;
+	case R_EVENTS: {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		file_stat(st, 0, 0, now);
+		return 0;
+	}
 	case R_INCOMING: {
 		if (h && h->fd >= 0 && !h->buf)
 			return fstat(h->fd, st) < 0 ? -errno : 0;

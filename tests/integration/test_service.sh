@@ -71,6 +71,15 @@ make_plugin "$T/src/broken" broken demo 1.0.0 0 'exit 4'
 cp -r "$T/src/broken" "$MNT/incoming/"
 wait_job broken
 check_contains "history: a failed install with its reason" "$MNT/history" ' install demo/broken - -> 1.0.0 error: `rules build` exited with status 4'
+# real times and sizes: a view's mtime is when its content changed, not the clock
+m1=$(stat -c %Y "$MNT/demo/slow/status") d1=$(stat -c %Y "$MNT/demo")
+sleep 2
+check_eq "a status's mtime stays put while nothing changes" "$(stat -c %Y "$MNT/demo/slow/status")" "$m1"
+check_eq "... so does a namespace dir's" "$(stat -c %Y "$MNT/demo")" "$d1"
+DEB=wazo-plugind-slow-demo_1.0.0_all.deb
+check_eq "the .deb's mtime is the kept package's" "$(stat -c %Y "$MNT/demo/slow/$DEB")" "$(stat -c %Y "$STATE/packages/$DEB")"
+check "du counts the .deb" test "$(du -k "$MNT/demo/slow/$DEB" | cut -f1)" -gt 0
+check_eq "plugin.yml's mtime is the installed file's" "$(stat -c %Y "$MNT/demo/slow/plugin.yml")" "$(stat -c %Y "$ROOT/usr/lib/wazo-plugind/plugins/demo/slow/wazo/plugin.yml")"
 stop_daemon
 start_daemon
 check_eq "history is kept across a remount" "$(timeout 5 cat "$MNT/history" | wc -l)" "$(($(wc -l <"$T/history") + 1))"
