@@ -7,17 +7,20 @@
  * anyone else reads the rest and gets EACCES for the others. */
 #include "ops.h"
 #include "plugind.h"
+#include "poll_waiters.h"
 #include "router.h"
 #include "strbuf.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +30,7 @@ struct handle {
 	size_t len;
 	int tracked; /* counted as an open file of entry */
 	char entry[NAME_MAX + 1];
+	char *view_path;	/* a rendered view: rendered again when read from offset 0 */
 	int events;		/* MOUNT/events: lines after seq, read as they come */
 	unsigned long long seq; /* the last event this reader has */
 	struct strbuf pending;	/* events read but not yet returned */
@@ -160,7 +164,16 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
 	cfg->use_ino = 0;
-	return core();
+	struct plugind *p = core();
+	if (poll_waiters_start(p))
+		syslog(LOG_WARNING, "poll() on status files will not wake: no notifier thread");
+	return p;
+}
+
+static void op_destroy(void *private_data)
+{
+	(void)private_data;
+	poll_waiters_stop();
 }
 
 /* A directory of the tree: its mtime is when the tree last changed. */
@@ -365,10 +378,32 @@ static int is_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-static int open_view(struct fuse_file_info *fi, struct view *v)
+/* The rendered view at path (status, plugin.yml of a job, MOUNT/status, market info,
+ * ENTRY.status), or -ENOENT. */
+static int render_view(const char *path, struct view *v)
+{
+	struct route r;
+	int rc = route_parse(path, &r);
+	if (rc)
+		return rc;
+	switch (r.kind) {
+	case R_LEAF: return plugind_view_open(core(), r.ns, r.name, r.leaf, v);
+	case R_OVERVIEW: return plugind_overview_open(core(), v);
+	case R_INCOMING:
+		return r.top_level ? plugind_incoming_view_open(core(), r.entry, v) : -ENOENT;
+	case R_MARKET:
+		return r.depth == 3 && strcmp(r.leaf, "info") == 0
+			   ? plugind_market_info(core(), r.ns, r.name, v)
+			   : -ENOENT;
+	default: return -ENOENT;
+	}
+}
+
+static int open_view_at(const char *path, struct fuse_file_info *fi, struct view *v)
 {
 	struct handle *h = calloc(1, sizeof(*h));
-	if (!h) {
+	if (!h || (v->fd < 0 && !(h->view_path = strdup(path)))) {
+		free(h);
 		view_release(v);
 		return -ENOMEM;
 	}
@@ -454,7 +489,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return -EACCES;
 		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
 			return rc;
-		return open_view(fi, &v);
+		return open_view_at(path, fi, &v);
 	}
 	if (r.kind == R_OVERVIEW || r.kind == R_HISTORY || r.kind == R_EVENTS) {
 		if (is_write(fi->flags))
@@ -463,14 +498,14 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return open_events(fi);
 		rc = r.kind == R_OVERVIEW ? plugind_overview_open(core(), &v)
 					  : plugind_history_open(core(), &v);
-		return rc ? rc : open_view(fi, &v);
+		return rc ? rc : open_view_at(path, fi, &v);
 	}
 	if (r.kind == R_MARKET && r.depth == 3) {
 		if (is_write(fi->flags))
 			return -EROFS;
 		if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
 			return -ENOENT;
-		return open_view(fi, &v);
+		return open_view_at(path, fi, &v);
 	}
 	if (r.kind != R_LEAF)
 		return r.kind == R_NONE ? -ENOENT : -EISDIR;
@@ -480,7 +515,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return -EACCES;
 	if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 		return rc;
-	return open_view(fi, &v);
+	return open_view_at(path, fi, &v);
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -507,6 +542,16 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->events)
 		return read_events(h, buf, size);
+	struct view v;
+	if (h->view_path && off == 0 && render_view(h->view_path, &v) == 0) {
+		if (v.fd >= 0) {
+			view_release(&v);
+		} else { /* reading from the start again (after poll) reads what is now */
+			free(h->buf);
+			h->buf = v.buf;
+			h->len = v.len;
+		}
+	}
 	if (h->fd >= 0) {
 		ssize_t n = pread(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
@@ -540,6 +585,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->buf)
 		free(h->buf);
+	free(h->view_path);
 	strbuf_release(&h->pending);
 	if (h->fd >= 0)
 		close(h->fd);
@@ -548,6 +594,34 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 		plugind_incoming_close(core(), h->entry);
 	}
 	free(h);
+	return 0;
+}
+
+/* poll(): a rendered view is readable once its content differs from what this open file
+ * last read; until then the handle waits for the next change. Other files are always
+ * readable, as regular files are. */
+static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+		   unsigned *reventsp)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	int changed = 1;
+	if (h->events) {
+		changed = h->pending_off < h->pending.len || plugind_events_now(core()) > h->seq;
+	} else if (h->view_path) {
+		struct view v;
+		if (render_view(h->view_path, &v) == 0) {
+			changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
+			view_release(&v);
+		}
+	}
+	if (changed) {
+		*reventsp |= POLLIN;
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+	} else if (ph) {
+		poll_waiters_add(ph);
+	}
 	return 0;
 }
 
@@ -808,6 +882,8 @@ static int op_statfs(const char *path, struct statvfs *st)
 
 const struct fuse_operations wazofs_ops = {
 	.init = op_init,
+	.destroy = op_destroy,
+	.poll = op_poll,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.open = op_open,

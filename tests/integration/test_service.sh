@@ -80,8 +80,33 @@ DEB=wazo-plugind-slow-demo_1.0.0_all.deb
 check_eq "the .deb's mtime is the kept package's" "$(stat -c %Y "$MNT/demo/slow/$DEB")" "$(stat -c %Y "$STATE/packages/$DEB")"
 check "du counts the .deb" test "$(du -k "$MNT/demo/slow/$DEB" | cut -f1)" -gt 0
 check_eq "plugin.yml's mtime is the installed file's" "$(stat -c %Y "$MNT/demo/slow/plugin.yml")" "$(stat -c %Y "$ROOT/usr/lib/wazo-plugind/plugins/demo/slow/wazo/plugin.yml")"
+# poll() on a status file: no wakeup while nothing changes, one when it does, and a
+# read from the start then gives the new content
+cat >"$T/poll.py" <<'PY'
+import os, select, sys, time
+path, ready, out = sys.argv[1:4]
+fd = os.open(path, os.O_RDONLY)
+first = os.pread(fd, 65536, 0)
+p = select.poll()
+p.register(fd, select.POLLIN)
+quiet = p.poll(1500)
+open(ready, "w").close()
+t0 = time.time()
+woke = p.poll(60000)
+new = os.pread(fd, 65536, 0)
+with open(out, "w") as f:
+    f.write("quiet=%s woke=%s changed=%s after=%.1f\n" % (quiet == [], bool(woke), new != first, time.time() - t0))
+PY
+/usr/bin/python3 "$T/poll.py" "$MNT/demo/slow/status" "$T/poll.ready" "$T/poll.out" &
+POLLER=$!
+wait_for 10 test -e "$T/poll.ready"
+make_plugin "$T/src/slow3" slow demo 3.0.0 0 'sleep 1'
+cp -r "$T/src/slow3" "$MNT/incoming/"
+wait_job slow3
+timeout 70 tail --pid="$POLLER" -f /dev/null
+check_contains "poll() on a status file: quiet while nothing changes, wakes when it does, rereads the new content" "$T/poll.out" '^quiet=True woke=True changed=True'
 stop_daemon
 start_daemon
-check_eq "history is kept across a remount" "$(timeout 5 cat "$MNT/history" | wc -l)" "$(($(wc -l <"$T/history") + 1))"
+check_eq "history is kept across a remount" "$(timeout 5 cat "$MNT/history" | wc -l)" "$(($(wc -l <"$T/history") + 2))"
 stop_daemon
 finish
