@@ -83,9 +83,20 @@ FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-# The build user (build_user's default) is created when installing on the machine itself.
+# The binary, its man page, the systemd unit, a commented config and conf.d; the build
+# user (build_user's default) is created when installing on the machine itself (the
+# Debian package's postinst does it there).
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
 install: $(BUILD)/wazofs
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
+	install -D -m 0644 doc/wazofs.8 $(DESTDIR)$(PREFIX)/share/man/man8/wazofs.8
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/wazofs/conf.d
+	sed 's|/usr/bin/wazofs|$(PREFIX)/bin/wazofs|' dist/wazofs.service \
+		>$(DESTDIR)$(UNITDIR)/wazofs.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/wazofs.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/wazofs/config.yml ] || \
+		install -m 0644 dist/config.yml $(DESTDIR)$(SYSCONFDIR)/wazofs/config.yml
 	if [ -z "$(DESTDIR)" ] && ! getent passwd wazofs >/dev/null; then \
 		useradd --system --home-dir /nonexistent --no-create-home \
 			--shell /usr/sbin/nologin wazofs; \

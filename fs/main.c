@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -189,6 +191,26 @@ static int drop_source_word(int argc, char *argv[])
 	return argc - 1;
 }
 
+/* systemd's readiness protocol (Type=notify), without libsystemd: one datagram to
+ * $NOTIFY_SOCKET. Sent only once the mount answers and the threads run. */
+static void sd_notify_state(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= 108)
+		return;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	memcpy(addr.sun_path, path, strlen(path));
+	if (addr.sun_path[0] == '@')
+		addr.sun_path[0] = 0; /* abstract namespace */
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, len) < 0)
+		syslog(LOG_WARNING, "cannot tell systemd '%s': %m", state);
+	close(fd);
+}
+
 int main(int argc, char *argv[])
 {
 	argc = drop_source_word(argc, argv);
@@ -227,7 +249,9 @@ int main(int argc, char *argv[])
 	if (opts.debug)
 		fuse_opt_add_arg(&args, "-odebug");
 
-	openlog("wazofs", LOG_PID | (opts.foreground ? LOG_PERROR : 0), LOG_DAEMON);
+	/* in the foreground logs also go to stderr, unless that is the journal already */
+	int to_stderr = opts.foreground && !getenv("JOURNAL_STREAM");
+	openlog("wazofs", LOG_PID | (to_stderr ? LOG_PERROR : 0), LOG_DAEMON);
 	setlogmask(LOG_UPTO(cfg.log_level));
 	if (plugind_new(&core, &cfg, &err)) {
 		fprintf(stderr, "wazofs: %s\n", err.buf ? err.buf : "cannot set up the state dir");
@@ -254,12 +278,14 @@ int main(int argc, char *argv[])
 		syslog(LOG_WARNING, "%s", cfg.build_note);
 	if (!cfg.has_admin_group)
 		syslog(LOG_INFO, "only root may change the tree (no group= option)");
+	sd_notify_state("READY=1");
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	fuse_loop_cfg_set_idle_threads(loop, 10);
 	ret = opts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, loop);
 	ret = ret < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(loop);
+	sd_notify_state("STOPPING=1");
 	plugind_stop(core);
 	syslog(LOG_INFO, "unmounted %s", opts.mountpoint);
 out_unmount:

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -874,6 +875,64 @@ static int op_mknod(const char *path, mode_t mode, dev_t dev)
 	return r.kind == R_INCOMING ? -EPERM : -EROFS; /* no devices or fifos in a plugin */
 }
 
+/* Extended attributes (ACLs included) pass through in incoming/, so cp -a and rsync -aAX
+ * keep what they copy; elsewhere there are none. */
+static int xattr_backing(const char *path, int change, char *b, size_t len)
+{
+	struct route r;
+	int rc = route_parse(path, &r);
+	if (rc)
+		return rc;
+	if (r.kind != R_INCOMING)
+		return change ? -EROFS : -ENODATA;
+	if (!caller_is_admin())
+		return -EACCES;
+	if ((rc = backing(&r, b, len)))
+		return rc;
+	if (change)
+		note_change(&r);
+	return 0;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	char b[PATH_MAX];
+	int rc = xattr_backing(path, 1, b, sizeof(b));
+	if (rc)
+		return rc;
+	return lsetxattr(b, name, value, size, flags) < 0 ? -errno : 0;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	char b[PATH_MAX];
+	int rc = xattr_backing(path, 0, b, sizeof(b));
+	if (rc)
+		return rc;
+	ssize_t n = lgetxattr(b, name, value, size);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	char b[PATH_MAX];
+	int rc = xattr_backing(path, 0, b, sizeof(b));
+	if (rc)
+		return rc == -ENODATA ? 0 : rc;
+	ssize_t n = llistxattr(b, list, size);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	char b[PATH_MAX];
+	int rc = xattr_backing(path, 1, b, sizeof(b));
+	if (rc)
+		return rc;
+	return lremovexattr(b, name) < 0 ? -errno : 0;
+}
+
 static int op_statfs(const char *path, struct statvfs *st)
 {
 	(void)path;
@@ -905,4 +964,8 @@ const struct fuse_operations wazofs_ops = {
 	.link = op_link,
 	.mknod = op_mknod,
 	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 };

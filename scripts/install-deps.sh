@@ -6,5 +6,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libarchive-dev \
 	fakeroot dpkg-dev lintian util-linux tar gzip xz-utils zstd zip unzip rsync \
-	python3 python3-yaml git apt clang-format clang libclang-rt-14-dev >/dev/null
+	python3 python3-yaml git apt clang-format clang libclang-rt-14-dev debhelper \
+	attr acl >/dev/null
 echo "dependencies installed"

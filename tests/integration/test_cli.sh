@@ -101,6 +101,30 @@ check "... and serves" timeout 5 test -d "$MNT/incoming"
 check "... umount" timeout 20 umount "$MNT"
 check_fails "a third word is still refused" timeout 5 "$WAZOFS" -f wazofs "$MNT" extra -o "$OPTS"
 
+# Type=notify: READY=1 only once the mount answers; STOPPING=1 at unmount
+cat >"$T/notify.py" <<'PY'
+import os, socket, subprocess, sys, time
+wazofs, mnt, opts, out = sys.argv[1:5]
+path = os.path.join(os.path.dirname(out), "notify.sock")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(20)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+d = subprocess.Popen([wazofs, "-f", "-o", opts, mnt], env=env, stderr=subprocess.DEVNULL)
+msgs = []
+try:
+    msgs.append(s.recv(4096).decode())
+    mounted = os.path.ismount(mnt) and os.path.isdir(os.path.join(mnt, "incoming"))
+    subprocess.run(["fusermount3", "-u", mnt])
+    msgs.append(s.recv(4096).decode())
+except socket.timeout:
+    mounted = False
+d.wait(20)
+open(out, "w").write("%s mounted=%s rc=%s\n" % (" ".join(msgs), mounted, d.returncode))
+PY
+/usr/bin/python3 "$T/notify.py" "$WAZOFS" "$MNT" "root=$ROOT,state=$STATE" "$T/notify.out"
+check_contains "sd_notify: READY=1 once the mount serves, STOPPING=1 at unmount" "$T/notify.out" '^READY=1 STOPPING=1 mounted=True rc=0$'
+
 check "--help prints the options" sh -c "'$WAZOFS' --help | grep -q 'root=DIR'"
 check "--help explains -f, -d and -s" sh -c "'$WAZOFS' --help | grep -q -- '-f .*foreground' && '$WAZOFS' --help | grep -q -- '-d .*debug' && '$WAZOFS' --help | grep -q -- '-s .*single'"
 check "--version" sh -c "'$WAZOFS' --version | grep -q '^wazofs '"
