@@ -101,6 +101,16 @@ check "... and serves" timeout 5 test -d "$MNT/incoming"
 check "... umount" timeout 20 umount "$MNT"
 check_fails "a third word is still refused" timeout 5 "$WAZOFS" -f wazofs "$MNT" extra -o "$OPTS"
 
+# more than 16 -o settings: none is dropped (the last one here sets the state dir)
+MANY=$(for i in $(seq 1 20); do printf 'settle_ms=%s,' "$i"; done)
+"$WAZOFS" -f -o "${MANY}root=$ROOT,state=$T/s-many" "$MNT" 2>>"$DAEMON_LOG" &
+DAEMON_PID=$!
+check "22 -o settings: mounts" wait_for 5 mountpoint -q "$MNT"
+check "... and the 22nd (state) was applied" test -d "$T/s-many/incoming"
+fusermount3 -u "$MNT"
+wait "$DAEMON_PID"
+DAEMON_PID=
+
 # Type=notify: READY=1 only once the mount answers; STOPPING=1 at unmount
 cat >"$T/notify.py" <<'PY'
 import os, socket, subprocess, sys, time
