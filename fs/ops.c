@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Guards the buffer of rendered views, which a read from offset 0 replaces. */
+static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct handle {
 	int fd;	   /* incoming/ file, or a view backed by a file */
@@ -543,26 +547,30 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->events)
 		return read_events(h, buf, size);
-	struct view v;
-	if (h->view_path && off == 0 && render_view(h->view_path, &v) == 0) {
-		if (v.fd >= 0) {
-			view_release(&v);
-		} else { /* reading from the start again (after poll) reads what is now */
-			free(h->buf);
-			h->buf = v.buf;
-			h->len = v.len;
-		}
-	}
 	if (h->fd >= 0) {
 		ssize_t n = pread(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
 	}
-	if ((size_t)off >= h->len)
-		return 0;
-	if (size > h->len - (size_t)off)
-		size = h->len - (size_t)off;
-	memcpy(buf, h->buf + off, size);
-	return (int)size;
+	struct view v;
+	int fresh = h->view_path && off == 0 && render_view(h->view_path, &v) == 0;
+	if (fresh && v.fd >= 0) {
+		view_release(&v);
+		fresh = 0;
+	}
+	/* the buffer may be replaced by a read from the start (after poll: what is now) */
+	pthread_mutex_lock(&view_lock);
+	if (fresh) {
+		free(h->buf);
+		h->buf = v.buf;
+		h->len = v.len;
+	}
+	int n = 0;
+	if ((size_t)off < h->len) {
+		n = (int)(size < h->len - (size_t)off ? size : h->len - (size_t)off);
+		memcpy(buf, h->buf + off, (size_t)n);
+	}
+	pthread_mutex_unlock(&view_lock);
+	return n;
 }
 
 static int op_write(const char *path, const char *buf, size_t size, off_t off,
@@ -612,7 +620,9 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	} else if (h->view_path) {
 		struct view v;
 		if (render_view(h->view_path, &v) == 0) {
+			pthread_mutex_lock(&view_lock);
 			changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
+			pthread_mutex_unlock(&view_lock);
 			view_release(&v);
 		}
 	}
@@ -901,7 +911,14 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 	int rc = xattr_backing(path, 1, b, sizeof(b));
 	if (rc)
 		return rc;
-	return lsetxattr(b, name, value, size, flags) < 0 ? -errno : 0;
+	if (lsetxattr(b, name, value, size, flags) < 0)
+		return -errno;
+	/* an access ACL sets the mode bits too: they keep the mask of every copy */
+	struct stat st;
+	if (strcmp(name, "system.posix_acl_access") == 0 && lstat(b, &st) == 0 &&
+	    !S_ISLNK(st.st_mode))
+		chmod(b, st.st_mode & 07750 & ~(mode_t)(S_ISUID | S_ISGID));
+	return 0;
 }
 
 static int op_getxattr(const char *path, const char *name, char *value, size_t size)
