@@ -33,6 +33,8 @@ check_eq "... dpkg has it installed" "$(dpkg_q -f '${db:Status-Abbrev}' -W wazof
 check "... the binary runs" sh -c "'$ROOT/usr/bin/wazofs' --version | grep -q '^wazofs 0'"
 check "... man wazofs reads" sh -c "man -l '$ROOT/usr/share/man/man8/wazofs.8.gz' | grep -q 'Wazo plugins as a filesystem'"
 check_contains "... the unit mounts /mnt/wazo with the installed binary" "$ROOT/lib/systemd/system/wazofs.service" '^ExecStart=/usr/bin/wazofs -f -o allow_other /mnt/wazo$'
+sed "s|/usr/bin/wazofs|$ROOT/usr/bin/wazofs|" "$ROOT/lib/systemd/system/wazofs.service" >"$T/wazofs.service"
+check "... systemd-analyze verify finds nothing wrong with the unit" sh -c "MANPATH='$ROOT/usr/share/man' systemd-analyze verify '$T/wazofs.service' 2>&1 | tee '$T/verify.out' | grep . && exit 1 || exit 0"
 check_contains "... the postinst made the build user in the sandbox" "$ROOT/etc/passwd" '^wazofs:'
 check "... and not on this host" cmp -s /etc/passwd "$T/host.passwd"
 check "it is removed cleanly" dpkg --root="$ROOT" --force-script-chrootless --log="$ROOT/var/log/dpkg.log" --purge wazofs
