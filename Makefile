@@ -42,6 +42,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
+# scripts/bench-deb.sh's helper: wazofs's .deb writer on a directory
+$(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a
+	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
+
 test: all
 	BUILD=$(BUILD) bash tests/run.sh
 

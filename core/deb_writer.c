@@ -82,6 +82,9 @@ static int write_data_tar(const char *data_path, const char *rootdir, struct str
 	archive_read_disk_set_symlink_physical(disk);
 	archive_write_set_format_gnutar(tar);
 	archive_write_add_filter_xz(tar);
+	/* one xz thread per CPU, as dpkg-deb does ("0": as many as there are CPUs) */
+	if (archive_write_set_filter_option(tar, "xz", "threads", "0") < ARCHIVE_WARN)
+		archive_clear_error(tar); /* an xz without threads still works, slower */
 	if (archive_write_open_filename(tar, data_path) != ARCHIVE_OK) {
 		rc = fail_archive(err, tar, "data.tar");
 		goto out;

@@ -197,7 +197,8 @@ static int live_writers(struct track *tr)
 	return tr->n_writers + tr->untracked_writer;
 }
 
-int tracker_take_complete(struct incoming_tracker *t, struct name_list *out)
+int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
+			  int (*looks_complete)(void *ctx, const char *entry), void *ctx)
 {
 	long now = now_ms();
 	int rc = 0, pending = 0;
@@ -207,7 +208,9 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out)
 		if (!tr->pending || tr->open_count > 0)
 			continue;
 		long quiet = now - tr->last_change;
-		if ((live_writers(tr) == 0 && quiet >= (long)t->settle_ms) ||
+		int writers_gone = live_writers(tr) == 0;
+		if ((writers_gone && (quiet >= (long)t->settle_ms ||
+				      (looks_complete && looks_complete(ctx, tr->entry)))) ||
 		    quiet >= (long)t->quiet_ms) {
 			if ((rc = name_list_add(out, tr->entry)))
 				break;
@@ -218,4 +221,31 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc ? rc : pending;
+}
+
+int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms)
+{
+	long now = now_ms(), next = -1;
+	int n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (struct track *tr = t->tracks; tr; tr = tr->next) {
+		if (!tr->pending)
+			continue;
+		int alive = live_writers(tr);
+		long deadline = tr->last_change + (long)(alive ? t->quiet_ms : t->settle_ms);
+		if (tr->open_count > 0)
+			deadline = -1; /* a close wakes the monitor */
+		if (deadline >= 0 && (next < 0 || deadline < next))
+			next = deadline;
+		for (int i = 0; i < tr->n_writers && n < max; i++)
+			fds[n++] = (struct pollfd){ tr->pidfds[i], POLLIN, 0 };
+		if (tr->untracked_writer) {
+			long q = tr->last_change + (long)t->quiet_ms;
+			if (next < 0 || q < next)
+				next = q;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	*timeout_ms = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+	return n;
 }

@@ -6,6 +6,7 @@
 #ifndef WAZOFS_INCOMING_TRACKER_H
 #define WAZOFS_INCOMING_TRACKER_H
 #include "name_list.h"
+#include <poll.h>
 #include <sys/types.h>
 
 struct incoming_tracker;
@@ -20,7 +21,14 @@ void tracker_close(struct incoming_tracker *t, const char *entry);
 void tracker_forget(struct incoming_tracker *t, const char *entry);
 /* Count of changes seen for entry (to tell whether it changed during a job). */
 unsigned long tracker_generation(struct incoming_tracker *t, const char *entry);
-/* Moves every complete entry into out (they are no longer pending). Returns how many
- * entries are still pending (waiting to complete), or -ENOMEM. */
-int tracker_take_complete(struct incoming_tracker *t, struct name_list *out);
+/* Moves every complete entry into out (they are no longer pending). An entry whose
+ * writers have all exited is complete at once when looks_complete(ctx, entry) says so
+ * (a whole plugin tree, an archive, a request file), else after settle_ms without a
+ * change. Returns how many entries are still pending, or -ENOMEM. */
+int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
+			  int (*looks_complete)(void *ctx, const char *entry), void *ctx);
+/* What to wait on for the next completion: the pidfds of live writers (up to max, into
+ * fds with events POLLIN) and the ms until the next deadline (-1: none). Returns how
+ * many fds. */
+int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms);
 #endif

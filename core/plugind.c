@@ -12,11 +12,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -257,6 +260,49 @@ static int empty_dir(struct plugind *p, const char *entry)
 	return empty;
 }
 
+enum { MONITOR_MAX_PIDFDS = 256, MONITOR_LOOK_MS = 250 };
+
+static void wake_monitor(struct plugind *p)
+{
+	uint64_t one = 1;
+	ssize_t r = write(p->wake_fd, &one, sizeof(one));
+	(void)r; /* a full counter means it is awake already */
+}
+
+/* Whether a copy whose writers have exited is whole, so its job may start without the
+ * settle wait: a plugin tree (wazo/plugin.yml and an executable wazo/rules, at the top
+ * or in one directory below), or a single file (an archive, a request, a package). */
+static int entry_looks_complete(void *ctx, const char *entry)
+{
+	struct plugind *p = ctx;
+	char path[PATH_MAX * 2];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", p->incoming, entry);
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return 1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	char yml[PATH_MAX * 2 + 32], rules[PATH_MAX * 2 + 32];
+	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", path);
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", path);
+	if (access(yml, R_OK) == 0 && access(rules, X_OK) == 0)
+		return 1;
+	DIR *d = opendir(path);
+	int found = 0;
+	for (struct dirent *de; d && !found && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(yml, sizeof(yml), "%s/%s/wazo/plugin.yml", path, de->d_name);
+		snprintf(rules, sizeof(rules), "%s/%s/wazo/rules", path, de->d_name);
+		found = access(yml, R_OK) == 0 && access(rules, X_OK) == 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct plugind *p = arg;
@@ -272,7 +318,7 @@ static void *monitor_main(void *arg)
 			refresh_installed(p);
 		refresh_market(p, 0);
 		struct name_list done = { 0 };
-		int pending = tracker_take_complete(p->tracker, &done);
+		tracker_take_complete(p->tracker, &done, entry_looks_complete, p);
 		pthread_mutex_lock(&p->lock);
 		for (size_t i = 0; i < done.n; i++) {
 			struct job *j = find_job_for_entry(p, done.v[i]);
@@ -285,18 +331,19 @@ static void *monitor_main(void *arg)
 			pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
 		name_list_free(&done);
-		/* look often while a copy is under way; when idle, sleep until a change */
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		long ns = (pending > 0 ? 10 : 250) * 1000000L + until.tv_nsec;
-		until.tv_sec += ns / 1000000000L;
-		until.tv_nsec = ns % 1000000000L;
-		pthread_mutex_lock(&p->lock);
-		atomic_store(&p->monitor_idle, pending <= 0);
-		if (!p->stopping)
-			pthread_cond_timedwait(&p->monitor_cond, &p->lock, &until);
-		atomic_store(&p->monitor_idle, 0);
-		pthread_mutex_unlock(&p->lock);
+		/* sleep until a writer exits (its pidfd), a change or a close (wake_fd), the
+		 * next settle deadline, or the next look at dpkg's status and the market */
+		struct pollfd fds[1 + MONITOR_MAX_PIDFDS];
+		int timeout;
+		fds[0] = (struct pollfd){ p->wake_fd, POLLIN, 0 };
+		int n = 1 + tracker_poll_set(p->tracker, fds + 1, MONITOR_MAX_PIDFDS, &timeout);
+		if (timeout < 0 || timeout > MONITOR_LOOK_MS)
+			timeout = MONITOR_LOOK_MS;
+		if (poll(fds, (nfds_t)n, timeout) > 0 && (fds[0].revents & POLLIN)) {
+			uint64_t drained;
+			ssize_t r = read(p->wake_fd, &drained, sizeof(drained));
+			(void)r;
+		}
 	}
 	return NULL;
 }
@@ -440,11 +487,13 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	pthread_cond_init(&p->monitor_cond, NULL);
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
 	p->env = (struct pipeline_env){ &p->cfg,	   &p->pkg_lock,    p,
 					installed_version, on_dpkg_changed, install_dependency };
-	int rc = make_dirs(p, err);
+	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
+	if (rc && p->wake_fd < 0)
+		strbuf_addf(err, "cannot create an eventfd: %s", strerror(-rc));
 	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
 		rc = -ENOMEM;
 	if (!rc && !(p->events = event_log_new(1024)))
@@ -498,7 +547,7 @@ void plugind_stop(struct plugind *p)
 			atomic_store(&j->cancel, 1);
 	event_log_close(p->events);
 	pthread_cond_broadcast(&p->cond);
-	pthread_cond_broadcast(&p->monitor_cond);
+	wake_monitor(p);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->worker, NULL);
 	pthread_join(p->monitor, NULL);
@@ -522,7 +571,8 @@ void plugind_free(struct plugind *p)
 	event_log_free(p->events);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
-	pthread_cond_destroy(&p->monitor_cond);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
 	if (p->state_lock_fd >= 0)
 		close(p->state_lock_fd);
@@ -544,11 +594,7 @@ const char *plugind_incoming_dir(struct plugind *p)
 void plugind_incoming_touch(struct plugind *p, const char *entry, pid_t pid)
 {
 	tracker_touch(p->tracker, entry, pid);
-	if (atomic_load(&p->monitor_idle)) {
-		pthread_mutex_lock(&p->lock);
-		pthread_cond_signal(&p->monitor_cond);
-		pthread_mutex_unlock(&p->lock);
-	}
+	wake_monitor(p);
 }
 
 void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid)
@@ -559,6 +605,7 @@ void plugind_incoming_open(struct plugind *p, const char *entry, pid_t pid)
 void plugind_incoming_close(struct plugind *p, const char *entry)
 {
 	tracker_close(p->tracker, entry);
+	wake_monitor(p); /* the last close may complete it */
 }
 
 void plugind_incoming_gone(struct plugind *p, const char *entry)

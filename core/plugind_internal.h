@@ -24,9 +24,8 @@
 struct plugind {
 	struct wazofs_config cfg;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	     /* signalled when the queue, a job or stopping change */
-	pthread_cond_t monitor_cond; /* wakes the idle monitor: incoming/ changed, or stop */
-	atomic_int monitor_idle;     /* the monitor sleeps long: a change must wake it */
+	pthread_cond_t cond; /* signalled when the queue, a job or stopping change */
+	int wake_fd;	     /* eventfd: wakes the monitor (incoming/ changed, a close, stop) */
 	pthread_mutex_t pkg_lock;
 	struct job *jobs; /* newest first */
 	struct installed_plugin *installed;

@@ -104,4 +104,21 @@ mkdir -p "$MNT/incoming/held"
 check "an xattr set in incoming/ reads back" sh -c "setfattr -n user.k -v v '$MNT/incoming/held' && getfattr --only-values -n user.k '$MNT/incoming/held' | grep -qx v"
 rmdir "$MNT/incoming/held"
 stop_daemon
+# completion without a blind wait: with a settle period of a minute, a whole plugin
+# tree starts as soon as its writer (cp) exits; a partial one waits for the rest
+EXTRA_OPTS=",settle_ms=60000"
+start_daemon
+make_plugin "$T/src/fast" fast demo 1.0.0
+cp -r "$T/src/fast" "$MNT/incoming/"
+check "a whole tree starts when cp exits, not after settle_ms (60 s)" wait_job fast 30
+check_eq "... installed" "$(status_field "$MNT/demo/fast/status" state)" installed
+make_plugin "$T/src/part" part demo 1.0.0
+mkdir -p "$MNT/incoming/part/wazo"
+cp "$T/src/part/wazo/plugin.yml" "$MNT/incoming/part/wazo/"
+sleep 3
+check "a partial copy (no wazo/rules yet) does not start when its writer exits" test ! -e "$MNT/incoming/part.status"
+cp -p "$T/src/part/wazo/rules" "$MNT/incoming/part/wazo/"
+check "... and starts once the rest arrives" wait_job part 30
+check_eq "... installed" "$(status_field "$MNT/demo/part/status" state)" installed
+stop_daemon
 finish

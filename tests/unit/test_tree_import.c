@@ -155,7 +155,7 @@ static void test_not_an_archive(void)
 static int take(struct incoming_tracker *t, const char *want)
 {
 	struct name_list l = { 0 };
-	tracker_take_complete(t, &l);
+	tracker_take_complete(t, &l, NULL, NULL);
 	int found = name_list_has(&l, want);
 	name_list_free(&l);
 	return found;
