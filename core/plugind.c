@@ -28,8 +28,20 @@
 
 /* ---- the installed cache ---- */
 
+static int same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 void refresh_installed(struct plugind *p)
 {
+	/* the status file as it was before the query: a change made during it is seen
+	 * by the monitor's next look, and the state read here is not read twice */
+	struct stat before;
+	char status[PATH_MAX];
+	dpkg_status_path(p->cfg.root, status, sizeof(status));
+	int have_before = stat(status, &before) == 0;
 	struct installed_plugin *list;
 	size_t n;
 	int rc = dpkg_list_plugins(p->cfg.root, &list, &n);
@@ -37,16 +49,28 @@ void refresh_installed(struct plugind *p)
 		syslog(LOG_WARNING, "dpkg-query under %s failed: %s", p->cfg.root, strerror(-rc));
 		return;
 	}
-	struct stat st;
-	char status[PATH_MAX];
-	dpkg_status_path(p->cfg.root, status, sizeof(status));
 	pthread_mutex_lock(&p->lock);
 	free(p->installed);
 	p->installed = list;
 	p->n_installed = n;
-	if (stat(status, &st) == 0 && st.st_mtim.tv_sec > p->tree_changed.tv_sec)
-		p->tree_changed = st.st_mtim;
+	if (have_before) {
+		p->dpkg_seen = before;
+		if (before.st_mtim.tv_sec > p->tree_changed.tv_sec)
+			p->tree_changed = before.st_mtim;
+	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether dpkg's status file changed since the last read of the database. */
+static int dpkg_changed_since_read(struct plugind *p, const char *status)
+{
+	struct stat st;
+	if (stat(status, &st) < 0)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	int changed = !same_file_state(&st, &p->dpkg_seen);
+	pthread_mutex_unlock(&p->lock);
+	return changed;
 }
 
 struct timespec plugind_tree_mtime(struct plugind *p)
@@ -314,8 +338,12 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (stop)
 			break;
-		if (file_changed(status_path, &p->dpkg_seen))
-			refresh_installed(p);
+		/* while a dpkg run of ours is under way, it reads the database when it ends */
+		if (pthread_mutex_trylock(&p->pkg_lock) == 0) {
+			if (dpkg_changed_since_read(p, status_path))
+				refresh_installed(p);
+			pthread_mutex_unlock(&p->pkg_lock);
+		}
 		refresh_market(p, 0);
 		struct name_list done = { 0 };
 		tracker_take_complete(p->tracker, &done, entry_looks_complete, p);

@@ -36,7 +36,7 @@ struct plugind {
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
 	int started;
-	struct stat dpkg_seen;	      /* monitor thread only */
+	struct stat dpkg_seen;	      /* under lock: dpkg's status file when last read */
 	struct market *market;	      /* NULL without a (valid) market file */
 	struct stat market_seen;      /* monitor thread only */
 	int state_lock_fd;	      /* flock'd: one daemon per state dir */
