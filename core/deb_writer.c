@@ -16,11 +16,38 @@
 
 int deb_version_check(const char *v)
 {
-	if (!v || !isdigit((unsigned char)v[0]))
+	if (!v)
 		return -EINVAL;
-	for (const char *c = v; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr(".+~:-", *c))
+	const char *colon = strchr(v, ':'), *up = v;
+	if (colon) {
+		if (colon == v)
 			return -EINVAL;
+		for (const char *c = v; c < colon; c++)
+			if (*c < '0' || *c > '9')
+				return -EINVAL;
+		up = colon + 1;
+	}
+	const char *dash = strrchr(up, '-'), *end = dash ? dash : up + strlen(up);
+	if (up == end || *up < '0' || *up > '9' || (dash && !dash[1]))
+		return -EINVAL;
+	for (const char *c = up; *c; c++) {
+		int alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+			    (*c >= 'A' && *c <= 'Z');
+		int sep = *c == '.' || *c == '+' || *c == '~';
+		/* '-' in the upstream part and as the revision's separator; ':' only in the
+		 * upstream part of a version with an epoch */
+		int split = (*c == '-' && c <= end) || (*c == ':' && colon && c < end);
+		if (!alnum && !sep && !split)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int deb_has_control_char(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
 	return 0;
 }
 
@@ -318,12 +345,10 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 		"Package", "Version", "Maintainer", "Section", "Priority", "Depends"
 	};
 	for (size_t i = 0; i < sizeof(one_line) / sizeof(one_line[0]); i++)
-		for (const char *c = one_line[i]; c && *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				strbuf_addf(err, "the %s field holds a control character",
-					    names[i]);
-				return -EINVAL;
-			}
+		if (deb_has_control_char(one_line[i])) {
+			strbuf_addf(err, "the %s field holds a control character", names[i]);
+			return -EINVAL;
+		}
 	rc = write_data_tar(data_path, rootdir, &conffiles, &kb, err);
 	if (!rc)
 		rc = write_control_tar(&control_tar, ctl, scripts,

@@ -21,7 +21,11 @@ struct deb_scripts {
 int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
 	      const struct deb_scripts *scripts, struct strbuf *err);
 
-/* 0 when v is a valid Debian version (upstream part starts with a digit, only
- * [A-Za-z0-9.+~:-]), -EINVAL otherwise. */
+/* 0 when v follows dpkg's version syntax ([epoch:]upstream[-revision]: digits for the
+ * epoch, an upstream part that starts with a digit, only alphanumerics and . + ~, with
+ * - and : only where they may stand), -EINVAL otherwise. */
 int deb_version_check(const char *v);
+/* 1 when s holds a control character (below 0x20, or DEL): it cannot stand in a one-line
+ * control field. */
+int deb_has_control_char(const char *s);
 #endif

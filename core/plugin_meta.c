@@ -2,6 +2,7 @@
  * references, so alias bombs cost nothing) and checks it field by field through a table
  * of handlers, as wazo-plugind's schema does. */
 #include "plugin_meta.h"
+#include "deb_writer.h"
 #include "version_cmp.h"
 #include "yaml11.h"
 #include "yaml_doc.h"
@@ -193,49 +194,9 @@ static char *required_regex_string(yaml_document_t *d, yaml_node_t *root, const 
 	return strdup(scalar_text(n));
 }
 
-/* dpkg's version syntax: [epoch:]upstream[-revision], the epoch digits, the upstream
- * starting with a digit, only alphanumerics and . + ~ (and - or : where they split). */
-static int dpkg_version_valid(const char *v)
-{
-	const char *colon = strchr(v, ':'), *up = v;
-	if (colon) {
-		if (colon == v)
-			return 0;
-		for (const char *c = v; c < colon; c++)
-			if (*c < '0' || *c > '9')
-				return 0;
-		up = colon + 1;
-	}
-	const char *dash = strrchr(up, '-'), *end = dash ? dash : up + strlen(up);
-	if (up == end || *up < '0' || *up > '9' || (dash && !dash[1]))
-		return 0;
-	for (const char *c = up; *c; c++) {
-		int alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-			    (*c >= 'A' && *c <= 'Z');
-		int sep = *c == '.' || *c == '+' || *c == '~';
-		/* '-' in the upstream part and as the revision's separator; ':' only in the
-		 * upstream part of a version with an epoch */
-		int split = (*c == '-' && c <= end) || (*c == ':' && colon && c < end);
-		if (!alnum && !sep && !split)
-			return 0;
-	}
-	return 1;
-}
-
 static int in_set(char c, const char *set)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr(set, c));
-}
-
-/* A name made of [a-z0-9] plus extra, first character alnum when first_alnum: the whole
- * string, no trailing newline (Python's `$` would let one through). */
-static int strict_name(const char *s, const char *extra, int min)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!in_set(s[n], extra))
-			return 0;
-	return (int)n >= min;
 }
 
 static const char *skip_blank(const char *s)
@@ -278,7 +239,7 @@ static const char *debian_alternative(const char *s)
 		while (s[n] && s[n] != ')' && s[n] != ' ' && s[n] != '\t' && n < sizeof(v) - 1)
 			v[n] = s[n], n++;
 		v[n] = 0;
-		if (!n || !dpkg_version_valid(v))
+		if (!n || deb_version_check(v))
 			return NULL;
 		s = skip_blank(s + n);
 		if (*s++ != ')')
@@ -313,22 +274,14 @@ static int debian_relation_valid(const char *s)
 	}
 }
 
-static int has_control_char(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 /* Each field that reaches a control file, a path or a command line, by Debian's and the
  * plugin name rules. */
 static void check_injection(const struct plugin_meta *m, struct meta_report *r)
 {
-	if (m->name && !strict_name(m->name, "-", 1))
+	if (m->name && !plugin_token_valid(m->name, strlen(m->name), 1))
 		meta_report_add(r, "name", "regex", NAME_RE,
 				"String does not match expected pattern.");
-	if (m->namespace && !strict_name(m->namespace, "", 1))
+	if (m->namespace && !plugin_token_valid(m->namespace, strlen(m->namespace), 0))
 		meta_report_add(r, "namespace", "regex", NAMESPACE_RE,
 				"String does not match expected pattern.");
 	for (size_t i = 0; i < m->n_debian_depends; i++)
@@ -343,9 +296,10 @@ static void check_injection(const struct plugin_meta *m, struct meta_report *r)
 		}
 	for (size_t i = 0; i < m->n_depends; i++) {
 		const struct plugin_dep *d = &m->depends[i];
-		const char *bad = !strict_name(d->name, "-", 1)	      ? "name"
-				  : !strict_name(d->namespace, "", 1) ? "namespace"
-				  : d->version && (has_control_char(d->version) ||
+		const char *bad = !plugin_token_valid(d->name, strlen(d->name), 1) ? "name"
+				  : !plugin_token_valid(d->namespace, strlen(d->namespace), 0)
+				      ? "namespace"
+				  : d->version && (deb_has_control_char(d->version) ||
 						   strlen(d->version) > PLUGIN_VERSION_MAX)
 				      ? "version"
 				      : NULL;
@@ -375,7 +329,7 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 					"Longer than %zu characters.", limits[i].max);
 			each_ok = 0;
 		}
-	if (m->version && each_ok && !dpkg_version_valid(m->version)) {
+	if (m->version && each_ok && deb_version_check(m->version)) {
 		meta_report_add(r, "version", "regex", "[epoch:]upstream[-revision]",
 				"Not a version dpkg accepts (it must start with a digit and hold "
 				"only letters, digits and . + ~ - :).");
