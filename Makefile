@@ -38,7 +38,7 @@ $(BUILD)/libwazocore.a: $(CORE_OBJ)
 $(BUILD)/wazofs: $(FS_OBJ) $(BUILD)/libwazocore.a
 	$(CC) $(CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libwazocore.a $(FS_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libwazocore.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
@@ -67,7 +67,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libwazocore.a
 	$(MAKE) BUILD=build-fuzz CC=clang $(FUZZ_BIN)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libwazocore.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/unit/*.h) build-fuzz/libwazocore.a
 	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS)) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< build-fuzz/libwazocore.a $(CORE_LIBS)

@@ -87,7 +87,7 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 			strbuf_addf(err, "%s: '%s' is not yes or no", key, value);
 			return -EINVAL;
 		}
-		if (key[0] == 'b')
+		if (strcmp(key, "build_network") == 0)
 			c->build_network = flag;
 		else
 			c->log_level = flag ? LOG_DEBUG : LOG_INFO;

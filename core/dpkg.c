@@ -339,6 +339,12 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 		snprintf(p.version, sizeof(p.version), "%s", f[2]);
 		snprintf(p.status, sizeof(p.status), "%.*s", (int)strcspn(f[0], " "), f[0]);
 		snprintf(p.depends, sizeof(p.depends), "%s", f[4] ? f[4] : "");
+		char list[PATH_MAX + 300];
+		struct stat st;
+		snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list",
+			 is_host_root(root) ? "" : root, p.package);
+		if (stat(list, &st) == 0)
+			p.installed_at = st.st_mtim;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct installed_plugin *g = realloc(*out, cap * sizeof(**out));

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct installed_plugin {
 	char ns[64], name[128], version[128], package[256];
@@ -17,6 +18,8 @@ struct installed_plugin {
 	 * reinstalling */
 	char status[4];
 	char depends[2048]; /* the Depends field */
+	struct timespec
+	    installed_at; /* mtime of its file list (when dpkg installed it); 0 unknown */
 };
 
 /* How one dpkg or apt run is controlled: its output, how long it may take, how it is

@@ -1,5 +1,6 @@
 /* event_log: numbered lines in a ring, a condition variable for readers (event_log.h). */
 #include "event_log.h"
+#include "yaml11.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -105,22 +106,6 @@ void event_log_close(struct event_log *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
-static int utf8_len(const unsigned char *s)
-{
-	int n = s[0] < 0x80		? 1
-		: (s[0] & 0xe0) == 0xc0 ? 2
-		: (s[0] & 0xf0) == 0xe0 ? 3
-		: (s[0] & 0xf8) == 0xf0 ? 4
-					: 0;
-	if (n == 2 && s[0] < 0xc2)
-		return 0; /* overlong */
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 void json_add_string(struct strbuf *out, const char *s)
 {
 	strbuf_add(out, "\"", 1);
@@ -130,9 +115,10 @@ void json_add_string(struct strbuf *out, const char *s)
 		} else if (*c < 0x20 || *c == 0x7f) {
 			strbuf_addf(out, "\\u%04x", *c++);
 		} else {
-			int n = utf8_len(c);
+			unsigned cp;
+			size_t n = y11_utf8_decode(c, &cp);
 			if (n) {
-				strbuf_add(out, c, (size_t)n);
+				strbuf_add(out, c, n);
 				c += n;
 			} else {
 				strbuf_addf(out, "\\ufffd");

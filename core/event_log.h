@@ -21,6 +21,7 @@ int event_log_read(struct event_log *l, unsigned long long *seq, unsigned timeou
 		   struct strbuf *out);
 /* Wakes every reader for good (unmount). */
 void event_log_close(struct event_log *l);
-/* Appends s as a JSON string (quotes, escapes; bytes that are not UTF-8 become U+FFFD). */
+/* Appends s as a JSON string (quotes, escapes; bytes that are not UTF-8, overlong forms and
+ * surrogates become U+FFFD). */
 void json_add_string(struct strbuf *out, const char *s);
 #endif

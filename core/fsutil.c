@@ -106,14 +106,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 	return 0;
 }
 
+int file_state_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int file_changed(const char *path, struct stat *seen)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return 0;
-	if (st.st_ino == seen->st_ino && st.st_size == seen->st_size &&
-	    st.st_mtim.tv_sec == seen->st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == seen->st_mtim.tv_nsec)
+	if (stat(path, &st) < 0 || file_state_same(&st, seen))
 		return 0;
 	*seen = st;
 	return 1;

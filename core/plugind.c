@@ -9,6 +9,7 @@
 #include "pipeline.h"
 #include "plugin_package.h"
 #include "plugind_internal.h"
+#include "tree_import.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,12 +28,6 @@
 #include <unistd.h>
 
 /* ---- the installed cache ---- */
-
-static int same_file_state(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
 void refresh_installed(struct plugind *p)
 {
@@ -68,7 +63,7 @@ static int dpkg_changed_since_read(struct plugind *p, const char *status)
 	if (stat(status, &st) < 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	int changed = !same_file_state(&st, &p->dpkg_seen);
+	int changed = !file_state_same(&st, &p->dpkg_seen);
 	pthread_mutex_unlock(&p->lock);
 	return changed;
 }
@@ -308,23 +303,13 @@ static int entry_looks_complete(void *ctx, const char *entry)
 		return 1;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
-	char yml[PATH_MAX * 2 + 32], rules[PATH_MAX * 2 + 32];
-	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", path);
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", path);
-	if (access(yml, R_OK) == 0 && access(rules, X_OK) == 0)
-		return 1;
-	DIR *d = opendir(path);
-	int found = 0;
-	for (struct dirent *de; d && !found && (de = readdir(d));) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(yml, sizeof(yml), "%s/%s/wazo/plugin.yml", path, de->d_name);
-		snprintf(rules, sizeof(rules), "%s/%s/wazo/rules", path, de->d_name);
-		found = access(yml, R_OK) == 0 && access(rules, X_OK) == 0;
-	}
-	if (d)
-		closedir(d);
-	return found;
+	/* the plugin root as the job will find it, with its rules executable */
+	char root[PATH_MAX * 2], rules[PATH_MAX * 2 + 16];
+	struct meta_report r = { 0 };
+	if (tree_find_plugin_root(path, root, sizeof(root), &r))
+		return 0;
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	return access(rules, X_OK) == 0;
 }
 
 static void *monitor_main(void *arg)

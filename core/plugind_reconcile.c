@@ -89,6 +89,12 @@ static int repair(struct plugind *p, const struct installed_plugin *ip)
 	return rc;
 }
 
+/* dpkg has it half done: not installed, or installed but marked for reinstalling. */
+static int half_done(const struct installed_plugin *ip)
+{
+	return !dpkg_is_installed(ip) || ip->status[2] == 'R';
+}
+
 void plugind_reconcile(struct plugind *p)
 {
 	log_audit(p);
@@ -96,12 +102,11 @@ void plugind_reconcile(struct plugind *p)
 	size_t n = 0;
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n_installed; i++)
-		if (!dpkg_is_installed(&p->installed[i]) || p->installed[i].status[2] == 'R')
-			n++;
+		n += half_done(&p->installed[i]);
 	half = n ? calloc(n, sizeof(*half)) : NULL;
 	n = 0;
 	for (size_t i = 0; half && i < p->n_installed; i++)
-		if (!dpkg_is_installed(&p->installed[i]) || p->installed[i].status[2] == 'R')
+		if (half_done(&p->installed[i]))
 			half[n++] = p->installed[i];
 	pthread_mutex_unlock(&p->lock);
 	for (size_t i = 0; i < n; i++) {

@@ -20,18 +20,6 @@ static void view_init(struct view *v)
 	v->fd = -1;
 }
 
-/* When dpkg last installed ip: the mtime of its file list. */
-static struct timespec installed_mtime(struct plugind *p, const struct installed_plugin *ip)
-{
-	char path[PATH_MAX + 300];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/var/lib/dpkg/info/%s.list",
-		 strcmp(p->cfg.root, "/") ? p->cfg.root : "", ip->package);
-	if (stat(path, &st) == 0)
-		return st.st_mtim;
-	return p->tree_changed;
-}
-
 void view_release(struct view *v)
 {
 	if (v->fd >= 0)
@@ -169,7 +157,7 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		} else {
 			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
 					    &sb);
-			v->mtime = installed_mtime(p, ip);
+			v->mtime = ip->installed_at.tv_sec ? ip->installed_at : p->tree_changed;
 		}
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);

@@ -316,9 +316,7 @@ int y11_python_int_of_str(const char *s, long long *out)
 	return 0;
 }
 
-/* Decodes the UTF-8 sequence at s into *cp; returns its length (1-4), or 0 when it is
- * invalid, overlong, a surrogate or cut short. */
-static size_t utf8_decode(const unsigned char *s, unsigned *cp)
+size_t y11_utf8_decode(const unsigned char *s, unsigned *cp)
 {
 	static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t len = s[0] < 0x80	     ? 1
@@ -355,7 +353,7 @@ static int all_raw_safe(const char *s)
 	const unsigned char *c = (const unsigned char *)s;
 	while (*c) {
 		unsigned cp;
-		size_t n = utf8_decode(c, &cp);
+		size_t n = y11_utf8_decode(c, &cp);
 		if (!n || !raw_safe(cp))
 			return 0;
 		c += n;
@@ -387,7 +385,7 @@ char *y11_quote(const char *s)
 	*o++ = needs_double ? '"' : '\'';
 	for (const unsigned char *c = (const unsigned char *)s; *c;) {
 		unsigned cp;
-		size_t len = utf8_decode(c, &cp);
+		size_t len = y11_utf8_decode(c, &cp);
 		if (!needs_double) {
 			if (*c == '\'')
 				*o++ = '\'';

@@ -29,4 +29,7 @@ int y11_float_value(const char *plain, double *out);
 /* Writes s as a YAML scalar that any YAML 1.1 reader reads back as the string s:
  * plain when that is safe, quoted otherwise. Returns a malloc'd string (caller frees). */
 char *y11_quote(const char *s);
+/* Decodes the UTF-8 sequence at s into *cp; returns its length (1-4), or 0 when it is
+ * invalid, overlong, a surrogate or cut short. */
+size_t y11_utf8_decode(const unsigned char *s, unsigned *cp);
 #endif

@@ -36,6 +36,7 @@ struct handle {
 	int tracked; /* counted as an open file of entry */
 	char entry[NAME_MAX + 1];
 	char *view_path;	/* a rendered view: rendered again when read from offset 0 */
+	int served;		/* a read was answered (the first one uses the view of open) */
 	int events;		/* MOUNT/events: lines after seq, read as they come */
 	unsigned long long seq; /* the last event this reader has */
 	struct strbuf pending;	/* events read but not yet returned */
@@ -552,12 +553,13 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 		return n < 0 ? -errno : (int)n;
 	}
 	struct view v;
-	int fresh = h->view_path && off == 0 && render_view(h->view_path, &v) == 0;
+	/* the first read uses what open rendered; reading from the start again (after a
+	 * poll) renders what is now */
+	int fresh = h->view_path && off == 0 && h->served && render_view(h->view_path, &v) == 0;
 	if (fresh && v.fd >= 0) {
 		view_release(&v);
 		fresh = 0;
 	}
-	/* the buffer may be replaced by a read from the start (after poll: what is now) */
 	pthread_mutex_lock(&view_lock);
 	if (fresh) {
 		free(h->buf);
@@ -565,6 +567,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 		h->len = v.len;
 	}
 	int n = 0;
+	h->served = 1;
 	if ((size_t)off < h->len) {
 		n = (int)(size < h->len - (size_t)off ? size : h->len - (size_t)off);
 		memcpy(buf, h->buf + off, (size_t)n);

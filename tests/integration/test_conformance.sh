@@ -203,7 +203,9 @@ done
 cp "$T/many.tar.gz" "$MNT/incoming/"
 wait_job many.tar.gz
 check_contains "an archive over archive_max_entries is refused" "$MNT/incoming/many.tar.gz.status" 'more than 200 entries'
-check "nothing escaped the work dir" sh -c "! find /tmp '$T' -xdev \( -name 'evil-*' -o -name 'wazofs-evil-abs' \) 2>/dev/null | grep -q ."
+check "nothing escaped the work dir" sh -c "! find '$T' -xdev \( -name 'evil-*' -o -name 'wazofs-evil-abs' \) 2>/dev/null | grep -q ."
+check "... nor reached /tmp (the names the archives aim at, looked up, not walked)" \
+	sh -c "! ls -d /tmp/wazofs-evil-abs /tmp/evil-dotdot /tmp/evil-zip 2>/dev/null | grep -q ."
 check "nothing was installed from a hostile archive" test ! -e "$MNT/demo/evil"
 check "the daemon still serves after all that" test -d "$MNT/demo/okver"
 

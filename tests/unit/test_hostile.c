@@ -6,6 +6,7 @@
 #include "job_status.h"
 #include "market.h"
 #include "plugin_meta.h"
+#include "status_round_trip.h"
 #include "strbuf.h"
 #include "yaml11.h"
 #include <errno.h>
@@ -280,29 +281,6 @@ static void test_generated_bombs(void)
 	alarm(0);
 	CHECK_STR(req.name, "x");
 	strbuf_release(&err);
-}
-
-/* Renders a status whose fields hold s; it must read back (libyaml refuses anything
- * that is not valid YAML) with the state intact. */
-static int status_round_trip(const char *s)
-{
-	struct job_status st, back;
-	job_status_init(&st);
-	snprintf(st.ns, sizeof(st.ns), "%s", s);
-	snprintf(st.name, sizeof(st.name), "%s", s);
-	snprintf(st.version, sizeof(st.version), "%s", s);
-	job_status_fail(&st, "install-error", "Installation error", NULL, "%s", s);
-	struct strbuf sb = STRBUF_INIT;
-	job_status_render(&st, &sb);
-	int rc = job_status_parse(sb.buf, sb.len, &back);
-	int ok = rc == 0 && strcmp(back.state, "error") == 0 &&
-		 strcmp(back.error_id, "install-error") == 0;
-	if (!ok)
-		fprintf(stderr, "status that does not read back:\n%s\n", sb.buf);
-	job_status_destroy(&st);
-	job_status_destroy(&back);
-	strbuf_release(&sb);
-	return ok;
 }
 
 static void test_status_any_bytes(void)
