@@ -271,6 +271,27 @@ static void render_queued(struct strbuf *sb)
 	job_status_destroy(&st);
 }
 
+/* Under p->lock: the jobs of the list (newest first) as overview items, oldest first;
+ * a finished one (installed, about to go) is not a job any more. Returns how many. */
+static size_t add_jobs_oldest_first(struct strbuf *sb, const struct job *j)
+{
+	if (!j)
+		return 0;
+	size_t n = add_jobs_oldest_first(sb, j->next);
+	if (!j->queued && strcmp(j->st.state, "installed") == 0)
+		return n;
+	char plugin[200];
+	snprintf(plugin, sizeof(plugin), "%s/%s", j->st.ns, j->st.name);
+	strbuf_addf(sb, "  -\n");
+	if (j->entry[0])
+		strbuf_add_yaml_kv(sb, 4, "entry", j->entry);
+	if (j->st.name[0])
+		strbuf_add_yaml_kv(sb, 4, "plugin", plugin);
+	strbuf_add_yaml_kv(sb, 4, "state", j->queued ? "queued" : j->st.state);
+	strbuf_add_yaml_kv(sb, 4, "step", j->st.step);
+	return n + 1;
+}
+
 int plugind_overview_open(struct plugind *p, struct view *v)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -285,33 +306,22 @@ int plugind_overview_open(struct plugind *p, struct view *v)
 	strbuf_add_yaml_kv(&sb, 0, "state", p->cfg.state);
 	strbuf_add_yaml_kv(&sb, 0, "wazo_version", p->cfg.wazo_version);
 	strbuf_addf(&sb, "plugins_installed: %zu\n", installed);
-	strbuf_addf(&sb, "jobs:%s\n", p->jobs || p->queue.n ? "" : " []");
-	/* oldest first: the list is newest first */
-	size_t n = 0;
-	for (struct job *j = p->jobs; j; j = j->next)
-		n++;
-	for (size_t k = n; k > 0; k--) {
-		struct job *j = p->jobs;
-		for (size_t i = 1; i < k; i++)
-			j = j->next;
-		char plugin[200];
-		snprintf(plugin, sizeof(plugin), "%s/%s", j->st.ns, j->st.name);
-		strbuf_addf(&sb, "  -\n");
-		if (j->entry[0])
-			strbuf_add_yaml_kv(&sb, 4, "entry", j->entry);
-		if (j->st.name[0])
-			strbuf_add_yaml_kv(&sb, 4, "plugin", plugin);
-		strbuf_add_yaml_kv(&sb, 4, "state", j->queued ? "queued" : j->st.state);
-		strbuf_add_yaml_kv(&sb, 4, "step", j->st.step);
-	}
+	struct strbuf items = STRBUF_INIT;
+	size_t n = add_jobs_oldest_first(&items, p->jobs);
 	for (size_t i = 0; i < p->queue.n; i++) {
 		if (find_job_for_entry(p, p->queue.v[i]))
 			continue;
-		strbuf_addf(&sb, "  -\n");
-		strbuf_add_yaml_kv(&sb, 4, "entry", p->queue.v[i]);
-		strbuf_add_yaml_kv(&sb, 4, "state", "queued");
-		strbuf_add_yaml_kv(&sb, 4, "step", STEP_STARTING);
+		strbuf_addf(&items, "  -\n");
+		strbuf_add_yaml_kv(&items, 4, "entry", p->queue.v[i]);
+		strbuf_add_yaml_kv(&items, 4, "state", "queued");
+		strbuf_add_yaml_kv(&items, 4, "step", STEP_STARTING);
+		n++;
 	}
+	strbuf_addf(&sb, "jobs:%s\n", n ? "" : " []");
+	if (items.len)
+		strbuf_add(&sb, items.buf, items.len);
+	sb.oom |= items.oom;
+	strbuf_release(&items);
 	pthread_mutex_unlock(&p->lock);
 	v->buf = strbuf_detach(&sb, &v->len);
 	return v->buf ? 0 : -ENOMEM;

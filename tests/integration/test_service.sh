@@ -42,6 +42,8 @@ wait_job slow
 sleep 0.5
 kill "$READER" 2>/dev/null
 wait "$READER" 2>/dev/null
+timeout 5 cat "$MNT/status" >"$T/overview2"
+check_contains "once both are installed, MOUNT/status lists no job (a finished job is none)" "$T/overview2" '^jobs: \[\]$'
 check "MOUNT/events gave JSON lines with every key" json_lines_ok "$T/events"
 check_contains "... install progress named as wazo-plugind's bus event" "$T/events" '"event": "plugin_install_progress"'
 check_contains "... with each step of slow" "$T/events" '"name": "slow".*"step": "building"'
