@@ -46,6 +46,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libwazocore
 $(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a
 	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
+# scripts/bench.sh's P2 baseline: a minimal libfuse passthrough
+$(BUILD)/passthrough_bench: scripts/passthrough_bench.c
+	$(CC) $(FS_CFLAGS) -o $@ $< $(FS_LIBS)
+
 test: all
 	BUILD=$(BUILD) bash tests/run.sh
 

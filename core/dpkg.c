@@ -293,6 +293,42 @@ int dpkg_split_package(const char *package, char *name, size_t nlen, char *ns, s
 	return 0;
 }
 
+int dpkg_plugin_cmp(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b)
+{
+	int c = strcmp(ns_a, ns_b);
+	return c ? c : strcmp(name_a, name_b);
+}
+
+/* Copies the strings of a record into its one allocation. */
+static int set_strings(struct installed_plugin *p, const char *ns, const char *name,
+		       const char *version, const char *package, const char *depends)
+{
+	size_t l_ns = strlen(ns) + 1, l_name = strlen(name) + 1, l_ver = strlen(version) + 1,
+	       l_pkg = strlen(package) + 1;
+	char *s = malloc(l_ns + l_name + l_ver + l_pkg + strlen(depends) + 1);
+	if (!s)
+		return -ENOMEM;
+	p->strings = s;
+	p->ns = memcpy(s, ns, l_ns);
+	p->name = memcpy(s += l_ns, name, l_name);
+	p->version = memcpy(s += l_name, version, l_ver);
+	p->package = memcpy(s += l_ver, package, l_pkg);
+	p->depends = strcpy(s + l_pkg, depends);
+	return 0;
+}
+
+int dpkg_copy_plugin(struct installed_plugin *dst, const struct installed_plugin *src)
+{
+	*dst = *src;
+	return set_strings(dst, src->ns, src->name, src->version, src->package, src->depends);
+}
+
+static int plugin_order(const void *a, const void *b)
+{
+	const struct installed_plugin *x = a, *y = b;
+	return dpkg_plugin_cmp(x->ns, x->name, y->ns, y->name);
+}
+
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n)
 {
 	char admindir[PATH_MAX + 32];
@@ -316,6 +352,7 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 		strbuf_release(&sb);
 		return rc < 0 ? rc : -EIO;
 	}
+	rc = 0;
 	size_t cap = 0;
 	for (char *line = sb.buf, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -331,34 +368,46 @@ int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n
 		if (!f[3] || strcmp(f[3], PLUGIN_SECTION) || !f[0][0] || f[0][1] == 'n' ||
 		    f[0][1] == 'c')
 			continue;
-		struct installed_plugin p;
-		memset(&p, 0, sizeof(p));
-		if (dpkg_split_package(f[1], p.name, sizeof(p.name), p.ns, sizeof(p.ns)))
+		char name[NAME_MAX + 1], ns[NAME_MAX + 1];
+		if (dpkg_split_package(f[1], name, sizeof(name), ns, sizeof(ns)))
 			continue;
-		snprintf(p.package, sizeof(p.package), "%s", f[1]);
-		snprintf(p.version, sizeof(p.version), "%s", f[2]);
-		snprintf(p.status, sizeof(p.status), "%.*s", (int)strcspn(f[0], " "), f[0]);
-		snprintf(p.depends, sizeof(p.depends), "%s", f[4] ? f[4] : "");
-		char list[PATH_MAX + 300];
-		struct stat st;
-		snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list",
-			 is_host_root(root) ? "" : root, p.package);
-		if (stat(list, &st) == 0)
-			p.installed_at = st.st_mtim;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct installed_plugin *g = realloc(*out, cap * sizeof(**out));
 			if (!g) {
-				free(*out);
-				*out = NULL;
-				*n = 0;
-				strbuf_release(&sb);
-				return -ENOMEM;
+				rc = -ENOMEM;
+				break;
 			}
 			*out = g;
 		}
-		(*out)[(*n)++] = p;
+		struct installed_plugin *p = &(*out)[*n];
+		memset(p, 0, sizeof(*p));
+		if ((rc = set_strings(p, ns, name, f[2], f[1], f[4] ? f[4] : "")))
+			break;
+		snprintf(p->status, sizeof(p->status), "%.*s", (int)strcspn(f[0], " "), f[0]);
+		char list[PATH_MAX + 300];
+		struct stat st;
+		snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list",
+			 is_host_root(root) ? "" : root, p->package);
+		if (stat(list, &st) == 0)
+			p->installed_at = st.st_mtim;
+		(*n)++;
 	}
 	strbuf_release(&sb);
+	if (rc) {
+		dpkg_free_plugins(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), plugin_order);
 	return 0;
+}
+
+void dpkg_free_plugins(struct installed_plugin *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i].strings);
+	free(list);
 }

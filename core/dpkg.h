@@ -12,14 +12,16 @@
 #include <time.h>
 
 struct installed_plugin {
-	char ns[64], name[128], version[128], package[256];
+	/* each points into strings, the record's one allocation */
+	const char *ns, *name, *version, *package;
+	const char *depends; /* the Depends field */
 	/* dpkg's Status-Abbrev: selection (i, r, p, h), state (i installed, U unpacked,
 	 * F half-configured, H half-installed, W/t triggers), then 'R' when it needs
 	 * reinstalling */
 	char status[4];
-	char depends[2048]; /* the Depends field */
 	struct timespec
 	    installed_at; /* mtime of its file list (when dpkg installed it); 0 unknown */
+	char *strings;
 };
 
 /* How one dpkg or apt run is controlled: its output, how long it may take, how it is
@@ -57,8 +59,14 @@ int dpkg_configure(const char *root, const char *const *packages, struct dpkg_ct
  * (dpkg exits 1 when it finds something) or -errno. */
 int dpkg_audit(const char *root, struct strbuf *out, struct dpkg_ctl *ctl);
 /* Every package of section wazo-plugind-plugin named wazo-plugind-<name>-<ns> known to
- * the dpkg database under root (installed or half-installed). *out is malloc'd. */
+ * the dpkg database under root (installed or half-installed), sorted by namespace then
+ * name (dpkg_plugin_cmp). Free *out with dpkg_free_plugins. */
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n);
+void dpkg_free_plugins(struct installed_plugin *list, size_t n);
+/* A copy of src that lives on after its list is freed (free dst->strings). */
+int dpkg_copy_plugin(struct installed_plugin *dst, const struct installed_plugin *src);
+/* The order of dpkg_list_plugins: namespace, then name. */
+int dpkg_plugin_cmp(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b);
 /* Path of the dpkg status file under root (to notice changes made by others). */
 void dpkg_status_path(const char *root, char *out, size_t outlen);
 /* 1 when dpkg's state for it is "installed", whatever the selection ("ii", "pi", "hi"). */

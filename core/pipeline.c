@@ -227,7 +227,7 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	if (rc)
 		strbuf_addf(&err, "%s: %s", dir, strerror(-rc));
 	else
-		rc = plugin_package_write(m, root, pkgdir, deb, job->log_fd, &err);
+		rc = plugin_package_write(m, root, pkgdir, deb, &err);
 	if (rc)
 		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
 			 err.buf ? err.buf : strerror(-rc));
@@ -397,7 +397,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	}
 	job_step(job, STEP_EXTRACTING);
 	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
-	rc = src->git_url ? 0 : tree_import(src->path, tree, job->log_fd, &lim, &r, &err);
+	rc = src->git_url ? 0 : tree_import(src->path, tree, &lim, &r, &err);
 	if (rc && !r.n) {
 		job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
 		goto out;

@@ -2,7 +2,7 @@
 #include "plugin_package.h"
 #include "deb_writer.h"
 #include "fsutil.h"
-#include "subproc.h"
+#include "tree_copy.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -170,24 +170,25 @@ static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, cons
 }
 
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, int log_fd, struct strbuf *err)
+			 const char *out_path, struct strbuf *err)
 {
 	char pkg[300], dest[PATH_MAX], src[PATH_MAX];
 	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
 	snprintf(dest, sizeof(dest), "%s/" PLUGINS_DIR "/%s/%s", pkgdir, m->namespace, m->name);
 	snprintf(src, sizeof(src), "%s/wazo", plugin_root);
 	int rc = mkdir_p(dest, 0755);
+	strncat(dest, "/wazo", sizeof(dest) - strlen(dest) - 1);
 	if (rc) {
 		strbuf_addf(err, "%s: %s", dest, strerror(-rc));
 		return rc;
 	}
-	const char *argv[] = { "cp", "-a", "--no-preserve=ownership", src, dest, NULL };
-	struct subproc cp = { .argv = argv, .log_fd = log_fd };
-	rc = subproc_run(&cp);
-	if (rc) {
-		strbuf_addf(err, "copying wazo/ into the package failed (cp exit %d)", rc);
-		return rc < 0 ? rc : -EIO;
-	}
+	struct strbuf why = STRBUF_INIT;
+	if ((rc = tree_copy(src, dest, 0, &why)))
+		strbuf_addf(err, "copying wazo/ into the package failed: %s",
+			    why.buf ? why.buf : "");
+	strbuf_release(&why);
+	if (rc)
+		return rc;
 	if ((rc = write_doc_files(m, pkgdir, pkg, err)))
 		return rc;
 

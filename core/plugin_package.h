@@ -20,9 +20,9 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
  * be empty. malloc'd. */
 char *plugin_depends_field(const struct plugin_meta *m);
 /* Completes pkgdir (filled by `rules package`) with the plugin's wazo/ directory and
- * the doc files, then writes the .deb at out_path. log_fd gets the cp output. */
+ * the doc files, then writes the .deb at out_path. */
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, int log_fd, struct strbuf *err);
+			 const char *out_path, struct strbuf *err);
 /* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
  * keep (NULL: all of them). */
 void plugin_prune_packages(const char *dir, const char *package, const char *keep);

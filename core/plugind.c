@@ -29,6 +29,38 @@
 
 /* ---- the installed cache ---- */
 
+static int same_record(const struct installed_plugin *a, const struct installed_plugin *b)
+{
+	return strcmp(a->version, b->version) == 0 && strcmp(a->status, b->status) == 0 &&
+	       a->installed_at.tv_sec == b->installed_at.tv_sec &&
+	       a->installed_at.tv_nsec == b->installed_at.tv_nsec;
+}
+
+/* Under p->lock: tells fs/ about every plugin that differs between two sorted lists. */
+static void installed_changed(struct plugind *p, const struct installed_plugin *a, size_t na,
+			      const struct installed_plugin *b, size_t nb)
+{
+	size_t i = 0, k = 0;
+	while (i < na || k < nb) {
+		int c = i == na	  ? 1
+			: k == nb ? -1
+				  : dpkg_plugin_cmp(a[i].ns, a[i].name, b[k].ns, b[k].name);
+		if (c < 0) {
+			plugind_plugin_changed(p, a[i].ns, a[i].name, a[i].version);
+			i++;
+		} else if (c > 0) {
+			plugind_plugin_changed(p, b[k].ns, b[k].name, b[k].version);
+			k++;
+		} else {
+			if (!same_record(&a[i], &b[k])) {
+				plugind_plugin_changed(p, a[i].ns, a[i].name, a[i].version);
+				plugind_plugin_changed(p, b[k].ns, b[k].name, b[k].version);
+			}
+			i++, k++;
+		}
+	}
+}
+
 void refresh_installed(struct plugind *p)
 {
 	/* the status file as it was before the query: a change made during it is seen
@@ -44,16 +76,24 @@ void refresh_installed(struct plugind *p)
 		syslog(LOG_WARNING, "dpkg-query under %s failed: %s", p->cfg.root, strerror(-rc));
 		return;
 	}
+	struct plugin_index idx;
+	plugin_index_build(&idx, list, n); /* without it, a binary search */
 	pthread_mutex_lock(&p->lock);
-	free(p->installed);
+	struct installed_plugin *old = p->installed;
+	size_t n_old = p->n_installed;
+	struct plugin_index old_idx = p->installed_index;
 	p->installed = list;
 	p->n_installed = n;
+	p->installed_index = idx;
+	installed_changed(p, old, n_old, list, n);
 	if (have_before) {
 		p->dpkg_seen = before;
 		if (before.st_mtim.tv_sec > p->tree_changed.tv_sec)
 			p->tree_changed = before.st_mtim;
 	}
 	pthread_mutex_unlock(&p->lock);
+	dpkg_free_plugins(old, n_old);
+	plugin_index_free(&old_idx);
 }
 
 /* Whether dpkg's status file changed since the last read of the database. */
@@ -84,10 +124,22 @@ static void on_dpkg_changed(void *ctx)
 /* Under p->lock. */
 const struct installed_plugin *find_installed(struct plugind *p, const char *ns, const char *name)
 {
-	for (size_t i = 0; i < p->n_installed; i++)
-		if (strcmp(p->installed[i].ns, ns) == 0 && strcmp(p->installed[i].name, name) == 0)
-			return &p->installed[i];
-	return NULL;
+	size_t i = plugin_index_find(&p->installed_index, p->installed, p->n_installed, ns, name);
+	return i < p->n_installed ? &p->installed[i] : NULL;
+}
+
+size_t installed_lower_bound(struct plugind *p, const char *ns, const char *name)
+{
+	size_t lo = 0, hi = p->n_installed;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct installed_plugin *m = &p->installed[mid];
+		if (dpkg_plugin_cmp(m->ns, m->name, ns, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static int installed_version(void *ctx, const char *ns, const char *name, char *ver, size_t len)
@@ -103,6 +155,26 @@ static int installed_version(void *ctx, const char *ns, const char *name, char *
 }
 
 /* ---- the market ---- */
+
+/* Under p->lock: every path of market/ that shows m. */
+static void market_changed(struct plugind *p, const struct market *m)
+{
+	plugind_path_changed(p, "/market");
+	for (size_t i = 0; m && i < m->n_items; i++) {
+		const struct market_item *it = &m->items[i];
+		plugind_path_changed(p, "/market/%s", it->ns);
+		plugind_path_changed(p, "/market/%s/%s", it->ns, it->name);
+		plugind_path_changed(p, "/market/%s/%s/info", it->ns, it->name);
+	}
+}
+
+struct timespec plugind_market_mtime(struct plugind *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct timespec t = p->market_loaded;
+	pthread_mutex_unlock(&p->lock);
+	return t;
+}
 
 /* (Re)loads the market file when it changed; a bad file keeps the previous index. */
 static void refresh_market(struct plugind *p, int force)
@@ -129,6 +201,9 @@ static void refresh_market(struct plugind *p, int force)
 	pthread_mutex_lock(&p->lock);
 	struct market *old = p->market;
 	p->market = m;
+	clock_gettime(CLOCK_REALTIME, &p->market_loaded);
+	market_changed(p, old);
+	market_changed(p, m);
 	pthread_mutex_unlock(&p->lock);
 	market_free(old);
 	strbuf_release(&err);
@@ -170,6 +245,7 @@ void attach_job(struct plugind *p, struct job *job, const char *ns, const char *
 	snprintf(job->st.version, sizeof(job->st.version), "%s", version ? version : "");
 	job->next = p->jobs;
 	p->jobs = job;
+	plugind_job_paths_changed(p, job);
 }
 
 void status_file_path(struct plugind *p, const char *entry, char *out, size_t len)
@@ -182,6 +258,7 @@ void drop_job(struct plugind *p, struct job *job, int keep_log)
 {
 	char path[PATH_MAX];
 	unlink_job(p, job);
+	plugind_job_paths_changed(p, job);
 	if (job->entry[0]) {
 		status_file_path(p, job->entry, path, sizeof(path));
 		unlink(path);
@@ -576,7 +653,8 @@ void plugind_free(struct plugind *p)
 		next = j->next;
 		job_free(j);
 	}
-	free(p->installed);
+	dpkg_free_plugins(p->installed, p->n_installed);
+	plugin_index_free(&p->installed_index);
 	market_free(p->market);
 	name_list_free(&p->queue);
 	name_list_free(&p->empty_ns);

@@ -31,11 +31,28 @@ int plugind_start(struct plugind *p);
 void plugind_stop(struct plugind *p);
 void plugind_free(struct plugind *p);
 
+/* How fs/ hears which paths of the mount changed, so the kernel's cache of them can be
+ * dropped. changed gets each path ("/ns/name/status") whose name, attributes or content
+ * changed; it is called with core locks held, so it only notes the path. flush (may be
+ * NULL) is called by the worker, holding no lock, when a job ends: it returns once the
+ * paths noted so far are dropped (so the end of a job is seen at once). */
+struct plugind_cache_hooks {
+	void (*changed)(void *ctx, const char *path);
+	void (*flush)(void *ctx);
+	void *ctx;
+};
+void plugind_set_cache_hooks(struct plugind *p, const struct plugind_cache_hooks *h);
+
 /* The tree. Lists are filled with copies (caller frees with name_list_free). */
 int plugind_list_namespaces(struct plugind *p, struct name_list *out);
 /* -ENOENT when the namespace is unknown. */
 int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *out);
 int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, struct name_list *out);
+/* When plugin ns/name last changed (its job, or dpkg installing it): the mtime of its
+ * directory. -ENOENT when there is no such plugin. */
+int plugind_plugin_mtime(struct plugind *p, const char *ns, const char *name, struct timespec *out);
+/* When the market file was last (re)loaded: the mtime of market/ dirs. */
+struct timespec plugind_market_mtime(struct plugind *p);
 int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
 		      struct view *v);
 /* mkdir/rmdir of a namespace directory; -EINVAL for an invalid namespace name. */
@@ -55,7 +72,8 @@ int plugind_market_info(struct plugind *p, const char *ns, const char *name, str
 
 /* incoming/: the backing directory and the events fs/ reports on it. */
 const char *plugind_incoming_dir(struct plugind *p);
-/* When the tree last changed (a job, or the dpkg database): the mtime of its dirs. */
+/* When the tree last changed (a job, or the dpkg database): the mtime of the top and
+ * namespace dirs. */
 struct timespec plugind_tree_mtime(struct plugind *p);
 /* MOUNT/status: the daemon and every job (queued ones included), YAML. */
 int plugind_overview_open(struct plugind *p, struct view *v);

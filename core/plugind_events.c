@@ -93,6 +93,7 @@ void plugind_job_changed(void *ctx, struct job *j)
 {
 	struct plugind *p = ctx;
 	p->tree_changed = j->changed;
+	plugind_job_paths_changed(p, j);
 	if (j->kind == JOB_INSTALL && j->st.name[0] && !j->old_known) {
 		const struct installed_plugin *ip = find_installed(p, j->st.ns, j->st.name);
 		if (ip && dpkg_is_installed(ip))

@@ -14,6 +14,7 @@
 #include "job.h"
 #include "market.h"
 #include "pipeline.h"
+#include "plugin_index.h"
 #include "plugind.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,23 +28,26 @@ struct plugind {
 	pthread_cond_t cond; /* signalled when the queue, a job or stopping change */
 	int wake_fd;	     /* eventfd: wakes the monitor (incoming/ changed, a close, stop) */
 	pthread_mutex_t pkg_lock;
-	struct job *jobs; /* newest first */
-	struct installed_plugin *installed;
+	struct job *jobs;		    /* newest first */
+	struct installed_plugin *installed; /* sorted by namespace, then name */
 	size_t n_installed;
+	struct plugin_index installed_index;
 	struct name_list queue;	   /* incoming entries waiting for the worker */
 	struct name_list empty_ns; /* namespaces made with mkdir */
 	int stopping;
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
 	int started;
-	struct stat dpkg_seen;	      /* under lock: dpkg's status file when last read */
-	struct market *market;	      /* NULL without a (valid) market file */
-	struct stat market_seen;      /* monitor thread only */
-	int state_lock_fd;	      /* flock'd: one daemon per state dir */
-	struct event_log *events;     /* MOUNT/events */
-	struct timespec tree_changed; /* under lock: the last job change or dpkg refresh */
+	struct stat dpkg_seen;	       /* under lock: dpkg's status file when last read */
+	struct market *market;	       /* NULL without a (valid) market file */
+	struct stat market_seen;       /* monitor thread only */
+	struct timespec market_loaded; /* under lock */
+	int state_lock_fd;	       /* flock'd: one daemon per state dir */
+	struct event_log *events;      /* MOUNT/events */
+	struct timespec tree_changed;  /* under lock: the last job change or dpkg refresh */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
+	struct plugind_cache_hooks cache; /* under lock */
 };
 
 /* plugind_events.c: job changes as events and history lines. */
@@ -54,6 +58,22 @@ void plugind_watch_job(struct plugind *p, struct job *j, uid_t asked_uid);
 void plugind_history_add(struct plugind *p, uid_t uid, const char *action, const char *ns,
 			 const char *name, const char *old_version, const char *new_version,
 			 const char *result);
+/* Under p->lock: tells fs/ that the path (printf format) changed (see
+ * plugind_cache_hooks). */
+void plugind_path_changed(struct plugind *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Under p->lock: every path that shows plugin ns/name: its dir and leaves (the package
+ * of version, when given), its namespace, the top and the overview. */
+void plugind_plugin_changed(struct plugind *p, const char *ns, const char *name,
+			    const char *version);
+/* Under p->lock: every path that shows job j (its plugin, its incoming/ entry, the
+ * overview and the history). */
+void plugind_job_paths_changed(struct plugind *p, const struct job *j);
+/* Without p->lock: removes the copy incoming/ENTRY, then tells fs/ about each of its
+ * paths (collected before). Returns rm_rf's result. */
+int plugind_remove_copy(struct plugind *p, const char *entry);
+/* Without any lock: waits until fs/ has dropped what it was told (plugind_cache_hooks). */
+void plugind_cache_flush(struct plugind *p);
 /* The uid the current FUSE request runs for (set by fs through plugind_set_caller). */
 uid_t plugind_caller(void);
 /* At start, in the worker before any job: repairs plugin packages a crash left half
@@ -63,6 +83,9 @@ void plugind_reconcile(struct plugind *p);
 void refresh_installed(struct plugind *p);
 /* Under p->lock: */
 const struct installed_plugin *find_installed(struct plugind *p, const char *ns, const char *name);
+/* The index in p->installed (sorted by namespace, then name) of the first plugin not
+ * before ns/name; with name "", the first of namespace ns. */
+size_t installed_lower_bound(struct plugind *p, const char *ns, const char *name);
 struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name);
 struct job *find_job_for_entry(struct plugind *p, const char *entry);
 /* Names job after ns/name (version may be NULL) and puts it first in the list. */

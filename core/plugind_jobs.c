@@ -107,6 +107,7 @@ static void settle_job(struct plugind *p, struct job *job, int rc)
 		job->running = 0;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	plugind_cache_flush(p); /* its end is seen at the next read */
 }
 
 void run_install(struct plugind *p, const char *entry)
@@ -173,7 +174,7 @@ void run_install(struct plugind *p, const char *entry)
 		rename(log, dest);
 		/* the copy goes unless the user changed it while the job ran */
 		if (tracker_generation(p->tracker, entry) == gen) {
-			rm_rf(src);
+			plugind_remove_copy(p, entry);
 			tracker_forget(p->tracker, entry);
 		}
 	} else if (stopping) {

@@ -105,9 +105,11 @@ void plugind_reconcile(struct plugind *p)
 		n += half_done(&p->installed[i]);
 	half = n ? calloc(n, sizeof(*half)) : NULL;
 	n = 0;
+	/* copies: each repair reads the database again, which frees the list */
 	for (size_t i = 0; half && i < p->n_installed; i++)
-		if (half_done(&p->installed[i]))
-			half[n++] = p->installed[i];
+		if (half_done(&p->installed[i]) &&
+		    dpkg_copy_plugin(&half[n], &p->installed[i]) == 0)
+			n++;
 	pthread_mutex_unlock(&p->lock);
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&p->lock);
@@ -117,7 +119,7 @@ void plugind_reconcile(struct plugind *p)
 			break;
 		repair(p, &half[i]);
 	}
-	free(half);
+	dpkg_free_plugins(half, n);
 	if (n)
 		refresh_installed(p);
 }

@@ -33,8 +33,10 @@ void view_release(struct view *v)
 int plugind_list_namespaces(struct plugind *p, struct name_list *out)
 {
 	pthread_mutex_lock(&p->lock);
+	/* installed plugins are sorted: each namespace starts where the previous ends */
 	for (size_t i = 0; i < p->n_installed; i++)
-		name_list_add_unique(out, p->installed[i].ns);
+		if (i == 0 || strcmp(p->installed[i].ns, p->installed[i - 1].ns))
+			name_list_add(out, p->installed[i].ns);
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (j->st.ns[0])
 			name_list_add_unique(out, j->st.ns);
@@ -48,14 +50,27 @@ int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *ou
 {
 	pthread_mutex_lock(&p->lock);
 	int known = name_list_has(&p->empty_ns, ns);
-	for (size_t i = 0; i < p->n_installed; i++)
-		if (strcmp(p->installed[i].ns, ns) == 0)
-			known = 1, name_list_add_unique(out, p->installed[i].name);
+	for (size_t i = installed_lower_bound(p, ns, "");
+	     i < p->n_installed && strcmp(p->installed[i].ns, ns) == 0; i++)
+		known = 1, name_list_add(out, p->installed[i].name);
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (strcmp(j->st.ns, ns) == 0 && j->st.name[0])
 			known = 1, name_list_add_unique(out, j->st.name);
 	pthread_mutex_unlock(&p->lock);
 	return known ? 0 : -ENOENT;
+}
+
+int plugind_plugin_mtime(struct plugind *p, const char *ns, const char *name, struct timespec *out)
+{
+	pthread_mutex_lock(&p->lock);
+	struct job *j = find_job_for_plugin(p, ns, name);
+	const struct installed_plugin *ip = j ? NULL : find_installed(p, ns, name);
+	if (j)
+		*out = j->changed;
+	else if (ip)
+		*out = ip->installed_at;
+	pthread_mutex_unlock(&p->lock);
+	return j || ip ? 0 : -ENOENT;
 }
 
 /* Under p->lock: the package file kept in state for an installed plugin, if any. */
@@ -427,7 +442,7 @@ int plugind_incoming_view_open(struct plugind *p, const char *fname, struct view
 int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname)
 {
 	int is_status;
-	char entry[NAME_MAX + 1], src[PATH_MAX];
+	char entry[NAME_MAX + 1];
 	pthread_mutex_lock(&p->lock);
 	struct job *j = virtual_job(p, fname, &is_status);
 	if (!j || !is_status) {
@@ -442,6 +457,5 @@ int plugind_incoming_virtual_unlink(struct plugind *p, const char *fname)
 	drop_job(p, j, 0);
 	pthread_mutex_unlock(&p->lock);
 	tracker_forget(p->tracker, entry);
-	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
-	return rm_rf(src);
+	return plugind_remove_copy(p, entry);
 }

@@ -1,7 +1,7 @@
 /* tree_import: copy or extract a dropped plugin into a work directory (tree_import.h). */
 #include "tree_import.h"
 #include "fsutil.h"
-#include "subproc.h"
+#include "tree_copy.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -306,7 +306,7 @@ out:
 	return rc;
 }
 
-int tree_import(const char *src, const char *dest, int log_fd, const struct import_limits *lim,
+int tree_import(const char *src, const char *dest, const struct import_limits *lim,
 		struct meta_report *r, struct strbuf *err)
 {
 	struct stat st;
@@ -315,14 +315,13 @@ int tree_import(const char *src, const char *dest, int log_fd, const struct impo
 		return -errno;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		const char *argv[] = { "cp", "-a", "-T", src, dest, NULL };
-		struct subproc cp = { .argv = argv, .log_fd = log_fd };
-		int rc = subproc_run(&cp);
-		if (rc) {
-			strbuf_addf(err, "copying the plugin tree failed (cp exit %d)", rc);
-			return rc < 0 ? rc : -EIO;
-		}
-		return 0;
+		struct strbuf why = STRBUF_INIT;
+		int rc = tree_copy(src, dest, TREE_COPY_OWNERS, &why);
+		if (rc)
+			strbuf_addf(err, "copying the plugin tree failed: %s",
+				    why.buf ? why.buf : "");
+		strbuf_release(&why);
+		return rc;
 	}
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	if (!S_ISREG(st.st_mode) || !tree_is_archive_name(base)) {

@@ -17,7 +17,7 @@ struct import_limits {
 int tree_is_archive_name(const char *name);
 /* Imports src (a directory or an archive file) into the new directory dest. Returns 0,
  * -EINVAL with r filled (a refused archive or an unsupported entry), or -errno with err. */
-int tree_import(const char *src, const char *dest, int log_fd, const struct import_limits *lim,
+int tree_import(const char *src, const char *dest, const struct import_limits *lim,
 		struct meta_report *r, struct strbuf *err);
 /* The plugin root below dir: dir itself when it holds wazo/plugin.yml, else the single
  * directory right below it that does. Returns 0, or -EINVAL with r filled. */

@@ -248,6 +248,8 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	if (opts.debug)
 		fuse_opt_add_arg(&args, "-odebug");
+	/* no access times: a readdir would otherwise drop the directory's cached attributes */
+	fuse_opt_add_arg(&args, "-onoatime");
 
 	/* in the foreground logs also go to stderr, unless that is the journal already */
 	int to_stderr = opts.foreground && !getenv("JOURNAL_STREAM");

@@ -6,6 +6,7 @@
  * mount options: root and members of -o group change the tree and read logs and copies;
  * anyone else reads the rest and gets EACCES for the others. */
 #include "ops.h"
+#include "kernel_cache.h"
 #include "plugind.h"
 #include "poll_waiters.h"
 #include "router.h"
@@ -164,13 +165,17 @@ static int new_entry_ok(const struct route *r)
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
-	/* state changes under the kernel's feet: no caching of names or attributes */
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
+	/* the kernel keeps names and attributes until the core says they changed
+	 * (kernel_cache); a missing name is always asked again (a copy may appear) */
+	struct plugind *p = core();
+	int cached = kernel_cache_start(fuse_get_context()->fuse, p) == 0;
+	if (!cached)
+		syslog(LOG_WARNING, "no cache thread: the kernel caches nothing");
+	cfg->entry_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
+	cfg->attr_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
 	cfg->use_ino = 0;
-	struct plugind *p = core();
 	if (poll_waiters_start(p))
 		syslog(LOG_WARNING, "poll() on status files will not wake: no notifier thread");
 	return p;
@@ -179,17 +184,18 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void op_destroy(void *private_data)
 {
 	(void)private_data;
+	kernel_cache_stop();
 	poll_waiters_stop();
 }
 
-/* A directory of the tree: its mtime is when the tree last changed. */
-static void dir_stat(struct stat *st, mode_t mode)
+/* A directory of the tree, last changed at mtime. */
+static void dir_stat(struct stat *st, mode_t mode, struct timespec mtime)
 {
 	st->st_mode = S_IFDIR | mode;
 	st->st_nlink = 2;
 	st->st_uid = 0;
 	st->st_gid = admin_gid();
-	st->st_mtim = st->st_ctim = st->st_atim = plugind_tree_mtime(core());
+	st->st_mtim = st->st_ctim = st->st_atim = mtime;
 }
 
 static void file_stat(struct stat *st, off_t size, int private, struct timespec mtime)
@@ -232,7 +238,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct view v;
 	int rc;
 	switch (r.kind) {
-	case R_ROOT: dir_stat(st, changeable_dir_mode()); return 0;
+	case R_ROOT: dir_stat(st, changeable_dir_mode(), plugind_tree_mtime(core())); return 0;
 	case R_MARKET:
 		if (r.depth == 3) {
 			if (strcmp(r.leaf, "info") || plugind_market_info(core(), r.ns, r.name, &v))
@@ -244,14 +250,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			rc = -ENOENT;
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, 0555);
+			dir_stat(st, 0555, plugind_market_mtime(core()));
 		return rc;
-	case R_INCOMING_DIR:
-		dir_stat(st, changeable_dir_mode());
+	case R_INCOMING_DIR: {
 		struct stat bst; /* the drop zone's own mtime */
-		if (stat(plugind_incoming_dir(core()), &bst) == 0)
-			st->st_mtim = st->st_ctim = bst.st_mtim;
+		if (stat(plugind_incoming_dir(core()), &bst) < 0)
+			return -errno;
+		dir_stat(st, changeable_dir_mode(), bst.st_mtim);
 		return 0;
+	}
 	case R_OVERVIEW:
 		if ((rc = plugind_overview_open(core(), &v)))
 			return rc;
@@ -282,14 +289,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		rc = plugind_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, changeable_dir_mode());
+			dir_stat(st, changeable_dir_mode(), plugind_tree_mtime(core()));
 		return rc;
-	case R_PLUGIN:
-		rc = plugind_list_leaves(core(), r.ns, r.name, &l);
-		name_list_free(&l);
-		if (!rc)
-			dir_stat(st, changeable_dir_mode());
-		return rc;
+	case R_PLUGIN: {
+		struct timespec mtime;
+		if ((rc = plugind_plugin_mtime(core(), r.ns, r.name, &mtime)))
+			return rc;
+		dir_stat(st, changeable_dir_mode(), mtime);
+		return 0;
+	}
 	case R_LEAF:
 		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
@@ -896,8 +904,9 @@ static int xattr_backing(const char *path, int change, char *b, size_t len)
 	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
+	/* views have no extended attributes: saying so once lets ls stop asking */
 	if (r.kind != R_INCOMING)
-		return change ? -EROFS : -ENODATA;
+		return change ? -EROFS : -EOPNOTSUPP;
 	if (!caller_is_admin())
 		return -EACCES;
 	if ((rc = backing(&r, b, len)))
@@ -939,7 +948,7 @@ static int op_listxattr(const char *path, char *list, size_t size)
 	char b[PATH_MAX];
 	int rc = xattr_backing(path, 0, b, sizeof(b));
 	if (rc)
-		return rc == -ENODATA ? 0 : rc;
+		return rc == -EOPNOTSUPP ? 0 : rc;
 	ssize_t n = llistxattr(b, list, size);
 	return n < 0 ? -errno : (int)n;
 }

@@ -1,96 +1,143 @@
 #!/bin/bash
-# Benchmark: installs N small plugins through wazofs (cp -r into incoming/, wait for the
-# job) and, as the baseline, the same plugins by hand the way an admin would without it
-# (rules build, fakeroot rules package, dpkg-deb --build, dpkg --install), each into its
-# own throwaway root. Then the cost of reading state: `cat status` of every plugin
-# through the mount against one `dpkg-query --show` per plugin. Prints figures; judges
-# nothing. Usage (root): scripts/bench.sh [N]   (default 10)
+# The performance figures of issue 11, each against its baseline, measured in one run
+# (the two sides of a figure interleaved, ROUNDS times, medians):
+#   P1 `cp -r` examples/helloworld into incoming/ -> installed -> `rm -r` done, against
+#      the same work by hand (rules build, fakeroot rules package, dpkg-deb, dpkg -i,
+#      dpkg -r), each into a throwaway root (`asterisk` is a stub that does nothing);
+#   P2 `cp -r` of 200 MiB in 2000 files into incoming/, against a minimal libfuse
+#      passthrough mount of the same disk (scripts/passthrough_bench.c), and a plain
+#      `cp -r` for reference; FUSE requests per file counted in a run with -d;
+#   P3, P4 scripts/bench-tree.sh (1000 installed plugins);
+#   P5 scripts/bench-deb.sh (the .deb of a 100 MB tree against dpkg-deb).
+# Prints the figures, the ratio last on each line; judges nothing (tests never fail on
+# timing). Usage (root): scripts/bench.sh [ROUNDS]   (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-10}
-make -s
+ROUNDS=${1:-5}
+make -s all build/passthrough_bench build/deb_write_bench
 T=$(mktemp -d /tmp/wazofs-bench.XXXXXX)
 chmod 0711 "$T" # the build user crosses it to reach the state dir
+PIDS=()
 cleanup() {
-	fusermount3 -uz "$T/mnt" 2>/dev/null || true
+	for m in "$T"/mnt*; do fusermount3 -uz "$m" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+now() { date +%s%N; }
+ms() { echo $((($2 - $1) / 1000000)); }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / (b ? b : 1) }'; }
 mkroot() {
 	mkdir -p "$1/var/lib/dpkg/info" "$1/var/lib/dpkg/updates"
 	touch "$1/var/lib/dpkg/status"
 }
-plugin() { # plugin DIR NAME
-	mkdir -p "$1/wazo"
-	printf 'name: %s\nnamespace: bench\nversion: 1.0.0\n' "$2" >"$1/wazo/plugin.yml"
-	cat >"$1/wazo/rules" <<'RULES'
-#!/bin/sh
-case "$1" in
-    build) ;;
-    package) name=$(sed -n 's/^name: //p' wazo/plugin.yml)
-             mkdir -p "$pkgdir/usr/share/bench/$name"; cp -r wazo "$pkgdir/usr/share/bench/$name/" ;;
-    install|uninstall|postrm) ;;
-esac
-RULES
-	chmod +x "$1/wazo/rules"
-}
-for i in $(seq "$N"); do plugin "$T/src/p$i" "p$i"; done
-
-# --- wazofs
-mkroot "$T/root"
-mkdir -p "$T/mnt"
-build/wazofs -o "root=$T/root,state=$T/state,settle_ms=${SETTLE_MS:-100}" "$T/mnt"
-t0=$(now)
-for i in $(seq "$N"); do
-	cp -r "$T/src/p$i" "$T/mnt/incoming/"
-	while [ -e "$T/mnt/incoming/p$i" ]; do
-		if grep -q '^state: error' "$T/mnt/incoming/p$i.status" 2>/dev/null; then
-			cat "$T/mnt/incoming/p$i.status" >&2
-			exit 1
-		fi
-		sleep 0.02
+wait_for() { # wait_for SECONDS CMD...: polls CMD every 5 ms
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "timed out: $*" >&2; exit 1; }
+		sleep 0.005
 	done
+}
+mkdir -p "$T/stub"
+printf '#!/bin/sh\nexit 0\n' >"$T/stub/asterisk"
+chmod +x "$T/stub/asterisk"
+export PATH="$T/stub:$PATH"
+
+# --- P1
+mkroot "$T/root1"
+mkdir -p "$T/mnt1"
+build/wazofs -o "root=$T/root1,state=$T/state1,build_user=root" "$T/mnt1"
+installed() { grep -q '^state: installed' "$T/mnt1/demo/helloworld/status" 2>/dev/null; }
+gone() { [ ! -e "$T/mnt1/demo/helloworld" ]; }
+mkroot "$T/root1h"
+hand_cycle() {
+	local w=$T/hand
+	rm -rf "$w" && cp -r examples/helloworld "$w"
+	mkdir -p "$w/pkg/DEBIAN" "$w/pkg/usr/lib/wazo-plugind/plugins/demo/helloworld"
+	(cd "$w" && ./wazo/rules build && pkgdir=$w/pkg fakeroot ./wazo/rules package)
+	cp -r "$w/wazo" "$w/pkg/usr/lib/wazo-plugind/plugins/demo/helloworld/"
+	printf 'Package: wazo-plugind-helloworld-demo\nVersion: 0.0.1\nArchitecture: all\nMaintainer: b <b@example.org>\nSection: wazo-plugind-plugin\nDescription: bench\n' >"$w/pkg/DEBIAN/control"
+	cp "$w/wazo/rules" "$w/pkg/DEBIAN/postinst" # as wazofs does: rules as the scripts
+	dpkg-deb --root-owner-group -Zxz -b "$w/pkg" "$w.deb" >/dev/null
+	dpkg --root="$T/root1h" --force-script-chrootless -i "$w.deb" >/dev/null
+	dpkg --root="$T/root1h" --force-script-chrootless -r wazo-plugind-helloworld-demo >/dev/null
+}
+for _ in $(seq "$ROUNDS"); do
+	a=$(now)
+	cp -r examples/helloworld "$T/mnt1/incoming/"
+	wait_for 60 installed
+	rm -r "$T/mnt1/demo/helloworld"
+	wait_for 60 gone
+	b=$(now)
+	hand_cycle
+	c=$(now)
+	echo "$(ms "$a" "$b") $(ms "$b" "$c")" >>"$T/p1"
 done
-t1=$(now)
-ok=$(ls "$T/mnt/bench" | wc -l)
-WAZOFS_INSTALL=$(elapsed "$t0" "$t1")
+fusermount3 -u "$T/mnt1"
+p1w=$(cut -d' ' -f1 "$T/p1" | median) p1h=$(cut -d' ' -f2 "$T/p1" | median)
 
-# --- baseline: by hand
-mkroot "$T/root2"
-mkdir -p "$T/hand"
-t0=$(now)
-for i in $(seq "$N"); do
-	w=$T/hand/p$i
-	cp -r "$T/src/p$i" "$w"
-	pkg=$w/pkg
-	mkdir -p "$pkg/DEBIAN" "$pkg/usr/lib/wazo-plugind/plugins/bench/p$i"
-	(cd "$w" && ./wazo/rules build && pkgdir=$pkg fakeroot ./wazo/rules package)
-	cp -r "$w/wazo" "$pkg/usr/lib/wazo-plugind/plugins/bench/p$i/"
-	printf 'Package: wazo-plugind-p%s-bench\nVersion: 1.0.0\nArchitecture: all\nMaintainer: b <b@b>\nSection: wazo-plugind-plugin\nDescription: bench\n' "$i" >"$pkg/DEBIAN/control"
-	dpkg-deb --root-owner-group -b "$pkg" "$w.deb" >/dev/null
-	dpkg --root="$T/root2" --force-script-chrootless -i "$w.deb" >/dev/null
+# --- P2
+mkdir -p "$T/src2"
+for d in $(seq 20); do
+	mkdir "$T/src2/d$d"
+	for f in $(seq 100); do head -c 104857 /dev/urandom >"$T/src2/d$d/f$f"; done
 done
-t1=$(now)
-HAND_INSTALL=$(elapsed "$t0" "$t1")
+mount_p2() { # mount_p2 wazofs|passthrough [-d]: mounts on $T/mnt2, stderr to $T/p2.err
+	rm -rf "$T/mnt2" "$T/state2" "$T/pt" && mkdir -p "$T/mnt2" "$T/pt"
+	if [ "$1" = wazofs ]; then
+		mkroot "$T/root2"
+		build/wazofs -f ${2:-} -o "root=$T/root2,state=$T/state2,build_user=root" "$T/mnt2" 2>"$T/p2.err" &
+	else
+		build/passthrough_bench ${2:-} "$T/pt" "$T/mnt2" 2>"$T/p2.err" &
+	fi
+	PIDS+=($!)
+	wait_for 10 mountpoint -q "$T/mnt2"
+}
+umount_p2() {
+	fusermount3 -u "$T/mnt2"
+	wait "${PIDS[-1]}" || true
+	unset 'PIDS[-1]'
+}
+dest2() { [ "$1" = wazofs ] && echo "$T/mnt2/incoming/big" || echo "$T/mnt2/big"; }
+for side in wazofs passthrough; do
+	mount_p2 "$side" -d
+	cp -r "$T/src2" "$(dest2 "$side")"
+	umount_p2
+	echo "$(grep -c 'opcode:' "$T/p2.err") $side" >>"$T/p2req"
+done
+for _ in $(seq "$ROUNDS"); do
+	line=
+	for side in wazofs passthrough; do
+		mount_p2 "$side"
+		sync
+		a=$(now)
+		cp -r "$T/src2" "$(dest2 "$side")"
+		b=$(now)
+		umount_p2
+		line="$line $(ms "$a" "$b")"
+	done
+	rm -rf "$T/direct" && sync
+	a=$(now)
+	cp -r "$T/src2" "$T/direct"
+	b=$(now)
+	echo "$line $(ms "$a" "$b")" >>"$T/p2"
+done
+p2w=$(awk '{ print $1 }' "$T/p2" | median) p2p=$(awk '{ print $2 }' "$T/p2" | median)
+p2d=$(awk '{ print $3 }' "$T/p2" | median)
+p2rw=$(awk '$2 == "wazofs" { printf "%.1f", $1 / 2000 }' "$T/p2req")
+p2rp=$(awk '$2 == "passthrough" { printf "%.1f", $1 / 2000 }' "$T/p2req")
+rm -rf "$T/src2" "$T/direct" "$T/pt"
 
-# --- reading state
-t0=$(now)
-for r in 1 2 3 4 5; do for i in $(seq "$N"); do cat "$T/mnt/bench/p$i/status" >/dev/null; done; done
-t1=$(now)
-WAZOFS_READ=$(elapsed "$t0" "$t1")
-t0=$(now)
-for r in 1 2 3 4 5; do for i in $(seq "$N"); do
-	dpkg-query --admindir="$T/root2/var/lib/dpkg" -W "wazo-plugind-p$i-bench" >/dev/null
-done; done
-t1=$(now)
-DPKG_READ=$(elapsed "$t0" "$t1")
+# --- P3, P4, P5
+scripts/bench-tree.sh 1000 "$ROUNDS" >"$T/p34"
+scripts/bench-deb.sh "$((ROUNDS < 3 ? ROUNDS : 3))" >"$T/p5"
 
-echo "plugins: $N (wazofs listed $ok)"
-printf '%-44s %10s %10s\n' "" "wazofs" "by hand"
-printf '%-44s %9ss %9ss\n' "install all (build, package, dpkg -i)" "$WAZOFS_INSTALL" "$HAND_INSTALL"
-printf '%-44s %9ss %9ss\n' "per plugin" \
-	"$(awk -v t="$WAZOFS_INSTALL" -v n="$N" 'BEGIN{printf "%.3f", t/n}')" \
-	"$(awk -v t="$HAND_INSTALL" -v n="$N" 'BEGIN{printf "%.3f", t/n}')"
-printf '%-44s %9ss %9ss\n' "read state x$((5 * N)) (cat status | dpkg-query)" "$WAZOFS_READ" "$DPKG_READ"
+echo "# $(nproc) cores, $(uname -r), $ROUNDS rounds, medians"
+printf 'P1 helloworld cp -r -> installed -> rm -r done: wazofs %d ms | by hand %d ms | ratio %s\n' \
+	"$p1w" "$p1h" "$(ratio "$p1w" "$p1h")"
+printf 'P2 cp -r 200 MiB / 2000 files: wazofs %d ms (%s req/file) | passthrough %d ms (%s req/file) | direct %d ms | speed vs passthrough %s, vs direct %s\n' \
+	"$p2w" "$p2rw" "$p2p" "$p2rp" "$p2d" "$(ratio "$p2p" "$p2w")" "$(ratio "$p2d" "$p2w")"
+grep -E '^(P3|P4|# FUSE)' "$T/p34"
+grep -E '^P5|^round' "$T/p5"

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct meta_report r;
 	struct strbuf err = STRBUF_INIT;
 	memset(&r, 0, sizeof(r));
-	tree_import(src, dest, -1, &lim, &r, &err);
+	tree_import(src, dest, &lim, &r, &err);
 	strbuf_release(&err);
 	rm_rf(dest);
 	unlink(src);

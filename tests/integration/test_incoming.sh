@@ -56,7 +56,7 @@ check "... the plugin directory is gone" test ! -e "$MNT/demo/slow"
 # issue 8, defect 14: a copy left without a status ran again at the next mount
 check_contains "... the job's status says it was cancelled" "$MNT/incoming/slow.status" 'reason: .*cancelled: demo/slow was removed'
 check "... and no longer names the plugin" sh -c "! grep -q '^name: slow' '$MNT/incoming/slow.status'"
-check "... the build process is gone" sh -c "! pgrep -fx 'sleep 60' >/dev/null"
+check "... the build process is gone" wait_for 5 sh -c "! pgrep -fx 'sleep 60' >/dev/null"
 check "... the user's copy stays in incoming/" test -d "$MNT/incoming/slow/wazo"
 check_eq "... nothing was installed" "$(dpkg_q -W wazo-plugind-slow-demo 2>/dev/null)" ""
 rm -r "$MNT/incoming/slow"

@@ -34,7 +34,7 @@ static void test_helloworld_package(void)
 	struct strbuf err = STRBUF_INIT;
 	char *src = realpath("examples/helloworld", NULL);
 	CHECK(src != NULL);
-	int rc = plugin_package_write(&m, src ? src : "", pkgdir, deb, 2, &err);
+	int rc = plugin_package_write(&m, src ? src : "", pkgdir, deb, &err);
 	free(src);
 	CHECK_INT(rc, 0);
 	if (rc)

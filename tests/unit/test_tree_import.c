@@ -53,7 +53,7 @@ static int import(const char *name, const struct member *m, size_t n, struct met
 	write_tar(arc, m, n);
 	struct import_limits lim = { 1 << 20, 50 };
 	memset(r, 0, sizeof(*r));
-	int rc = tree_import(arc, dest, -1, &lim, r, &err);
+	int rc = tree_import(arc, dest, &lim, r, &err);
 	if (rc && !r->n)
 		fprintf(stderr, "  import %s: %s\n", name, err.buf ? err.buf : "");
 	strbuf_release(&err);
@@ -145,7 +145,7 @@ static void test_not_an_archive(void)
 	struct meta_report r = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct import_limits lim = { 1 << 20, 50 };
-	CHECK_INT(tree_import(path, dest, -1, &lim, &r, &err), -EINVAL);
+	CHECK_INT(tree_import(path, dest, &lim, &r, &err), -EINVAL);
 	CHECK(r.n == 1 && strstr(r.e[0].message, "neither a plugin directory nor an archive"));
 	strbuf_release(&err);
 	CHECK(tree_is_archive_name("x.tar.zst"));

@@ -1,0 +1,15 @@
+/* tree_copy: copies a directory tree in-process, as `cp -a` would for a plugin tree:
+ * directories, regular files (copy_file_range), symbolic links (never followed), with
+ * their modes and times, and their owners when asked. Hard links become separate
+ * files; anything else (a fifo, a device, a socket) is refused. */
+#ifndef WAZOFS_TREE_COPY_H
+#define WAZOFS_TREE_COPY_H
+#include "strbuf.h"
+
+enum { TREE_COPY_OWNERS = 1 }; /* keep owners and groups (only root can) */
+
+/* Copies src (a directory) to dest, which must not exist. Returns 0, or -errno with the
+ * path that failed in err. What was copied before a failure stays (the caller's work
+ * dir goes as a whole). */
+int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err);
+#endif

@@ -1,0 +1,115 @@
+#!/bin/bash
+# P3 and P4: reading a tree of N installed plugins (default 1000, in 10 namespaces).
+# The dpkg database of a throwaway root is written the way `dpkg -i` leaves it (a status
+# stanza, a file list and the plugin's metadata per package; writing it directly takes
+# seconds where 1000 dpkg runs take minutes). Then, interleaved ROUNDS times (default 5):
+#   P3 `ls -l MOUNT/*/` + `cat MOUNT/*/*/status` through wazofs, against the same commands
+#      over a plain directory holding the same files (copied from the mount), and
+#      `dpkg-query -W` of every plugin package for reference;
+#   P4 the daemon's resident memory after the listings.
+# Also counts the FUSE requests of one listing (a run with -d). Prints medians, judges
+# nothing. PROFILE=1: only a perf profile of the daemon during 3 listings.
+# Usage (root): scripts/bench-tree.sh [N] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000}
+ROUNDS=${2:-5}
+make -s
+T=$(mktemp -d /tmp/wazofs-bench-tree.XXXXXX)
+chmod 0711 "$T"
+PID=
+cleanup() {
+	fusermount3 -uz "$T/mnt" 2>/dev/null || true
+	[ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+R=$T/root
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$T/mnt"
+: >"$R/var/lib/dpkg/status"
+for i in $(seq "$N"); do
+	ns=ns$((i % 10)) name=p$i pkg=wazo-plugind-p$i-ns$((i % 10))
+	d=$R/usr/lib/wazo-plugind/plugins/$ns/$name/wazo
+	mkdir -p "$d"
+	printf 'name: %s\nnamespace: %s\nversion: 1.0.0\n' "$name" "$ns" >"$d/plugin.yml"
+	printf '/usr/lib/wazo-plugind/plugins/%s/%s/wazo/plugin.yml\n' "$ns" "$name" \
+		>"$R/var/lib/dpkg/info/$pkg.list"
+	(cd "$R" && md5sum "${d#"$R"/}/plugin.yml") >"$R/var/lib/dpkg/info/$pkg.md5sums"
+	printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nSection: wazo-plugind-plugin\nMaintainer: b <b@example.org>\nArchitecture: all\nVersion: 1.0.0\nDescription: bench plugin\n\n' \
+		"$pkg" >>"$R/var/lib/dpkg/status"
+done
+echo "# $N plugins installed in $R ($(dpkg-query --admindir="$R/var/lib/dpkg" -W 'wazo-plugind-*' | wc -l) known to dpkg-query)"
+
+mount_wazofs() { # mount_wazofs [extra -o]
+	build/wazofs -f ${WAZOFS_FLAGS:-} -o "root=$R,state=$T/state,build_user=root${1:+,$1}" "$T/mnt" 2>"$T/daemon.err" &
+	PID=$!
+	for _ in $(seq 100); do [ -d "$T/mnt/ns1" ] && return 0; sleep 0.05; done
+	echo "wazofs did not mount" >&2
+	cat "$T/daemon.err" >&2
+	exit 1
+}
+unmount_wazofs() {
+	fusermount3 -u "$T/mnt"
+	wait "$PID" || true
+	PID=
+}
+now() { date +%s%N; }
+ms() { echo $((($2 - $1) / 1000000)); }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+listing() { # listing DIR: the P3 commands
+	ls -l "$1"/*/ >/dev/null
+	cat "$1"/*/*/status >/dev/null
+}
+
+if [ "${PROFILE:-}" = 1 ]; then
+	mount_wazofs ""
+	listing "$T/mnt"
+	perf record -g -p "$PID" -o "$T/perf.data" -- sleep 1000 2>/dev/null &
+	perf_pid=$!
+	sleep 0.5
+	for _ in 1 2 3; do listing "$T/mnt"; done
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+	perf report -i "$T/perf.data" --no-children --sort symbol 2>/dev/null | grep '%' | grep -v '^#' | head -30
+	unmount_wazofs
+	exit 0
+fi
+
+# requests per listing (one cold and one warm run under -d)
+mount_wazofs "debug"
+listing "$T/mnt"
+cold=$(grep -c 'opcode:' "$T/daemon.err" || true)
+listing "$T/mnt"
+warm=$(($(grep -c 'opcode:' "$T/daemon.err" || true) - cold))
+grep -o 'opcode: [A-Z_]*' "$T/daemon.err" | sort | uniq -c | sort -rn | head -8 |
+	awk '{ printf "%s %s  ", $3, $1 } END { print "" }' >"$T/ops"
+unmount_wazofs
+echo "# FUSE requests per plugin: first listing $(awk -v a="$cold" -v n="$N" 'BEGIN { printf "%.1f", a / n }'), next $(awk -v a="$warm" -v n="$N" 'BEGIN { printf "%.1f", a / n }')"
+echo "# most frequent (both listings): $(cat "$T/ops")"
+
+mount_wazofs ""
+mkdir "$T/plain"
+(cd "$T/mnt" && for ns in ns*; do cp -r "$ns" "$T/plain/"; done)
+mkdir "$T/plain/incoming"
+listing "$T/mnt" # warm both before timing
+listing "$T/plain"
+for r in $(seq "$ROUNDS"); do
+	a=$(now)
+	listing "$T/mnt"
+	b=$(now)
+	listing "$T/plain"
+	c=$(now)
+	dpkg-query --admindir="$R/var/lib/dpkg" -W 'wazo-plugind-*' >/dev/null
+	d=$(now)
+	echo "$(ms "$a" "$b") $(ms "$b" "$c") $(ms "$c" "$d")" >>"$T/p3"
+done
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+unmount_wazofs
+w=$(cut -d' ' -f1 "$T/p3" | median)
+e=$(cut -d' ' -f2 "$T/p3" | median)
+q=$(cut -d' ' -f3 "$T/p3" | median)
+printf 'P3 ls -l + cat status, %d plugins: wazofs %d ms | plain dir %d ms | dpkg-query -W %d ms | ratio %.1f (vs dpkg-query %.1f)\n' \
+	"$N" "$w" "$e" "$q" "$(awk -v a="$w" -v b="$e" 'BEGIN { print a / (b ? b : 1) }')" \
+	"$(awk -v a="$w" -v b="$q" 'BEGIN { print a / (b ? b : 1) }')"
+printf 'P4 daemon RSS after the listings, %d plugins: %.1f MiB\n' "$N" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
