@@ -59,7 +59,14 @@ hand_cycle() {
 	(cd "$w" && ./wazo/rules build && pkgdir=$w/pkg fakeroot ./wazo/rules package)
 	cp -r "$w/wazo" "$w/pkg/usr/lib/wazo-plugind/plugins/demo/helloworld/"
 	printf 'Package: wazo-plugind-helloworld-demo\nVersion: 0.0.1\nArchitecture: all\nMaintainer: b <b@example.org>\nSection: wazo-plugind-plugin\nDescription: bench\n' >"$w/pkg/DEBIAN/control"
-	cp "$w/wazo/rules" "$w/pkg/DEBIAN/postinst" # as wazofs does: rules as the scripts
+	# postrm runs after the files are gone: helloworld's postrm action, inline
+	printf '#!/bin/sh\n[ "$1" = remove ] || exit 0\nasterisk -rx "dialplan reload"\n' >"$w/pkg/DEBIAN/postrm"
+	chmod 0755 "$w/pkg/DEBIAN/postrm"
+	for s in postinst:configure:install prerm:remove:uninstall; do
+		printf '#!/bin/sh\nset -e\n[ "$1" = %s ] || exit 0\ncd "${DPKG_ROOT:-}/usr/lib/wazo-plugind/plugins/demo/helloworld"\n./wazo/rules %s\n' \
+			"$(echo "$s" | cut -d: -f2)" "$(echo "$s" | cut -d: -f3)" >"$w/pkg/DEBIAN/${s%%:*}"
+		chmod 0755 "$w/pkg/DEBIAN/${s%%:*}"
+	done
 	dpkg-deb --root-owner-group -Zxz -b "$w/pkg" "$w.deb" >/dev/null
 	dpkg --root="$T/root1h" --force-script-chrootless -i "$w.deb" >/dev/null
 	dpkg --root="$T/root1h" --force-script-chrootless -r wazo-plugind-helloworld-demo >/dev/null
