@@ -107,7 +107,8 @@ void kernel_cache_stop(void)
 	pthread_mutex_lock(&kc.lock);
 	int running = kc.running;
 	kc.stopping = 1;
-	pthread_cond_broadcast(&kc.cond);
+	if (running) /* the condition exists only once started */
+		pthread_cond_broadcast(&kc.cond);
 	pthread_mutex_unlock(&kc.lock);
 	if (!running)
 		return;
