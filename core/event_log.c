@@ -1,5 +1,6 @@
 /* event_log: numbered lines in a ring, a condition variable for readers (event_log.h). */
 #include "event_log.h"
+#include "monotonic.h"
 #include "yaml11.h"
 #include <errno.h>
 #include <pthread.h>
@@ -25,11 +26,7 @@ struct event_log *event_log_new(unsigned keep)
 	}
 	l->keep = keep;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	monotonic_cond_init(&l->cond);
 	return l;
 }
 
@@ -69,13 +66,7 @@ int event_log_read(struct event_log *l, unsigned long long *seq, unsigned timeou
 		   struct strbuf *out)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	monotonic_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&l->lock);
 	while (!l->closed && l->seq <= *seq &&
 	       pthread_cond_timedwait(&l->cond, &l->lock, &until) != ETIMEDOUT)

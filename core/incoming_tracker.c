@@ -1,5 +1,6 @@
 /* incoming_tracker: completion of copies into incoming/ (see incoming_tracker.h). */
 #include "incoming_tracker.h"
+#include "monotonic.h"
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -31,13 +32,6 @@ struct incoming_tracker {
 	struct track *tracks;
 	unsigned settle_ms, quiet_ms;
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 struct incoming_tracker *tracker_new(unsigned settle_ms, unsigned quiet_ms)
 {
@@ -131,7 +125,7 @@ void tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid)
 	struct track *tr = find(t, entry, 1);
 	if (tr) {
 		add_writer(tr, pid);
-		tr->last_change = now_ms();
+		tr->last_change = monotonic_ms();
 		tr->pending = 1;
 		tr->gen++;
 	}
@@ -200,7 +194,7 @@ static int live_writers(struct track *tr)
 int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 			  int (*looks_complete)(void *ctx, const char *entry), void *ctx)
 {
-	long now = now_ms();
+	long now = monotonic_ms();
 	int rc = 0, pending = 0;
 	pthread_mutex_lock(&t->lock);
 	for (struct track *tr = t->tracks; tr; tr = tr->next) {
@@ -225,7 +219,7 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 
 int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms)
 {
-	long now = now_ms(), next = -1;
+	long now = monotonic_ms(), next = -1;
 	int n = 0;
 	pthread_mutex_lock(&t->lock);
 	for (struct track *tr = t->tracks; tr; tr = tr->next) {

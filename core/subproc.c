@@ -1,6 +1,7 @@
 /* subproc: child processes (see subproc.h). Only async-signal-safe calls run between
  * fork and exec. */
 #include "subproc.h"
+#include "monotonic.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -75,13 +76,6 @@ static int resolve(const char *prog, const char *path, char *out, size_t outlen)
 static void kill_group(pid_t pid, int sig)
 {
 	kill(-pid, sig);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 int subproc_run(struct subproc *sp)
@@ -168,7 +162,7 @@ int subproc_run(struct subproc *sp)
 	while (n < 0 && errno == EINTR);
 
 	int pidfd = pidfd_open(pid, 0);
-	long start = now_ms(), killed_at = 0;
+	long start = monotonic_ms(), killed_at = 0;
 	int status = 0;
 	for (;;) {
 		struct pollfd pfd[2] = { { pidfd, POLLIN, 0 }, { outpipe[0], POLLIN, 0 } };
@@ -207,7 +201,7 @@ int subproc_run(struct subproc *sp)
 			while (r < 0 && errno == EINTR);
 			break;
 		}
-		long t = now_ms();
+		long t = monotonic_ms();
 		int over = sp->timeout_sec && t - start > (long)sp->timeout_sec * 1000L;
 		int cancel = sp->cancel && atomic_load(sp->cancel);
 		if ((over || cancel) && !killed_at) {

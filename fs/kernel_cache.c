@@ -1,5 +1,6 @@
 /* kernel_cache: see kernel_cache.h. */
 #include "kernel_cache.h"
+#include "monotonic.h"
 #include "name_list.h"
 #include <errno.h>
 #include <pthread.h>
@@ -18,17 +19,6 @@ static struct {
 	struct fuse *fuse;
 	pthread_t thread;
 } kc = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
 
 /* Called with the core's locks held: only queues the path. */
 static void on_changed(void *ctx, const char *path)
@@ -49,7 +39,7 @@ static void on_flush(void *ctx)
 {
 	(void)ctx;
 	struct timespec until;
-	deadline(&until, FLUSH_WAIT_MS);
+	monotonic_deadline(&until, FLUSH_WAIT_MS);
 	pthread_mutex_lock(&kc.lock);
 	unsigned long long target = kc.told;
 	while (kc.running && !kc.stopping && kc.dropped < target)
@@ -84,11 +74,7 @@ static void *dropper(void *arg)
 
 int kernel_cache_start(struct fuse *f, struct plugind *p)
 {
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&kc.cond, &ca);
-	pthread_condattr_destroy(&ca);
+	monotonic_cond_init(&kc.cond);
 	kc.fuse = f;
 	kc.stopping = 0;
 	kc.running = 1;
