@@ -38,28 +38,27 @@ int plugin_index_build(struct plugin_index *idx, const struct installed_plugin *
 	return 0;
 }
 
-static size_t bsearch_plugin(const struct installed_plugin *list, size_t n, const char *ns,
-			     const char *name)
+size_t plugin_lower_bound(const struct installed_plugin *list, size_t n, const char *ns,
+			  const char *name)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = dpkg_plugin_cmp(list[mid].ns, list[mid].name, ns, name);
-		if (c == 0)
-			return mid;
-		if (c < 0)
+		if (dpkg_plugin_cmp(list[mid].ns, list[mid].name, ns, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return n;
+	return lo;
 }
 
 size_t plugin_index_find(const struct plugin_index *idx, const struct installed_plugin *list,
 			 size_t n, const char *ns, const char *name)
 {
-	if (!idx->slots)
-		return bsearch_plugin(list, n, ns, name);
+	if (!idx->slots) {
+		size_t i = plugin_lower_bound(list, n, ns, name);
+		return i < n && dpkg_plugin_cmp(list[i].ns, list[i].name, ns, name) == 0 ? i : n;
+	}
 	for (size_t s = hash(ns, name) & idx->mask; idx->slots[s]; s = (s + 1) & idx->mask) {
 		const struct installed_plugin *p = &list[idx->slots[s] - 1];
 		if (strcmp(p->name, name) == 0 && strcmp(p->ns, ns) == 0)

@@ -17,4 +17,8 @@ int plugin_index_build(struct plugin_index *idx, const struct installed_plugin *
 size_t plugin_index_find(const struct plugin_index *idx, const struct installed_plugin *list,
 			 size_t n, const char *ns, const char *name);
 void plugin_index_free(struct plugin_index *idx);
+/* In list sorted by dpkg_plugin_cmp: the index of the first plugin not before ns/name
+ * (with name "", the first of namespace ns); n when there is none. */
+size_t plugin_lower_bound(const struct installed_plugin *list, size_t n, const char *ns,
+			  const char *name);
 #endif

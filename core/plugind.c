@@ -128,20 +128,6 @@ const struct installed_plugin *find_installed(struct plugind *p, const char *ns,
 	return i < p->n_installed ? &p->installed[i] : NULL;
 }
 
-size_t installed_lower_bound(struct plugind *p, const char *ns, const char *name)
-{
-	size_t lo = 0, hi = p->n_installed;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct installed_plugin *m = &p->installed[mid];
-		if (dpkg_plugin_cmp(m->ns, m->name, ns, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int installed_version(void *ctx, const char *ns, const char *name, char *ver, size_t len)
 {
 	struct plugind *p = ctx;

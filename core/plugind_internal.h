@@ -83,9 +83,6 @@ void plugind_reconcile(struct plugind *p);
 void refresh_installed(struct plugind *p);
 /* Under p->lock: */
 const struct installed_plugin *find_installed(struct plugind *p, const char *ns, const char *name);
-/* The index in p->installed (sorted by namespace, then name) of the first plugin not
- * before ns/name; with name "", the first of namespace ns. */
-size_t installed_lower_bound(struct plugind *p, const char *ns, const char *name);
 struct job *find_job_for_plugin(struct plugind *p, const char *ns, const char *name);
 struct job *find_job_for_entry(struct plugind *p, const char *entry);
 /* Names job after ns/name (version may be NULL) and puts it first in the list. */

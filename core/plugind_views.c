@@ -50,7 +50,7 @@ int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *ou
 {
 	pthread_mutex_lock(&p->lock);
 	int known = name_list_has(&p->empty_ns, ns);
-	for (size_t i = installed_lower_bound(p, ns, "");
+	for (size_t i = plugin_lower_bound(p->installed, p->n_installed, ns, "");
 	     i < p->n_installed && strcmp(p->installed[i].ns, ns) == 0; i++)
 		known = 1, name_list_add(out, p->installed[i].name);
 	for (struct job *j = p->jobs; j; j = j->next)

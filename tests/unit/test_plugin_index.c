@@ -39,6 +39,14 @@ int main(void)
 	CHECK_INT(plugin_index_find(&idx, list, N, "ns2", "p"), N);
 	CHECK_INT(plugin_index_find(&idx, list, N, "", ""), N);
 	CHECK(idx.mask + 1 >= 2 * N);
+	/* a namespace is the slice from its lower bound */
+	size_t first = plugin_lower_bound(list, N, "ns3", ""), in_ns3 = 0;
+	for (size_t i = first; i < N && strcmp(list[i].ns, "ns3") == 0; i++)
+		in_ns3++;
+	CHECK_STR(list[first].ns, "ns3");
+	CHECK(first == 0 || strcmp(list[first - 1].ns, "ns3") < 0);
+	CHECK_INT(in_ns3, N / 7 + (3 < N % 7));
+	CHECK_INT(plugin_lower_bound(list, N, "zz", ""), N);
 	plugin_index_free(&idx);
 	CHECK(idx.slots == NULL);
 
