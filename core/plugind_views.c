@@ -60,15 +60,23 @@ int plugind_list_plugins(struct plugind *p, const char *ns, struct name_list *ou
 	return known ? 0 : -ENOENT;
 }
 
+/* Under p->lock: when a plugin last changed (j or ip set): its job's last change, else
+ * when dpkg installed it (the tree's time when that is unknown). */
+static struct timespec plugin_changed_at(struct plugind *p, const struct job *j,
+					 const struct installed_plugin *ip)
+{
+	if (j)
+		return j->changed;
+	return ip->installed_at.tv_sec ? ip->installed_at : p->tree_changed;
+}
+
 int plugind_plugin_mtime(struct plugind *p, const char *ns, const char *name, struct timespec *out)
 {
 	pthread_mutex_lock(&p->lock);
 	struct job *j = find_job_for_plugin(p, ns, name);
 	const struct installed_plugin *ip = j ? NULL : find_installed(p, ns, name);
-	if (j)
-		*out = j->changed;
-	else if (ip)
-		*out = ip->installed_at;
+	if (j || ip)
+		*out = plugin_changed_at(p, j, ip);
 	pthread_mutex_unlock(&p->lock);
 	return j || ip ? 0 : -ENOENT;
 }
@@ -166,14 +174,12 @@ int plugind_view_open(struct plugind *p, const char *ns, const char *name, const
 		return -ENOENT;
 	}
 	if (strcmp(leaf, "status") == 0) {
-		if (j) {
+		if (j)
 			job_status_render(&j->st, &sb);
-			v->mtime = j->changed;
-		} else {
+		else
 			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
 					    &sb);
-			v->mtime = ip->installed_at.tv_sec ? ip->installed_at : p->tree_changed;
-		}
+		v->mtime = plugin_changed_at(p, j, ip);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
