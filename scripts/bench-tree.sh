@@ -12,6 +12,7 @@
 # Usage (root): scripts/bench-tree.sh [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 N=${1:-1000}
 ROUNDS=${2:-5}
 make -s
@@ -26,8 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 R=$T/root
-mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$T/mnt"
-: >"$R/var/lib/dpkg/status"
+mkroot "$R"
+mkdir -p "$T/mnt"
 for i in $(seq "$N"); do
 	ns=ns$((i % 10)) name=p$i pkg=wazo-plugind-p$i-ns$((i % 10))
 	d=$R/usr/lib/wazo-plugind/plugins/$ns/$name/wazo
@@ -54,9 +55,6 @@ unmount_wazofs() {
 	wait "$PID" || true
 	PID=
 }
-now() { date +%s%N; }
-ms() { echo $((($2 - $1) / 1000000)); }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 listing() { # listing DIR: the P3 commands
 	ls -l "$1"/*/ >/dev/null
 	cat "$1"/*/*/status >/dev/null
@@ -110,6 +108,5 @@ w=$(cut -d' ' -f1 "$T/p3" | median)
 e=$(cut -d' ' -f2 "$T/p3" | median)
 q=$(cut -d' ' -f3 "$T/p3" | median)
 printf 'P3 ls -l + cat status, %d plugins: wazofs %d ms | plain dir %d ms | dpkg-query -W %d ms | ratio %.1f (vs dpkg-query %.1f)\n' \
-	"$N" "$w" "$e" "$q" "$(awk -v a="$w" -v b="$e" 'BEGIN { print a / (b ? b : 1) }')" \
-	"$(awk -v a="$w" -v b="$q" 'BEGIN { print a / (b ? b : 1) }')"
+	"$N" "$w" "$e" "$q" "$(ratio "$w" "$e")" "$(ratio "$w" "$q")"
 printf 'P4 daemon RSS after the listings, %d plugins: %.1f MiB\n' "$N" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
