@@ -219,6 +219,8 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 	struct archive_entry *dir = archive_entry_new();
 	archive_write_set_format_gnutar(a);
 	archive_write_add_filter_gzip(a);
+	/* written to memory, so libarchive would pad the gzip stream to 10 KiB with zeros */
+	archive_write_set_bytes_in_last_block(a, 1);
 	if (!rc && archive_write_open2(a, out, NULL, sb_write_cb, NULL, NULL) != ARCHIVE_OK)
 		rc = fail_archive(err, a, "control.tar");
 	archive_entry_set_pathname(dir, "./");

@@ -54,6 +54,17 @@ static void test_helloworld_package(void)
 	      strstr(out.buf, "./usr/share/doc/wazo-plugind-helloworld-demo/copyright") &&
 	      strstr(out.buf, "./etc/asterisk/extensions_extra.d/helloworld.conf"));
 	strbuf_release(&out);
+	/* control.tar.gz ends with gzip's trailer (the tar's size), not with zero padding */
+	const char *member[] = { "ar", "p", deb, "control.tar.gz", NULL };
+	CHECK_INT(run_capture(&out, member), 0);
+	if (out.len > 18) {
+		const unsigned char *t = (const unsigned char *)out.buf + out.len - 4;
+		unsigned long isize = t[0] | t[1] << 8 | t[2] << 16 | (unsigned long)t[3] << 24;
+		CHECK(isize > 0 && isize % 512 == 0);
+		CHECK(out.len < 4096);
+	} else
+		CHECK(!"control.tar.gz is missing");
+	strbuf_release(&out);
 	const char *conffiles[] = { "dpkg-deb", "--info", deb, "conffiles", NULL };
 	CHECK_INT(run_capture(&out, conffiles), 0);
 	CHECK_STR(out.buf, "/etc/asterisk/extensions_extra.d/helloworld.conf\n");
