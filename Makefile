@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 CFLAGS ?= -O2 -g
 # paths are bounded (config_finish keeps root and state under PATH_MAX/4)
 WARN := -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
-CORE_PKGS := yaml-0.1 libarchive
+CORE_PKGS := yaml-0.1 libarchive nettle zlib
 BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
 CORE_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3) -Icore

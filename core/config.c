@@ -24,6 +24,7 @@ void config_defaults(struct wazofs_config *c)
 	c->dpkg_lock_timeout = 600;
 	c->quiet_ms = 5000;
 	c->settle_ms = 500;
+	c->keep_versions = 3;
 	c->archive_max_bytes = 1ULL << 30;
 	c->archive_max_entries = 100000;
 	snprintf(c->build_user, sizeof(c->build_user), "%s", CONFIG_DEFAULT_BUILD_USER);
@@ -68,12 +69,24 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		{ "market", c->market, sizeof(c->market) },
 		{ "group", c->group, sizeof(c->group) },
 		{ "build_user", c->build_user, sizeof(c->build_user) },
+		{ "sign_key", c->sign_key, sizeof(c->sign_key) },
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strcmp(key, strs[i].key))
 			continue;
 		if (strlen(value) >= strs[i].len || (i < 2 && !*value)) {
 			strbuf_addf(err, "%s: value '%s' is empty or too long", key, value);
+			return -EINVAL;
+		}
+		if (strs[i].dst == c->sign_key &&
+		    (value[0] == '-' ||
+		     value[strspn(
+			 value,
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._+-")])) {
+			strbuf_addf(
+			    err,
+			    "sign_key: '%s' is not a gpg key id, fingerprint or e-mail address",
+			    value);
 			return -EINVAL;
 		}
 		snprintf(strs[i].dst, strs[i].len, "%s", value);
@@ -119,7 +132,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		     { "settle_ms", 600000 },
 		     { "archive_max_bytes", 1ULL << 50 },
 		     { "archive_max_entries", 100000000 },
-		     { "dpkg_lock_timeout", 86400 } };
+		     { "dpkg_lock_timeout", 86400 },
+		     { "keep_versions", 1000 } };
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key))
 			continue;
@@ -134,7 +148,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 		case 2: c->settle_ms = (unsigned)n; break;
 		case 3: c->archive_max_bytes = n; break;
 		case 4: c->archive_max_entries = (unsigned long)n; break;
-		default: c->dpkg_lock_timeout = (unsigned)n; break;
+		case 5: c->dpkg_lock_timeout = (unsigned)n; break;
+		default: c->keep_versions = (unsigned)n; break;
 		}
 		return 0;
 	}

@@ -22,11 +22,13 @@ struct wazofs_config {
 	unsigned settle_ms;	    /* wait after the writer exited, for a follow-up writer */
 	unsigned long long archive_max_bytes;
 	unsigned long archive_max_entries;
-	int log_level;	     /* syslog priority kept (LOG_INFO; debug: LOG_DEBUG) */
-	char group[64];	     /* admin group: may change the tree; "" = root only */
-	char build_user[64]; /* runs rules build and package; "root" = no drop */
-	int build_user_set;  /* build_user was given (else the default, with a fallback) */
-	int build_network;   /* 0: rules build and package run without network */
+	unsigned keep_versions; /* earlier packages kept per plugin, beside the installed one */
+	char sign_key[256];	/* gpg key that signs repo/'s InRelease; "" = unsigned */
+	int log_level;		/* syslog priority kept (LOG_INFO; debug: LOG_DEBUG) */
+	char group[64];		/* admin group: may change the tree; "" = root only */
+	char build_user[64];	/* runs rules build and package; "root" = no drop */
+	int build_user_set;	/* build_user was given (else the default, with a fallback) */
+	int build_network;	/* 0: rules build and package run without network */
 	/* resolved by config_finish */
 	int has_admin_group;
 	gid_t admin_gid;

@@ -205,7 +205,7 @@ int apt_update(const char *root, struct dpkg_ctl *ctl)
 
 int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl)
 {
-	const char *args[] = { "install", deb, NULL };
+	const char *args[] = { "install", "--allow-downgrades", deb, NULL };
 	return apt_run(root, args, ctl);
 }
 

@@ -2,13 +2,17 @@
  * building, packaging, updating, installing, cleaning, completed (wazo-plugind's
  * steps); removal = removing, completed. */
 #include "pipeline.h"
+#include "deb_reader.h"
 #include "dpkg.h"
 #include "fsutil.h"
 #include "install_request.h"
+#include "package_drop.h"
 #include "plugin_package.h"
 #include "subproc.h"
+#include "tree_copy.h"
 #include "tree_import.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,10 +207,47 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 	return 0;
 }
 
-static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
-			const char *workdir, const struct plugin_meta *m, char *deb, size_t deblen)
+/* Where the package of m is kept: state/packages/<file>. *existed: a file of that name
+ * was there before this job (a reinstall): a failed install then leaves it. */
+static int kept_path(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m,
+		     char *out, size_t len, int *existed)
 {
-	char pkgdir[PATH_MAX], dir[PATH_MAX], file[512];
+	char dir[PATH_MAX], file[512];
+	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
+	snprintf(out, len, "%s/%s", dir, file);
+	*existed = access(out, F_OK) == 0;
+	int rc = mkdir_p(dir, 0755);
+	if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", dir, strerror(-rc));
+	return rc;
+}
+
+/* After the install of the kept package deb: rc 0 marks it as the last installed (its
+ * mtime) and prunes all but the keep_versions others most recently installed; a failure
+ * removes a package this job added, so a package that does not install is never shown in
+ * versions/ nor served in repo/. */
+static void settle_package(struct job *job, const struct pipeline_env *env,
+			   const struct plugin_meta *m, const char *deb, int existed, int rc)
+{
+	if (rc) {
+		if (!existed)
+			unlink(deb);
+		return;
+	}
+	char dir[PATH_MAX], pkg[300];
+	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
+	if (utimensat(AT_FDCWD, deb, NULL, 0) < 0)
+		job_logf(job, "cannot touch %s: %s\n", deb, strerror(errno));
+	plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1, env->cfg->keep_versions);
+}
+
+static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
+			const char *workdir, const struct plugin_meta *m, char *deb, size_t deblen,
+			int *existed)
+{
+	char pkgdir[PATH_MAX];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
 	/* `rules package` must start from an empty pkgdir: one that exists is refused */
 	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
@@ -219,15 +260,10 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	}
 	if ((rc = run_rules(job, env, root, "package", pkgdir)))
 		return rc;
-	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
-	snprintf(deb, deblen, "%s/%s", dir, file);
+	if ((rc = kept_path(job, env, m, deb, deblen, existed)))
+		return rc;
 	struct strbuf err = STRBUF_INIT;
-	rc = mkdir_p(dir, 0755);
-	if (rc)
-		strbuf_addf(&err, "%s: %s", dir, strerror(-rc));
-	else
-		rc = plugin_package_write(m, root, pkgdir, deb, &err);
+	rc = plugin_package_write(m, root, pkgdir, deb, &err);
 	if (rc)
 		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
 			 err.buf ? err.buf : strerror(-rc));
@@ -370,6 +406,100 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 	return 0;
 }
 
+/* A plugin package dropped into incoming/ (a rollback when it is older than the one
+ * installed): read and checked in a root-only copy, installed as it is (no building,
+ * no packaging), then kept like a package wazofs built. */
+static int install_package_file(struct job *job, const struct pipeline_env *env, const char *path,
+				const char *workdir, int reinstall, struct name_list *chain)
+{
+	char copy[PATH_MAX], installed[128];
+	struct plugin_meta m = { 0 };
+	struct meta_report r = { 0 };
+	struct deb_info d = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	job_step(job, STEP_EXTRACTING);
+	/* what dpkg installs is the copy that was checked, out of the copier's reach */
+	snprintf(copy, sizeof(copy), "%s/package.deb", workdir);
+	if ((rc = file_copy(path, copy, &err))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
+			 err.buf ? err.buf : strerror(-rc));
+		goto out;
+	}
+	rc = deb_read(copy, DEB_READ_DATA, &d, &err);
+	job_step(job, STEP_VALIDATING);
+	if (rc) {
+		meta_report_add(&r, "_package", "type", NULL, "%s",
+				err.buf ? err.buf : strerror(-rc));
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "not an installable package: %s", r.e[0].message);
+		goto out;
+	}
+	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	if ((rc = package_drop_validate(&d, wv, &m, &r))) {
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "not a valid wazo-plugind plugin package: %s: %s", r.e[0].field,
+			 r.e[0].message);
+		goto out;
+	}
+	job_identify(job, &m, d.plugin_yml.buf, d.plugin_yml.len);
+	int was_installed = env->installed_version(env->ctx, m.namespace, m.name, installed,
+						   sizeof(installed)) == 0;
+	if (was_installed && strcmp(installed, m.version) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m.namespace, m.name,
+			 m.version);
+		job_set_state(job, "installed");
+		goto done;
+	}
+	if (was_installed)
+		job_logf(job, "%s/%s %s is installed: %s to %s from a package\n", m.namespace,
+			 m.name, installed,
+			 strcmp(installed, m.version) ? "changing" : "reinstalling", m.version);
+
+	job_step(job, STEP_DEPENDENCIES);
+	char self[256];
+	snprintf(self, sizeof(self), "%s/%s", m.namespace, m.name);
+	name_list_add(chain, self);
+	rc = step_dependencies(job, env, &m, chain);
+	name_list_remove(chain, self);
+	if (rc || (cancelled(job) && (rc = -ECANCELED)))
+		goto out;
+	job_step(job, STEP_UPDATING);
+	if ((rc = step_update(job, env, &m)))
+		goto out;
+	job_step(job, STEP_INSTALLING);
+	/* kept under its canonical name, as if wazofs had built it (a crash during dpkg
+	 * is repaired at start from there) */
+	char deb[PATH_MAX];
+	int existed;
+	if ((rc = kept_path(job, env, &m, deb, sizeof(deb), &existed)))
+		goto out;
+	if (rename(copy, deb) < 0) {
+		rc = -errno;
+		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+			 strerror(-rc));
+		goto out;
+	}
+	rc = step_install(job, env, &m, deb, was_installed);
+	settle_package(job, env, &m, deb, existed, rc);
+	if (rc)
+		goto out;
+	job_set_state(job, "installed");
+done:
+	job_step(job, STEP_CLEANING);
+	rm_rf(workdir);
+	job_step(job, STEP_COMPLETED);
+	rc = 0;
+out:
+	if (rc)
+		rm_rf(workdir);
+	deb_info_release(&d);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	return rc;
+}
+
 int pipeline_install(struct job *job, const struct pipeline_env *env,
 		     const struct install_source *src, const char *workdir, int reinstall,
 		     struct name_list *chain)
@@ -388,6 +518,11 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	if ((rc = mkdir_p(workdir, 0700))) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));
 		goto out;
+	}
+	if (src->path && !src->git_url && deb_looks_like_package(src->path)) {
+		rc = install_package_file(job, env, src->path, workdir, reinstall, chain);
+		name_list_free(&own_chain);
+		return rc;
 	}
 	snprintf(tree, sizeof(tree), "%s/src", workdir);
 	if (src->git_url) {
@@ -456,23 +591,23 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		goto out;
 
 	job_step(job, STEP_PACKAGING);
-	if ((rc = step_package(job, env, root, workdir, &m, deb, sizeof(deb))))
-		goto out;
-	if (cancelled(job) && (rc = -ECANCELED))
-		goto out;
-
-	job_step(job, STEP_UPDATING);
-	if ((rc = step_update(job, env, &m)))
-		goto out;
-	job_step(job, STEP_INSTALLING);
-	if ((rc = step_install(job, env, &m, deb, was_installed)))
-		goto out;
-	{
-		char dir[PATH_MAX], pkg[300];
-		snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-		plugin_package_name(m.name, m.namespace, pkg, sizeof(pkg));
-		plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1);
+	int existed = 1;
+	deb[0] = 0;
+	rc = step_package(job, env, root, workdir, &m, deb, sizeof(deb), &existed);
+	if (!rc && cancelled(job))
+		rc = -ECANCELED;
+	if (!rc) {
+		job_step(job, STEP_UPDATING);
+		rc = step_update(job, env, &m);
 	}
+	if (!rc) {
+		job_step(job, STEP_INSTALLING);
+		rc = step_install(job, env, &m, deb, was_installed);
+	}
+	if (deb[0])
+		settle_package(job, env, &m, deb, existed, rc);
+	if (rc)
+		goto out;
 	job_set_state(job, "installed");
 clean:
 	job_step(job, STEP_CLEANING);

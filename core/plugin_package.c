@@ -7,10 +7,12 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,17 +228,50 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 	return rc;
 }
 
-void plugin_prune_packages(const char *dir, const char *package, const char *keep)
+struct kept {
+	char name[NAME_MAX + 1];
+	struct timespec mtime;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+void plugin_prune_packages(const char *dir, const char *package, const char *keep, unsigned others)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	size_t n = strlen(package);
+	size_t n = strlen(package), count = 0, alloc = 0;
+	struct kept *list = NULL;
 	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, package, n) == 0 && de->d_name[n] == '_' &&
-		    (!keep || strcmp(de->d_name, keep)))
-			unlinkat(dirfd(d), de->d_name, 0);
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (strncmp(de->d_name, package, n) || de->d_name[n] != '_' ||
+		    (keep && strcmp(de->d_name, keep) == 0))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (count == alloc) {
+			struct kept *bigger =
+			    realloc(list, (alloc = alloc * 2 + 8) * sizeof(*list));
+			if (!bigger)
+				break; /* what is not listed stays: pruning is best effort */
+			list = bigger;
+		}
+		snprintf(list[count].name, sizeof(list[count].name), "%s", de->d_name);
+		list[count++].mtime = st.st_mtim;
+	}
+	qsort(list, count, sizeof(*list), newest_first);
+	for (size_t i = others; i < count; i++)
+		unlinkat(dirfd(d), list[i].name, 0);
+	free(list);
 	closedir(d);
 }
 

@@ -24,8 +24,8 @@ char *plugin_depends_field(const struct plugin_meta *m);
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
 			 const char *out_path, struct strbuf *err);
 /* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
- * keep (NULL: all of them). */
-void plugin_prune_packages(const char *dir, const char *package, const char *keep);
+ * keep (NULL: none) and the others most recently installed (newest mtime first). */
+void plugin_prune_packages(const char *dir, const char *package, const char *keep, unsigned others);
 /* 1 when package's postrm under root is one wazofs generated (or there is none): purging
  * it runs `rules postrm` once. 0 for a package another tool made (wazo-plugind's postrm
  * runs the saved rules on remove and deletes them, so a purge would fail). */

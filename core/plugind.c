@@ -565,6 +565,7 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	pthread_cond_init(&p->cond, NULL);
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
+	pthread_mutex_init(&p->repo_build, NULL);
 	p->env = (struct pipeline_env){ &p->cfg,	   &p->pkg_lock,    p,
 					installed_version, on_dpkg_changed, install_dependency };
 	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
@@ -581,6 +582,7 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	restore_incoming(p);
 	refresh_installed(p);
 	refresh_market(p, 1);
+	plugind_repo_refresh(p);
 	*out = p;
 	return 0;
 }
@@ -651,6 +653,8 @@ void plugind_free(struct plugind *p)
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
+	apt_repo_free(&p->repo);
+	pthread_mutex_destroy(&p->repo_build);
 	if (p->state_lock_fd >= 0)
 		close(p->state_lock_fd);
 	free(p);

@@ -20,6 +20,8 @@ struct view {
 	size_t len;
 	struct timespec mtime; /* a buffer view: when its content last changed */
 };
+/* An empty view (no fd, no buffer); view_release frees one and empties it again. */
+void view_init(struct view *v);
 void view_release(struct view *v);
 
 /* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues
@@ -55,6 +57,17 @@ int plugind_plugin_mtime(struct plugind *p, const char *ns, const char *name, st
 struct timespec plugind_market_mtime(struct plugind *p);
 int plugind_view_open(struct plugind *p, const char *ns, const char *name, const char *leaf,
 		      struct view *v);
+/* <ns>/<name>/versions/: the kept packages of that plugin (-ENOENT: no such plugin). */
+int plugind_list_versions(struct plugind *p, const char *ns, const char *name,
+			  struct name_list *out);
+int plugind_version_open(struct plugind *p, const char *ns, const char *name, const char *file,
+			 struct view *v);
+/* repo/: an APT repository of the kept packages. rel is the path below repo/ ("" for
+ * repo/ itself). list: -ENOTDIR for a file; open: -EISDIR for a directory; -ENOENT. */
+int plugind_repo_list(struct plugind *p, const char *rel, struct name_list *out);
+int plugind_repo_open(struct plugind *p, const char *rel, struct view *v);
+/* When the package set last changed: the mtime of repo/'s directories. */
+struct timespec plugind_repo_mtime(struct plugind *p);
 /* mkdir/rmdir of a namespace directory; -EINVAL for an invalid namespace name. */
 int plugind_mkdir_namespace(struct plugind *p, const char *ns);
 int plugind_rmdir_namespace(struct plugind *p, const char *ns);

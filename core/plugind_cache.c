@@ -40,7 +40,7 @@ void plugind_plugin_changed(struct plugind *p, const char *ns, const char *name,
 	plugind_path_changed(p, "/%s", ns);
 	if (!name[0])
 		return;
-	static const char *const leaves[] = { "", "/status", "/log", "/plugin.yml" };
+	static const char *const leaves[] = { "", "/status", "/log", "/plugin.yml", "/versions" };
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(*leaves); i++)
 		plugind_path_changed(p, "/%s/%s%s", ns, name, leaves[i]);
 	if (version && version[0]) {

@@ -8,6 +8,7 @@
  * p->lock is held. The tracker has its own lock. */
 #ifndef WAZOFS_PLUGIND_INTERNAL_H
 #define WAZOFS_PLUGIND_INTERNAL_H
+#include "apt_repo.h"
 #include "dpkg.h"
 #include "event_log.h"
 #include "incoming_tracker.h"
@@ -48,6 +49,11 @@ struct plugind {
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	struct pipeline_env env;
 	struct plugind_cache_hooks cache; /* under lock */
+	/* the kept packages (repo/, versions/): replaced under lock, and only by the
+	 * thread holding repo_build */
+	struct apt_repo repo;
+	int repo_built;
+	pthread_mutex_t repo_build;
 };
 
 /* plugind_events.c: job changes as events and history lines. */
@@ -76,6 +82,9 @@ int plugind_remove_copy(struct plugind *p, const char *entry);
 void plugind_cache_flush(struct plugind *p);
 /* The uid the current FUSE request runs for (set by fs through plugind_set_caller). */
 uid_t plugind_caller(void);
+/* Without p->lock: indexes state/packages again (repo/ and versions/), when its files
+ * changed (plugind_repo.c). */
+void plugind_repo_refresh(struct plugind *p);
 /* At start, in the worker before any job: repairs plugin packages a crash left half
  * installed or half removed in dpkg's database (plugind_reconcile.c). */
 void plugind_reconcile(struct plugind *p);

@@ -107,7 +107,8 @@ static void settle_job(struct plugind *p, struct job *job, int rc)
 		job->running = 0;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	plugind_cache_flush(p); /* its end is seen at the next read */
+	plugind_repo_refresh(p); /* a package kept, or an older one pruned */
+	plugind_cache_flush(p);	 /* its end is seen at the next read */
 }
 
 void run_install(struct plugind *p, const char *entry)

@@ -141,7 +141,7 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
 		for (size_t i = 0; i < pkgs.n; i++)
-			plugin_prune_packages(dir, pkgs.v[i], NULL);
+			plugin_prune_packages(dir, pkgs.v[i], NULL, 0);
 		struct strbuf list = STRBUF_INIT;
 		for (size_t i = 0; i < who.n; i++)
 			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
@@ -151,6 +151,8 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	if (rc == 0)
+		plugind_repo_refresh(p); /* their packages left repo/ */
 	name_list_free(&pkgs);
 	name_list_free(&who);
 	return rc ? -EIO : 0;

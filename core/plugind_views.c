@@ -14,7 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static void view_init(struct view *v)
+void view_init(struct view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
@@ -115,6 +115,7 @@ int plugind_list_leaves(struct plugind *p, const char *ns, const char *name, str
 		if ((j && j->plugin_yml) || has_yml_file)
 			name_list_add(out, "plugin.yml");
 		name_list_add(out, "log");
+		name_list_add(out, "versions");
 		char deb[512];
 		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
 			name_list_add(out, deb);

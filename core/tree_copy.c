@@ -151,6 +151,18 @@ static int copy_at(const char *src, const char *dest, int flags, int depth, stru
 	return -EINVAL;
 }
 
+int file_copy(const char *src, const char *dest, struct strbuf *err)
+{
+	struct stat st;
+	if (lstat(src, &st) < 0)
+		return fail(err, src, errno);
+	if (!S_ISREG(st.st_mode)) {
+		strbuf_addf(err, "%s: not a regular file", src);
+		return -EINVAL;
+	}
+	return copy_file(src, dest, &st, 0, err);
+}
+
 int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err)
 {
 	struct stat st;

@@ -12,4 +12,7 @@ enum { TREE_COPY_OWNERS = 1 }; /* keep owners and groups (only root can) */
  * path that failed in err. What was copied before a failure stays (the caller's work
  * dir goes as a whole). */
 int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err);
+/* Copies the regular file src (never a link) to dest, which must not exist: its content,
+ * mode and times, owned by the caller. 0 or -errno with the path in err. */
+int file_copy(const char *src, const char *dest, struct strbuf *err);
 #endif

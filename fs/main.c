@@ -49,6 +49,8 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("build_network=", KEY_SETTING),
 	FUSE_OPT_KEY("debug=", KEY_SETTING),
 	FUSE_OPT_KEY("log_level=", KEY_SETTING),
+	FUSE_OPT_KEY("keep_versions=", KEY_SETTING),
+	FUSE_OPT_KEY("sign_key=", KEY_SETTING),
 	/* fstab keywords that mean nothing to a FUSE filesystem */
 	FUSE_OPT_KEY("noauto", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -108,6 +110,8 @@ static void usage(const char *prog)
 	    "    -o group=NAME           members may change the tree and read logs (root only)\n"
 	    "    -o build_user=NAME      runs rules build and package (wazofs, else nobody)\n"
 	    "    -o build_network=no     rules build and package without network (yes)\n"
+	    "    -o keep_versions=N      earlier packages kept per plugin, for rollback (3)\n"
+	    "    -o sign_key=KEY         gpg key signing repo/dists/wazofs/InRelease (none)\n"
 	    "    -o log_level=LEVEL      critical, error, warning, info (default), debug\n"
 	    "    -o debug=yes            the same as log_level=debug\n\n"
 	    "Settings come from " CONFIG_DEFAULT_FILE ", then conf.d/*.yml beside it in\n"

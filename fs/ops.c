@@ -302,6 +302,24 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
 		return stat_view(&v, st, is_private_leaf(r.leaf));
+	case R_VERSIONS: {
+		struct timespec mtime;
+		if ((rc = plugind_plugin_mtime(core(), r.ns, r.name, &mtime)))
+			return rc;
+		dir_stat(st, 0555, mtime);
+		return 0;
+	}
+	case R_VERSION:
+		if ((rc = plugind_version_open(core(), r.ns, r.name, r.file, &v)))
+			return rc;
+		return stat_view(&v, st, 0);
+	case R_REPO:
+		rc = plugind_repo_open(core(), r.rel, &v);
+		if (rc == -EISDIR)
+			dir_stat(st, 0555, plugind_repo_mtime(core()));
+		else if (rc == 0)
+			return stat_view(&v, st, 0);
+		return rc == -EISDIR ? 0 : rc;
 	default: return -ENOENT;
 	}
 }
@@ -334,6 +352,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		filler(buf, "status", NULL, 0, 0);
 		filler(buf, "events", NULL, 0, 0);
 		filler(buf, "history", NULL, 0, 0);
+		filler(buf, "repo", NULL, 0, 0);
 		plugind_list_namespaces(core(), &l);
 		for (const char *const *name = route_reserved; *name; name++)
 			name_list_remove(&l, *name); /* a namespace so named is hidden */
@@ -383,6 +402,14 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		if ((rc = plugind_list_leaves(core(), r.ns, r.name, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
+	case R_VERSIONS:
+		if ((rc = plugind_list_versions(core(), r.ns, r.name, &l)))
+			return rc;
+		return fill_list(buf, filler, &l);
+	case R_REPO:
+		if ((rc = plugind_repo_list(core(), r.rel, &l)))
+			return rc;
+		return fill_list(buf, filler, &l);
 	default: return -ENOTDIR;
 	}
 }
@@ -402,6 +429,7 @@ static int render_view(const char *path, struct view *v)
 		return rc;
 	switch (r.kind) {
 	case R_LEAF: return plugind_view_open(core(), r.ns, r.name, r.leaf, v);
+	case R_REPO: return plugind_repo_open(core(), r.rel, v);
 	case R_OVERVIEW: return plugind_overview_open(core(), v);
 	case R_INCOMING:
 		return r.top_level ? plugind_incoming_view_open(core(), r.entry, v) : -ENOENT;
@@ -520,6 +548,13 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
 			return -ENOENT;
 		return open_view_at(path, fi, &v);
+	}
+	if (r.kind == R_VERSION || r.kind == R_REPO) {
+		if (is_write(fi->flags))
+			return -EROFS;
+		rc = r.kind == R_REPO ? plugind_repo_open(core(), r.rel, &v)
+				      : plugind_version_open(core(), r.ns, r.name, r.file, &v);
+		return rc ? rc : open_view_at(path, fi, &v);
 	}
 	if (r.kind != R_LEAF)
 		return r.kind == R_NONE ? -ENOENT : -EISDIR;
@@ -683,7 +718,8 @@ static int op_mkdir(const char *path, mode_t mode)
 	case R_INCOMING_DIR:
 	case R_OVERVIEW:
 	case R_EVENTS:
-	case R_HISTORY: return -EEXIST;
+	case R_HISTORY:
+	case R_VERSIONS: return -EEXIST;
 	default: return -EROFS;
 	}
 }
@@ -706,8 +742,16 @@ static int op_unlink(const char *path)
 			return -errno;
 		return plugind_incoming_virtual_unlink(core(), r.entry);
 	}
-	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY)
+	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY || r.kind == R_REPO)
 		return -EROFS;
+	if (r.kind == R_VERSION) {
+		/* as for a view: a kept package stays, and `rm -r` goes on */
+		struct view v;
+		int rc = plugind_version_open(core(), r.ns, r.name, r.file, &v);
+		if (!rc)
+			view_release(&v);
+		return rc;
+	}
 	if (r.kind == R_LEAF) {
 		/* removing a view changes nothing; it lets `rm -r` reach rmdir */
 		struct view v;
@@ -737,6 +781,15 @@ static int op_rmdir(const char *path)
 	}
 	case R_PLUGIN: return plugind_remove(core(), r.ns, r.name);
 	case R_NAMESPACE: return plugind_rmdir_namespace(core(), r.ns);
+	case R_VERSIONS: {
+		/* changes nothing (the plugin's removal takes its versions): lets `rm -r` on */
+		struct name_list l = { 0 };
+		int rc = plugind_list_versions(core(), r.ns, r.name, &l);
+		name_list_free(&l);
+		return rc;
+	}
+	case R_REPO: return -EROFS;
+	case R_VERSION:
 	case R_LEAF:
 	case R_OVERVIEW:
 	case R_EVENTS:

@@ -17,7 +17,8 @@ static int component(const char **p, char *out)
 	return (int)n;
 }
 
-const char *const route_reserved[] = { "incoming", "market", "status", "events", "history", NULL };
+const char *const route_reserved[] = { "incoming", "market", "status", "events",
+				       "history",  "repo",   NULL };
 
 int route_parse(const char *path, struct route *r)
 {
@@ -45,6 +46,13 @@ int route_parse(const char *path, struct route *r)
 		while (*p == '/')
 			p++;
 		r->top_level = *p == 0;
+		return 0;
+	}
+	if (strcmp(first, "repo") == 0) {
+		while (*p == '/')
+			p++;
+		r->kind = R_REPO;
+		r->rel = p;
 		return 0;
 	}
 	if (strcmp(first, "market") == 0) {
@@ -78,6 +86,12 @@ int route_parse(const char *path, struct route *r)
 	if ((n = component(&p, r->leaf)) <= 0)
 		return n;
 	r->kind = R_LEAF;
+	if (strcmp(r->leaf, "versions") == 0) {
+		r->kind = R_VERSIONS;
+		if ((n = component(&p, r->file)) <= 0)
+			return n;
+		r->kind = R_VERSION;
+	}
 	while (*p == '/')
 		p++;
 	if (*p)

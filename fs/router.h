@@ -12,6 +12,9 @@ enum route_kind {
 	R_NAMESPACE,	/* /<ns> */
 	R_PLUGIN,	/* /<ns>/<name> */
 	R_LEAF,		/* /<ns>/<name>/<leaf> */
+	R_VERSIONS,	/* /<ns>/<name>/versions */
+	R_VERSION,	/* /<ns>/<name>/versions/<file>: file set */
+	R_REPO,		/* /repo[/...]: rel is the path below repo/ ("" for repo/) */
 	R_OVERVIEW,	/* /status */
 	R_EVENTS,	/* /events */
 	R_HISTORY,	/* /history */
@@ -22,7 +25,8 @@ struct route {
 	enum route_kind kind;
 	char ns[NAME_MAX + 1], name[NAME_MAX + 1], leaf[NAME_MAX + 1];
 	char entry[NAME_MAX + 1]; /* first component below incoming/ */
-	const char *rel;	  /* path below incoming/ (points into the input) */
+	char file[NAME_MAX + 1];  /* R_VERSION: the package file */
+	const char *rel;	  /* path below incoming/ or repo/ (points into the input) */
 	int top_level;		  /* R_INCOMING: rel is the entry itself */
 	int depth;		  /* R_MARKET: how many of ns, name, leaf are set */
 };
