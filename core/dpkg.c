@@ -153,12 +153,15 @@ int dpkg_install(const char *root, const char *deb, struct dpkg_ctl *ctl)
 	return dpkg_run(root, args, ctl);
 }
 
-/* apt's argv prefix for root; the dirs apt expects in a bare root are created. */
-static int apt_base(const char *root, const char **argv, char opts[5][PATH_MAX + 40])
+/* apt's argv prefix (tool: apt-get or apt-cache) for root; the dirs apt expects in a
+ * bare root are created. */
+static int apt_base(const char *tool, const char *root, const char **argv,
+		    char opts[5][PATH_MAX + 40])
 {
 	int n = 0;
-	argv[n++] = "apt-get";
-	argv[n++] = "-y";
+	argv[n++] = tool;
+	if (strcmp(tool, "apt-get") == 0)
+		argv[n++] = "-y";
 	argv[n++] = "-o";
 	argv[n++] = "Dpkg::Options::=--force-confdef";
 	argv[n++] = "-o";
@@ -194,7 +197,15 @@ static int apt_run(const char *root, const char *const *args, struct dpkg_ctl *c
 {
 	const char *argv[MAX_ARGS];
 	char opts[5][PATH_MAX + 40];
-	return run_tool(root, argv, apt_base(root, argv, opts), args, ctl);
+	return run_tool(root, argv, apt_base("apt-get", root, argv, opts), args, ctl);
+}
+
+int apt_show(const char *root, const char *spec, struct dpkg_ctl *ctl)
+{
+	const char *argv[MAX_ARGS];
+	char opts[5][PATH_MAX + 40];
+	const char *args[] = { "show", "--no-all-versions", "--", spec, NULL };
+	return run_tool(root, argv, apt_base("apt-cache", root, argv, opts), args, ctl);
 }
 
 int apt_update(const char *root, struct dpkg_ctl *ctl)

@@ -47,6 +47,9 @@ int dpkg_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
  * the daemon's PATH (DPkg::Path), so `rules install` finds what it would under dpkg. */
 int apt_update(const char *root, struct dpkg_ctl *ctl);
 int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
+/* apt-cache show of spec ("package" or "package=version") from the APT sources of root:
+ * 0 when apt knows it (its record goes to the log or the capture), 100 when not. */
+int apt_show(const char *root, const char *spec, struct dpkg_ctl *ctl);
 /* 1 when the Depends field deps names package (alternatives and versions allowed). */
 int dpkg_depends_on(const char *deps, const char *package);
 /* Purges the packages (NULL-terminated); -E2BIG past about 120 of them. */

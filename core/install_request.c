@@ -1,5 +1,7 @@
 /* install_request: parsing of install bodies (see install_request.h). */
 #include "install_request.h"
+#include "deb_writer.h"
+#include "plugin_meta.h"
 #include "yaml11.h"
 #include "yaml_doc.h"
 #include <errno.h>
@@ -30,6 +32,20 @@ static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char
 	return 0;
 }
 
+/* method apt: the names become a package name and version on apt-get's command line */
+static int check_apt_names(const struct install_request *r, struct strbuf *err)
+{
+	if (!plugin_token_valid(r->ns, strlen(r->ns), 0))
+		strbuf_addf(err, "options.namespace '%s' does not match ^[a-z0-9]+$", r->ns);
+	else if (!plugin_token_valid(r->name, strlen(r->name), 1))
+		strbuf_addf(err, "options.name '%s' does not match ^[a-z0-9-]+$", r->name);
+	else if (r->version[0] && deb_version_check(r->version))
+		strbuf_addf(err, "options.version '%s' is not a Debian version", r->version);
+	else
+		return 0;
+	return -EINVAL;
+}
+
 int install_request_parse(const char *text, size_t len, struct install_request *r,
 			  struct strbuf *err)
 {
@@ -42,8 +58,9 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 	yaml_node_t *opts = ydoc_get(&doc, root, "options");
 	const char *method = ydoc_get_scalar(&doc, root, "method");
 	const char *reinstall = ydoc_get_scalar(&doc, root, "reinstall");
-	if (!method || (strcmp(method, "git") && strcmp(method, "market"))) {
-		strbuf_addf(err, "method must be git or market");
+	if (!method ||
+	    (strcmp(method, "git") && strcmp(method, "market") && strcmp(method, "apt"))) {
+		strbuf_addf(err, "method must be git, market or apt");
 		rc = -EINVAL;
 	} else if (!opts || opts->type != YAML_MAPPING_NODE) {
 		strbuf_addf(err, "options must be a mapping");
@@ -66,6 +83,8 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 					      0, err);
 		}
 	}
+	if (!rc && strcmp(r->method, "apt") == 0)
+		rc = check_apt_names(r, err);
 	if (!rc && reinstall) {
 		char b[8];
 		r->reinstall = y11_resolve_plain(reinstall) == Y11_BOOL &&

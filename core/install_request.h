@@ -1,6 +1,7 @@
 /* install_request: wazo-plugind's install body, as a file incoming/NAME.yml:
  *   {method: git, options: {url, ref, subdirectory}}
  *   {method: market, options: {namespace, name, version}}
+ *   {method: apt, options: {namespace, name, version}} (version optional: the newest)
  * and, for both, the optional reinstall: true. */
 #ifndef WAZOFS_INSTALL_REQUEST_H
 #define WAZOFS_INSTALL_REQUEST_H
@@ -8,7 +9,7 @@
 #include <stddef.h>
 
 struct install_request {
-	char method[16]; /* git | market */
+	char method[16]; /* git | market | apt */
 	char url[1024], ref[256], subdirectory[512];
 	char ns[64], name[128], version[128];
 	int reinstall;

@@ -500,6 +500,134 @@ out:
 	return rc;
 }
 
+/* The job names ns/name (version when known) before any metadata is read. */
+static void job_name_plugin(struct job *job, const char *ns, const char *name, const char *version)
+{
+	pthread_mutex_lock(job->lock);
+	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
+	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
+	snprintf(job->st.version, sizeof(job->st.version), "%s", version);
+	plugin_package_name(name, ns, job->st.package, sizeof(job->st.package));
+	job_changed(job);
+	pthread_mutex_unlock(job->lock);
+}
+
+/* After apt installed ns/name at version: its package, from apt's cache under root, is
+ * kept in state/packages like one wazofs built (for versions/, rollback and repo/). */
+static void keep_apt_package(struct job *job, const struct pipeline_env *env, const char *ns,
+			     const char *name, const char *version)
+{
+	char pkg[300], cached[PATH_MAX + 600], deb[PATH_MAX], quoted[300];
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
+	size_t q = 0; /* apt's cache file names write the epoch's ':' as %3a */
+	for (const char *c = version; *c && q + 4 < sizeof(quoted); c++)
+		q +=
+		    (size_t)snprintf(quoted + q, sizeof(quoted) - q, *c == ':' ? "%%3a" : "%c", *c);
+	quoted[q] = 0;
+	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
+		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
+	struct plugin_meta m = { .name = (char *)name,
+				 .namespace = (char *)ns,
+				 .version = (char *)version };
+	int existed;
+	struct strbuf err = STRBUF_INIT;
+	if (kept_path(job, env, &m, deb, sizeof(deb), &existed) == 0) {
+		unlink(deb);
+		if (file_copy(cached, deb, &err) == 0)
+			settle_package(job, env, &m, deb, 1, 0);
+		else
+			job_logf(job, "the package is not kept (%s)\n", err.buf ? err.buf : "");
+	}
+	strbuf_release(&err);
+}
+
+/* method: apt: apt-get install wazo-plugind-<name>-<ns>[=version] from the host's APT
+ * sources (under root), which resolve its Depends (plugins included). */
+static int install_from_apt(struct job *job, const struct pipeline_env *env,
+			    const struct install_source *src, int reinstall)
+{
+	char pkg[300], spec[600], installed[128];
+	const char *ns = src->apt_ns, *name = src->apt_name, *ver = src->apt_version;
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
+	snprintf(spec, sizeof(spec), "%s%s%s", pkg, ver && *ver ? "=" : "", ver ? ver : "");
+	job_name_plugin(job, ns, name, ver ? ver : "");
+	int was_installed =
+	    env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
+	job_step(job, STEP_UPDATING);
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = apt_update(env->cfg->root, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	if (rc) {
+		fail_dpkg(job, env, &c, INSTALL_ERROR, "apt-get update", rc);
+		return -EIO;
+	}
+	job_step(job, STEP_VALIDATING);
+	struct strbuf show = STRBUF_INIT;
+	c = job_dpkg_ctl(job, env);
+	c.capture = &show;
+	pthread_mutex_lock(env->pkg_lock);
+	rc = apt_show(env->cfg->root, spec, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	char section[128] = "", found[128] = "";
+	if (rc == 0) {
+		deb_control_field(show.buf ? show.buf : "", "Section", section, sizeof(section));
+		deb_control_field(show.buf ? show.buf : "", "Version", found, sizeof(found));
+	}
+	strbuf_release(&show);
+	if (rc == 0 && !found[0])
+		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
+	if (rc) {
+		struct meta_report r = { 0 };
+		meta_report_add(&r, "_package", "required", NULL,
+				"the host's APT sources have no package %s%s%s", pkg,
+				ver && *ver ? " of version " : "", ver && *ver ? ver : "");
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		return rc < 0 ? rc : -ENOENT;
+	}
+	if (strcmp(section, PLUGIN_SECTION)) {
+		struct meta_report r = { 0 };
+		meta_report_add(&r, "Section", "regex", PLUGIN_SECTION,
+				"%s is in section '%s', not a wazo-plugind plugin package", pkg,
+				section);
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		return -EINVAL;
+	}
+	job_name_plugin(job, ns, name, found);
+	if (was_installed && strcmp(installed, found) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, found);
+		job_set_state(job, "installed");
+		job_step(job, STEP_COMPLETED);
+		return 0;
+	}
+	job_step(job, STEP_INSTALLING);
+	c = job_dpkg_ctl(job, env);
+	pthread_mutex_lock(env->pkg_lock);
+	rc = apt_install(env->cfg->root, spec, &c);
+	struct dpkg_ctl first = c;
+	if (rc != 0 && !was_installed && !c.lock_timed_out) {
+		const char *pkgs[] = { pkg, NULL };
+		job_logf(job, "apt-get failed: purging %s if it was left half installed\n", pkg);
+		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
+		purge.cancel = NULL;
+		dpkg_purge(env->cfg->root, pkgs, &purge);
+	}
+	pthread_mutex_unlock(env->pkg_lock);
+	env->dpkg_changed(env->ctx);
+	if (rc) {
+		fail_dpkg(job, env, &first, INSTALL_ERROR, "apt-get install", rc);
+		return -EIO;
+	}
+	if (env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0) {
+		job_name_plugin(job, ns, name, installed);
+		keep_apt_package(job, env, ns, name, installed);
+	}
+	job_set_state(job, "installed");
+	job_step(job, STEP_CLEANING);
+	job_step(job, STEP_COMPLETED);
+	return 0;
+}
+
 int pipeline_install(struct job *job, const struct pipeline_env *env,
 		     const struct install_source *src, const char *workdir, int reinstall,
 		     struct name_list *chain)
@@ -514,6 +642,12 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	int rc, was_installed;
 
 	job_step(job, STEP_STARTING);
+	if (src->apt_name) {
+		rm_rf(workdir); /* apt works in its own cache */
+		rc = install_from_apt(job, env, src, reinstall);
+		name_list_free(&own_chain);
+		return rc;
+	}
 	rm_rf(workdir);
 	if ((rc = mkdir_p(workdir, 0700))) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));

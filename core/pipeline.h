@@ -8,11 +8,13 @@
 #include "name_list.h"
 #include <pthread.h>
 
-/* Where the plugin comes from: a copy in incoming/ (a directory or an archive), or a git
- * repository (the market's method). */
+/* Where the plugin comes from: a copy in incoming/ (a directory, an archive or a plugin
+ * package), a git repository (the market's method), or the host's APT sources (apt_name
+ * set: the package wazo-plugind-<apt_name>-<apt_ns>, at apt_version when not empty). */
 struct install_source {
 	const char *path;
 	const char *git_url, *git_ref, *git_subdir;
+	const char *apt_ns, *apt_name, *apt_version;
 };
 
 struct pipeline_env {

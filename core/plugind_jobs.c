@@ -24,6 +24,8 @@ static int new_work_dir(struct plugind *p, char *out, size_t len)
  * Copies into the buffers; returns 0 or -ENOENT with reason. Takes p->lock. */
 struct market_source {
 	char url[1024], ref[256], subdir[512], version[128];
+	int apt; /* method apt: the plugin package from the host's APT sources */
+	char apt_ns[64], apt_name[128];
 };
 
 static int market_source(struct plugind *p, const char *ns, const char *name, const char *version,
@@ -77,6 +79,11 @@ static int request_source(struct plugind *p, struct job *job, const char *path,
 				err.buf ? err.buf : "invalid");
 		job_fail(job, "validation-error", "Validation error", &r,
 			 "the install request is not valid: %s", r.e[0].message);
+	} else if (strcmp(req.method, "apt") == 0) {
+		ms->apt = 1;
+		snprintf(ms->apt_ns, sizeof(ms->apt_ns), "%s", req.ns);
+		snprintf(ms->apt_name, sizeof(ms->apt_name), "%s", req.name);
+		snprintf(ms->version, sizeof(ms->version), "%s", req.version);
 	} else if (strcmp(req.method, "git") == 0) {
 		snprintf(ms->url, sizeof(ms->url), "%s", req.url);
 		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
@@ -142,12 +149,17 @@ void run_install(struct plugind *p, const char *entry)
 	syslog(LOG_INFO, "incoming/%s: job started", entry);
 
 	struct install_source source = { .path = src };
-	struct market_source ms;
+	struct market_source ms = { 0 };
 	int rc = 0;
 	if (is_request) {
 		job_step(job, STEP_STARTING);
 		rc = request_source(p, job, src, &ms, &reinstall);
-		source = (struct install_source){ NULL, ms.url, ms.ref, ms.subdir };
+		source = ms.apt ? (struct install_source){ .apt_ns = ms.apt_ns,
+							   .apt_name = ms.apt_name,
+							   .apt_version = ms.version }
+				: (struct install_source){ .git_url = ms.url,
+							   .git_ref = ms.ref,
+							   .git_subdir = ms.subdir };
 	}
 	if (!rc && work_rc) {
 		job_step(job, STEP_STARTING);
@@ -220,7 +232,9 @@ int run_market_job(struct plugind *p, struct job *job, const char *ns, const cha
 	}
 	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 	if (!rc) {
-		struct install_source source = { NULL, ms.url, ms.ref, ms.subdir };
+		struct install_source source = { .git_url = ms.url,
+						 .git_ref = ms.ref,
+						 .git_subdir = ms.subdir };
 		if ((rc = new_work_dir(p, work, sizeof(work)))) {
 			job_step(job, STEP_STARTING);
 			job_fail(job, "install-error", "Installation error", NULL,

@@ -113,6 +113,27 @@ static void test_requests(void)
 	strbuf_release(&err);
 	t = "method: svn\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
+	strbuf_release(&err);
+	/* method apt: names and version end up on apt-get's command line */
+	t = "method: apt\noptions: {namespace: demo, name: hello-world, version: '1:2.0-1'}\n";
+	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), 0);
+	CHECK_STR(r.method, "apt");
+	CHECK_STR(r.name, "hello-world");
+	CHECK_STR(r.version, "1:2.0-1");
+	t = "method: apt\noptions: {namespace: demo, name: x}\n";
+	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), 0);
+	CHECK_STR(r.version, "");
+	t = "method: apt\noptions: {namespace: demo, name: x, version: --force-yes}\n";
+	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
+	CHECK(err.buf && strstr(err.buf, "not a Debian version"));
+	strbuf_release(&err);
+	t = "method: apt\noptions: {namespace: 'de mo', name: x}\n";
+	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
+	CHECK(err.buf && strstr(err.buf, "options.namespace"));
+	strbuf_release(&err);
+	t = "method: apt\noptions: {namespace: demo}\n";
+	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
+	CHECK(err.buf && strstr(err.buf, "options.name is required"));
 	CHECK(install_request_name("x.yml") && install_request_name("x.yaml"));
 	CHECK(!install_request_name("x.yml.tar"));
 	strbuf_release(&err);
