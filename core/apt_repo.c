@@ -35,49 +35,57 @@ static void hex(const uint8_t *d, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", d[i]);
 }
 
+/* The three digests of the bytes fed to digest_add, one pass. */
+struct hashing {
+	struct md5_ctx md5;
+	struct sha1_ctx sha1;
+	struct sha256_ctx sha256;
+};
+
+static void digest_start(struct hashing *h)
+{
+	md5_init(&h->md5);
+	sha1_init(&h->sha1);
+	sha256_init(&h->sha256);
+}
+
+static void digest_add(struct hashing *h, const void *data, size_t len)
+{
+	md5_update(&h->md5, len, data);
+	sha1_update(&h->sha1, len, data);
+	sha256_update(&h->sha256, len, data);
+}
+
+static void digest_end(struct hashing *h, struct digests *out)
+{
+	uint8_t d[SHA256_DIGEST_SIZE];
+	md5_digest(&h->md5, MD5_DIGEST_SIZE, d);
+	hex(d, MD5_DIGEST_SIZE, out->md5);
+	sha1_digest(&h->sha1, SHA1_DIGEST_SIZE, d);
+	hex(d, SHA1_DIGEST_SIZE, out->sha1);
+	sha256_digest(&h->sha256, SHA256_DIGEST_SIZE, d);
+	hex(d, SHA256_DIGEST_SIZE, out->sha256);
+}
+
 static void digest_buf(const void *data, size_t len, struct digests *out)
 {
-	struct md5_ctx m;
-	struct sha1_ctx s1;
-	struct sha256_ctx s2;
-	uint8_t d[SHA256_DIGEST_SIZE];
-	md5_init(&m);
-	sha1_init(&s1);
-	sha256_init(&s2);
-	md5_update(&m, len, data);
-	sha1_update(&s1, len, data);
-	sha256_update(&s2, len, data);
-	md5_digest(&m, MD5_DIGEST_SIZE, d);
-	hex(d, MD5_DIGEST_SIZE, out->md5);
-	sha1_digest(&s1, SHA1_DIGEST_SIZE, d);
-	hex(d, SHA1_DIGEST_SIZE, out->sha1);
-	sha256_digest(&s2, SHA256_DIGEST_SIZE, d);
-	hex(d, SHA256_DIGEST_SIZE, out->sha256);
+	struct hashing h;
+	digest_start(&h);
+	digest_add(&h, data, len);
+	digest_end(&h, out);
 }
 
 static int digest_file(int fd, struct digests *out)
 {
-	struct md5_ctx m;
-	struct sha1_ctx s1;
-	struct sha256_ctx s2;
-	uint8_t buf[65536], d[SHA256_DIGEST_SIZE];
-	md5_init(&m);
-	sha1_init(&s1);
-	sha256_init(&s2);
+	struct hashing h;
+	uint8_t buf[65536];
 	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		md5_update(&m, (size_t)n, buf);
-		sha1_update(&s1, (size_t)n, buf);
-		sha256_update(&s2, (size_t)n, buf);
-	}
+	digest_start(&h);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		digest_add(&h, buf, (size_t)n);
 	if (n < 0)
 		return -errno;
-	md5_digest(&m, MD5_DIGEST_SIZE, d);
-	hex(d, MD5_DIGEST_SIZE, out->md5);
-	sha1_digest(&s1, SHA1_DIGEST_SIZE, d);
-	hex(d, SHA1_DIGEST_SIZE, out->sha1);
-	sha256_digest(&s2, SHA256_DIGEST_SIZE, d);
-	hex(d, SHA256_DIGEST_SIZE, out->sha256);
+	digest_end(&h, out);
 	return 0;
 }
 

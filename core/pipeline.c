@@ -169,8 +169,29 @@ static int step_validate(struct job *job, const struct pipeline_env *env, const 
 	return 0;
 }
 
-static int step_dependencies(struct job *job, const struct pipeline_env *env,
-			     const struct plugin_meta *m, struct name_list *chain)
+/* 1 when version m->version of the plugin is installed and no reinstall was asked: the
+ * job is done (state installed). *was: whether a version of it is installed. */
+static int nothing_to_do(struct job *job, const struct pipeline_env *env,
+			 const struct plugin_meta *m, int reinstall, int *was)
+{
+	char installed[128];
+	*was = env->installed_version(env->ctx, m->namespace, m->name, installed,
+				      sizeof(installed)) == 0;
+	if (*was && strcmp(installed, m->version) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m->namespace,
+			 m->name, m->version);
+		job_set_state(job, "installed");
+		return 1;
+	}
+	if (*was)
+		job_logf(job, "%s/%s %s is installed: %s to %s\n", m->namespace, m->name, installed,
+			 strcmp(installed, m->version) ? "changing" : "reinstalling", m->version);
+	return 0;
+}
+
+/* Installs each missing dependency of m (from the market). */
+static int each_dependency(struct job *job, const struct pipeline_env *env,
+			   const struct plugin_meta *m, struct name_list *chain)
 {
 	for (size_t i = 0; i < m->n_depends; i++) {
 		char ver[128], key[256], reason[1024];
@@ -205,6 +226,18 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 		job_logf(job, "dependency %s installed\n", key);
 	}
 	return 0;
+}
+
+/* Installs m's missing depends; m is on chain meanwhile (to report cycles). */
+static int step_dependencies(struct job *job, const struct pipeline_env *env,
+			     const struct plugin_meta *m, struct name_list *chain)
+{
+	char self[256];
+	snprintf(self, sizeof(self), "%s/%s", m->namespace, m->name);
+	name_list_add(chain, self);
+	int rc = each_dependency(job, env, m, chain);
+	name_list_remove(chain, self);
+	return rc;
 }
 
 /* Where the package of m is kept: state/packages/<file>. *existed: a file of that name
@@ -412,7 +445,7 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 static int install_package_file(struct job *job, const struct pipeline_env *env, const char *path,
 				const char *workdir, int reinstall, struct name_list *chain)
 {
-	char copy[PATH_MAX], installed[128];
+	char copy[PATH_MAX];
 	struct plugin_meta m = { 0 };
 	struct meta_report r = { 0 };
 	struct deb_info d = { 0 };
@@ -444,25 +477,12 @@ static int install_package_file(struct job *job, const struct pipeline_env *env,
 		goto out;
 	}
 	job_identify(job, &m, d.plugin_yml.buf, d.plugin_yml.len);
-	int was_installed = env->installed_version(env->ctx, m.namespace, m.name, installed,
-						   sizeof(installed)) == 0;
-	if (was_installed && strcmp(installed, m.version) == 0 && !reinstall) {
-		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m.namespace, m.name,
-			 m.version);
-		job_set_state(job, "installed");
+	int was_installed;
+	if (nothing_to_do(job, env, &m, reinstall, &was_installed))
 		goto done;
-	}
-	if (was_installed)
-		job_logf(job, "%s/%s %s is installed: %s to %s from a package\n", m.namespace,
-			 m.name, installed,
-			 strcmp(installed, m.version) ? "changing" : "reinstalling", m.version);
 
 	job_step(job, STEP_DEPENDENCIES);
-	char self[256];
-	snprintf(self, sizeof(self), "%s/%s", m.namespace, m.name);
-	name_list_add(chain, self);
 	rc = step_dependencies(job, env, &m, chain);
-	name_list_remove(chain, self);
 	if (rc || (cancelled(job) && (rc = -ECANCELED)))
 		goto out;
 	job_step(job, STEP_UPDATING);
@@ -636,7 +656,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	if (!chain)
 		chain = &own_chain;
 	struct plugin_meta m = { 0 };
-	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX], installed[128];
+	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX];
 	struct meta_report r = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	int rc, was_installed;
@@ -691,24 +711,11 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	}
 	if ((rc = step_validate(job, env, root, &m)))
 		goto out;
-	was_installed = env->installed_version(env->ctx, m.namespace, m.name, installed,
-					       sizeof(installed)) == 0;
-	if (was_installed && strcmp(installed, m.version) == 0 && !reinstall) {
-		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m.namespace, m.name,
-			 m.version);
-		job_set_state(job, "installed");
+	if (nothing_to_do(job, env, &m, reinstall, &was_installed))
 		goto clean;
-	}
-	if (was_installed)
-		job_logf(job, "%s/%s %s is installed: %s to %s\n", m.namespace, m.name, installed,
-			 strcmp(installed, m.version) ? "upgrading" : "reinstalling", m.version);
 
 	job_step(job, STEP_DEPENDENCIES);
-	char self[256];
-	snprintf(self, sizeof(self), "%s/%s", m.namespace, m.name);
-	name_list_add(chain, self);
 	rc = step_dependencies(job, env, &m, chain);
-	name_list_remove(chain, self);
 	if (rc)
 		goto out;
 	if (cancelled(job) && (rc = -ECANCELED))
