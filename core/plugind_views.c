@@ -328,6 +328,10 @@ int plugind_overview_open(struct plugind *p, struct view *v)
 	strbuf_add_yaml_kv(&sb, 0, "state", p->cfg.state);
 	strbuf_add_yaml_kv(&sb, 0, "wazo_version", p->cfg.wazo_version);
 	strbuf_addf(&sb, "plugins_installed: %zu\n", installed);
+	/* repo/: how many packages it serves, and whether InRelease is signed (a sign_key
+	 * that gpg cannot use leaves it unsigned: syslog says why) */
+	strbuf_addf(&sb, "repo_packages: %zu\nrepo_signed: %s\n", p->repo.n,
+		    p->repo.inrelease.len ? "true" : "false");
 	struct strbuf items = STRBUF_INIT;
 	size_t n = add_jobs_oldest_first(&items, p->jobs);
 	for (size_t i = 0; i < p->queue.n; i++) {

@@ -38,6 +38,7 @@ for p in alpha beta; do
 done
 check_eq "A: alpha and beta installed from source" "$(dpkg_q -W -f '${Package} ' 2>/dev/null)" "wazo-plugind-alpha-demo wazo-plugind-beta-demo "
 check "A: repo/ is signed (InRelease)" test -s "$MNT/repo/dists/wazofs/InRelease"
+check_eq "A: MOUNT/status says so" "$(status_field "$MNT/status" repo_signed) $(status_field "$MNT/status" repo_packages)" "true 2"
 timeout 5 cat "$MNT/repo/key.gpg" >"$T/key.gpg"
 check "A: InRelease verifies with the exported key (gpgv)" timeout 10 gpgv --keyring "$T/key.gpg" "$MNT/repo/dists/wazofs/InRelease"
 check "A: InRelease signs the Release text" sh -c "timeout 5 cat '$MNT/repo/dists/wazofs/InRelease' | grep -qF \"\$(timeout 5 head -1 '$MNT/repo/dists/wazofs/Release')\""
@@ -67,7 +68,7 @@ check_eq "B: dpkg has alpha 1.0" "$(dpkg_b wazo-plugind-alpha-demo)" "1.0 ii "
 check_eq "B: its postinst ran rules install" "$(cat "$ROOT_B/var/log/wazofs-test/alpha.actions")" "install"
 
 # wazofs on B lists it like any installed plugin
-PATH="$STUB:$PATH" "$WAZOFS" -f -o "root=$ROOT_B,state=$STATE_B,wazo_version=25.17,settle_ms=200,sign_key=" "$MNT_B" 2>>"$T/daemon-b.log" &
+PATH="$STUB:$PATH" "$WAZOFS" -f -o "root=$ROOT_B,state=$STATE_B,wazo_version=25.17,settle_ms=200,sign_key=missing@wazofs.invalid" "$MNT_B" 2>>"$T/daemon-b.log" &
 PID_B=$!
 check "B: a second wazofs mounts over root B" wait_for 10 mountpoint -q "$MNT_B"
 check_eq "B: the mount lists alpha installed" "$(status_field "$MNT_B/demo/alpha/status" state) $(status_field "$MNT_B/demo/alpha/status" version)" "installed 1.0"
@@ -121,6 +122,9 @@ upper_done() { grep -q '^state: error' "$MNT_B/incoming/upper.yml.status"; }
 wait_for 30 upper_done
 check_contains "B: a namespace outside ^[a-z0-9]+$ is refused" "$MNT_B/incoming/upper.yml.status" "does not match"
 
+check_eq "B: with a sign_key gpg cannot use, repo/ stays unsigned" "$(status_field "$MNT_B/status" repo_signed) $(status_field "$MNT_B/status" repo_packages)" "false 2"
+check_fails "... with no InRelease" test -e "$MNT_B/repo/dists/wazofs/InRelease"
+check "... and a Release all the same" test -s "$MNT_B/repo/dists/wazofs/Release"
 fusermount3 -u "$MNT_B"
 wait "$PID_B"
 check_eq "B: the second daemon exits cleanly" "$?" "0"

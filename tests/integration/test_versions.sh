@@ -71,6 +71,7 @@ done
 check_contains "Release names suite, codename, component and architecture" "$T/Release" "^Codename: wazofs$"
 check_eq "... as apt-ftparchive release would (same fields)" "$(grep -E '^(Suite|Codename|Architectures|Components):' "$T/Release" | tr '\n' ' ')" "Suite: wazofs Codename: wazofs Architectures: all Components: main "
 check_fails "no InRelease without sign_key" test -e "$R/dists/wazofs/InRelease"
+check_eq "MOUNT/status: repo_packages and repo_signed" "$(status_field "$MNT/status" repo_packages) $(status_field "$MNT/status" repo_signed)" "3 false"
 check_fails "repo/ is read-only (create)" timeout 5 touch "$R/dists/x"
 check_fails "repo/ is read-only (unlink)" timeout 5 rm -f "$R/pool/main/$(deb 1.0)"
 check "... and the package is still there" test -f "$STATE/packages/$(deb 1.0)"
