@@ -1,0 +1,36 @@
+/* libFuzzer target: a dropped .deb, read (control and plugin metadata) and checked as a
+ * plugin package would be; anything goes in, nothing may crash, leak or hang. */
+#include "deb_reader.h"
+#include "package_drop.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char base[] = "/tmp/wazofs-fuzz-deb.XXXXXX";
+	static int ready;
+	if (!ready && !mkdtemp(base))
+		abort();
+	ready = 1;
+	char path[sizeof(base) + 16];
+	snprintf(path, sizeof(path), "%s/in.deb", base);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f))
+		abort();
+	struct deb_info d;
+	struct strbuf err = STRBUF_INIT;
+	deb_looks_like_package(path);
+	if (deb_read(path, DEB_READ_DATA, &d, &err) == 0) {
+		struct plugin_meta m;
+		struct meta_report r;
+		if (package_drop_validate(&d, "25.17", &m, &r) == 0)
+			plugin_meta_destroy(&m);
+	}
+	deb_info_release(&d);
+	strbuf_release(&err);
+	unlink(path);
+	return 0;
+}
