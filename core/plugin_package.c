@@ -268,7 +268,8 @@ void plugin_prune_packages(const char *dir, const char *package, const char *kee
 		snprintf(list[count].name, sizeof(list[count].name), "%s", de->d_name);
 		list[count++].mtime = st.st_mtim;
 	}
-	qsort(list, count, sizeof(*list), newest_first);
+	if (count) /* qsort of NULL, 0 is undefined */
+		qsort(list, count, sizeof(*list), newest_first);
 	for (size_t i = others; i < count; i++)
 		unlinkat(dirfd(d), list[i].name, 0);
 	free(list);
