@@ -106,6 +106,23 @@ void job_step(struct job *j, const char *step)
 	job_logf(j, "== %s (%s.%03ld) ==\n", step, when, ts.tv_nsec / 1000000);
 }
 
+/* Under *j->lock. */
+static void set_name(struct job *j, const char *ns, const char *name, const char *version)
+{
+	snprintf(j->st.ns, sizeof(j->st.ns), "%s", ns);
+	snprintf(j->st.name, sizeof(j->st.name), "%s", name);
+	snprintf(j->st.version, sizeof(j->st.version), "%s", version);
+	plugin_package_name(name, ns, j->st.package, sizeof(j->st.package));
+}
+
+void job_name(struct job *j, const char *ns, const char *name, const char *version)
+{
+	pthread_mutex_lock(j->lock);
+	set_name(j, ns, name, version);
+	job_changed(j);
+	pthread_mutex_unlock(j->lock);
+}
+
 void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len)
 {
 	char *copy = malloc(len + 1);
@@ -114,10 +131,7 @@ void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, s
 		copy[len] = 0;
 	}
 	pthread_mutex_lock(j->lock);
-	snprintf(j->st.ns, sizeof(j->st.ns), "%s", m->namespace);
-	snprintf(j->st.name, sizeof(j->st.name), "%s", m->name);
-	snprintf(j->st.version, sizeof(j->st.version), "%s", m->version);
-	plugin_package_name(m->name, m->namespace, j->st.package, sizeof(j->st.package));
+	set_name(j, m->namespace, m->name, m->version);
 	free(j->plugin_yml);
 	j->plugin_yml = copy;
 	j->plugin_yml_len = copy ? len : 0;

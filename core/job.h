@@ -51,7 +51,9 @@ void job_changed(struct job *j);
 
 /* Records the step (under the lock) and writes it as a heading in the log. */
 void job_step(struct job *j, const char *step);
-/* Records namespace, name, version and package once the metadata is valid. */
+/* Records namespace, name, version and package (a method apt job, before any metadata). */
+void job_name(struct job *j, const char *ns, const char *name, const char *version);
+/* The same once the metadata is valid, with the metadata as read. */
 void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len);
 /* Fails the job at its current step; the reason goes to the log too. */
 void job_fail(struct job *j, const char *error_id, const char *message,

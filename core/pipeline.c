@@ -169,23 +169,21 @@ static int step_validate(struct job *job, const struct pipeline_env *env, const 
 	return 0;
 }
 
-/* 1 when version m->version of the plugin is installed and no reinstall was asked: the
- * job is done (state installed). *was: whether a version of it is installed. */
-static int nothing_to_do(struct job *job, const struct pipeline_env *env,
-			 const struct plugin_meta *m, int reinstall, int *was)
+/* 1 when version of ns/name is installed and no reinstall was asked: the job is done
+ * (state installed). *was: whether a version of it is installed. */
+static int nothing_to_do(struct job *job, const struct pipeline_env *env, const char *ns,
+			 const char *name, const char *version, int reinstall, int *was)
 {
 	char installed[128];
-	*was = env->installed_version(env->ctx, m->namespace, m->name, installed,
-				      sizeof(installed)) == 0;
-	if (*was && strcmp(installed, m->version) == 0 && !reinstall) {
-		job_logf(job, "%s/%s %s is already installed: nothing to do\n", m->namespace,
-			 m->name, m->version);
+	*was = env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
+	if (*was && strcmp(installed, version) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, version);
 		job_set_state(job, "installed");
 		return 1;
 	}
 	if (*was)
-		job_logf(job, "%s/%s %s is installed: %s to %s\n", m->namespace, m->name, installed,
-			 strcmp(installed, m->version) ? "changing" : "reinstalling", m->version);
+		job_logf(job, "%s/%s %s is installed: %s to %s\n", ns, name, installed,
+			 strcmp(installed, version) ? "changing" : "reinstalling", version);
 	return 0;
 }
 
@@ -240,28 +238,26 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 	return rc;
 }
 
-/* Where the package of m is kept: state/packages/<file>. *existed: a file of that name
- * was there before this job (a reinstall): a failed install then leaves it. */
-static int kept_path(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m,
-		     char *out, size_t len, int *existed)
+/* Where the package of ns/name at version is kept: state/packages/<file> (the dir made
+ * if need be: 0 or -errno). *existed: a file of that name was there before this job (a
+ * reinstall): a failed install then leaves it. */
+static int kept_path(const struct pipeline_env *env, const char *ns, const char *name,
+		     const char *version, char *out, size_t len, int *existed)
 {
 	char dir[PATH_MAX], file[512];
 	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
+	plugin_deb_filename(name, ns, version, file, sizeof(file));
 	snprintf(out, len, "%s/%s", dir, file);
 	*existed = access(out, F_OK) == 0;
-	int rc = mkdir_p(dir, 0755);
-	if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", dir, strerror(-rc));
-	return rc;
+	return mkdir_p(dir, 0755);
 }
 
 /* After the install of the kept package deb: rc 0 marks it as the last installed (its
  * mtime) and prunes all but the keep_versions others most recently installed; a failure
  * removes a package this job added, so a package that does not install is never shown in
  * versions/ nor served in repo/. */
-static void settle_package(struct job *job, const struct pipeline_env *env,
-			   const struct plugin_meta *m, const char *deb, int existed, int rc)
+static void settle_package(struct job *job, const struct pipeline_env *env, const char *ns,
+			   const char *name, const char *deb, int existed, int rc)
 {
 	if (rc) {
 		if (!existed)
@@ -270,7 +266,7 @@ static void settle_package(struct job *job, const struct pipeline_env *env,
 	}
 	char dir[PATH_MAX], pkg[300];
 	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
 	if (utimensat(AT_FDCWD, deb, NULL, 0) < 0)
 		job_logf(job, "cannot touch %s: %s\n", deb, strerror(errno));
 	plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1, env->cfg->keep_versions);
@@ -293,8 +289,11 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	}
 	if ((rc = run_rules(job, env, root, "package", pkgdir)))
 		return rc;
-	if ((rc = kept_path(job, env, m, deb, deblen, existed)))
+	if ((rc = kept_path(env, m->namespace, m->name, m->version, deb, deblen, existed))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+			 strerror(-rc));
 		return rc;
+	}
 	struct strbuf err = STRBUF_INIT;
 	rc = plugin_package_write(m, root, pkgdir, deb, &err);
 	if (rc)
@@ -320,21 +319,23 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 }
 
 /* dpkg installs the package; apt does when debian_depends must be resolved. */
-static int step_install(struct job *job, const struct pipeline_env *env,
-			const struct plugin_meta *m, const char *deb, int was_installed)
+/* target: a .deb for dpkg, or for apt (use_apt) a .deb or package[=version] from the
+ * APT sources. */
+static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
+			const char *name, const char *target, int use_apt, int was_installed)
 {
-	const char *tool = m->n_debian_depends ? "apt-get install" : "dpkg --install";
+	const char *tool = use_apt ? "apt-get install" : "dpkg --install";
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = m->n_debian_depends ? apt_install(env->cfg->root, deb, &c)
-				     : dpkg_install(env->cfg->root, deb, &c);
+	int rc = use_apt ? apt_install(env->cfg->root, target, &c)
+			 : dpkg_install(env->cfg->root, target, &c);
 	struct dpkg_ctl first = c;
 	if (rc != 0 && !was_installed && !c.lock_timed_out) {
 		/* do not leave a half-installed new package behind */
 		char pkg[300];
-		plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
+		plugin_package_name(name, ns, pkg, sizeof(pkg));
 		const char *pkgs[] = { pkg, NULL };
-		job_logf(job, "dpkg failed: purging the half-installed %s\n", pkg);
+		job_logf(job, "%s failed: purging %s if it was left half installed\n", tool, pkg);
 		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
 		purge.cancel = NULL; /* the clean-up runs even when the job was cancelled */
 		dpkg_purge(env->cfg->root, pkgs, &purge);
@@ -478,7 +479,7 @@ static int install_package_file(struct job *job, const struct pipeline_env *env,
 	}
 	job_identify(job, &m, d.plugin_yml.buf, d.plugin_yml.len);
 	int was_installed;
-	if (nothing_to_do(job, env, &m, reinstall, &was_installed))
+	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
 		goto done;
 
 	job_step(job, STEP_DEPENDENCIES);
@@ -493,16 +494,17 @@ static int install_package_file(struct job *job, const struct pipeline_env *env,
 	 * is repaired at start from there) */
 	char deb[PATH_MAX];
 	int existed;
-	if ((rc = kept_path(job, env, &m, deb, sizeof(deb), &existed)))
-		goto out;
-	if (rename(copy, deb) < 0) {
+	rc = kept_path(env, m.namespace, m.name, m.version, deb, sizeof(deb), &existed);
+	if (!rc && rename(copy, deb) < 0)
 		rc = -errno;
+	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
 			 strerror(-rc));
 		goto out;
 	}
-	rc = step_install(job, env, &m, deb, was_installed);
-	settle_package(job, env, &m, deb, existed, rc);
+	rc =
+	    step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0, was_installed);
+	settle_package(job, env, m.namespace, m.name, deb, existed, rc);
 	if (rc)
 		goto out;
 	job_set_state(job, "installed");
@@ -520,18 +522,6 @@ out:
 	return rc;
 }
 
-/* The job names ns/name (version when known) before any metadata is read. */
-static void job_name_plugin(struct job *job, const char *ns, const char *name, const char *version)
-{
-	pthread_mutex_lock(job->lock);
-	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
-	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
-	snprintf(job->st.version, sizeof(job->st.version), "%s", version);
-	plugin_package_name(name, ns, job->st.package, sizeof(job->st.package));
-	job_changed(job);
-	pthread_mutex_unlock(job->lock);
-}
-
 /* After apt installed ns/name at version: its package, from apt's cache under root, is
  * kept in state/packages like one wazofs built (for versions/, rollback and repo/). */
 static void keep_apt_package(struct job *job, const struct pipeline_env *env, const char *ns,
@@ -546,23 +536,25 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 	quoted[q] = 0;
 	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
 		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
-	struct plugin_meta m = { .name = (char *)name,
-				 .namespace = (char *)ns,
-				 .version = (char *)version };
 	int existed;
 	struct strbuf err = STRBUF_INIT;
-	if (kept_path(job, env, &m, deb, sizeof(deb), &existed) == 0) {
-		unlink(deb);
-		if (file_copy(cached, deb, &err) == 0)
-			settle_package(job, env, &m, deb, 1, 0);
-		else
-			job_logf(job, "the package is not kept (%s)\n", err.buf ? err.buf : "");
+	int rc = kept_path(env, ns, name, version, deb, sizeof(deb), &existed);
+	if (!rc) {
+		unlink(deb); /* file_copy makes a new file */
+		rc = file_copy(cached, deb, &err);
 	}
+	if (rc)
+		job_logf(job, "the package is not kept (%s)\n", err.buf ? err.buf : strerror(-rc));
+	else
+		settle_package(job, env, ns, name, deb, 1, 0);
 	strbuf_release(&err);
 }
 
 /* method: apt: apt-get install wazo-plugind-<name>-<ns>[=version] from the host's APT
- * sources (under root), which resolve its Depends (plugins included). */
+ * sources (under root), which resolve its Depends (plugins included). The steps keep
+ * the contract's order: the names were checked with the request (validating), then
+ * apt-get update (updating); the package must be in the sources, at that version, in
+ * section wazo-plugind-plugin, before apt-get install runs (installing). */
 static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			    const struct install_source *src, int reinstall)
 {
@@ -570,9 +562,8 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	const char *ns = src->apt_ns, *name = src->apt_name, *ver = src->apt_version;
 	plugin_package_name(name, ns, pkg, sizeof(pkg));
 	snprintf(spec, sizeof(spec), "%s%s%s", pkg, ver && *ver ? "=" : "", ver ? ver : "");
-	job_name_plugin(job, ns, name, ver ? ver : "");
-	int was_installed =
-	    env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
+	job_step(job, STEP_VALIDATING);
+	job_name(job, ns, name, ver ? ver : "");
 	job_step(job, STEP_UPDATING);
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	pthread_mutex_lock(env->pkg_lock);
@@ -582,7 +573,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 		fail_dpkg(job, env, &c, INSTALL_ERROR, "apt-get update", rc);
 		return -EIO;
 	}
-	job_step(job, STEP_VALIDATING);
+	job_step(job, STEP_INSTALLING);
 	struct strbuf show = STRBUF_INIT;
 	c = job_dpkg_ctl(job, env);
 	c.capture = &show;
@@ -597,52 +588,30 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	strbuf_release(&show);
 	if (rc == 0 && !found[0])
 		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
-	if (rc) {
-		struct meta_report r = { 0 };
+	struct meta_report r = { 0 };
+	if (rc)
 		meta_report_add(&r, "_package", "required", NULL,
 				"the host's APT sources have no package %s%s%s", pkg,
 				ver && *ver ? " of version " : "", ver && *ver ? ver : "");
-		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
-		return rc < 0 ? rc : -ENOENT;
-	}
-	if (strcmp(section, PLUGIN_SECTION)) {
-		struct meta_report r = { 0 };
+	else if (strcmp(section, PLUGIN_SECTION))
 		meta_report_add(&r, "Section", "regex", PLUGIN_SECTION,
 				"%s is in section '%s', not a wazo-plugind plugin package", pkg,
 				section);
-		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
-		return -EINVAL;
+	if (r.n) {
+		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
+		return rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
 	}
-	job_name_plugin(job, ns, name, found);
-	if (was_installed && strcmp(installed, found) == 0 && !reinstall) {
-		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, found);
+	job_name(job, ns, name, found);
+	int was_installed;
+	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {
+		if ((rc = step_install(job, env, ns, name, spec, 1, was_installed)))
+			return rc;
+		if (env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0) {
+			job_name(job, ns, name, installed);
+			keep_apt_package(job, env, ns, name, installed);
+		}
 		job_set_state(job, "installed");
-		job_step(job, STEP_COMPLETED);
-		return 0;
 	}
-	job_step(job, STEP_INSTALLING);
-	c = job_dpkg_ctl(job, env);
-	pthread_mutex_lock(env->pkg_lock);
-	rc = apt_install(env->cfg->root, spec, &c);
-	struct dpkg_ctl first = c;
-	if (rc != 0 && !was_installed && !c.lock_timed_out) {
-		const char *pkgs[] = { pkg, NULL };
-		job_logf(job, "apt-get failed: purging %s if it was left half installed\n", pkg);
-		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
-		purge.cancel = NULL;
-		dpkg_purge(env->cfg->root, pkgs, &purge);
-	}
-	pthread_mutex_unlock(env->pkg_lock);
-	env->dpkg_changed(env->ctx);
-	if (rc) {
-		fail_dpkg(job, env, &first, INSTALL_ERROR, "apt-get install", rc);
-		return -EIO;
-	}
-	if (env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0) {
-		job_name_plugin(job, ns, name, installed);
-		keep_apt_package(job, env, ns, name, installed);
-	}
-	job_set_state(job, "installed");
 	job_step(job, STEP_CLEANING);
 	job_step(job, STEP_COMPLETED);
 	return 0;
@@ -711,7 +680,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	}
 	if ((rc = step_validate(job, env, root, &m)))
 		goto out;
-	if (nothing_to_do(job, env, &m, reinstall, &was_installed))
+	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
 		goto clean;
 
 	job_step(job, STEP_DEPENDENCIES);
@@ -743,10 +712,11 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	}
 	if (!rc) {
 		job_step(job, STEP_INSTALLING);
-		rc = step_install(job, env, &m, deb, was_installed);
+		rc = step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0,
+				  was_installed);
 	}
 	if (deb[0])
-		settle_package(job, env, &m, deb, existed, rc);
+		settle_package(job, env, m.namespace, m.name, deb, existed, rc);
 	if (rc)
 		goto out;
 	job_set_state(job, "installed");
