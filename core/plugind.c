@@ -284,6 +284,8 @@ void plugin_log_path(struct plugind *p, const char *ns, const char *name, char *
 static void *worker_main(void *arg)
 {
 	struct plugind *p = arg;
+	/* reads and hashes every kept package: here, not before the mount */
+	plugind_repo_refresh(p);
 	plugind_reconcile(p);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
@@ -582,7 +584,6 @@ int plugind_new(struct plugind **out, const struct wazofs_config *cfg, struct st
 	restore_incoming(p);
 	refresh_installed(p);
 	refresh_market(p, 1);
-	plugind_repo_refresh(p);
 	*out = p;
 	return 0;
 }

@@ -119,11 +119,11 @@ int plugind_repo_open(struct plugind *p, const char *rel, struct view *v)
 	return rc;
 }
 
-/* Under p->lock: 1 when the kept package pkg is one of ns/name's. */
+/* Under p->lock: 1 when the kept package pkg is a version of package (its control
+ * file's name). */
 static int is_version_of(const struct repo_package *pkg, const char *package)
 {
-	size_t n = strlen(package);
-	return strncmp(pkg->file, package, n) == 0 && pkg->file[n] == '_';
+	return strcmp(pkg->package, package) == 0;
 }
 
 int plugind_list_versions(struct plugind *p, const char *ns, const char *name,
