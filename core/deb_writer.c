@@ -1,11 +1,13 @@
-/* deb_writer: the .deb format (see deb_writer.h). control.tar and data.tar are finished
- * first because ar needs each member's size before its data. */
+/* deb_writer: the .deb format (see deb_writer.h). The tree is walked once for
+ * Installed-Size and conffiles, control.tar.gz is built in memory, then data.tar.xz is
+ * streamed into the package file behind it: no temporary copy of the data. */
 #include "deb_writer.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,16 +94,58 @@ static int add_mem_file(struct archive *a, const char *path, const char *data, i
 	return rc;
 }
 
-/* Writes data.tar.xz of rootdir into data_path; collects conffiles and the size. */
-static int write_data_tar(const char *data_path, const char *rootdir, struct strbuf *conffiles,
-			  unsigned long *installed_kb, struct strbuf *err)
+/* Installed-Size and conffiles, from a walk of rootdir before data.tar is written: the
+ * control member comes first in the ar, and data.tar is streamed after it. */
+static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned long *installed_kb,
+			struct strbuf *err)
+{
+	char *roots[] = { (char *)rootdir, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	if (!fts) {
+		strbuf_addf(err, "%s: %s", rootdir, strerror(errno));
+		return -errno;
+	}
+	size_t rootlen = strlen(rootdir);
+	unsigned long kb = 0;
+	int rc = 0;
+	FTSENT *f;
+	errno = 0;
+	while ((f = fts_read(fts))) {
+		if (f->fts_info == FTS_DP)
+			continue;
+		if (f->fts_info == FTS_DNR || f->fts_info == FTS_ERR || f->fts_info == FTS_NS) {
+			strbuf_addf(err, "%s: %s", f->fts_path, strerror(f->fts_errno));
+			rc = -f->fts_errno;
+			break;
+		}
+		const char *rel = f->fts_path + rootlen;
+		while (*rel == '/')
+			rel++;
+		if (f->fts_info == FTS_F) {
+			kb += (unsigned long)((f->fts_statp->st_size + 1023) / 1024);
+			if (strncmp(rel, "etc/", 4) == 0)
+				strbuf_addf(conffiles, "/%s\n", rel);
+		} else {
+			kb++;
+		}
+	}
+	if (!f && errno) { /* NULL with errno 0 is the end of the walk */
+		rc = -errno;
+		strbuf_addf(err, "%s: %s", rootdir, strerror(errno));
+	}
+	fts_close(fts);
+	*installed_kb = kb;
+	return rc;
+}
+
+/* Streams data.tar.xz of rootdir to fd, at its current offset. */
+static int write_data_tar(int fd, const char *rootdir, struct strbuf *err)
 {
 	struct archive *disk = archive_read_disk_new();
 	struct archive *tar = archive_write_new();
 	struct archive_entry *e = NULL;
 	int rc = 0;
 	size_t rootlen = strlen(rootdir);
-	unsigned long kb = 0;
 	if (!disk || !tar) {
 		rc = -ENOMEM;
 		goto out;
@@ -112,7 +156,13 @@ static int write_data_tar(const char *data_path, const char *rootdir, struct str
 	/* one xz thread per CPU, as dpkg-deb does ("0": as many as there are CPUs) */
 	if (archive_write_set_filter_option(tar, "xz", "threads", "0") < ARCHIVE_WARN)
 		archive_clear_error(tar); /* an xz without threads still works, slower */
-	if (archive_write_open_filename(tar, data_path) != ARCHIVE_OK) {
+	/* preset 4, not dpkg-deb's 6: measured on 110 MB of /usr, 4 % larger in 70 % of
+	 * the time (scripts/bench-deb.sh) */
+	if (archive_write_set_filter_option(tar, "xz", "compression-level", "4") < ARCHIVE_WARN)
+		archive_clear_error(tar);
+	/* no padding after the xz stream: the ar member ends where it does */
+	archive_write_set_bytes_in_last_block(tar, 1);
+	if (archive_write_open_fd(tar, fd) != ARCHIVE_OK) {
 		rc = fail_archive(err, tar, "data.tar");
 		goto out;
 	}
@@ -146,9 +196,6 @@ static int write_data_tar(const char *data_path, const char *rootdir, struct str
 		archive_entry_set_pathname(e, path);
 		set_root_owner(e);
 		archive_entry_set_nlink(e, 1);
-		kb += type == AE_IFREG ? (unsigned long)((archive_entry_size(e) + 1023) / 1024) : 1;
-		if (type == AE_IFREG && strncmp(rel, "etc/", 4) == 0)
-			strbuf_addf(conffiles, "/%s\n", rel);
 		if (archive_write_header(tar, e) < ARCHIVE_WARN) {
 			rc = fail_archive(err, tar, path);
 			goto out;
@@ -171,7 +218,6 @@ static int write_data_tar(const char *data_path, const char *rootdir, struct str
 	}
 	if (archive_write_close(tar) != ARCHIVE_OK)
 		rc = fail_archive(err, tar, "data.tar");
-	*installed_kb = kb;
 out:
 	archive_entry_free(e);
 	if (disk)
@@ -247,90 +293,98 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 	return rc;
 }
 
-static int ar_member_header(struct archive *ar, const char *name, la_int64_t size, time_t now,
-			    struct strbuf *err)
+/* The ar container is written here rather than with libarchive's ar writer, which needs
+ * a member's size before its data: data.tar.xz is streamed into the package, and its
+ * header is filled in once its size is known. A member header is 60 bytes of
+ * space-padded text: name, mtime, uid, gid, octal mode, size, then "`\n". */
+#define AR_HEADER_LEN 60
+
+static int ar_header(char out[AR_HEADER_LEN + 1], const char *name, time_t mtime, off_t size)
 {
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, size);
-	archive_entry_set_mtime(e, now, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
-	int rc = archive_write_header(ar, e) < ARCHIVE_WARN ? fail_archive(err, ar, name) : 0;
-	archive_entry_free(e);
+	if (strlen(name) > 16 || size < 0 || size > 9999999999LL)
+		return -EFBIG;
+	snprintf(out, AR_HEADER_LEN + 1, "%-16s%-12lld%-6d%-6d%-8o%-10lld`\n", name,
+		 (long long)mtime, 0, 0, 0100644, (long long)size);
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	for (const char *p = buf; len;) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A member whose content is in memory: header, content, and the pad to an even size. */
+static int ar_put_member(int fd, const char *name, const void *data, size_t len, time_t now)
+{
+	char hdr[AR_HEADER_LEN + 1];
+	int rc = ar_header(hdr, name, now, (off_t)len);
+	if (!rc)
+		rc = write_all(fd, hdr, AR_HEADER_LEN);
+	if (!rc)
+		rc = write_all(fd, data, len);
+	if (!rc && len % 2)
+		rc = write_all(fd, "\n", 1);
 	return rc;
 }
 
-static int write_ar(const char *tmp_path, const struct strbuf *control_tar, const char *data_path,
-		    time_t now, struct strbuf *err)
+/* data.tar.xz, streamed after a header left blank and written once its size is known. */
+static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct strbuf *err)
 {
-	struct archive *ar = archive_write_new();
-	int rc = 0, fd = -1;
-	archive_write_set_format_ar_bsd(ar);
-	archive_write_add_filter_none(ar);
-	if (archive_write_open_filename(ar, tmp_path) != ARCHIVE_OK) {
-		rc = fail_archive(err, ar, tmp_path);
-		goto out;
-	}
-	if ((rc = ar_member_header(ar, "debian-binary", 4, now, err)))
-		goto out;
-	if (archive_write_data(ar, "2.0\n", 4) < 0) {
-		rc = fail_archive(err, ar, "debian-binary");
-		goto out;
-	}
-	if ((rc = ar_member_header(ar, "control.tar.gz", (la_int64_t)control_tar->len, now, err)))
-		goto out;
-	if (archive_write_data(ar, control_tar->buf, control_tar->len) < 0) {
-		rc = fail_archive(err, ar, "control.tar.gz");
-		goto out;
-	}
-	struct stat st;
-	fd = open(data_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		strbuf_addf(err, "%s: %s", data_path, strerror(errno));
-		goto out;
-	}
-	if ((rc = ar_member_header(ar, "data.tar.xz", st.st_size, now, err)))
-		goto out;
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (archive_write_data(ar, buf, (size_t)n) < 0) {
-			rc = fail_archive(err, ar, "data.tar.xz");
-			goto out;
-		}
-	if (n < 0) {
-		rc = -errno;
-		strbuf_addf(err, "%s: %s", data_path, strerror(errno));
-		goto out;
-	}
-	if (archive_write_close(ar) != ARCHIVE_OK)
-		rc = fail_archive(err, ar, tmp_path);
-out:
-	if (fd >= 0)
-		close(fd);
-	archive_write_free(ar);
-	return rc;
-}
-
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	off_t hdr_at = lseek(fd, 0, SEEK_CUR);
+	if (hdr_at < 0 || lseek(fd, AR_HEADER_LEN, SEEK_CUR) < 0)
 		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
+	int rc = write_data_tar(fd, rootdir, err);
+	if (rc)
+		return rc;
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	if (end < 0)
+		return -errno;
+	char hdr[AR_HEADER_LEN + 1];
+	if ((rc = ar_header(hdr, "data.tar.xz", now, end - hdr_at - AR_HEADER_LEN))) {
+		strbuf_addf(err, "data.tar.xz: too large for an ar member");
+		return rc;
+	}
+	if (pwrite(fd, hdr, AR_HEADER_LEN, hdr_at) != AR_HEADER_LEN)
+		return errno ? -errno : -EIO;
+	return (end - hdr_at) % 2 ? write_all(fd, "\n", 1) : 0;
+}
+
+static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir, time_t now,
+			 struct strbuf *err)
+{
+	int rc = write_all(fd, "!<arch>\n", 8);
+	if (!rc)
+		rc = ar_put_member(fd, "debian-binary", "2.0\n", 4, now);
+	if (!rc)
+		rc = ar_put_member(fd, "control.tar.gz", control_tar->buf, control_tar->len, now);
+	if (rc) {
+		strbuf_addf(err, "writing the package: %s", strerror(-rc));
+		return rc;
+	}
+	size_t before = err->len;
+	rc = ar_put_data_member(fd, rootdir, now, err);
+	if (rc && err->len == before)
+		strbuf_addf(err, "writing data.tar.xz: %s", strerror(-rc));
+	if (!rc && fsync(fd) < 0) {
+		rc = -errno;
+		strbuf_addf(err, "fsync: %s", strerror(errno));
+	}
 	return rc;
 }
 
 int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
 	      const struct deb_scripts *scripts, struct strbuf *err)
 {
-	char data_path[PATH_MAX], tmp_path[PATH_MAX];
-	snprintf(data_path, sizeof(data_path), "%s.data.tmp", out_path);
+	char tmp_path[PATH_MAX];
 	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path);
 	struct strbuf conffiles = STRBUF_INIT, control_tar = STRBUF_INIT;
 	unsigned long kb = 0;
@@ -351,21 +405,27 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 			strbuf_addf(err, "the %s field holds a control character", names[i]);
 			return -EINVAL;
 		}
-	rc = write_data_tar(data_path, rootdir, &conffiles, &kb, err);
+	rc = measure_tree(rootdir, &conffiles, &kb, err);
 	if (!rc)
 		rc = write_control_tar(&control_tar, ctl, scripts,
 				       conffiles.buf ? conffiles.buf : "", kb, now, err);
+	int fd = -1;
+	if (!rc && (fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		rc = -errno;
+		strbuf_addf(err, "%s: %s", tmp_path, strerror(errno));
+	}
 	if (!rc)
-		rc = write_ar(tmp_path, &control_tar, data_path, now, err);
-	if (!rc && (rc = fsync_path(tmp_path)))
-		strbuf_addf(err, "fsync %s: %s", tmp_path, strerror(-rc));
+		rc = write_package(fd, &control_tar, rootdir, now, err);
+	if (fd >= 0 && close(fd) < 0 && !rc) {
+		rc = -errno;
+		strbuf_addf(err, "close %s: %s", tmp_path, strerror(errno));
+	}
 	if (!rc && rename(tmp_path, out_path) < 0) {
 		rc = -errno;
 		strbuf_addf(err, "rename %s: %s", out_path, strerror(errno));
 	}
 	if (rc)
 		unlink(tmp_path);
-	unlink(data_path);
 	strbuf_release(&conffiles);
 	strbuf_release(&control_tar);
 	return rc;

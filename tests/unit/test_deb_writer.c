@@ -124,6 +124,54 @@ static void test_unreadable_tree(void)
 	strbuf_release(&err);
 }
 
+/* data.tar.xz is streamed into the package: no side file beside it (a directory in the
+ * way of the old "<out>.data.tmp" made the write fail), and the package reads back whole
+ * whatever the parity of its members' sizes. */
+static void test_streamed_data(void)
+{
+	char tree[300], deb[300], side[320], file[340];
+	snprintf(tree, sizeof(tree), "%s/stream-tree", tmp);
+	snprintf(deb, sizeof(deb), "%s/stream.deb", tmp);
+	snprintf(side, sizeof(side), "%s.data.tmp", deb);
+	CHECK_INT(mkdir_p(tree, 0755), 0);
+	CHECK_INT(mkdir_p(side, 0755), 0);
+	struct deb_control ctl = { "stream", "1.0", "M <m@x>", "misc", "optional", NULL, "d" };
+	struct deb_scripts s = { 0 };
+	for (int round = 0; round < 4; round++) {
+		/* a file of a size that changes the compressed size from round to round */
+		snprintf(file, sizeof(file), "%s/f%d", tree, round);
+		char data[1000];
+		for (size_t i = 0; i < sizeof(data); i++)
+			data[i] = (char)((i * 7919u + (unsigned)round * 31u) % 251u);
+		CHECK_INT(write_file_atomic(file, data, 100 + (size_t)round * 301, 0644), 0);
+		struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+		int rc = deb_write(deb, tree, &ctl, &s, &err);
+		CHECK_INT(rc, 0);
+		if (rc)
+			fprintf(stderr, "  %s\n", err.buf);
+		const char *ar_t[] = { "ar", "t", deb, NULL };
+		CHECK_INT(run_capture(&out, ar_t), 0);
+		CHECK_STR(out.buf, "debian-binary\ncontrol.tar.gz\ndata.tar.xz\n");
+		strbuf_release(&out);
+		const char *contents[] = { "dpkg-deb", "--contents", deb, NULL };
+		CHECK_INT(run_capture(&out, contents), 0);
+		char name[16];
+		snprintf(name, sizeof(name), "./f%d\n", round);
+		CHECK(out.buf && strstr(out.buf, name));
+		strbuf_release(&out);
+		const char *size[] = { "dpkg-deb", "-f", deb, "Installed-Size", NULL };
+		CHECK_INT(run_capture(&out, size), 0);
+		char want[32];
+		snprintf(want, sizeof(want), "%d\n",
+			 1 + round + 1); /* the root dir, one KiB a file */
+		CHECK_STR(out.buf, want);
+		strbuf_release(&out);
+		strbuf_release(&err);
+	}
+	struct stat st;
+	CHECK(stat(side, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-deb.XXXXXX");
@@ -133,6 +181,7 @@ int main(void)
 	test_format0_has_no_postrm_call();
 	test_bad_version();
 	test_unreadable_tree();
+	test_streamed_data();
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
 	else
