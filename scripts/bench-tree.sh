@@ -8,14 +8,16 @@
 #      `dpkg-query -W` of every plugin package for reference;
 #   P4 the daemon's resident memory after the listings.
 # Also counts the FUSE requests of one listing (a run with -d). Prints medians, judges
-# nothing. PROFILE=1: only a perf profile of the daemon during 3 listings.
+# nothing. PROFILE=1: only a perf profile of the daemon during 3 listings. MEMMAP=1: also
+# the daemon's resident memory by mapping. BUILD=DIR: the wazofs of DIR (default build).
 # Usage (root): scripts/bench-tree.sh [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 N=${1:-1000}
 ROUNDS=${2:-5}
-make -s
+BUILD=${BUILD:-build}
+make -s BUILD="$BUILD" "$BUILD/wazofs"
 T=$(mktemp -d /tmp/wazofs-bench-tree.XXXXXX)
 chmod 0711 "$T"
 PID=
@@ -43,7 +45,7 @@ done
 echo "# $N plugins installed in $R ($(dpkg-query --admindir="$R/var/lib/dpkg" -W 'wazo-plugind-*' | wc -l) known to dpkg-query)"
 
 mount_wazofs() { # mount_wazofs [extra -o]
-	build/wazofs -f ${WAZOFS_FLAGS:-} -o "root=$R,state=$T/state,build_user=root${1:+,$1}" "$T/mnt" 2>"$T/daemon.err" &
+	"$BUILD/wazofs" -f ${WAZOFS_FLAGS:-} -o "root=$R,state=$T/state,build_user=root${1:+,$1}" "$T/mnt" 2>"$T/daemon.err" &
 	PID=$!
 	for _ in $(seq 100); do [ -d "$T/mnt/ns1" ] && return 0; sleep 0.05; done
 	echo "wazofs did not mount" >&2
@@ -103,10 +105,19 @@ for r in $(seq "$ROUNDS"); do
 	echo "$(ms "$a" "$b") $(ms "$b" "$c") $(ms "$c" "$d")" >>"$T/p3"
 done
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+# the daemon's own pages: RSS less the pages of shared libraries it shares with others
+uss=$(awk '/^Private_(Clean|Dirty):/ { k += $2 } END { print k }' "/proc/$PID/smaps_rollup")
+if [ -n "${MEMMAP:-}" ]; then # where P4's resident KiB are, by mapping
+	awk '/^[0-9a-f]+-/ { name = ($6 == "" ? "[anon]" : $6) } /^Rss:/ { r[name] += $2 }
+		END { for (n in r) if (r[n] >= 64) printf "#   %6d KiB %s\n", r[n], n }' \
+		"/proc/$PID/smaps" | sort -k2 -rn
+	echo "#   $(ls "/proc/$PID/task" | wc -l) threads"
+fi
 unmount_wazofs
 w=$(cut -d' ' -f1 "$T/p3" | median)
 e=$(cut -d' ' -f2 "$T/p3" | median)
 q=$(cut -d' ' -f3 "$T/p3" | median)
 printf 'P3 ls -l + cat status, %d plugins: wazofs %d ms | plain dir %d ms | dpkg-query -W %d ms | ratio %.1f (vs dpkg-query %.1f)\n' \
 	"$N" "$w" "$e" "$q" "$(ratio "$w" "$e")" "$(ratio "$w" "$q")"
-printf 'P4 daemon RSS after the listings, %d plugins: %.1f MiB\n' "$N" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+printf 'P4 daemon RSS after the listings, %d plugins: %.1f MiB (private: %.1f MiB)\n' "$N" \
+	"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(awk -v k="$uss" 'BEGIN { print k / 1024 }')"
