@@ -114,8 +114,7 @@ static void settle_job(struct plugind *p, struct job *job, int rc)
 		job->running = 0;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	plugind_repo_refresh(p); /* a package kept, or an older one pruned */
-	plugind_cache_flush(p);	 /* its end is seen at the next read */
+	plugind_cache_flush(p); /* its end is seen at the next read */
 }
 
 void run_install(struct plugind *p, const char *entry)
@@ -170,6 +169,8 @@ void run_install(struct plugind *p, const char *entry)
 	if (!rc)
 		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
 	job_close_log(job);
+	/* a package kept or an older one pruned: repo/ shows it before the copy goes */
+	plugind_repo_refresh(p);
 
 	/* job->running stays set until settle_job: while it is, nobody else frees job */
 	pthread_mutex_lock(&p->lock);
@@ -243,6 +244,7 @@ int run_market_job(struct plugind *p, struct job *job, const char *ns, const cha
 			rc = pipeline_install(job, &p->env, &source, work, 0, chain);
 	}
 	job_close_log(job);
+	plugind_repo_refresh(p); /* before the job's end shows */
 	pthread_mutex_lock(&p->lock);
 	snprintf(reason, len, "%s", job->st.reason);
 	pthread_mutex_unlock(&p->lock);

@@ -133,15 +133,19 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 	uid_t asked = job->asked_uid;
 	pthread_mutex_unlock(&p->lock);
 	plugind_history_add(p, asked, "remove", ns, name, version, NULL, result);
-	pthread_mutex_lock(&p->lock);
-	job->running = 0;
 	if (rc == 0) {
-		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
-		/* the kept packages of the removed plugins go with them */
+		/* the kept packages of the removed plugins go with them, and leave repo/
+		 * before the removal's end shows */
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
 		for (size_t i = 0; i < pkgs.n; i++)
 			plugin_prune_packages(dir, pkgs.v[i], NULL, 0);
+		plugind_repo_refresh(p);
+	}
+	pthread_mutex_lock(&p->lock);
+	job->running = 0;
+	if (rc == 0) {
+		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
 		struct strbuf list = STRBUF_INIT;
 		for (size_t i = 0; i < who.n; i++)
 			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
@@ -151,8 +155,6 @@ int plugind_remove(struct plugind *p, const char *ns, const char *name)
 		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	if (rc == 0)
-		plugind_repo_refresh(p); /* their packages left repo/ */
 	name_list_free(&pkgs);
 	name_list_free(&who);
 	return rc ? -EIO : 0;
