@@ -140,9 +140,9 @@ int main(void)
 	char deb[300];
 	snprintf(deb, sizeof(deb), "%s/hello.deb", tmp);
 	CHECK_INT(make_helloworld(deb), 0);
-	test_wazofs_package(deb);
-	test_dpkg_deb_package();
-	test_damaged(deb);
+	RUN(test_wazofs_package, deb);
+	RUN(test_dpkg_deb_package);
+	RUN(test_damaged, deb);
 	rm_rf(tmp);
 	return CHECK_SUMMARY();
 }

@@ -177,11 +177,11 @@ int main(void)
 	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-deb.XXXXXX");
 	if (!mkdtemp(tmp))
 		return 2;
-	test_helloworld_package();
-	test_format0_has_no_postrm_call();
-	test_bad_version();
-	test_unreadable_tree();
-	test_streamed_data();
+	RUN(test_helloworld_package);
+	RUN(test_format0_has_no_postrm_call);
+	RUN(test_bad_version);
+	RUN(test_unreadable_tree);
+	RUN(test_streamed_data);
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
 	else

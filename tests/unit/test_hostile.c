@@ -335,9 +335,9 @@ static void test_status_any_bytes(void)
 int main(void)
 {
 	signal(SIGALRM, on_alarm);
-	test_plugin_yml_files();
-	test_injection();
-	test_generated_bombs();
-	test_status_any_bytes();
+	RUN(test_plugin_yml_files);
+	RUN(test_injection);
+	RUN(test_generated_bombs);
+	RUN(test_status_any_bytes);
 	return CHECK_SUMMARY();
 }

@@ -164,8 +164,8 @@ static void test_redact(void)
 
 int main(void)
 {
-	test_market();
-	test_requests();
-	test_redact();
+	RUN(test_market);
+	RUN(test_requests);
+	RUN(test_redact);
 	return CHECK_SUMMARY();
 }

@@ -181,9 +181,9 @@ int main(void)
 	cfg.settle_ms = 100;
 	CHECK_INT(config_finish(&cfg, &err), 0);
 	strbuf_release(&err);
-	test_failing_build_direct(&cfg);
-	test_hanging_rules_are_killed(&cfg);
-	test_core_installs_and_removes(&cfg);
+	RUN(test_failing_build_direct, &cfg);
+	RUN(test_hanging_rules_are_killed, &cfg);
+	RUN(test_core_installs_and_removes, &cfg);
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
 	return CHECK_SUMMARY();

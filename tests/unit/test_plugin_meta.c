@@ -196,10 +196,10 @@ static void test_quote(void)
 
 int main(void)
 {
-	test_corpus();
-	test_coercions();
-	test_errors();
-	test_version_cmp();
-	test_quote();
+	RUN(test_corpus);
+	RUN(test_coercions);
+	RUN(test_errors);
+	RUN(test_version_cmp);
+	RUN(test_quote);
 	return CHECK_SUMMARY();
 }

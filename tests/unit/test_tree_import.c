@@ -202,17 +202,20 @@ int main(void)
 	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-import.XXXXXX");
 	if (!mkdtemp(tmp))
 		return 2;
-	test_good_archive();
-	test_hostile("abs.tar.gz", (struct member){ "/etc/evil", AE_IFREG, "x" }, "absolute path");
-	test_hostile("dotdot.tar.gz", (struct member){ "p/../../evil", AE_IFREG, "x" }, "'..'");
-	test_hostile("sym.tar.gz", (struct member){ "p/l", AE_IFLNK, "../../etc" },
-		     "symbolic link");
-	test_hostile("abssym.tar.gz", (struct member){ "p/l", AE_IFLNK, "/etc" }, "symbolic link");
-	test_hostile("fifo.tar.gz", (struct member){ "p/fifo", AE_IFIFO, "" }, "device, fifo");
-	test_symlink_chain();
-	test_limits();
-	test_not_an_archive();
-	test_tracker();
+	RUN(test_good_archive);
+	RUN(test_hostile, "abs.tar.gz", (struct member){ "/etc/evil", AE_IFREG, "x" },
+	    "absolute path");
+	RUN(test_hostile, "dotdot.tar.gz", (struct member){ "p/../../evil", AE_IFREG, "x" },
+	    "'..'");
+	RUN(test_hostile, "sym.tar.gz", (struct member){ "p/l", AE_IFLNK, "../../etc" },
+	    "symbolic link");
+	RUN(test_hostile, "abssym.tar.gz", (struct member){ "p/l", AE_IFLNK, "/etc" },
+	    "symbolic link");
+	RUN(test_hostile, "fifo.tar.gz", (struct member){ "p/fifo", AE_IFIFO, "" }, "device, fifo");
+	RUN(test_symlink_chain);
+	RUN(test_limits);
+	RUN(test_not_an_archive);
+	RUN(test_tracker);
 	rm_rf(tmp);
 	return CHECK_SUMMARY();
 }
