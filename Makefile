@@ -1,21 +1,31 @@
 # wazofs — Wazo plugins as a filesystem.
-# core/ is a library without FUSE (built against libyaml and libarchive only);
-# fs/ adds the FUSE layer; tests/unit link core alone.
+# core/ is a library without FUSE, in layers (ARCHITECTURE.md): base, yaml, plugin,
+# config, jobs, daemon; fs/ adds the FUSE layer; tests/unit link core alone.
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 PREFIX ?= /usr/local
 CFLAGS ?= -O2 -g
-# paths are bounded (config_finish keeps root and state under PATH_MAX/4)
-WARN := -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
+# Warnings for gcc and for clang (CC=clang): the same set, plus what only one knows.
+# WERROR=1 (CI) makes every warning an error.
+WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+	-Wundef -Werror=implicit-function-declaration
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),)
+# gcc: paths are bounded (config_finish keeps root and state under PATH_MAX/4)
+WARN += -Wno-format-truncation
+endif
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
 CORE_PKGS := yaml-0.1 libarchive nettle zlib
 BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
-CORE_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
-FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3) -Icore
+CORE_CFLAGS := $(BASE_CFLAGS) -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
+FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3)
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS)) -pthread -lm
 FS_LIBS := $(shell $(PKG_CONFIG) --libs fuse3) $(CORE_LIBS)
 
-CORE_SRC := $(wildcard core/*.c)
+CORE_SRC := $(wildcard core/*/*.c)
+CORE_HDR := $(wildcard core/*/*.h)
 FS_SRC := $(wildcard fs/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -24,11 +34,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/wazofs $(UNIT_BIN)
 
-$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
+$(BUILD)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c -o $@ $<
 
-$(BUILD)/fs/%.o: fs/%.c $(wildcard fs/*.h core/*.h)
+$(BUILD)/fs/%.o: fs/%.c $(wildcard fs/*.h) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(FS_CFLAGS) -c -o $@ $<
 
@@ -40,11 +50,16 @@ $(BUILD)/wazofs: $(FS_OBJ) $(BUILD)/libwazocore.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
+
+# fs/router.c is pure (no FUSE): its unit test builds it in
+$(BUILD)/tests/test_router: tests/unit/test_router.c fs/router.c fs/router.h $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -Ifs -o $@ $< fs/router.c
 
 # scripts/bench-deb.sh's helper: wazofs's .deb writer on a directory
 $(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a
-	$(CC) $(CORE_CFLAGS) -Icore -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
 # scripts/bench.sh's P2 baseline: a minimal libfuse passthrough
 $(BUILD)/passthrough_bench: scripts/passthrough_bench.c
@@ -61,6 +76,22 @@ corpus: $(BUILD)/tests/test_plugin_meta
 # The same suites with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/).
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" test
+
+# Static analysis: clang's analyzer over the whole build, then cppcheck; any finding
+# fails. (scan-build and cppcheck come from scripts/install-deps.sh.)
+analyze:
+	rm -rf build-analyze
+	scan-build --status-bugs -o build-analyze/report $(MAKE) BUILD=build-analyze all
+	cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
+		--error-exitcode=1 -D_GNU_SOURCE -Icore core fs
+
+# ThreadSanitizer (build-tsan/): the unit tests, then the mount tests that run jobs,
+# removals and reads at once (the daemon's threads); any report fails the program.
+TSAN_TESTS ?= tests/integration/test_concurrency.sh tests/integration/test_faults.sh
+tsan:
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" all
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" BUILD=build-tsan \
+		bash tests/run.sh $(TSAN_TESTS)
 
 # libFuzzer targets (clang): build-fuzz/fuzz_*; `make fuzz-run` runs each for
 # FUZZ_SECONDS, seeded from tests/data, and stops at the first crash or invalid status.
@@ -86,8 +117,13 @@ fuzz-run: fuzz
 		grep -E '^Done|^#[0-9]+.*DONE' build-fuzz/$${t##*/}.log | tail -1; \
 	done
 
+# No include goes from a lower layer of core/ to a higher one, none into fs/, and no
+# FUSE header is in core/ (scripts/check-layers.sh).
+check-layers:
+	bash scripts/check-layers.sh
+
 # The C style of .clang-format, checked (apply with: clang-format -i FILES).
-FORMAT_FILES := $(wildcard core/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
@@ -111,6 +147,6 @@ install: $(BUILD)/wazofs
 	fi
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-analyze build-tsan build-clang
 
-.PHONY: all test corpus asan fuzz fuzz-run format-check install clean
+.PHONY: all test corpus asan fuzz fuzz-run format-check check-layers analyze tsan install clean

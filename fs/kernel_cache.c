@@ -1,7 +1,7 @@
 /* kernel_cache: see kernel_cache.h. */
 #include "kernel_cache.h"
-#include "monotonic.h"
-#include "name_list.h"
+#include "base/monotonic.h"
+#include "base/name_list.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -72,7 +72,7 @@ static void *dropper(void *arg)
 	return NULL;
 }
 
-int kernel_cache_start(struct fuse *f, struct plugind *p)
+int kernel_cache_start(struct fuse *f, struct daemon *p)
 {
 	monotonic_cond_init(&kc.cond);
 	kc.fuse = f;
@@ -83,8 +83,8 @@ int kernel_cache_start(struct fuse *f, struct plugind *p)
 		kc.running = 0;
 		return -rc;
 	}
-	struct plugind_cache_hooks h = { .changed = on_changed, .flush = on_flush };
-	plugind_set_cache_hooks(p, &h);
+	struct daemon_cache_hooks h = { .changed = on_changed, .flush = on_flush };
+	daemon_set_cache_hooks(p, &h);
 	return 0;
 }
 

@@ -13,14 +13,14 @@
 #ifndef FUSE_USE_VERSION
 #define FUSE_USE_VERSION 314
 #endif
-#include "plugind.h"
+#include "daemon/daemon.h"
 #include <fuse.h>
 
 /* How long the kernel may keep a name or attributes without asking (seconds). */
 #define KERNEL_CACHE_TIMEOUT 10.0
 
 /* From the init callback: starts the thread and registers the core's hooks. */
-int kernel_cache_start(struct fuse *f, struct plugind *p);
+int kernel_cache_start(struct fuse *f, struct daemon *p);
 /* Ends the thread (bounded: it gives up on a kernel that does not answer). */
 void kernel_cache_stop(void);
 #endif

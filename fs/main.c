@@ -1,9 +1,9 @@
 /* main: option parsing (fuse_opt, then the YAML config file, the command line winning),
  * checks before anything is mounted, and the startup order: fuse_new, signal handlers,
  * fuse_mount, daemonize, core threads, multi-threaded loop; unwinding in reverse. */
-#include "config.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
 #include "ops.h"
-#include "plugind.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -223,7 +223,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts opts = { 0 };
 	struct cli cli = { 0 };
 	struct wazofs_config cfg;
-	struct plugind *core = NULL;
+	struct daemon *core = NULL;
 	struct fuse *fuse = NULL;
 	struct fuse_loop_config *loop = NULL;
 	struct strbuf err = STRBUF_INIT;
@@ -263,7 +263,7 @@ int main(int argc, char *argv[])
 	int to_stderr = opts.foreground && !getenv("JOURNAL_STREAM");
 	openlog("wazofs", LOG_PID | (to_stderr ? LOG_PERROR : 0), LOG_DAEMON);
 	setlogmask(LOG_UPTO(cfg.log_level));
-	if (plugind_new(&core, &cfg, &err)) {
+	if (daemon_new(&core, &cfg, &err)) {
 		fprintf(stderr, "wazofs: %s\n", err.buf ? err.buf : "cannot set up the state dir");
 		goto out_opts;
 	}
@@ -278,7 +278,7 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
 	/* threads after the fork of fuse_daemonize, or they would stay in the parent */
-	if (plugind_start(core) != 0) {
+	if (daemon_start(core) != 0) {
 		syslog(LOG_ERR, "cannot start the worker threads");
 		goto out_unmount;
 	}
@@ -296,7 +296,10 @@ int main(int argc, char *argv[])
 	ret = ret < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(loop);
 	sd_notify_state("STOPPING=1");
-	plugind_stop(core);
+	daemon_stop(core);
+	/* no thread may call into libfuse once fuse_destroy begins (ThreadSanitizer saw the
+	 * cache thread lock what fuse_destroy was destroying) */
+	wazofs_ops_stop_threads();
 	syslog(LOG_INFO, "unmounted %s", opts.mountpoint);
 out_unmount:
 	fuse_unmount(fuse);
@@ -305,7 +308,7 @@ out_signals:
 out_fuse:
 	fuse_destroy(fuse);
 out_core:
-	plugind_free(core);
+	daemon_free(core);
 	closelog();
 out_opts:
 	free(opts.mountpoint);

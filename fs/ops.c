@@ -6,11 +6,11 @@
  * mount options: root and members of -o group change the tree and read logs and copies;
  * anyone else reads the rest and gets EACCES for the others. */
 #include "ops.h"
+#include "base/strbuf.h"
+#include "daemon/daemon.h"
 #include "kernel_cache.h"
-#include "plugind.h"
 #include "poll_waiters.h"
 #include "router.h"
-#include "strbuf.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +44,7 @@ struct handle {
 	size_t pending_off;
 };
 
-static struct plugind *core(void)
+static struct daemon *core(void)
 {
 	return fuse_get_context()->private_data;
 }
@@ -58,10 +58,10 @@ static pid_t caller(void)
 static int caller_is_admin(void)
 {
 	const struct fuse_context *c = fuse_get_context();
-	plugind_set_caller(c->uid); /* who asked, for the history */
+	daemon_set_caller(c->uid); /* who asked, for the history */
 	if (c->uid == 0)
 		return 1;
-	const struct wazofs_config *cfg = plugind_config(core());
+	const struct wazofs_config *cfg = daemon_config(core());
 	if (!cfg->has_admin_group)
 		return 0;
 	if (c->gid == cfg->admin_gid)
@@ -77,14 +77,14 @@ static int caller_is_admin(void)
 /* The group shown on what admins may change or read: the admin group, else root's. */
 static gid_t admin_gid(void)
 {
-	const struct wazofs_config *cfg = plugind_config(core());
+	const struct wazofs_config *cfg = daemon_config(core());
 	return cfg->has_admin_group ? cfg->admin_gid : 0;
 }
 
 /* Mode of a directory admins change (mkdir, rmdir, copies). */
 static mode_t changeable_dir_mode(void)
 {
-	return plugind_config(core())->has_admin_group ? 0775 : 0755;
+	return daemon_config(core())->has_admin_group ? 0775 : 0755;
 }
 
 /* Logs and copies may hold secrets: readable by admins only. */
@@ -108,7 +108,7 @@ static void own_backing(const char *b)
 
 static int backing(const struct route *r, char *out, size_t len)
 {
-	if (snprintf(out, len, "%s/%s", plugind_incoming_dir(core()), r->rel) >= (int)len)
+	if (snprintf(out, len, "%s/%s", daemon_incoming_dir(core()), r->rel) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -137,7 +137,7 @@ static int editor_artifact(const char *rel)
 static void note_change(const struct route *r)
 {
 	if (!editor_artifact(r->rel))
-		plugind_incoming_touch(core(), r->entry, caller());
+		daemon_incoming_touch(core(), r->entry, caller());
 }
 
 /* A new top-level entry must leave room for its ENTRY.status beside it. */
@@ -167,7 +167,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	(void)conn;
 	/* the kernel keeps names and attributes until the core says they changed
 	 * (kernel_cache); a missing name is always asked again (a copy may appear) */
-	struct plugind *p = core();
+	struct daemon *p = core();
 	int cached = kernel_cache_start(fuse_get_context()->fuse, p) == 0;
 	if (!cached)
 		syslog(LOG_WARNING, "no cache thread: the kernel caches nothing");
@@ -181,11 +181,18 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return p;
 }
 
+void wazofs_ops_stop_threads(void)
+{
+	kernel_cache_stop();
+	poll_waiters_stop();
+}
+
+/* Called from within fuse_destroy, after it destroyed its own locks: main.c has
+ * stopped the threads by then (wazofs_ops_stop_threads); this covers the other exits. */
 static void op_destroy(void *private_data)
 {
 	(void)private_data;
-	kernel_cache_stop();
-	poll_waiters_stop();
+	wazofs_ops_stop_threads();
 }
 
 /* A directory of the tree, last changed at mtime. */
@@ -238,33 +245,33 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct view v;
 	int rc;
 	switch (r.kind) {
-	case R_ROOT: dir_stat(st, changeable_dir_mode(), plugind_tree_mtime(core())); return 0;
+	case R_ROOT: dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core())); return 0;
 	case R_MARKET:
 		if (r.depth == 3) {
-			if (strcmp(r.leaf, "info") || plugind_market_info(core(), r.ns, r.name, &v))
+			if (strcmp(r.leaf, "info") || daemon_market_info(core(), r.ns, r.name, &v))
 				return -ENOENT;
 			return stat_view(&v, st, 0);
 		}
-		rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l);
+		rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l);
 		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
 			rc = -ENOENT;
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, 0555, plugind_market_mtime(core()));
+			dir_stat(st, 0555, daemon_market_mtime(core()));
 		return rc;
 	case R_INCOMING_DIR: {
 		struct stat bst; /* the drop zone's own mtime */
-		if (stat(plugind_incoming_dir(core()), &bst) < 0)
+		if (stat(daemon_incoming_dir(core()), &bst) < 0)
 			return -errno;
 		dir_stat(st, changeable_dir_mode(), bst.st_mtim);
 		return 0;
 	}
 	case R_OVERVIEW:
-		if ((rc = plugind_overview_open(core(), &v)))
+		if ((rc = daemon_overview_open(core(), &v)))
 			return rc;
 		return stat_view(&v, st, 0);
 	case R_HISTORY:
-		if ((rc = plugind_history_open(core(), &v)))
+		if ((rc = daemon_history_open(core(), &v)))
 			return rc;
 		return stat_view(&v, st, 0);
 	case R_EVENTS: {
@@ -281,42 +288,42 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			return 0;
 		if (errno != ENOENT || !r.top_level)
 			return -errno;
-		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
+		if ((rc = daemon_incoming_view_open(core(), r.entry, &v)))
 			return rc;
 		return stat_view(&v, st, is_private_leaf(r.entry));
 	}
 	case R_NAMESPACE:
-		rc = plugind_list_plugins(core(), r.ns, &l);
+		rc = daemon_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, changeable_dir_mode(), plugind_tree_mtime(core()));
+			dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core()));
 		return rc;
 	case R_PLUGIN: {
 		struct timespec mtime;
-		if ((rc = plugind_plugin_mtime(core(), r.ns, r.name, &mtime)))
+		if ((rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime)))
 			return rc;
 		dir_stat(st, changeable_dir_mode(), mtime);
 		return 0;
 	}
 	case R_LEAF:
-		if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
+		if ((rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
 		return stat_view(&v, st, is_private_leaf(r.leaf));
 	case R_VERSIONS: {
 		struct timespec mtime;
-		if ((rc = plugind_plugin_mtime(core(), r.ns, r.name, &mtime)))
+		if ((rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime)))
 			return rc;
 		dir_stat(st, 0555, mtime);
 		return 0;
 	}
 	case R_VERSION:
-		if ((rc = plugind_version_open(core(), r.ns, r.name, r.file, &v)))
+		if ((rc = daemon_version_open(core(), r.ns, r.name, r.file, &v)))
 			return rc;
 		return stat_view(&v, st, 0);
 	case R_REPO:
-		rc = plugind_repo_open(core(), r.rel, &v);
+		rc = daemon_repo_open(core(), r.rel, &v);
 		if (rc == -EISDIR)
-			dir_stat(st, 0555, plugind_repo_mtime(core()));
+			dir_stat(st, 0555, daemon_repo_mtime(core()));
 		else if (rc == 0)
 			return stat_view(&v, st, 0);
 		return rc == -EISDIR ? 0 : rc;
@@ -346,21 +353,21 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	switch (r.kind) {
 	case R_ROOT:
 		filler(buf, "incoming", NULL, 0, 0);
-		if (plugind_market_list(core(), NULL, &l) == 0)
+		if (daemon_market_list(core(), NULL, &l) == 0)
 			filler(buf, "market", NULL, 0, 0);
 		name_list_free(&l);
 		filler(buf, "status", NULL, 0, 0);
 		filler(buf, "events", NULL, 0, 0);
 		filler(buf, "history", NULL, 0, 0);
 		filler(buf, "repo", NULL, 0, 0);
-		plugind_list_namespaces(core(), &l);
+		daemon_list_namespaces(core(), &l);
 		for (const char *const *name = route_reserved; *name; name++)
 			name_list_remove(&l, *name); /* a namespace so named is hidden */
 		return fill_list(buf, filler, &l);
 	case R_MARKET:
 		if (r.depth == 3)
 			return -ENOTDIR;
-		if ((rc = plugind_market_list(core(), r.depth ? r.ns : NULL, &l)))
+		if ((rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l)))
 			return rc;
 		if (r.depth == 2) {
 			int found = name_list_has(&l, r.name);
@@ -375,7 +382,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case R_INCOMING: {
 		char b[PATH_MAX];
 		if (r.kind == R_INCOMING_DIR)
-			snprintf(b, sizeof(b), "%s", plugind_incoming_dir(core()));
+			snprintf(b, sizeof(b), "%s", daemon_incoming_dir(core()));
 		else if (!caller_is_admin())
 			return -EACCES;
 		else if ((rc = backing(&r, b, sizeof(b))))
@@ -389,25 +396,25 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 				filler(buf, de->d_name, NULL, 0, 0);
 		closedir(d);
 		if (r.kind == R_INCOMING_DIR) {
-			plugind_incoming_virtual(core(), &l);
+			daemon_incoming_virtual(core(), &l);
 			fill_list(buf, filler, &l);
 		}
 		return 0;
 	}
 	case R_NAMESPACE:
-		if ((rc = plugind_list_plugins(core(), r.ns, &l)))
+		if ((rc = daemon_list_plugins(core(), r.ns, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_PLUGIN:
-		if ((rc = plugind_list_leaves(core(), r.ns, r.name, &l)))
+		if ((rc = daemon_list_leaves(core(), r.ns, r.name, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_VERSIONS:
-		if ((rc = plugind_list_versions(core(), r.ns, r.name, &l)))
+		if ((rc = daemon_list_versions(core(), r.ns, r.name, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_REPO:
-		if ((rc = plugind_repo_list(core(), r.rel, &l)))
+		if ((rc = daemon_repo_list(core(), r.rel, &l)))
 			return rc;
 		return fill_list(buf, filler, &l);
 	default: return -ENOTDIR;
@@ -428,14 +435,14 @@ static int render_view(const char *path, struct view *v)
 	if (rc)
 		return rc;
 	switch (r.kind) {
-	case R_LEAF: return plugind_view_open(core(), r.ns, r.name, r.leaf, v);
-	case R_REPO: return plugind_repo_open(core(), r.rel, v);
-	case R_OVERVIEW: return plugind_overview_open(core(), v);
+	case R_LEAF: return daemon_view_open(core(), r.ns, r.name, r.leaf, v);
+	case R_REPO: return daemon_repo_open(core(), r.rel, v);
+	case R_OVERVIEW: return daemon_overview_open(core(), v);
 	case R_INCOMING:
-		return r.top_level ? plugind_incoming_view_open(core(), r.entry, v) : -ENOENT;
+		return r.top_level ? daemon_incoming_view_open(core(), r.entry, v) : -ENOENT;
 	case R_MARKET:
 		return r.depth == 3 && strcmp(r.leaf, "info") == 0
-			   ? plugind_market_info(core(), r.ns, r.name, v)
+			   ? daemon_market_info(core(), r.ns, r.name, v)
 			   : -ENOENT;
 	default: return -ENOENT;
 	}
@@ -465,7 +472,7 @@ static int open_events(struct fuse_file_info *fi)
 		return -ENOMEM;
 	h->fd = -1;
 	h->events = 1;
-	h->seq = plugind_events_now(core());
+	h->seq = daemon_events_now(core());
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
@@ -479,7 +486,7 @@ static int read_events(struct handle *h, char *buf, size_t size)
 	while (h->pending_off >= h->pending.len) {
 		strbuf_release(&h->pending);
 		h->pending_off = 0;
-		int n = plugind_events_read(core(), &h->seq, 1000, &h->pending);
+		int n = daemon_events_read(core(), &h->seq, 1000, &h->pending);
 		if (n == -ESHUTDOWN)
 			return 0;
 		if (n <= 0 && fuse_interrupted())
@@ -508,8 +515,8 @@ static int open_backing(const struct route *r, const char *b, struct fuse_file_i
 	snprintf(h->entry, sizeof(h->entry), "%s", r->entry);
 	if ((is_write(flags) || (flags & O_CREAT)) && !editor_artifact(r->rel)) {
 		h->tracked = 1;
-		plugind_incoming_open(core(), r->entry, caller());
-		plugind_incoming_touch(core(), r->entry, caller());
+		daemon_incoming_open(core(), r->entry, caller());
+		daemon_incoming_touch(core(), r->entry, caller());
 	}
 	fi->fh = (uintptr_t)h;
 	return 0;
@@ -529,7 +536,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
 		if (is_write(fi->flags))
 			return -EACCES;
-		if ((rc = plugind_incoming_view_open(core(), r.entry, &v)))
+		if ((rc = daemon_incoming_view_open(core(), r.entry, &v)))
 			return rc;
 		return open_view_at(path, fi, &v);
 	}
@@ -538,22 +545,22 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return -EROFS;
 		if (r.kind == R_EVENTS)
 			return open_events(fi);
-		rc = r.kind == R_OVERVIEW ? plugind_overview_open(core(), &v)
-					  : plugind_history_open(core(), &v);
+		rc = r.kind == R_OVERVIEW ? daemon_overview_open(core(), &v)
+					  : daemon_history_open(core(), &v);
 		return rc ? rc : open_view_at(path, fi, &v);
 	}
 	if (r.kind == R_MARKET && r.depth == 3) {
 		if (is_write(fi->flags))
 			return -EROFS;
-		if (strcmp(r.leaf, "info") || (rc = plugind_market_info(core(), r.ns, r.name, &v)))
+		if (strcmp(r.leaf, "info") || daemon_market_info(core(), r.ns, r.name, &v))
 			return -ENOENT;
 		return open_view_at(path, fi, &v);
 	}
 	if (r.kind == R_VERSION || r.kind == R_REPO) {
 		if (is_write(fi->flags))
 			return -EROFS;
-		rc = r.kind == R_REPO ? plugind_repo_open(core(), r.rel, &v)
-				      : plugind_version_open(core(), r.ns, r.name, r.file, &v);
+		rc = r.kind == R_REPO ? daemon_repo_open(core(), r.rel, &v)
+				      : daemon_version_open(core(), r.ns, r.name, r.file, &v);
 		return rc ? rc : open_view_at(path, fi, &v);
 	}
 	if (r.kind != R_LEAF)
@@ -562,7 +569,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return -EROFS;
 	if (is_private_leaf(r.leaf) && !caller_is_admin())
 		return -EACCES;
-	if ((rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v)))
+	if ((rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v)))
 		return rc;
 	return open_view_at(path, fi, &v);
 }
@@ -630,7 +637,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 	if (n < 0)
 		return -errno;
 	if (h->tracked)
-		plugind_incoming_touch(core(), h->entry, caller());
+		daemon_incoming_touch(core(), h->entry, caller());
 	return (int)n;
 }
 
@@ -645,8 +652,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->tracked) {
-		plugind_incoming_touch(core(), h->entry, 0);
-		plugind_incoming_close(core(), h->entry);
+		daemon_incoming_touch(core(), h->entry, 0);
+		daemon_incoming_close(core(), h->entry);
 	}
 	free(h);
 	return 0;
@@ -662,7 +669,7 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	int changed = 1;
 	if (h->events) {
-		changed = h->pending_off < h->pending.len || plugind_events_now(core()) > h->seq;
+		changed = h->pending_off < h->pending.len || daemon_events_now(core()) > h->seq;
 	} else if (h->view_path) {
 		struct view v;
 		if (render_view(h->view_path, &v) == 0) {
@@ -707,12 +714,12 @@ static int op_mkdir(const char *path, mode_t mode)
 		note_change(&r);
 		return 0;
 	}
-	case R_NAMESPACE: return plugind_mkdir_namespace(core(), r.ns);
+	case R_NAMESPACE: return daemon_mkdir_namespace(core(), r.ns);
 	case R_PLUGIN: {
 		struct name_list l = { 0 };
-		int exists = plugind_list_leaves(core(), r.ns, r.name, &l) == 0;
+		int exists = daemon_list_leaves(core(), r.ns, r.name, &l) == 0;
 		name_list_free(&l);
-		return exists ? -EEXIST : plugind_install_from_market(core(), r.ns, r.name);
+		return exists ? -EEXIST : daemon_install_from_market(core(), r.ns, r.name);
 	}
 	case R_ROOT:
 	case R_INCOMING_DIR:
@@ -733,21 +740,21 @@ static int op_unlink(const char *path)
 		BACKING(r, b);
 		if (unlink(b) == 0) {
 			if (r.top_level)
-				plugind_incoming_gone(core(), r.entry);
+				daemon_incoming_gone(core(), r.entry);
 			else
 				note_change(&r);
 			return 0;
 		}
 		if (errno != ENOENT || !r.top_level)
 			return -errno;
-		return plugind_incoming_virtual_unlink(core(), r.entry);
+		return daemon_incoming_virtual_unlink(core(), r.entry);
 	}
 	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY || r.kind == R_REPO)
 		return -EROFS;
 	if (r.kind == R_VERSION) {
 		/* as for a view: a kept package stays, and `rm -r` goes on */
 		struct view v;
-		int rc = plugind_version_open(core(), r.ns, r.name, r.file, &v);
+		int rc = daemon_version_open(core(), r.ns, r.name, r.file, &v);
 		if (!rc)
 			view_release(&v);
 		return rc;
@@ -755,7 +762,7 @@ static int op_unlink(const char *path)
 	if (r.kind == R_LEAF) {
 		/* removing a view changes nothing; it lets `rm -r` reach rmdir */
 		struct view v;
-		int rc = plugind_view_open(core(), r.ns, r.name, r.leaf, &v);
+		int rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
 		if (!rc)
 			view_release(&v);
 		return rc;
@@ -774,17 +781,17 @@ static int op_rmdir(const char *path)
 		if (rmdir(b) < 0)
 			return -errno;
 		if (r.top_level)
-			plugind_incoming_gone(core(), r.entry);
+			daemon_incoming_gone(core(), r.entry);
 		else
 			note_change(&r);
 		return 0;
 	}
-	case R_PLUGIN: return plugind_remove(core(), r.ns, r.name);
-	case R_NAMESPACE: return plugind_rmdir_namespace(core(), r.ns);
+	case R_PLUGIN: return daemon_remove(core(), r.ns, r.name);
+	case R_NAMESPACE: return daemon_rmdir_namespace(core(), r.ns);
 	case R_VERSIONS: {
 		/* changes nothing (the plugin's removal takes its versions): lets `rm -r` on */
 		struct name_list l = { 0 };
-		int rc = plugind_list_versions(core(), r.ns, r.name, &l);
+		int rc = daemon_list_versions(core(), r.ns, r.name, &l);
 		name_list_free(&l);
 		return rc;
 	}
@@ -814,7 +821,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	if (renameat2(AT_FDCWD, ba, AT_FDCWD, bt, flags) < 0)
 		return -errno;
 	if (a.top_level && strcmp(a.entry, t.entry))
-		plugind_incoming_gone(core(), a.entry);
+		daemon_incoming_gone(core(), a.entry);
 	else
 		note_change(&a);
 	note_change(&t);
@@ -1018,7 +1025,7 @@ static int op_removexattr(const char *path, const char *name)
 static int op_statfs(const char *path, struct statvfs *st)
 {
 	(void)path;
-	return statvfs(plugind_incoming_dir(core()), st) < 0 ? -errno : 0;
+	return statvfs(daemon_incoming_dir(core()), st) < 0 ? -errno : 0;
 }
 
 const struct fuse_operations wazofs_ops = {

@@ -6,4 +6,7 @@
 #include <fuse.h>
 
 extern const struct fuse_operations wazofs_ops;
+/* Stops the threads that call into libfuse on their own (kernel cache drops, poll
+ * wake-ups); after the daemon's threads stopped, before fuse_destroy. Idempotent. */
+void wazofs_ops_stop_threads(void);
 #endif

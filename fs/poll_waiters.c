@@ -46,11 +46,11 @@ static void wake_all(void)
 
 static void *notifier(void *arg)
 {
-	struct plugind *p = arg;
-	unsigned long long seq = plugind_events_now(p);
+	struct daemon *p = arg;
+	unsigned long long seq = daemon_events_now(p);
 	for (;;) {
 		struct strbuf ignored = STRBUF_INIT;
-		int n = plugind_events_read(p, &seq, 1000, &ignored);
+		int n = daemon_events_read(p, &seq, 1000, &ignored);
 		strbuf_release(&ignored);
 		wake_all(); /* an event, or a second gone by (dpkg changes made by others) */
 		if (n == -ESHUTDOWN)
@@ -58,7 +58,7 @@ static void *notifier(void *arg)
 	}
 }
 
-int poll_waiters_start(struct plugind *p)
+int poll_waiters_start(struct daemon *p)
 {
 	int rc = pthread_create(&thread, NULL, notifier, p);
 	running = rc == 0;

@@ -6,11 +6,11 @@
 #ifndef FUSE_USE_VERSION
 #define FUSE_USE_VERSION 314
 #endif
-#include "plugind.h"
+#include "daemon/daemon.h"
 #include <fuse.h>
 
-int poll_waiters_start(struct plugind *p);
-/* After plugind_stop (which ends the events the thread waits on). */
+int poll_waiters_start(struct daemon *p);
+/* After daemon_stop (which ends the events the thread waits on). */
 void poll_waiters_stop(void);
 /* Takes ph: it is notified (and destroyed) at the next change. */
 void poll_waiters_add(struct fuse_pollhandle *ph);

@@ -1,6 +1,6 @@
 /* deb_write_bench: writes the .deb of a directory with wazofs's deb writer, as
  * scripts/bench-deb.sh measures it against dpkg-deb. Usage: deb_write_bench DIR OUT.deb */
-#include "deb_writer.h"
+#include "plugin/deb_writer.h"
 #include <stdio.h>
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test: the C unit tests of core/ (build/tests/test_*) and the mount tests
-# (tests/integration/test_*.sh), then prints the sum as "N passed, N failed".
+# (tests/integration/test_*.sh, or those named as arguments), then prints the sum as
+# "N passed, N failed".
 cd "$(dirname "$0")/.."
 export WAZOFS_CORPUS=${WAZOFS_CORPUS:-$(pwd)/tests/data/plugin-yml}
 BUILD=${BUILD:-build}
@@ -10,7 +11,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
 passed=0
 failed=0
-for t in "$BUILD"/tests/test_* tests/integration/test_*.sh; do
+# arguments: the mount tests to run (default: every one); the unit tests always run
+[ $# -gt 0 ] || set -- tests/integration/test_*.sh
+for t in "$BUILD"/tests/test_* "$@"; do
 	[ -x "$t" ] || [ "${t%.sh}" != "$t" ] || continue
 	echo "# $t"
 	out=$(if [ "${t%.sh}" != "$t" ]; then timeout 900 bash "$t"; else timeout 900 "$t"; fi 2>&1)

@@ -1,7 +1,7 @@
 /* libFuzzer target: archive import (any format libarchive reads) into a scratch dir,
  * with small limits; nothing may be written outside it. */
-#include "fsutil.h"
-#include "tree_import.h"
+#include "base/fsutil.h"
+#include "jobs/tree_import.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

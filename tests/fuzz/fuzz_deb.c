@@ -1,7 +1,7 @@
 /* libFuzzer target: a dropped .deb, read (control and plugin metadata) and checked as a
  * plugin package would be; anything goes in, nothing may crash, leak or hang. */
-#include "deb_reader.h"
-#include "package_drop.h"
+#include "plugin/deb_reader.h"
+#include "plugin/package_drop.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

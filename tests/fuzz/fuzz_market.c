@@ -1,5 +1,5 @@
 /* libFuzzer target: the market index (JSON through libyaml) and its info rendering. */
-#include "market.h"
+#include "plugin/market.h"
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /* libFuzzer target: wazo/plugin.yml parsing, validation and wazofs's own limits; the
  * status of a job that read it must always render as valid YAML. */
-#include "job_status.h"
-#include "plugin_meta.h"
+#include "jobs/job_status.h"
+#include "plugin/plugin_meta.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* libFuzzer target: install request files (incoming/NAME.yml). */
-#include "install_request.h"
+#include "plugin/install_request.h"
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,7 @@
  * YAML). Prints the rendering when it does not. */
 #ifndef WAZOFS_STATUS_ROUND_TRIP_H
 #define WAZOFS_STATUS_ROUND_TRIP_H
-#include "job_status.h"
+#include "jobs/job_status.h"
 #include <stdio.h>
 #include <string.h>
 

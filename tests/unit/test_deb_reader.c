@@ -1,11 +1,11 @@
 /* Unit tests of core/deb_reader: packages made by wazofs's writer and by the real
  * dpkg-deb are read back; truncated, corrupt and foreign files are refused with a
  * message, never read half. */
+#include "base/fsutil.h"
+#include "base/subproc.h"
 #include "check.h"
-#include "deb_reader.h"
-#include "fsutil.h"
-#include "plugin_package.h"
-#include "subproc.h"
+#include "plugin/deb_reader.h"
+#include "plugin/plugin_package.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>

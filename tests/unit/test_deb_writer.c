@@ -1,11 +1,11 @@
 /* Unit tests of core/deb_writer and core/plugin_package: build the hello world package
  * from examples/helloworld, read it back with the real dpkg-deb, install and purge it
  * with the real dpkg into a sandbox root. */
+#include "base/fsutil.h"
+#include "base/subproc.h"
 #include "check.h"
-#include "deb_writer.h"
-#include "fsutil.h"
-#include "plugin_package.h"
-#include "subproc.h"
+#include "plugin/deb_writer.h"
+#include "plugin/plugin_package.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>

@@ -1,14 +1,14 @@
 /* Hostile input for the pure parsers: the files of tests/data/hostile, generated bombs,
  * and status values holding any bytes. Every parse runs under an alarm, so a hang fails
  * the test instead of stalling it. */
+#include "base/strbuf.h"
 #include "check.h"
-#include "install_request.h"
-#include "job_status.h"
-#include "market.h"
-#include "plugin_meta.h"
+#include "jobs/job_status.h"
+#include "plugin/install_request.h"
+#include "plugin/market.h"
+#include "plugin/plugin_meta.h"
 #include "status_round_trip.h"
-#include "strbuf.h"
-#include "yaml11.h"
+#include "yaml/yaml11.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

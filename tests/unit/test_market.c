@@ -1,10 +1,10 @@
 /* Unit tests of core/market and core/install_request: the wazo market format read with
  * libyaml, version picking against the running Wazo version, the info file, and
  * install bodies. */
+#include "base/fsutil.h"
 #include "check.h"
-#include "fsutil.h"
-#include "install_request.h"
-#include "market.h"
+#include "plugin/install_request.h"
+#include "plugin/market.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>

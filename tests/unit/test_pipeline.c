@@ -1,11 +1,11 @@
 /* Unit tests of the job pipeline and the core state without any mount: core/ used as a
  * library against a sandbox dpkg root, with the real dpkg, dpkg-deb and fakeroot. */
+#include "base/fsutil.h"
+#include "base/subproc.h"
 #include "check.h"
-#include "fsutil.h"
-#include "job.h"
-#include "pipeline.h"
-#include "plugind.h"
-#include "subproc.h"
+#include "daemon/daemon.h"
+#include "jobs/job.h"
+#include "jobs/pipeline.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -113,6 +113,9 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	c.job_timeout = 1;
 	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing, no_market };
 	struct job *job = job_new(&lock, JOB_INSTALL, "hang", log);
+	CHECK(job != NULL);
+	if (!job)
+		return;
 	time_t t0 = time(NULL);
 	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) <
 	      0);
@@ -122,10 +125,10 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	job_free(job);
 }
 
-static int status_has(struct plugind *p, const char *ns, const char *name, const char *needle)
+static int status_has(struct daemon *p, const char *ns, const char *name, const char *needle)
 {
 	struct view v;
-	if (plugind_view_open(p, ns, name, "status", &v))
+	if (daemon_view_open(p, ns, name, "status", &v))
 		return 0;
 	int found = v.buf && strstr(v.buf, needle) != NULL;
 	view_release(&v);
@@ -134,16 +137,16 @@ static int status_has(struct plugind *p, const char *ns, const char *name, const
 
 static void test_core_installs_and_removes(struct wazofs_config *cfg)
 {
-	struct plugind *p;
+	struct daemon *p;
 	struct strbuf err = STRBUF_INIT;
-	CHECK_INT(plugind_new(&p, cfg, &err), 0);
-	CHECK_INT(plugind_start(p), 0);
+	CHECK_INT(daemon_new(&p, cfg, &err), 0);
+	CHECK_INT(daemon_start(p), 0);
 	char cmd[2048];
 	char *ex = realpath("examples/helloworld", NULL);
-	snprintf(cmd, sizeof(cmd), "cp -r %s %s/", ex, plugind_incoming_dir(p));
+	snprintf(cmd, sizeof(cmd), "cp -r %s %s/", ex, daemon_incoming_dir(p));
 	free(ex);
 	CHECK_INT(sh(cmd), 0);
-	plugind_incoming_touch(p, "helloworld", 0);
+	daemon_incoming_touch(p, "helloworld", 0);
 	int installed = 0;
 	for (int i = 0; i < 300 && !installed; i++) {
 		installed = status_has(p, "demo", "helloworld", "state: installed");
@@ -159,13 +162,13 @@ static void test_core_installs_and_removes(struct wazofs_config *cfg)
 	snprintf(cmd, sizeof(cmd), "grep -qx -- '-rx dialplan reload' %s", stub_log);
 	CHECK_INT(sh(cmd), 0);
 	struct name_list l = { 0 };
-	CHECK_INT(plugind_list_namespaces(p, &l), 0);
+	CHECK_INT(daemon_list_namespaces(p, &l), 0);
 	CHECK(name_list_has(&l, "demo"));
 	name_list_free(&l);
-	CHECK_INT(plugind_remove(p, "demo", "helloworld"), 0);
+	CHECK_INT(daemon_remove(p, "demo", "helloworld"), 0);
 	CHECK(!status_has(p, "demo", "helloworld", "state"));
-	CHECK_INT(plugind_remove(p, "demo", "helloworld"), -ENOENT);
-	plugind_free(p);
+	CHECK_INT(daemon_remove(p, "demo", "helloworld"), -ENOENT);
+	daemon_free(p);
 	strbuf_release(&err);
 }
 

@@ -1,8 +1,8 @@
 /* Unit tests of plugin_index (the O(1) lookup of installed plugins) and of the records
  * dpkg_list_plugins hands out (one allocation each, copies that outlive their list). */
 #include "check.h"
-#include "dpkg.h"
-#include "plugin_index.h"
+#include "plugin/dpkg.h"
+#include "plugin/plugin_index.h"
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -3,9 +3,9 @@
  * WAZOFS_CORPUS at the shared corpus of real plugins, WAZOFS_CORPUS_MIN at its size), plus
  * the coercions and error details one by one. */
 #include "check.h"
-#include "plugin_meta.h"
-#include "version_cmp.h"
-#include "yaml11.h"
+#include "plugin/plugin_meta.h"
+#include "plugin/version_cmp.h"
+#include "yaml/yaml11.h"
 #include <errno.h>
 #include <stdlib.h>
 

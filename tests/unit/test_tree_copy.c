@@ -1,8 +1,8 @@
 /* Unit tests of tree_copy: the in-process copy of a plugin tree gives what `cp -a` gives
  * (names, types, modes, link targets, contents, mtimes, owners when asked), and refuses
  * what a plugin tree cannot hold, naming it. */
+#include "base/tree_copy.h"
 #include "check.h"
-#include "tree_copy.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* Unit tests of core/tree_import and core/incoming_tracker: archives (good and hostile)
  * written with libarchive, the plugin root search, and when a copy counts as complete. */
+#include "base/fsutil.h"
 #include "check.h"
-#include "fsutil.h"
-#include "incoming_tracker.h"
-#include "tree_import.h"
+#include "daemon/incoming_tracker.h"
+#include "jobs/tree_import.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>

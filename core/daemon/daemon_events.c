@@ -1,0 +1,134 @@
+/* daemon_events: what the daemon says about its jobs as they change: a JSON line per
+ * change for MOUNT/events (named as wazo-plugind's bus events), and a line per finished
+ * install, upgrade, reinstall, rollback or removal in STATE/history (MOUNT/history). */
+#include "daemon_internal.h"
+#include "plugin/install_request.h"
+#include "plugin/version_cmp.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static __thread uid_t caller_uid;
+
+void daemon_set_caller(uid_t uid)
+{
+	caller_uid = uid;
+}
+
+uid_t daemon_caller(void)
+{
+	return caller_uid;
+}
+
+static void iso_time(const struct timespec *ts, char *out, size_t len)
+{
+	struct tm tm;
+	gmtime_r(&ts->tv_sec, &tm);
+	size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, len - n, ".%03ldZ", ts->tv_nsec / 1000000);
+}
+
+static void add_field(struct strbuf *sb, const char *key, const char *value)
+{
+	strbuf_addf(sb, ", \"%s\": ", key);
+	if (value && *value)
+		json_add_string(sb, value);
+	else
+		strbuf_addf(sb, "null");
+}
+
+void daemon_history_add(struct daemon *p, uid_t uid, const char *action, const char *ns,
+			const char *name, const char *old_version, const char *new_version,
+			const char *result)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char when[40];
+	iso_time(&now, when, sizeof(when));
+	struct strbuf line = STRBUF_INIT, clean = STRBUF_INIT;
+	strbuf_addf(&line, "%s uid=%u %s %s/%s %s -> %s %s", when, (unsigned)uid, action, ns, name,
+		    old_version && *old_version ? old_version : "-",
+		    new_version && *new_version ? new_version : "-", result);
+	for (char *c = line.buf; c && *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' '; /* one line per event, whatever a reason holds */
+	url_redact(line.buf ? line.buf : "", line.len, &clean);
+	strbuf_addf(&clean, "\n");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, clean.buf, clean.len) != (ssize_t)clean.len)
+		syslog(LOG_WARNING, "cannot append to %s: %m", path);
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&line);
+	strbuf_release(&clean);
+}
+
+/* An install job that has ended: its history line, once. */
+static void record_install(struct daemon *p, struct job *j)
+{
+	const char *action = "install";
+	if (j->old_version[0]) {
+		int c = 0;
+		if (version_cmp(j->st.version, j->old_version, &c))
+			c = strcmp(j->st.version, j->old_version);
+		action = c > 0 ? "upgrade" : c < 0 ? "rollback" : "reinstall";
+	}
+	if (strcmp(j->st.state, "installed") == 0 && j->old_version[0] && !j->reached_install)
+		return; /* the same version was already installed: nothing happened */
+	char result[sizeof(j->st.reason) + 16];
+	if (strcmp(j->st.state, "installed") == 0)
+		snprintf(result, sizeof(result), "ok");
+	else
+		snprintf(result, sizeof(result), "error: %s", j->st.reason);
+	daemon_history_add(p, j->asked_uid, action, j->st.ns, j->st.name, j->old_version,
+			   j->st.version, result);
+}
+
+void daemon_job_changed(void *ctx, struct job *j)
+{
+	struct daemon *p = ctx;
+	p->tree_changed = j->changed;
+	daemon_job_paths_changed(p, j);
+	if (j->kind == JOB_INSTALL && j->st.name[0] && !j->old_known) {
+		const struct installed_plugin *ip = find_installed(p, j->st.ns, j->st.name);
+		if (ip && dpkg_is_installed(ip))
+			snprintf(j->old_version, sizeof(j->old_version), "%s", ip->version);
+		j->old_known = 1;
+	}
+	if (strcmp(j->st.step, STEP_INSTALLING) == 0)
+		j->reached_install = 1;
+	char when[40];
+	iso_time(&j->changed, when, sizeof(when));
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "{\"time\": \"%s\"", when);
+	add_field(&sb, "event",
+		  j->kind == JOB_REMOVE ? "plugin_uninstall_progress" : "plugin_install_progress");
+	add_field(&sb, "namespace", j->st.ns);
+	add_field(&sb, "name", j->st.name);
+	add_field(&sb, "version", j->st.version);
+	add_field(&sb, "state", j->st.state);
+	add_field(&sb, "step", j->st.step);
+	add_field(&sb, "entry", j->entry);
+	add_field(&sb, "error", j->st.error_id);
+	strbuf_addf(&sb, "}");
+	if (sb.buf && !sb.oom)
+		event_log_add(p->events, sb.buf);
+	strbuf_release(&sb);
+	int ended = strcmp(j->st.state, "installed") == 0 || strcmp(j->st.state, "error") == 0;
+	if (j->kind == JOB_INSTALL && ended && j->st.name[0] && !j->recorded) {
+		j->recorded = 1;
+		record_install(p, j);
+	}
+}
+
+void daemon_watch_job(struct daemon *p, struct job *j, uid_t asked_uid)
+{
+	j->on_change = daemon_job_changed;
+	j->on_change_ctx = p;
+	j->asked_uid = asked_uid;
+}

@@ -1,0 +1,289 @@
+/* daemon_jobs: running install jobs: a copy or an install request from incoming/, a
+ * `mkdir` install from the market, a dependency installed for another job. Each runs
+ * the pipeline in the calling (worker) thread and settles the job record after it. */
+#include "base/fsutil.h"
+#include "daemon_internal.h"
+#include "plugin/install_request.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* A scratch dir of its own for one job: a fresh name every time, also across restarts,
+ * so nothing a killed job left can end up in another job's package. */
+static int new_work_dir(struct daemon *p, char *out, size_t len)
+{
+	snprintf(out, len, "%s/job-XXXXXX", p->work_dir);
+	return mkdtemp(out) ? 0 : -errno;
+}
+
+/* A git source for ns/name from the market (version: NULL for the newest installable).
+ * Copies into the buffers; returns 0 or -ENOENT with reason. Takes p->lock. */
+struct market_source {
+	char url[1024], ref[256], subdir[512], version[128];
+	int apt; /* method apt: the plugin package from the host's APT sources */
+	char apt_ns[64], apt_name[128];
+};
+
+static int market_source(struct daemon *p, const char *ns, const char *name, const char *version,
+			 struct market_source *ms, char *reason, size_t len)
+{
+	int rc = 0;
+	pthread_mutex_lock(&p->lock);
+	const struct market_item *it = market_find(p->market, ns, name);
+	const struct market_version *v = market_pick(it, p->cfg.wazo_version, version);
+	if (!p->market)
+		snprintf(reason, len, "%s/%s is not installed and no market is configured", ns,
+			 name);
+	else if (!it)
+		snprintf(reason, len, "%s/%s is not installed and the market does not have it", ns,
+			 name);
+	else if (!v)
+		snprintf(reason, len, "the market has no %s%s of %s/%s installable on Wazo %s",
+			 version && *version ? "version " : "version", version ? version : "", ns,
+			 name, p->cfg.wazo_version[0] ? p->cfg.wazo_version : "(unknown)");
+	else if (!v->url || (v->method && strcmp(v->method, "git")))
+		snprintf(reason, len, "%s/%s %s: only the git method with an url is supported", ns,
+			 name, v->version);
+	if (!p->market || !it || !v || !v->url || (v->method && strcmp(v->method, "git")))
+		rc = -ENOENT;
+	else {
+		snprintf(ms->url, sizeof(ms->url), "%s", v->url);
+		snprintf(ms->ref, sizeof(ms->ref), "%s", v->ref ? v->ref : "");
+		snprintf(ms->subdir, sizeof(ms->subdir), "%s",
+			 v->subdirectory ? v->subdirectory : "");
+		snprintf(ms->version, sizeof(ms->version), "%s", v->version);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* An install request file incoming/NAME.yml: turns it into a source. */
+static int request_source(struct daemon *p, struct job *job, const char *path,
+			  struct market_source *ms, int *reinstall)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	struct install_request req = { 0 };
+	char reason[1024];
+	int rc = strbuf_read_file(&text, path, 1 << 20);
+	if (!rc)
+		rc = install_request_parse(text.buf, text.len, &req, &err);
+	else
+		strbuf_addf(&err, "%s", strerror(-rc));
+	if (rc) {
+		struct meta_report r = { 0 };
+		meta_report_add(&r, "_request", "schema", NULL, "%s",
+				err.buf ? err.buf : "invalid");
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "the install request is not valid: %s", r.e[0].message);
+	} else if (strcmp(req.method, "apt") == 0) {
+		ms->apt = 1;
+		snprintf(ms->apt_ns, sizeof(ms->apt_ns), "%s", req.ns);
+		snprintf(ms->apt_name, sizeof(ms->apt_name), "%s", req.name);
+		snprintf(ms->version, sizeof(ms->version), "%s", req.version);
+	} else if (strcmp(req.method, "git") == 0) {
+		snprintf(ms->url, sizeof(ms->url), "%s", req.url);
+		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
+		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
+	} else if ((rc = market_source(p, req.ns, req.name, req.version, ms, reason,
+				       sizeof(reason)))) {
+		pthread_mutex_lock(&p->lock);
+		snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
+		snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
+		pthread_mutex_unlock(&p->lock);
+		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+	}
+	*reinstall = req.reinstall;
+	strbuf_release(&text);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* The end of a job run by this thread: a success is forgotten (the dpkg database now
+ * speaks for the plugin), a failure stays listed. Until here its JOB_RUNNING phase kept anyone
+ * else from freeing job; after here the caller must not touch it. */
+static void settle_job(struct daemon *p, struct job *job, int rc)
+{
+	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->phase = JOB_ENDED;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	daemon_cache_flush(p); /* its end is seen at the next read */
+}
+
+void run_install(struct daemon *p, const char *entry)
+{
+	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
+	incoming_log_path(p, entry, log, sizeof(log));
+	int work_rc = new_work_dir(p, work, sizeof(work));
+	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
+	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
+	struct stat st;
+	int is_request = install_request_name(entry) && lstat(src, &st) == 0 && S_ISREG(st.st_mode);
+
+	struct job *job = job_new(&p->lock, JOB_INSTALL, entry, log);
+	if (!job) {
+		syslog(LOG_ERR, "cannot start a job for incoming/%s: %m", entry);
+		return;
+	}
+	/* who asked: the owner of the copy (the admin or root who made it) */
+	daemon_watch_job(p, job, lstat(src, &st) == 0 ? st.st_uid : 0);
+	unsigned long gen = tracker_generation(p->tracker, entry);
+	pthread_mutex_lock(&p->lock);
+	struct job *old = find_job_for_entry(p, entry);
+	if (old && old->phase != JOB_RUNNING)
+		drop_job(p, old, 1);
+	job->phase = JOB_RUNNING;
+	job->next = p->jobs;
+	p->jobs = job;
+	pthread_mutex_unlock(&p->lock);
+	persist_status(p, job);
+	syslog(LOG_INFO, "incoming/%s: job started", entry);
+
+	struct install_source source = { .path = src };
+	struct market_source ms = { 0 };
+	int rc = 0;
+	if (is_request) {
+		job_step(job, STEP_STARTING);
+		rc = request_source(p, job, src, &ms, &reinstall);
+		source = ms.apt ? (struct install_source){ .apt_ns = ms.apt_ns,
+							   .apt_name = ms.apt_name,
+							   .apt_version = ms.version }
+				: (struct install_source){ .git_url = ms.url,
+							   .git_ref = ms.ref,
+							   .git_subdir = ms.subdir };
+	}
+	if (!rc && work_rc) {
+		job_step(job, STEP_STARTING);
+		job_fail(job, "install-error", "Installation error", NULL,
+			 "cannot create a work dir in %s: %s", p->work_dir, strerror(-work_rc));
+		rc = work_rc;
+	}
+	if (!rc)
+		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
+	job_close_log(job);
+	/* a package kept or an older one pruned: repo/ shows it before the copy goes */
+	daemon_repo_refresh(p);
+
+	/* the job stays JOB_RUNNING until settle_job: while it does, nobody else frees it */
+	pthread_mutex_lock(&p->lock);
+	int stopping = p->stopping;
+	char ns[64], name[128], reason[sizeof(job->st.reason)];
+	snprintf(ns, sizeof(ns), "%s", job->st.ns);
+	snprintf(name, sizeof(name), "%s", job->st.name);
+	snprintf(reason, sizeof(reason), "%s", job->st.reason);
+	pthread_mutex_unlock(&p->lock);
+
+	if (rc == 0) {
+		syslog(LOG_INFO, "incoming/%s: %s/%s installed", entry, ns, name);
+		char dest[PATH_MAX];
+		plugin_log_path(p, ns, name, dest, sizeof(dest));
+		rename(log, dest);
+		/* the copy goes unless the user changed it while the job ran */
+		if (tracker_generation(p->tracker, entry) == gen) {
+			daemon_remove_copy(p, entry);
+			tracker_forget(p->tracker, entry);
+		}
+	} else if (stopping) {
+		/* interrupted by the unmount: no saved status, so it runs again next mount */
+		char path[PATH_MAX];
+		status_file_path(p, entry, path, sizeof(path));
+		unlink(path);
+	} else {
+		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
+		persist_status(p, job);
+	}
+	settle_job(p, job, rc);
+}
+
+/* Runs a job for ns/name from the market in this thread: a queued `mkdir` install
+ * (job given) or a dependency (job NULL: made here). Returns the pipeline's result. */
+int run_market_job(struct daemon *p, struct job *job, const char *ns, const char *name,
+		   struct name_list *chain, char *reason, size_t len)
+{
+	char log[PATH_MAX], work[PATH_MAX];
+	struct market_source ms;
+	int rc = market_source(p, ns, name, NULL, &ms, reason, len);
+	if (!job) {
+		if (rc)
+			return rc;
+		plugin_log_path(p, ns, name, log, sizeof(log));
+		if (!(job = job_new(&p->lock, JOB_INSTALL, NULL, log))) {
+			snprintf(reason, len, "cannot start a job: %s", strerror(errno));
+			return -errno;
+		}
+		daemon_watch_job(p, job, daemon_caller());
+		pthread_mutex_lock(&p->lock);
+		struct job *old;
+		while ((old = find_job_for_plugin(p, ns, name)) && old->phase == JOB_ENDED)
+			drop_job(p, old, 1);
+		job->phase = JOB_RUNNING;
+		attach_job(p, job, ns, name, ms.version);
+		pthread_mutex_unlock(&p->lock);
+	} else if (rc) {
+		job_step(job, STEP_STARTING);
+		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+	}
+	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
+	if (!rc) {
+		struct install_source source = { .git_url = ms.url,
+						 .git_ref = ms.ref,
+						 .git_subdir = ms.subdir };
+		if ((rc = new_work_dir(p, work, sizeof(work)))) {
+			job_step(job, STEP_STARTING);
+			job_fail(job, "install-error", "Installation error", NULL,
+				 "cannot create a work dir in %s: %s", p->work_dir, strerror(-rc));
+		} else
+			rc = pipeline_install(job, &p->env, &source, work, 0, chain);
+	}
+	job_close_log(job);
+	daemon_repo_refresh(p); /* before the job's end shows */
+	pthread_mutex_lock(&p->lock);
+	snprintf(reason, len, "%s", job->st.reason);
+	pthread_mutex_unlock(&p->lock);
+	settle_job(p, job, rc);
+	if (rc)
+		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, reason);
+	else
+		syslog(LOG_INFO, "%s/%s (market version %s) installed", ns, name, ms.version);
+	return rc;
+}
+
+int install_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
+		       char *reason, size_t len)
+{
+	return run_market_job(ctx, NULL, ns, name, chain, reason, len);
+}
+
+int daemon_install_from_market(struct daemon *p, const char *ns, const char *name)
+{
+	if (!plugin_token_valid(ns, strlen(ns), 0) || !plugin_token_valid(name, strlen(name), 1))
+		return -EINVAL;
+	char log[PATH_MAX], reason[512];
+	struct market_source ms;
+	if (market_source(p, ns, name, NULL, &ms, reason, sizeof(reason)))
+		return -ENOENT;
+	plugin_log_path(p, ns, name, log, sizeof(log));
+	struct job *job = job_new(&p->lock, JOB_INSTALL, NULL, log);
+	if (!job)
+		return -errno;
+	daemon_watch_job(p, job, daemon_caller());
+	pthread_mutex_lock(&p->lock);
+	if (find_job_for_plugin(p, ns, name) || find_installed(p, ns, name)) {
+		pthread_mutex_unlock(&p->lock);
+		job_free(job);
+		return -EEXIST;
+	}
+	job->phase = JOB_QUEUED;
+	attach_job(p, job, ns, name, ms.version);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}

@@ -1,0 +1,160 @@
+/* daemon_remove: uninstalling a plugin, and with it the installed plugins whose
+ * package depends on it (dependents first, as apt would), in one dpkg --purge. */
+#include "base/fsutil.h"
+#include "daemon_internal.h"
+#include "plugin/plugin_package.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* Under p->lock: ip's package, then every installed plugin package that depends on one
+ * already in pkgs (transitively), in the order found; who gets their "ns/name". */
+static void collect_dependents(struct daemon *p, const struct installed_plugin *ip,
+			       struct name_list *pkgs, struct name_list *who)
+{
+	name_list_add(pkgs, ip->package);
+	for (size_t added = 1; added;) {
+		added = 0;
+		for (size_t i = 0; i < p->n_installed; i++) {
+			const struct installed_plugin *d = &p->installed[i];
+			if (name_list_has(pkgs, d->package))
+				continue;
+			for (size_t k = 0; k < pkgs->n; k++)
+				if (dpkg_depends_on(d->depends, pkgs->v[k])) {
+					char w[256];
+					snprintf(w, sizeof(w), "%s/%s", d->ns, d->name);
+					name_list_add(pkgs, d->package);
+					name_list_add(who, w);
+					added = 1;
+					break;
+				}
+		}
+	}
+}
+
+int daemon_remove(struct daemon *p, const char *ns, const char *name)
+{
+	char log[PATH_MAX], pkg[300];
+	pthread_mutex_lock(&p->lock);
+	/* cancel the plugin's running job and wait for it */
+	for (;;) {
+		struct job *running = NULL;
+		for (struct job *j = p->jobs; j; j = j->next)
+			if (j->phase == JOB_RUNNING && strcmp(j->st.ns, ns) == 0 &&
+			    strcmp(j->st.name, name) == 0)
+				running = j;
+		if (!running)
+			break;
+		if (running->kind == JOB_REMOVE) {
+			pthread_mutex_unlock(&p->lock);
+			return -EBUSY;
+		}
+		atomic_store(&running->cancel, 1);
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	int had_jobs = 0;
+	struct strbuf keep = STRBUF_INIT; /* statuses of cancelled copies, to save */
+	char keep_entry[NAME_MAX + 1] = "";
+	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
+		had_jobs = 1;
+		if (!j->entry[0]) {
+			drop_job(p, j, 1);
+			continue;
+		}
+		/* a copy in incoming/ whose job this removal cancelled (or that had failed)
+		 * stays there with a status saying so; it leaves the plugin's directory and
+		 * never runs again by itself */
+		if (strcmp(j->st.state, "error"))
+			job_status_fail(&j->st, "install-error", "Installation error", NULL,
+					"cancelled");
+		snprintf(j->st.reason, sizeof(j->st.reason),
+			 "cancelled: %s/%s was removed while this job ran; the copy stays in "
+			 "incoming/ (change it to install again, remove it to discard it)",
+			 ns, name);
+		j->st.ns[0] = j->st.name[0] = j->st.version[0] = j->st.package[0] = 0;
+		strbuf_release(&keep);
+		job_status_render(&j->st, &keep);
+		snprintf(keep_entry, sizeof(keep_entry), "%s", j->entry);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (keep_entry[0]) {
+		char path[PATH_MAX];
+		status_file_path(p, keep_entry, path, sizeof(path));
+		if (keep.oom || write_file_atomic(path, keep.buf, keep.len, 0644))
+			syslog(LOG_WARNING, "cannot save %s: %m", path);
+	}
+	strbuf_release(&keep);
+	pthread_mutex_lock(&p->lock);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	if (!ip) {
+		pthread_mutex_unlock(&p->lock);
+		return had_jobs ? 0 : -ENOENT;
+	}
+	/* what depends on it goes too, dependents first, as apt would */
+	struct name_list pkgs = { 0 }, who = { 0 };
+	collect_dependents(p, ip, &pkgs, &who);
+	snprintf(pkg, sizeof(pkg), "%s", ip->package);
+	plugin_log_path(p, ns, name, log, sizeof(log));
+	struct job *job = job_new(&p->lock, JOB_REMOVE, NULL, log);
+	if (!job) {
+		int e = errno;
+		pthread_mutex_unlock(&p->lock);
+		name_list_free(&pkgs);
+		name_list_free(&who);
+		return -e;
+	}
+	daemon_watch_job(p, job, daemon_caller());
+	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
+	job->phase = JOB_RUNNING;
+	attach_job(p, job, ns, name, ip->version);
+	pthread_mutex_unlock(&p->lock);
+
+	for (size_t i = 0; i < who.n; i++)
+		job_logf(job, "%s depends on %s/%s: removed with it\n", who.v[i], ns, name);
+	const char **argv = calloc(pkgs.n + 1, sizeof(*argv));
+	int rc = argv ? 0 : -ENOMEM;
+	for (size_t i = 0; argv && i < pkgs.n; i++)
+		argv[i] = pkgs.v[pkgs.n - 1 - i]; /* dependents first */
+	if (!rc)
+		rc = pipeline_remove(job, &p->env, argv);
+	free(argv);
+	if (rc == 0)
+		job_step(job, STEP_COMPLETED);
+	job_close_log(job);
+	pthread_mutex_lock(&p->lock);
+	char version[128], result[sizeof(job->st.reason) + 16];
+	snprintf(version, sizeof(version), "%s", job->st.version);
+	snprintf(result, sizeof(result), "%s%s", rc ? "error: " : "ok", rc ? job->st.reason : "");
+	uid_t asked = job->asked_uid;
+	pthread_mutex_unlock(&p->lock);
+	daemon_history_add(p, asked, "remove", ns, name, version, NULL, result);
+	if (rc == 0) {
+		/* the kept packages of the removed plugins go with them, and leave repo/
+		 * before the removal's end shows */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+		for (size_t i = 0; i < pkgs.n; i++)
+			plugin_prune_packages(dir, pkgs.v[i], NULL, 0);
+		daemon_repo_refresh(p);
+	}
+	pthread_mutex_lock(&p->lock);
+	job->phase = JOB_ENDED;
+	if (rc == 0) {
+		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
+		struct strbuf list = STRBUF_INIT;
+		for (size_t i = 0; i < who.n; i++)
+			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
+		syslog(LOG_INFO, "%s/%s removed%s", ns, name, list.buf ? list.buf : "");
+		strbuf_release(&list);
+	} else
+		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	name_list_free(&pkgs);
+	name_list_free(&who);
+	return rc ? -EIO : 0;
+}

@@ -1,0 +1,245 @@
+/* incoming_tracker: completion of copies into incoming/ (see incoming_tracker.h). */
+#include "incoming_tracker.h"
+#include "base/monotonic.h"
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WRITERS 8
+
+struct track {
+	struct track *next;
+	char entry[NAME_MAX + 1];
+	int open_count;
+	pid_t pids[MAX_WRITERS];
+	int pidfds[MAX_WRITERS];
+	int n_writers;
+	int untracked_writer; /* a writer we could not get a pidfd for */
+	long last_change;
+	int pending;
+	unsigned long gen;
+};
+
+struct incoming_tracker {
+	pthread_mutex_t lock; /* protects tracks */
+	struct track *tracks;
+	unsigned settle_ms, quiet_ms;
+};
+
+struct incoming_tracker *tracker_new(unsigned settle_ms, unsigned quiet_ms)
+{
+	struct incoming_tracker *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	t->settle_ms = settle_ms;
+	t->quiet_ms = quiet_ms;
+	return t;
+}
+
+static void drop_writers(struct track *tr)
+{
+	for (int i = 0; i < tr->n_writers; i++)
+		close(tr->pidfds[i]);
+	tr->n_writers = 0;
+	tr->untracked_writer = 0;
+}
+
+void tracker_free(struct incoming_tracker *t)
+{
+	if (!t)
+		return;
+	for (struct track *tr = t->tracks, *next; tr; tr = next) {
+		next = tr->next;
+		drop_writers(tr);
+		free(tr);
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct track *find(struct incoming_tracker *t, const char *entry, int create)
+{
+	for (struct track *tr = t->tracks; tr; tr = tr->next)
+		if (strcmp(tr->entry, entry) == 0)
+			return tr;
+	if (!create)
+		return NULL;
+	struct track *tr = calloc(1, sizeof(*tr));
+	if (!tr)
+		return NULL;
+	snprintf(tr->entry, sizeof(tr->entry), "%s", entry);
+	tr->next = t->tracks;
+	t->tracks = tr;
+	return tr;
+}
+
+/* The process (thread group) of a kernel task id, as FUSE reports the caller's tid. */
+static pid_t thread_group_of(pid_t tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = tid;
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Tgid:", 5) == 0) {
+			tgid = (pid_t)atoi(line + 5);
+			break;
+		}
+	fclose(f);
+	return tgid;
+}
+
+static void add_writer(struct track *tr, pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	for (int i = 0; i < tr->n_writers; i++)
+		if (tr->pids[i] == pid)
+			return;
+	int fd = pidfd_open(pid, 0);
+	if (fd < 0 && errno == EINVAL)
+		fd = pidfd_open(thread_group_of(pid), 0);
+	if (fd < 0 || tr->n_writers == MAX_WRITERS) {
+		if (fd >= 0)
+			close(fd);
+		tr->untracked_writer = 1;
+		return;
+	}
+	tr->pids[tr->n_writers] = pid;
+	tr->pidfds[tr->n_writers++] = fd;
+}
+
+void tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid)
+{
+	pthread_mutex_lock(&t->lock);
+	struct track *tr = find(t, entry, 1);
+	if (tr) {
+		add_writer(tr, pid);
+		tr->last_change = monotonic_ms();
+		tr->pending = 1;
+		tr->gen++;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tracker_open(struct incoming_tracker *t, const char *entry, pid_t pid)
+{
+	pthread_mutex_lock(&t->lock);
+	struct track *tr = find(t, entry, 1);
+	if (tr) {
+		tr->open_count++;
+		(void)pid;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tracker_close(struct incoming_tracker *t, const char *entry)
+{
+	pthread_mutex_lock(&t->lock);
+	struct track *tr = find(t, entry, 0);
+	if (tr && tr->open_count > 0)
+		tr->open_count--;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tracker_forget(struct incoming_tracker *t, const char *entry)
+{
+	pthread_mutex_lock(&t->lock);
+	for (struct track **pp = &t->tracks; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->entry, entry) == 0) {
+			struct track *tr = *pp;
+			*pp = tr->next;
+			drop_writers(tr);
+			free(tr);
+			break;
+		}
+	pthread_mutex_unlock(&t->lock);
+}
+
+unsigned long tracker_generation(struct incoming_tracker *t, const char *entry)
+{
+	pthread_mutex_lock(&t->lock);
+	struct track *tr = find(t, entry, 0);
+	unsigned long g = tr ? tr->gen : 0;
+	pthread_mutex_unlock(&t->lock);
+	return g;
+}
+
+/* Drops writers that have exited; returns how many are still alive. */
+static int live_writers(struct track *tr)
+{
+	for (int i = 0; i < tr->n_writers;) {
+		struct pollfd p = { tr->pidfds[i], POLLIN, 0 };
+		if (poll(&p, 1, 0) > 0) {
+			close(tr->pidfds[i]);
+			tr->pidfds[i] = tr->pidfds[tr->n_writers - 1];
+			tr->pids[i] = tr->pids[tr->n_writers - 1];
+			tr->n_writers--;
+		} else
+			i++;
+	}
+	return tr->n_writers + tr->untracked_writer;
+}
+
+int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
+			  int (*looks_complete)(void *ctx, const char *entry), void *ctx)
+{
+	long now = monotonic_ms();
+	int rc = 0, pending = 0;
+	pthread_mutex_lock(&t->lock);
+	for (struct track *tr = t->tracks; tr; tr = tr->next) {
+		pending += tr->pending;
+		if (!tr->pending || tr->open_count > 0)
+			continue;
+		long quiet = now - tr->last_change;
+		int writers_gone = live_writers(tr) == 0;
+		if ((writers_gone && (quiet >= (long)t->settle_ms ||
+				      (looks_complete && looks_complete(ctx, tr->entry)))) ||
+		    quiet >= (long)t->quiet_ms) {
+			if ((rc = name_list_add(out, tr->entry)))
+				break;
+			tr->pending = 0;
+			pending--;
+			drop_writers(tr);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc ? rc : pending;
+}
+
+int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms)
+{
+	long now = monotonic_ms(), next = -1;
+	int n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (struct track *tr = t->tracks; tr; tr = tr->next) {
+		if (!tr->pending)
+			continue;
+		int alive = live_writers(tr);
+		long deadline = tr->last_change + (long)(alive ? t->quiet_ms : t->settle_ms);
+		if (tr->open_count > 0)
+			deadline = -1; /* a close wakes the monitor */
+		if (deadline >= 0 && (next < 0 || deadline < next))
+			next = deadline;
+		for (int i = 0; i < tr->n_writers && n < max; i++)
+			fds[n++] = (struct pollfd){ tr->pidfds[i], POLLIN, 0 };
+		if (tr->untracked_writer) {
+			long q = tr->last_change + (long)t->quiet_ms;
+			if (next < 0 || q < next)
+				next = q;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	*timeout_ms = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+	return n;
+}

@@ -1,0 +1,135 @@
+/* job_status: status records and their YAML form (see job_status.h). */
+#include "job_status.h"
+#include "yaml/yaml11.h"
+#include "yaml/yaml_doc.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void job_status_init(struct job_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->state, sizeof(st->state), "installing");
+	snprintf(st->step, sizeof(st->step), STEP_STARTING);
+}
+
+void job_status_destroy(struct job_status *st)
+{
+	free(st->details);
+	st->details = NULL;
+}
+
+void job_status_fail(struct job_status *st, const char *error_id, const char *message,
+		     const struct meta_report *details_report, const char *reason_fmt, ...)
+{
+	snprintf(st->state, sizeof(st->state), "error");
+	snprintf(st->error_id, sizeof(st->error_id), "%s", error_id);
+	snprintf(st->message, sizeof(st->message), "%s", message);
+	va_list ap;
+	va_start(ap, reason_fmt);
+	vsnprintf(st->reason, sizeof(st->reason), reason_fmt, ap);
+	va_end(ap);
+	free(st->details);
+	st->details = NULL;
+	if (details_report && details_report->n) {
+		struct strbuf sb = STRBUF_INIT;
+		meta_report_render(details_report, &sb);
+		st->details = strbuf_detach(&sb, NULL);
+	}
+}
+
+void job_status_render(const struct job_status *st, struct strbuf *out)
+{
+	y11_add_kv(out, 0, "state", st->state);
+	if (st->ns[0])
+		y11_add_kv(out, 0, "namespace", st->ns);
+	if (st->name[0])
+		y11_add_kv(out, 0, "name", st->name);
+	if (st->version[0])
+		y11_add_kv(out, 0, "version", st->version);
+	y11_add_kv(out, 0, "step", st->step);
+	if (st->waiting[0])
+		y11_add_kv(out, 0, "waiting", st->waiting);
+	if (st->package[0])
+		y11_add_kv(out, 0, "package", st->package);
+	if (strcmp(st->state, "error"))
+		return;
+	y11_add_kv(out, 0, "error_id", st->error_id);
+	y11_add_kv(out, 0, "message", st->message);
+	if (st->reason[0])
+		y11_add_kv(out, 0, "reason", st->reason);
+	strbuf_addf(out, "details:\n");
+	if (st->details)
+		strbuf_add(out, st->details, strlen(st->details));
+	else
+		y11_add_kv(out, 2, "step", st->step);
+}
+
+static void copy_field(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+/* The one-line fields of a status file, as job_status_render writes them. */
+#define STATUS_FIELD(key, member)                                                                  \
+	{                                                                                          \
+		key, offsetof(struct job_status, member), sizeof(((struct job_status *)0)->member) \
+	}
+static const struct {
+	const char *key;
+	size_t offset, size;
+} status_fields[] = {
+	STATUS_FIELD("state", state),	  STATUS_FIELD("step", step),
+	STATUS_FIELD("waiting", waiting), STATUS_FIELD("namespace", ns),
+	STATUS_FIELD("name", name),	  STATUS_FIELD("version", version),
+	STATUS_FIELD("package", package), STATUS_FIELD("error_id", error_id),
+	STATUS_FIELD("message", message), STATUS_FIELD("reason", reason),
+};
+
+int job_status_parse(const char *text, size_t len, struct job_status *st)
+{
+	yaml_document_t doc;
+	struct strbuf err = STRBUF_INIT;
+	job_status_init(st);
+	int rc = ydoc_load(text, len, &doc, NULL, &err);
+	strbuf_release(&err);
+	if (rc)
+		return rc;
+	rc = -EINVAL;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && root->type == YAML_MAPPING_NODE) {
+		rc = 0;
+		for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+		     pr < root->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+			yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+			if (!k || !v || k->type != YAML_SCALAR_NODE)
+				continue;
+			const char *key = (const char *)k->data.scalar.value;
+			if (strcmp(key, "details") == 0) {
+				/* keep the rendered body: everything after "details:\n" */
+				static const char mark[] = "\ndetails:\n";
+				const char *d = memmem(text, len, mark, sizeof(mark) - 1);
+				if (d) {
+					d += sizeof(mark) - 1;
+					free(st->details);
+					st->details = strndup(d, len - (size_t)(d - text));
+				}
+				continue;
+			}
+			if (v->type != YAML_SCALAR_NODE)
+				continue;
+			const char *val = (const char *)v->data.scalar.value;
+			for (size_t i = 0; i < sizeof(status_fields) / sizeof(status_fields[0]);
+			     i++)
+				if (strcmp(key, status_fields[i].key) == 0)
+					copy_field((char *)st + status_fields[i].offset,
+						   status_fields[i].size, val);
+		}
+	}
+	yaml_document_delete(&doc);
+	return rc;
+}

@@ -1,0 +1,782 @@
+/* pipeline: install = starting, extracting, validating, installing dependencies,
+ * building, packaging, updating, installing, cleaning, completed (wazo-plugind's
+ * steps); removal = removing, completed. */
+#include "pipeline.h"
+#include "base/fsutil.h"
+#include "base/subproc.h"
+#include "base/tree_copy.h"
+#include "plugin/deb_reader.h"
+#include "plugin/dpkg.h"
+#include "plugin/install_request.h"
+#include "plugin/package_drop.h"
+#include "plugin/plugin_package.h"
+#include "tree_import.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INSTALL_ERROR "install-error", "Installation error"
+
+/* Runs `rules ACTION` in the plugin root as the build user (build and package; package
+ * under fakeroot with pkgdir set); returns 0 or fails the job. */
+static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
+		     const char *action, const char *pkgdir)
+{
+	const struct wazofs_config *cfg = env->cfg;
+	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16];
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
+	const char *env_vars[] = { subproc_default_path(), pkgdir ? pkgenv : NULL, NULL };
+	const char *plain[] = { rules, action, NULL };
+	const char *faked[] = { "fakeroot", "--", rules, action, NULL };
+	struct subproc sp = {
+		.argv = pkgdir ? faked : plain,
+		.env = env_vars,
+		.cwd = root,
+		.log_fd = job->log_fd,
+		.timeout_sec = env->cfg->job_timeout,
+		.cancel = &job->cancel,
+		.as_user = !cfg->build_as_root,
+		.uid = cfg->build_uid,
+		.gid = cfg->build_gid,
+		.no_network = !cfg->build_network,
+	};
+	if (cfg->build_as_root)
+		job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
+	else
+		job_logf(job, "$ %s%s %s (as uid %u%s)\n", pkgdir ? "fakeroot -- " : "",
+			 "wazo/rules", action, (unsigned)cfg->build_uid,
+			 cfg->build_network ? "" : ", no network");
+	int rc = subproc_run(&sp);
+	if (rc == 0)
+		return 0;
+	if (sp.cancelled)
+		job_fail(job, INSTALL_ERROR, NULL, "cancelled during `rules %s`", action);
+	else if (sp.timed_out)
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "`rules %s` did not finish within %u seconds and was killed", action,
+			 env->cfg->job_timeout);
+	else if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run `%s`: %s", sp.argv[0],
+			 strerror(-rc));
+	else
+		job_fail(job, INSTALL_ERROR, NULL, "`rules %s` exited with status %d (see log)",
+			 action, rc);
+	return -EIO;
+}
+
+static void on_lock_wait(void *ctx, int waiting)
+{
+	struct job *job = ctx;
+	pthread_mutex_lock(job->lock);
+	snprintf(job->st.waiting, sizeof(job->st.waiting), "%s",
+		 waiting ? "for the dpkg lock, held by another program (apt, "
+			   "unattended-upgrades, wazo-plugind)"
+			 : "");
+	job_changed(job);
+	pthread_mutex_unlock(job->lock);
+}
+
+/* How the job's dpkg and apt runs are bounded: the job timeout, its cancel flag, a
+ * bounded wait for another program's dpkg lock (shown in status). */
+static struct dpkg_ctl job_dpkg_ctl(struct job *job, const struct pipeline_env *env)
+{
+	return (struct dpkg_ctl){ .log_fd = job->log_fd,
+				  .cancel = &job->cancel,
+				  .timeout_sec = env->cfg->job_timeout,
+				  .lock_wait_sec = env->cfg->dpkg_lock_timeout,
+				  .on_lock_wait = on_lock_wait,
+				  .ctx = job };
+}
+
+/* Fails the job after a dpkg or apt run that returned rc (not 0). */
+static void fail_dpkg(struct job *job, const struct pipeline_env *env, const struct dpkg_ctl *c,
+		      const char *error_id, const char *message, const char *tool, int rc)
+{
+	if (c->lock_timed_out)
+		job_fail(job, error_id, message, NULL,
+			 "%s: dpkg's lock stayed held by another program for %u seconds", tool,
+			 env->cfg->dpkg_lock_timeout);
+	else if (c->cancelled)
+		job_fail(job, error_id, message, NULL, "cancelled during %s", tool);
+	else if (c->timed_out)
+		job_fail(job, error_id, message, NULL,
+			 "%s did not finish within %u seconds and was killed", tool,
+			 env->cfg->job_timeout);
+	else if (rc < 0)
+		job_fail(job, error_id, message, NULL, "cannot run %s: %s", tool, strerror(-rc));
+	else
+		job_fail(job, error_id, message, NULL, "%s failed (exit %d, see log)", tool, rc);
+}
+
+static int cancelled(struct job *job)
+{
+	if (!atomic_load(&job->cancel))
+		return 0;
+	job_fail(job, INSTALL_ERROR, NULL, "cancelled");
+	return 1;
+}
+
+static int check_rules(const char *root, struct meta_report *r)
+{
+	char rules[PATH_MAX + 16];
+	struct stat st;
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	if (stat(rules, &st) < 0 || !S_ISREG(st.st_mode))
+		meta_report_add(r, "wazo/rules", "required", NULL, "wazo/rules is missing");
+	else if (access(rules, X_OK) < 0)
+		meta_report_add(r, "wazo/rules", "type", NULL, "wazo/rules is not executable");
+	return r->n ? -EINVAL : 0;
+}
+
+static int step_validate(struct job *job, const struct pipeline_env *env, const char *root,
+			 struct plugin_meta *m)
+{
+	struct meta_report r;
+	char yml[PATH_MAX + 32];
+	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", root);
+	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	struct strbuf text = STRBUF_INIT;
+	int rc = strbuf_read_file(&text, yml, PLUGIN_YML_MAX);
+	if (rc == 0)
+		rc = plugin_meta_parse(text.buf, text.len, wv, m, &r);
+	else
+		rc = plugin_meta_load(yml, wv, m, &r); /* same error, worded for the user */
+	if (rc == 0) {
+		struct meta_report rr = { 0 };
+		if (plugin_meta_check_limits(m, &rr) == 0)
+			job_identify(job, m, text.buf, text.len);
+		if (rr.n || check_rules(root, &rr)) {
+			r = rr;
+			rc = -EINVAL;
+			plugin_meta_destroy(m);
+		}
+	}
+	strbuf_release(&text);
+	if (rc) {
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "wazo/plugin.yml or wazo/rules is not valid: %s: %s", r.e[0].field,
+			 r.e[0].message);
+		return rc;
+	}
+	if (!wv)
+		job_logf(job, "no running Wazo version known: min/max_wazo_version not checked\n");
+	return 0;
+}
+
+/* 1 when version of ns/name is installed and no reinstall was asked: the job is done
+ * (state installed). *was: whether a version of it is installed. */
+static int nothing_to_do(struct job *job, const struct pipeline_env *env, const char *ns,
+			 const char *name, const char *version, int reinstall, int *was)
+{
+	char installed[128];
+	*was = env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
+	if (*was && strcmp(installed, version) == 0 && !reinstall) {
+		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, version);
+		job_set_state(job, "installed");
+		return 1;
+	}
+	if (*was)
+		job_logf(job, "%s/%s %s is installed: %s to %s\n", ns, name, installed,
+			 strcmp(installed, version) ? "changing" : "reinstalling", version);
+	return 0;
+}
+
+/* Installs each missing dependency of m (from the market). */
+static int each_dependency(struct job *job, const struct pipeline_env *env,
+			   const struct plugin_meta *m, struct name_list *chain)
+{
+	for (size_t i = 0; i < m->n_depends; i++) {
+		char ver[128], key[256], reason[1024];
+		const struct plugin_dep *d = &m->depends[i];
+		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) ==
+		    0) {
+			job_logf(job, "dependency %s/%s is installed (%s): left as it is\n",
+				 d->namespace, d->name, ver);
+			continue;
+		}
+		snprintf(key, sizeof(key), "%s/%s", d->namespace, d->name);
+		if (name_list_has(chain, key)) {
+			struct strbuf cycle = STRBUF_INIT;
+			size_t from = 0;
+			while (from < chain->n && strcmp(chain->v[from], key))
+				from++;
+			for (size_t j = from; j < chain->n; j++)
+				strbuf_addf(&cycle, "%s -> ", chain->v[j]);
+			strbuf_addf(&cycle, "%s", key);
+			job_fail(job, INSTALL_ERROR, NULL, "dependency cycle: %s",
+				 cycle.buf ? cycle.buf : key);
+			strbuf_release(&cycle);
+			return -ELOOP;
+		}
+		job_logf(job, "dependency %s is not installed: installing it first\n", key);
+		int rc = env->install_dependency(env->ctx, d->namespace, d->name, chain, reason,
+						 sizeof(reason));
+		if (rc) {
+			job_fail(job, INSTALL_ERROR, NULL, "dependency %s: %s", key, reason);
+			return rc;
+		}
+		job_logf(job, "dependency %s installed\n", key);
+	}
+	return 0;
+}
+
+/* Installs m's missing depends; m is on chain meanwhile (to report cycles). */
+static int step_dependencies(struct job *job, const struct pipeline_env *env,
+			     const struct plugin_meta *m, struct name_list *chain)
+{
+	char self[256];
+	snprintf(self, sizeof(self), "%s/%s", m->namespace, m->name);
+	name_list_add(chain, self);
+	int rc = each_dependency(job, env, m, chain);
+	name_list_remove(chain, self);
+	return rc;
+}
+
+/* Where the package of ns/name at version is kept: state/packages/<file> (the dir made
+ * if need be: 0 or -errno). *existed: a file of that name was there before this job (a
+ * reinstall): a failed install then leaves it. */
+static int kept_path(const struct pipeline_env *env, const char *ns, const char *name,
+		     const char *version, char *out, size_t len, int *existed)
+{
+	char dir[PATH_MAX], file[512];
+	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	plugin_deb_filename(name, ns, version, file, sizeof(file));
+	snprintf(out, len, "%s/%s", dir, file);
+	*existed = access(out, F_OK) == 0;
+	return mkdir_p(dir, 0755);
+}
+
+/* After the install of the kept package deb: rc 0 marks it as the last installed (its
+ * mtime) and prunes all but the keep_versions others most recently installed; a failure
+ * removes a package this job added, so a package that does not install is never shown in
+ * versions/ nor served in repo/. */
+static void settle_package(struct job *job, const struct pipeline_env *env, const char *ns,
+			   const char *name, const char *deb, int existed, int rc)
+{
+	if (rc) {
+		if (!existed)
+			unlink(deb);
+		return;
+	}
+	char dir[PATH_MAX], pkg[300];
+	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
+	if (utimensat(AT_FDCWD, deb, NULL, 0) < 0)
+		job_logf(job, "cannot touch %s: %s\n", deb, strerror(errno));
+	plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1, env->cfg->keep_versions);
+}
+
+static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
+			const char *workdir, const struct plugin_meta *m, char *deb, size_t deblen,
+			int *existed)
+{
+	char pkgdir[PATH_MAX];
+	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
+	/* `rules package` must start from an empty pkgdir: one that exists is refused */
+	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
+	if (!rc && !env->cfg->build_as_root &&
+	    lchown(pkgdir, env->cfg->build_uid, env->cfg->build_gid) < 0)
+		rc = -errno;
+	if (rc) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = run_rules(job, env, root, "package", pkgdir)))
+		return rc;
+	if ((rc = kept_path(env, m->namespace, m->name, m->version, deb, deblen, existed))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+			 strerror(-rc));
+		return rc;
+	}
+	struct strbuf err = STRBUF_INIT;
+	rc = plugin_package_write(m, root, pkgdir, deb, &err);
+	if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
+			 err.buf ? err.buf : strerror(-rc));
+	else
+		job_logf(job, "wrote %s\n", deb);
+	strbuf_release(&err);
+	return rc;
+}
+
+static int step_update(struct job *job, const struct pipeline_env *env, const struct plugin_meta *m)
+{
+	if (!m->n_debian_depends)
+		return 0;
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = apt_update(env->cfg->root, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	if (rc)
+		fail_dpkg(job, env, &c, INSTALL_ERROR, "apt-get update", rc);
+	return rc ? -EIO : 0;
+}
+
+/* dpkg installs the package; apt does when debian_depends must be resolved. */
+/* target: a .deb for dpkg, or for apt (use_apt) a .deb or package[=version] from the
+ * APT sources. */
+static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
+			const char *name, const char *target, int use_apt, int was_installed)
+{
+	const char *tool = use_apt ? "apt-get install" : "dpkg --install";
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = use_apt ? apt_install(env->cfg->root, target, &c)
+			 : dpkg_install(env->cfg->root, target, &c);
+	struct dpkg_ctl first = c;
+	if (rc != 0 && !was_installed && !c.lock_timed_out) {
+		/* do not leave a half-installed new package behind */
+		char pkg[300];
+		plugin_package_name(name, ns, pkg, sizeof(pkg));
+		const char *pkgs[] = { pkg, NULL };
+		job_logf(job, "%s failed: purging %s if it was left half installed\n", tool, pkg);
+		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
+		purge.cancel = NULL; /* the clean-up runs even when the job was cancelled */
+		dpkg_purge(env->cfg->root, pkgs, &purge);
+	}
+	pthread_mutex_unlock(env->pkg_lock);
+	env->dpkg_changed(env->ctx);
+	if (rc)
+		fail_dpkg(job, env, &first, INSTALL_ERROR, tool, rc);
+	return rc ? -EIO : 0;
+}
+
+/* git clone --depth 1 [--branch REF] URL into tree. */
+static int step_download(struct job *job, const struct pipeline_env *env,
+			 const struct install_source *src, const char *tree, const char *workdir)
+{
+	char home[PATH_MAX + 8];
+	snprintf(home, sizeof(home), "HOME=%s", workdir);
+	const char *env_vars[] = { subproc_default_path(), home, "GIT_TERMINAL_PROMPT=0", NULL };
+	const char *argv[10];
+	int n = 0;
+	argv[n++] = "git";
+	argv[n++] = "clone";
+	argv[n++] = "--depth";
+	argv[n++] = "1";
+	if (src->git_ref && *src->git_ref) {
+		argv[n++] = "--branch";
+		argv[n++] = src->git_ref;
+	}
+	argv[n++] = "--";
+	argv[n++] = src->git_url;
+	argv[n++] = tree;
+	argv[n] = NULL;
+	/* a third party's repository is fetched as the build user, like the build: root
+	 * never runs git on it, and a local path root alone may read stays unread */
+	const struct wazofs_config *cfg = env->cfg;
+	if (!cfg->build_as_root && lchown(workdir, cfg->build_uid, cfg->build_gid) < 0) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
+			 strerror(errno));
+		return -EIO;
+	}
+	/* as the build user, a local repository is someone else's: git refuses it
+	 * ("dubious ownership") unless the global config ($HOME is the work dir) says
+	 * otherwise; what that guards against (the repository's config running code)
+	 * could only run as the build user, which runs the plugin's build anyway */
+	char gitconfig[PATH_MAX + 16];
+	snprintf(gitconfig, sizeof(gitconfig), "%s/.gitconfig", workdir);
+	const char safe[] = "[safe]\n\tdirectory = *\n";
+	if (!cfg->build_as_root && write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
+		lchown(gitconfig, cfg->build_uid, cfg->build_gid);
+	/* the URL may hold a token: what reaches the log and the status is redacted,
+	 * git's own output included (it goes through a memfd first) */
+	struct strbuf url = STRBUF_INIT;
+	url_redact(src->git_url, strlen(src->git_url), &url);
+	const char *shown = url.buf ? url.buf : "";
+	job_logf(job, "$ git clone --depth 1 %s%s %s\n",
+		 src->git_ref && *src->git_ref ? "--branch " : "",
+		 src->git_ref && *src->git_ref ? src->git_ref : "", shown);
+	int out_fd = memfd_create("git-output", MFD_CLOEXEC);
+	struct subproc sp = { .argv = argv,
+			      .env = env_vars,
+			      .log_fd = out_fd,
+			      .timeout_sec = cfg->job_timeout,
+			      .cancel = &job->cancel,
+			      .as_user = !cfg->build_as_root,
+			      .uid = cfg->build_uid,
+			      .gid = cfg->build_gid };
+	int rc = subproc_run(&sp);
+	if (out_fd >= 0) {
+		struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
+		if (lseek(out_fd, 0, SEEK_SET) == 0 && strbuf_read_fd(&raw, out_fd, 1 << 20) == 0)
+			url_redact(raw.buf ? raw.buf : "", raw.len, &clean);
+		if (clean.len)
+			job_logf(job, "%s", clean.buf);
+		strbuf_release(&raw);
+		strbuf_release(&clean);
+		close(out_fd);
+	}
+	if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
+	else if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
+			 shown, src->git_ref && *src->git_ref ? " at " : "",
+			 src->git_ref && *src->git_ref ? src->git_ref : "", rc);
+	strbuf_release(&url);
+	return rc ? -EIO : 0;
+}
+
+/* The plugin root of a git checkout: its subdirectory when one is given. */
+static int git_root(const struct install_source *src, const char *tree, char *root, size_t len,
+		    struct meta_report *r)
+{
+	const char *sub = src->git_subdir;
+	if (!sub || !*sub)
+		return tree_find_plugin_root(tree, root, len, r);
+	if (sub[0] == '/' || strstr(sub, "..")) {
+		meta_report_add(r, "subdirectory", "regex", NULL,
+				"subdirectory '%s' must be a relative path inside the repository",
+				sub);
+		return -EINVAL;
+	}
+	snprintf(root, len, "%s/%s", tree, sub);
+	return 0;
+}
+
+/* A plugin package dropped into incoming/ (a rollback when it is older than the one
+ * installed): read and checked in a root-only copy, installed as it is (no building,
+ * no packaging), then kept like a package wazofs built. */
+static int install_package_file(struct job *job, const struct pipeline_env *env, const char *path,
+				const char *workdir, int reinstall, struct name_list *chain)
+{
+	char copy[PATH_MAX];
+	struct plugin_meta m = { 0 };
+	struct meta_report r = { 0 };
+	struct deb_info d = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	job_step(job, STEP_EXTRACTING);
+	/* what dpkg installs is the copy that was checked, out of the copier's reach */
+	snprintf(copy, sizeof(copy), "%s/package.deb", workdir);
+	if ((rc = file_copy(path, copy, &err))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
+			 err.buf ? err.buf : strerror(-rc));
+		goto out;
+	}
+	rc = deb_read(copy, DEB_READ_DATA, &d, &err);
+	job_step(job, STEP_VALIDATING);
+	if (rc) {
+		meta_report_add(&r, "_package", "type", NULL, "%s",
+				err.buf ? err.buf : strerror(-rc));
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "not an installable package: %s", r.e[0].message);
+		goto out;
+	}
+	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	if ((rc = package_drop_validate(&d, wv, &m, &r))) {
+		job_fail(job, "validation-error", "Validation error", &r,
+			 "not a valid wazo-plugind plugin package: %s: %s", r.e[0].field,
+			 r.e[0].message);
+		goto out;
+	}
+	job_identify(job, &m, d.plugin_yml.buf, d.plugin_yml.len);
+	int was_installed;
+	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
+		goto done;
+
+	job_step(job, STEP_DEPENDENCIES);
+	rc = step_dependencies(job, env, &m, chain);
+	if (rc || (cancelled(job) && (rc = -ECANCELED)))
+		goto out;
+	job_step(job, STEP_UPDATING);
+	if ((rc = step_update(job, env, &m)))
+		goto out;
+	job_step(job, STEP_INSTALLING);
+	/* kept under its canonical name, as if wazofs had built it (a crash during dpkg
+	 * is repaired at start from there) */
+	char deb[PATH_MAX];
+	int existed;
+	rc = kept_path(env, m.namespace, m.name, m.version, deb, sizeof(deb), &existed);
+	if (!rc && rename(copy, deb) < 0)
+		rc = -errno;
+	if (rc) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+			 strerror(-rc));
+		goto out;
+	}
+	rc =
+	    step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0, was_installed);
+	settle_package(job, env, m.namespace, m.name, deb, existed, rc);
+	if (rc)
+		goto out;
+	job_set_state(job, "installed");
+done:
+	job_step(job, STEP_CLEANING);
+	rm_rf(workdir);
+	job_step(job, STEP_COMPLETED);
+	rc = 0;
+out:
+	if (rc)
+		rm_rf(workdir);
+	deb_info_release(&d);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* After apt installed ns/name at version: its package, from apt's cache under root, is
+ * kept in state/packages like one wazofs built (for versions/, rollback and repo/). */
+static void keep_apt_package(struct job *job, const struct pipeline_env *env, const char *ns,
+			     const char *name, const char *version)
+{
+	char pkg[300], cached[PATH_MAX + 600], deb[PATH_MAX], quoted[300];
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
+	size_t q = 0; /* apt's cache file names write the epoch's ':' as %3a */
+	for (const char *c = version; *c && q + 4 < sizeof(quoted); c++)
+		q +=
+		    (size_t)snprintf(quoted + q, sizeof(quoted) - q, *c == ':' ? "%%3a" : "%c", *c);
+	quoted[q] = 0;
+	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
+		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
+	int existed;
+	struct strbuf err = STRBUF_INIT;
+	int rc = kept_path(env, ns, name, version, deb, sizeof(deb), &existed);
+	if (!rc) {
+		unlink(deb); /* file_copy makes a new file */
+		rc = file_copy(cached, deb, &err);
+	}
+	if (rc)
+		job_logf(job, "the package is not kept (%s)\n", err.buf ? err.buf : strerror(-rc));
+	else
+		settle_package(job, env, ns, name, deb, 1, 0);
+	strbuf_release(&err);
+}
+
+/* method: apt: apt-get install wazo-plugind-<name>-<ns>[=version] from the host's APT
+ * sources (under root), which resolve its Depends (plugins included). The steps keep
+ * the contract's order: the names were checked with the request (validating), then
+ * apt-get update (updating); the package must be in the sources, at that version, in
+ * section wazo-plugind-plugin, before apt-get install runs (installing). */
+static int install_from_apt(struct job *job, const struct pipeline_env *env,
+			    const struct install_source *src, int reinstall)
+{
+	char pkg[300], spec[600], installed[128];
+	const char *ns = src->apt_ns, *name = src->apt_name, *ver = src->apt_version;
+	plugin_package_name(name, ns, pkg, sizeof(pkg));
+	snprintf(spec, sizeof(spec), "%s%s%s", pkg, ver && *ver ? "=" : "", ver ? ver : "");
+	job_step(job, STEP_VALIDATING);
+	job_name(job, ns, name, ver ? ver : "");
+	job_step(job, STEP_UPDATING);
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = apt_update(env->cfg->root, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	if (rc) {
+		fail_dpkg(job, env, &c, INSTALL_ERROR, "apt-get update", rc);
+		return -EIO;
+	}
+	job_step(job, STEP_INSTALLING);
+	struct strbuf show = STRBUF_INIT;
+	c = job_dpkg_ctl(job, env);
+	c.capture = &show;
+	pthread_mutex_lock(env->pkg_lock);
+	rc = apt_show(env->cfg->root, spec, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	char section[128] = "", found[128] = "";
+	if (rc == 0) {
+		deb_control_field(show.buf ? show.buf : "", "Section", section, sizeof(section));
+		deb_control_field(show.buf ? show.buf : "", "Version", found, sizeof(found));
+	}
+	strbuf_release(&show);
+	if (rc == 0 && !found[0])
+		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
+	struct meta_report r = { 0 };
+	if (rc)
+		meta_report_add(&r, "_package", "required", NULL,
+				"the host's APT sources have no package %s%s%s", pkg,
+				ver && *ver ? " of version " : "", ver && *ver ? ver : "");
+	else if (strcmp(section, PLUGIN_SECTION))
+		meta_report_add(&r, "Section", "regex", PLUGIN_SECTION,
+				"%s is in section '%s', not a wazo-plugind plugin package", pkg,
+				section);
+	if (r.n) {
+		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
+		return rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
+	}
+	job_name(job, ns, name, found);
+	int was_installed;
+	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {
+		if ((rc = step_install(job, env, ns, name, spec, 1, was_installed)))
+			return rc;
+		if (env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0) {
+			job_name(job, ns, name, installed);
+			keep_apt_package(job, env, ns, name, installed);
+		}
+		job_set_state(job, "installed");
+	}
+	job_step(job, STEP_CLEANING);
+	job_step(job, STEP_COMPLETED);
+	return 0;
+}
+
+int pipeline_install(struct job *job, const struct pipeline_env *env,
+		     const struct install_source *src, const char *workdir, int reinstall,
+		     struct name_list *chain)
+{
+	struct name_list own_chain = { 0 };
+	if (!chain)
+		chain = &own_chain;
+	struct plugin_meta m = { 0 };
+	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX];
+	struct meta_report r = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	int rc, was_installed;
+
+	job_step(job, STEP_STARTING);
+	if (src->apt_name) {
+		rm_rf(workdir); /* apt works in its own cache */
+		rc = install_from_apt(job, env, src, reinstall);
+		name_list_free(&own_chain);
+		return rc;
+	}
+	rm_rf(workdir);
+	if ((rc = mkdir_p(workdir, 0700))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));
+		goto out;
+	}
+	if (src->path && !src->git_url && deb_looks_like_package(src->path)) {
+		rc = install_package_file(job, env, src->path, workdir, reinstall, chain);
+		name_list_free(&own_chain);
+		return rc;
+	}
+	snprintf(tree, sizeof(tree), "%s/src", workdir);
+	if (src->git_url) {
+		job_step(job, STEP_DOWNLOADING);
+		if ((rc = step_download(job, env, src, tree, workdir)))
+			goto out;
+	}
+	job_step(job, STEP_EXTRACTING);
+	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
+	rc = src->git_url ? 0 : tree_import(src->path, tree, &lim, &r, &err);
+	if (rc && !r.n) {
+		job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
+		goto out;
+	}
+	if (rc) {
+		/* a refused archive stopped at the refused entry; like every validation error
+		 * it is reported at the validating step */
+		job_logf(job, "extraction stopped: %s\n", r.e[0].message);
+		job_step(job, STEP_VALIDATING);
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		goto out;
+	}
+	if (cancelled(job) && (rc = -ECANCELED))
+		goto out;
+
+	job_step(job, STEP_VALIDATING);
+	rc = src->git_url ? git_root(src, tree, root, sizeof(root), &r)
+			  : tree_find_plugin_root(tree, root, sizeof(root), &r);
+	if (rc) {
+		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
+		goto out;
+	}
+	if ((rc = step_validate(job, env, root, &m)))
+		goto out;
+	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
+		goto clean;
+
+	job_step(job, STEP_DEPENDENCIES);
+	rc = step_dependencies(job, env, &m, chain);
+	if (rc)
+		goto out;
+	if (cancelled(job) && (rc = -ECANCELED))
+		goto out;
+
+	job_step(job, STEP_BUILDING);
+	if (!env->cfg->build_as_root &&
+	    (rc = chown_tree(workdir, env->cfg->build_uid, env->cfg->build_gid))) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
+			 strerror(-rc));
+		goto out;
+	}
+	if ((rc = run_rules(job, env, root, "build", NULL)))
+		goto out;
+
+	job_step(job, STEP_PACKAGING);
+	int existed = 1;
+	deb[0] = 0;
+	rc = step_package(job, env, root, workdir, &m, deb, sizeof(deb), &existed);
+	if (!rc && cancelled(job))
+		rc = -ECANCELED;
+	if (!rc) {
+		job_step(job, STEP_UPDATING);
+		rc = step_update(job, env, &m);
+	}
+	if (!rc) {
+		job_step(job, STEP_INSTALLING);
+		rc = step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0,
+				  was_installed);
+	}
+	if (deb[0])
+		settle_package(job, env, m.namespace, m.name, deb, existed, rc);
+	if (rc)
+		goto out;
+	job_set_state(job, "installed");
+clean:
+	job_step(job, STEP_CLEANING);
+	rm_rf(workdir);
+	job_step(job, STEP_COMPLETED);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	name_list_free(&own_chain);
+	return 0;
+out:
+	/* the failure keeps its step in status; the work dir goes, the user's copy stays */
+	rm_rf(workdir);
+	plugin_meta_destroy(&m);
+	strbuf_release(&err);
+	name_list_free(&own_chain);
+	return rc ? rc : -EIO;
+}
+
+/* Removes packages (dependents first) as their makers expect: wazofs's own are purged
+ * (their postrm runs `rules postrm` once across remove and purge); when another tool made
+ * one of them (wazo-plugind: postrm runs the saved rules on `remove`, then deletes them)
+ * all are removed with `dpkg --remove`, as that tool does, and only wazofs's are purged
+ * after that. */
+int pipeline_remove(struct job *job, const struct pipeline_env *env, const char *const *packages)
+{
+	job_step(job, STEP_REMOVING);
+	size_t n = 0, foreign = 0;
+	while (packages[n])
+		n++;
+	const char **ours = calloc(n + 1, sizeof(*ours));
+	if (!ours) {
+		job_fail(job, "uninstall-error", "Uninstallation error", NULL, "out of memory");
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int mine = plugin_package_is_ours(env->cfg->root, packages[i]);
+		foreign += !mine;
+		if (mine)
+			ours[k++] = packages[i];
+		job_logf(job, "removing %s%s\n", packages[i],
+			 mine ? "" : " (not made by wazofs: dpkg --remove)");
+	}
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	const char *tool = foreign ? "dpkg --remove" : "dpkg --purge";
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = foreign ? dpkg_remove(env->cfg->root, packages, &c) : 0;
+	if (!rc && ours[0]) {
+		tool = "dpkg --purge";
+		rc = dpkg_purge(env->cfg->root, ours, &c);
+	}
+	pthread_mutex_unlock(env->pkg_lock);
+	free(ours);
+	env->dpkg_changed(env->ctx);
+	if (rc) {
+		fail_dpkg(job, env, &c, "uninstall-error", "Uninstallation error", tool, rc);
+		return -EIO;
+	}
+	job_step(job, STEP_COMPLETED);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* tree_import: the `extracting` step. Copies a dropped plugin tree, or extracts a
+ * dropped archive with libarchive, refusing entries that would escape the tree, special
+ * files, and archives over the size or entry limits; then finds the plugin root. */
+#ifndef WAZOFS_TREE_IMPORT_H
+#define WAZOFS_TREE_IMPORT_H
+#include "base/strbuf.h"
+#include "plugin/plugin_meta.h"
+#include <stddef.h>
+
+struct import_limits {
+	unsigned long long max_bytes; /* total size of the extracted files */
+	unsigned long max_entries;
+};
+
+/* 1 when name ends with a supported archive extension (.tar, .tar.gz, .tgz, .tar.xz,
+ * .tar.zst, .zip), else 0. */
+int tree_is_archive_name(const char *name);
+/* Imports src (a directory or an archive file) into the new directory dest. Returns 0,
+ * -EINVAL with r filled (a refused archive or an unsupported entry), or -errno with err. */
+int tree_import(const char *src, const char *dest, const struct import_limits *lim,
+		struct meta_report *r, struct strbuf *err);
+/* The plugin root below dir: dir itself when it holds wazo/plugin.yml, else the single
+ * directory right below it that does. Returns 0, or -EINVAL with r filled. */
+int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta_report *r);
+#endif
