@@ -42,7 +42,9 @@ $(BUILD)/fs/%.o: fs/%.c $(wildcard fs/*.h) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(FS_CFLAGS) -c -o $@ $<
 
+# made anew: `ar r` into an old archive would keep members whose source is gone
 $(BUILD)/libwazocore.a: $(CORE_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/wazofs: $(FS_OBJ) $(BUILD)/libwazocore.a

@@ -140,7 +140,7 @@ static void test_streamed_data(void)
 	for (int round = 0; round < 4; round++) {
 		/* a file of a size that changes the compressed size from round to round */
 		snprintf(file, sizeof(file), "%s/f%d", tree, round);
-		char data[1000];
+		char data[1200]; /* the largest write below is 1003 bytes */
 		for (size_t i = 0; i < sizeof(data); i++)
 			data[i] = (char)((i * 7919u + (unsigned)round * 31u) % 251u);
 		CHECK_INT(write_file_atomic(file, data, 100 + (size_t)round * 301, 0644), 0);
