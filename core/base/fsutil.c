@@ -72,6 +72,20 @@ int chown_tree(const char *path, uid_t uid, gid_t gid)
 	return r < 0 ? -errno : r;
 }
 
+int write_all(int fd, const void *buf, size_t len)
+{
+	for (const char *p = buf; len;) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
 	char tmp[PATH_MAX];
@@ -79,19 +93,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		p += n;
-		len -= (size_t)n;
+	int rc = write_all(fd, data, len);
+	if (rc) {
+		close(fd);
+		unlink(tmp);
+		return rc;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		int e = errno;

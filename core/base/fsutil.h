@@ -8,6 +8,8 @@ int mkdir_p(const char *path, int mode);
 int rm_rf(const char *path);
 /* lchown of path and everything below it (symbolic links themselves, never followed). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);
+/* Writes all len bytes of buf to fd, going on after short writes and EINTR. */
+int write_all(int fd, const void *buf, size_t len);
 /* Writes data to path atomically (temp file, fsync, rename). */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode);
 struct stat;

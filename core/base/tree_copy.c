@@ -1,5 +1,6 @@
 /* tree_copy: see tree_copy.h. */
 #include "tree_copy.h"
+#include "fsutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,12 +43,9 @@ static int copy_data(int in, int out)
 				continue;
 			return -errno;
 		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-			if (w < 0 && errno != EINTR)
-				return -errno;
-			done += w > 0 ? w : 0;
-		}
+		int rc = write_all(out, buf, (size_t)n);
+		if (rc)
+			return rc;
 	}
 }
 

@@ -1,7 +1,9 @@
-/* deb_writer: the .deb format (see deb_writer.h). The tree is walked once for
- * Installed-Size and conffiles, control.tar.gz is built in memory, then data.tar.xz is
- * streamed into the package file behind it: no temporary copy of the data. */
+/* deb_writer: the .deb format (see deb_writer.h), all of it written by libarchive. The
+ * tree is walked once for Installed-Size and conffiles, control.tar.gz is built in
+ * memory, then data.tar.xz is streamed into the package file behind it: no temporary
+ * copy of the data. */
 #include "deb_writer.h"
+#include "base/fsutil.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
@@ -293,50 +295,83 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 	return rc;
 }
 
-/* The ar container is written here rather than with libarchive's ar writer, which needs
- * a member's size before its data: data.tar.xz is streamed into the package, and its
- * header is filled in once its size is known. A member header is 60 bytes of
- * space-padded text: name, mtime, uid, gid, octal mode, size, then "`\n". */
+/* The ar container is written by libarchive's ar writer, which needs a member's size
+ * before its data. debian-binary and control.tar.gz are written through it; data.tar.xz
+ * is streamed into the file behind a header left blank, which the same writer renders
+ * once the size is known. */
+#define AR_MAGIC_LEN  8
 #define AR_HEADER_LEN 60
 
-static int ar_header(char out[AR_HEADER_LEN + 1], const char *name, time_t mtime, off_t size)
+static int ar_member_header(struct archive *ar, const char *name, la_int64_t size, time_t now,
+			    struct strbuf *err)
 {
-	if (strlen(name) > 16 || size < 0 || size > 9999999999LL)
-		return -EFBIG;
-	snprintf(out, AR_HEADER_LEN + 1, "%-16s%-12lld%-6d%-6d%-8o%-10lld`\n", name,
-		 (long long)mtime, 0, 0, 0100644, (long long)size);
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	for (const char *p = buf; len;) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A member whose content is in memory: header, content, and the pad to an even size. */
-static int ar_put_member(int fd, const char *name, const void *data, size_t len, time_t now)
-{
-	char hdr[AR_HEADER_LEN + 1];
-	int rc = ar_header(hdr, name, now, (off_t)len);
-	if (!rc)
-		rc = write_all(fd, hdr, AR_HEADER_LEN);
-	if (!rc)
-		rc = write_all(fd, data, len);
-	if (!rc && len % 2)
-		rc = write_all(fd, "\n", 1);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, size);
+	archive_entry_set_mtime(e, now, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	int rc = archive_write_header(ar, e) < ARCHIVE_WARN ? fail_archive(err, ar, name) : 0;
+	archive_entry_free(e);
 	return rc;
 }
 
-/* data.tar.xz, streamed after a header left blank and written once its size is known. */
+/* An ar writer on out (a strbuf) or, when out is NULL, on fd; no block padding. */
+static struct archive *ar_open(int fd, struct strbuf *out, struct strbuf *err)
+{
+	struct archive *ar = archive_write_new();
+	if (!ar) {
+		strbuf_addf(err, "out of memory");
+		return NULL;
+	}
+	archive_write_set_format_ar_bsd(ar);
+	archive_write_add_filter_none(ar);
+	archive_write_set_bytes_in_last_block(ar, 1);
+	int r = out ? archive_write_open2(ar, out, NULL, sb_write_cb, NULL, NULL)
+		    : archive_write_open_fd(ar, fd);
+	if (r != ARCHIVE_OK) {
+		fail_archive(err, ar, "the package");
+		archive_write_free(ar);
+		return NULL;
+	}
+	return ar;
+}
+
+/* A member whose content is in memory. */
+static int ar_put_member(struct archive *ar, const char *name, const void *data, size_t len,
+			 time_t now, struct strbuf *err)
+{
+	int rc = ar_member_header(ar, name, (la_int64_t)len, now, err);
+	if (!rc && archive_write_data(ar, data, len) < 0)
+		rc = fail_archive(err, ar, name);
+	return rc;
+}
+
+/* The header of member name of size bytes, as the ar writer renders it: its output
+ * in memory, after the archive's magic. The member's data never follows, so closing
+ * that writer reports it missing; the header is written by then. */
+static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t size, time_t now,
+			struct strbuf *err)
+{
+	struct strbuf mem = STRBUF_INIT;
+	struct archive *ar = ar_open(-1, &mem, err);
+	int rc = ar ? ar_member_header(ar, name, size, now, err) : -ENOMEM;
+	if (ar)
+		archive_write_free(ar);
+	if (!rc && mem.len != AR_MAGIC_LEN + AR_HEADER_LEN) {
+		strbuf_addf(err, "%s: unexpected ar header", name);
+		rc = -EIO;
+	}
+	if (!rc)
+		memcpy(out, mem.buf + AR_MAGIC_LEN, AR_HEADER_LEN);
+	strbuf_release(&mem);
+	return rc;
+}
+
+/* data.tar.xz, streamed after a header left blank and written once its size is known,
+ * then the pad to an even size. */
 static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct strbuf *err)
 {
 	off_t hdr_at = lseek(fd, 0, SEEK_CUR);
@@ -348,11 +383,9 @@ static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct st
 	off_t end = lseek(fd, 0, SEEK_CUR);
 	if (end < 0)
 		return -errno;
-	char hdr[AR_HEADER_LEN + 1];
-	if ((rc = ar_header(hdr, "data.tar.xz", now, end - hdr_at - AR_HEADER_LEN))) {
-		strbuf_addf(err, "data.tar.xz: too large for an ar member");
+	char hdr[AR_HEADER_LEN];
+	if ((rc = ar_header_of(hdr, "data.tar.xz", end - hdr_at - AR_HEADER_LEN, now, err)))
 		return rc;
-	}
 	if (pwrite(fd, hdr, AR_HEADER_LEN, hdr_at) != AR_HEADER_LEN)
 		return errno ? -errno : -EIO;
 	return (end - hdr_at) % 2 ? write_all(fd, "\n", 1) : 0;
@@ -361,17 +394,19 @@ static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct st
 static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir, time_t now,
 			 struct strbuf *err)
 {
-	int rc = write_all(fd, "!<arch>\n", 8);
+	struct archive *ar = ar_open(fd, NULL, err);
+	if (!ar)
+		return -EIO;
+	int rc = ar_put_member(ar, "debian-binary", "2.0\n", 4, now, err);
 	if (!rc)
-		rc = ar_put_member(fd, "debian-binary", "2.0\n", 4, now);
-	if (!rc)
-		rc = ar_put_member(fd, "control.tar.gz", control_tar->buf, control_tar->len, now);
-	if (rc) {
-		strbuf_addf(err, "writing the package: %s", strerror(-rc));
-		return rc;
-	}
+		rc = ar_put_member(ar, "control.tar.gz", control_tar->buf, control_tar->len, now,
+				   err);
+	if (!rc && archive_write_close(ar) != ARCHIVE_OK)
+		rc = fail_archive(err, ar, "the package");
+	archive_write_free(ar);
 	size_t before = err->len;
-	rc = ar_put_data_member(fd, rootdir, now, err);
+	if (!rc)
+		rc = ar_put_data_member(fd, rootdir, now, err);
 	if (rc && err->len == before)
 		strbuf_addf(err, "writing data.tar.xz: %s", strerror(-rc));
 	if (!rc && fsync(fd) < 0) {
