@@ -252,6 +252,16 @@ static int kept_path(const struct pipeline_env *env, const char *ns, const char 
 	return mkdir_p(dir, 0755);
 }
 
+/* The last two steps of an install that succeeded: cleaning (the work dir goes, when
+ * there is one) and completed. */
+static void step_finish(struct job *job, const char *workdir)
+{
+	job_step(job, STEP_CLEANING);
+	if (workdir)
+		rm_rf(workdir);
+	job_step(job, STEP_COMPLETED);
+}
+
 /* After the install of the kept package deb: rc 0 marks it as the last installed (its
  * mtime) and prunes all but the keep_versions others most recently installed; a failure
  * removes a package this job added, so a package that does not install is never shown in
@@ -509,9 +519,7 @@ static int install_package_file(struct job *job, const struct pipeline_env *env,
 		goto out;
 	job_set_state(job, "installed");
 done:
-	job_step(job, STEP_CLEANING);
-	rm_rf(workdir);
-	job_step(job, STEP_COMPLETED);
+	step_finish(job, workdir);
 	rc = 0;
 out:
 	if (rc)
@@ -612,8 +620,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 		}
 		job_set_state(job, "installed");
 	}
-	job_step(job, STEP_CLEANING);
-	job_step(job, STEP_COMPLETED);
+	step_finish(job, NULL); /* apt works in its own cache */
 	return 0;
 }
 
@@ -721,9 +728,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		goto out;
 	job_set_state(job, "installed");
 clean:
-	job_step(job, STEP_CLEANING);
-	rm_rf(workdir);
-	job_step(job, STEP_COMPLETED);
+	step_finish(job, workdir);
 	plugin_meta_destroy(&m);
 	strbuf_release(&err);
 	name_list_free(&own_chain);
