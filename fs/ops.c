@@ -751,18 +751,12 @@ static int op_unlink(const char *path)
 	}
 	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY || r.kind == R_REPO)
 		return -EROFS;
-	if (r.kind == R_VERSION) {
-		/* as for a view: a kept package stays, and `rm -r` goes on */
+	if (r.kind == R_LEAF || r.kind == R_VERSION) {
+		/* removing a view or a kept package changes nothing (it stays); an existing
+		 * one says so, which lets `rm -r` reach rmdir */
 		struct view v;
-		int rc = daemon_version_open(core(), r.ns, r.name, r.file, &v);
-		if (!rc)
-			view_release(&v);
-		return rc;
-	}
-	if (r.kind == R_LEAF) {
-		/* removing a view changes nothing; it lets `rm -r` reach rmdir */
-		struct view v;
-		int rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
+		int rc = r.kind == R_LEAF ? daemon_view_open(core(), r.ns, r.name, r.leaf, &v)
+					  : daemon_version_open(core(), r.ns, r.name, r.file, &v);
 		if (!rc)
 			view_release(&v);
 		return rc;
