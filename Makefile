@@ -104,7 +104,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libwazocore.a
 	$(MAKE) BUILD=build-fuzz CC=clang $(FUZZ_BIN)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/unit/*.h) build-fuzz/libwazocore.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) build-fuzz/libwazocore.a
 	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS)) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< build-fuzz/libwazocore.a $(CORE_LIBS)
@@ -125,7 +125,7 @@ check-layers:
 	bash scripts/check-layers.sh
 
 # The C style of .clang-format, checked (apply with: clang-format -i FILES).
-FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: a dropped .deb, read (control and plugin metadata) and checked as a
  * plugin package would be; anything goes in, nothing may crash, leak or hang. */
+#include "fuzz_input.h"
 #include "plugin/deb_reader.h"
 #include "plugin/package_drop.h"
 #include <stdint.h>
@@ -10,16 +11,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char base[] = "/tmp/wazofs-fuzz-deb.XXXXXX";
-	static int ready;
-	if (!ready && !mkdtemp(base))
-		abort();
-	ready = 1;
-	char path[sizeof(base) + 16];
-	snprintf(path, sizeof(path), "%s/in.deb", base);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, size, f) != size || fclose(f))
-		abort();
+	char path[160];
+	snprintf(path, sizeof(path), "%s/in.deb", fuzz_dir("deb"));
+	fuzz_write_input(path, data, size);
 	struct deb_info d;
 	struct strbuf err = STRBUF_INIT;
 	deb_looks_like_package(path);
