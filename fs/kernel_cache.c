@@ -1,5 +1,6 @@
 /* kernel_cache: see kernel_cache.h. */
 #include "kernel_cache.h"
+#include "poll_waiters.h"
 #include "base/monotonic.h"
 #include "base/name_list.h"
 #include <errno.h>
@@ -67,9 +68,21 @@ static void *dropper(void *arg)
 		kc.dropped += batch.n;
 		name_list_free(&batch);
 		pthread_cond_broadcast(&kc.cond);
+		/* a poll() that waited for these to be dropped may now say "changed" */
+		pthread_mutex_unlock(&kc.lock);
+		poll_waiters_wake();
+		pthread_mutex_lock(&kc.lock);
 	}
 	pthread_mutex_unlock(&kc.lock);
 	return NULL;
+}
+
+int kernel_cache_pending(void)
+{
+	pthread_mutex_lock(&kc.lock);
+	int pending = kc.running && !kc.stopping && kc.dropped < kc.told;
+	pthread_mutex_unlock(&kc.lock);
+	return pending;
 }
 
 int kernel_cache_start(struct fuse *f, struct daemon *p)

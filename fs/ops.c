@@ -1,6 +1,8 @@
 /* ops: FUSE operations. incoming/ is passed through to its backing directory in the
  * state dir, and every change there is reported to the core's tracker; everything else
- * is a read-only view of core state. Views are snapshotted at open (direct_io).
+ * is a read-only view of core state. A view's text is snapshotted at open; the kernel
+ * keeps it (page cache) when the core tells every change of it (kernel_cache drops it
+ * then), else every read comes here (direct_io).
  *
  * Who may do what is decided here, from the caller (fuse_get_context), whatever the
  * mount options: root and members of -o group change the tree and read logs and copies;
@@ -38,6 +40,7 @@ struct handle {
 	char entry[NAME_MAX + 1];
 	char *view_path;	/* a rendered view: rendered again when read from offset 0 */
 	int served;		/* a read was answered (the first one uses the view of open) */
+	int cached;		/* the kernel keeps the text: reads seldom reach us */
 	int events;		/* MOUNT/events: lines after seq, read as they come */
 	unsigned long long seq; /* the last event this reader has */
 	struct strbuf pending;	/* events read but not yet returned */
@@ -459,8 +462,12 @@ static int open_view_at(const char *path, struct fuse_file_info *fi, struct view
 	h->fd = v->fd;
 	h->buf = v->buf;
 	h->len = v->len;
+	h->cached = v->cacheable;
 	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1; /* the size seen by getattr may change */
+	/* a told change drops the kernel's copy (and size) before it shows; other views
+	 * may change under a reader (a log's size grows): each read asks */
+	fi->keep_cache = h->cached;
+	fi->direct_io = !h->cached;
 	return 0;
 }
 
@@ -660,8 +667,10 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 }
 
 /* poll(): a rendered view is readable once its content differs from what this open file
- * last read; until then the handle waits for the next change. Other files are always
- * readable, as regular files are. */
+ * last read; until then the handle waits for the next change. A view the kernel keeps
+ * is readable once the kernel's copy is dropped too (kernel_cache wakes the waiters), and
+ * its reader is then taken to have the new text. Other files are always readable, as
+ * regular files are. */
 static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
 		   unsigned *reventsp)
 {
@@ -675,6 +684,14 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 		if (render_view(h->view_path, &v) == 0) {
 			pthread_mutex_lock(&view_lock);
 			changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
+			if (changed && h->cached && v.fd < 0 && kernel_cache_pending())
+				changed = 0; /* the kernel still has the old text */
+			else if (changed && h->cached && v.fd < 0) {
+				free(h->buf); /* what a read gets now */
+				h->buf = v.buf;
+				h->len = v.len;
+				view_init(&v);
+			}
 			pthread_mutex_unlock(&view_lock);
 			view_release(&v);
 		}

@@ -29,7 +29,7 @@ void poll_waiters_add(struct fuse_pollhandle *ph)
 	pthread_mutex_unlock(&lock);
 }
 
-static void wake_all(void)
+void poll_waiters_wake(void)
 {
 	pthread_mutex_lock(&lock);
 	struct fuse_pollhandle **list = waiting;
@@ -52,7 +52,7 @@ static void *notifier(void *arg)
 		struct strbuf ignored = STRBUF_INIT;
 		int n = daemon_events_read(p, &seq, 1000, &ignored);
 		strbuf_release(&ignored);
-		wake_all(); /* an event, or a second gone by (dpkg changes made by others) */
+		poll_waiters_wake(); /* an event, or a second gone by (dpkg changes made by others) */
 		if (n == -ESHUTDOWN)
 			return NULL;
 	}
@@ -70,5 +70,5 @@ void poll_waiters_stop(void)
 	if (running)
 		pthread_join(thread, NULL);
 	running = 0;
-	wake_all();
+	poll_waiters_wake();
 }

@@ -12,6 +12,8 @@
 int poll_waiters_start(struct daemon *p);
 /* After daemon_stop (which ends the events the thread waits on). */
 void poll_waiters_stop(void);
+/* Wakes every waiting handle now (the kernel's cache of a change was just dropped). */
+void poll_waiters_wake(void);
 /* Takes ph: it is notified (and destroyed) at the next change. */
 void poll_waiters_add(struct fuse_pollhandle *ph);
 #endif

@@ -19,6 +19,9 @@ struct view {
 	char *buf;
 	size_t len;
 	struct timespec mtime; /* a buffer view: when its content last changed */
+	/* every change of this content is told through daemon_cache_hooks (a log that a
+	 * job appends to is not): the kernel may keep the text until then */
+	int cacheable;
 };
 /* An empty view (no fd, no buffer); view_release frees one and empties it again. */
 void view_init(struct view *v);

@@ -175,6 +175,8 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 		return -ENOENT;
 	}
 	if (strcmp(leaf, "status") == 0) {
+		/* a package dpkg has not finished with also depends on whether dpkg runs */
+		v->cacheable = j || dpkg_is_installed(ip);
 		if (j)
 			job_status_render(&j->st, &sb);
 		else
@@ -184,6 +186,7 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
+		v->cacheable = 1;
 		v->mtime = j->changed;
 		v->buf = malloc(j->plugin_yml_len + 1);
 		if (v->buf) {
@@ -194,6 +197,7 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 			rc = -ENOMEM;
 	} else if (strcmp(leaf, "plugin.yml") == 0) {
 		metadata_path(p, ns, name, path, sizeof(path));
+		v->cacheable = 1; /* replaced only by a dpkg run, which is told */
 		rc = 1;
 	} else if (strcmp(leaf, "log") == 0) {
 		if (j)
@@ -275,6 +279,7 @@ int daemon_market_info(struct daemon *p, const char *ns, const char *name, struc
 		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
 				   p->cfg.wazo_version, &sb);
 	v->mtime = p->market_seen.st_mtim;
+	v->cacheable = 1;
 	pthread_mutex_unlock(&p->lock);
 	if (!it)
 		return -ENOENT;
@@ -441,6 +446,7 @@ int daemon_incoming_view_open(struct daemon *p, const char *fname, struct view *
 		struct strbuf sb = STRBUF_INIT;
 		job_status_render(&j->st, &sb);
 		v->mtime = j->changed;
+		v->cacheable = 1;
 		v->buf = strbuf_detach(&sb, &v->len);
 		pthread_mutex_unlock(&p->lock);
 		return v->buf ? 0 : -ENOMEM;

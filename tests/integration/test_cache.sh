@@ -28,6 +28,13 @@ leaves
 check_eq "a second stat of a plugin, its namespace and leaves does not reach the daemon" \
 	"$(($(requests) - before)) lookups or getattrs" "0 lookups or getattrs"
 check "... and its size is what a read gives" size_matches "$S"
+reads() { grep -c 'opcode: READ ' "$DAEMON_LOG"; }
+timeout 5 cat "$S" "$MNT/demo/cached/plugin.yml" >/dev/null
+before=$(reads)
+first=$(timeout 5 cat "$S")
+check_eq "a second read of a status and plugin.yml does not reach the daemon" \
+	"$(timeout 5 cat "$S" "$MNT/demo/cached/plugin.yml" >/dev/null; echo $(($(reads) - before)) reads)" "0 reads"
+check_eq "... and gives the same text" "$(timeout 5 cat "$S")" "$first"
 
 OLD_DEB=$MNT/demo/cached/wazo-plugind-cached-demo_1.0.0_all.deb
 check "the package of 1.0.0 is shown" timeout 5 test -f "$OLD_DEB"
