@@ -1,8 +1,8 @@
 /* kernel_cache: see kernel_cache.h. */
 #include "kernel_cache.h"
-#include "poll_waiters.h"
 #include "base/monotonic.h"
 #include "base/name_list.h"
+#include "poll_waiters.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>

@@ -52,7 +52,8 @@ static void *notifier(void *arg)
 		struct strbuf ignored = STRBUF_INIT;
 		int n = daemon_events_read(p, &seq, 1000, &ignored);
 		strbuf_release(&ignored);
-		poll_waiters_wake(); /* an event, or a second gone by (dpkg changes made by others) */
+		poll_waiters_wake(); /* an event, or a second gone by (dpkg changes made by others)
+				      */
 		if (n == -ESHUTDOWN)
 			return NULL;
 	}
