@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "ops.h"
+#include "session_loop.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -28,6 +29,9 @@ struct cli {
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_SETTING, KEY_DISCARD };
+/* FUSE threads: at most this many answer at once (each request that waits holds one),
+ * and idle ones beyond FUSE_THREADS_IDLE end */
+enum { FUSE_THREADS_MAX = 32, FUSE_THREADS_IDLE = 4 };
 
 static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -225,7 +229,6 @@ int main(int argc, char *argv[])
 	struct wazofs_config cfg;
 	struct daemon *core = NULL;
 	struct fuse *fuse = NULL;
-	struct fuse_loop_config *loop = NULL;
 	struct strbuf err = STRBUF_INIT;
 	int ret = 1;
 
@@ -289,12 +292,10 @@ int main(int argc, char *argv[])
 	if (!cfg.has_admin_group)
 		syslog(LOG_INFO, "only root may change the tree (no group= option)");
 	sd_notify_state("READY=1");
-	loop = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(loop, 32);
-	fuse_loop_cfg_set_idle_threads(loop, 10);
-	ret = opts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, loop);
+	ret = opts.singlethread
+		  ? fuse_loop(fuse)
+		  : session_loop_run(fuse_get_session(fuse), FUSE_THREADS_MAX, FUSE_THREADS_IDLE);
 	ret = ret < 0 ? 1 : 0;
-	fuse_loop_cfg_destroy(loop);
 	sd_notify_state("STOPPING=1");
 	daemon_stop(core);
 	/* no thread may call into libfuse once fuse_destroy begins (ThreadSanitizer saw the

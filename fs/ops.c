@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -486,15 +487,17 @@ static int open_events(struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Waits (in bounded steps, so an interrupted reader or an unmount is seen) until there
- * are events for h, then returns as many bytes of them as fit. */
+/* Waits (in bounded steps, so an interrupted reader, an unmount or a termination
+ * signal is seen) until there are events for h, then returns as many bytes of them as
+ * fit; the end of the session ends the file. */
 static int read_events(struct handle *h, char *buf, size_t size)
 {
+	struct fuse_session *se = fuse_get_session(fuse_get_context()->fuse);
 	while (h->pending_off >= h->pending.len) {
 		strbuf_release(&h->pending);
 		h->pending_off = 0;
 		int n = daemon_events_read(core(), &h->seq, 1000, &h->pending);
-		if (n == -ESHUTDOWN)
+		if (n == -ESHUTDOWN || (n <= 0 && fuse_session_exited(se)))
 			return 0;
 		if (n <= 0 && fuse_interrupted())
 			return -EINTR;

@@ -42,6 +42,8 @@ void daemon_plugin_changed(struct daemon *p, const char *ns, const char *name, c
 	static const char *const leaves[] = { "", "/status", "/log", "/plugin.yml", "/versions" };
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(*leaves); i++)
 		daemon_path_changed(p, "/%s/%s%s", ns, name, leaves[i]);
+	/* the market's info says which version is installed */
+	daemon_path_changed(p, "/market/%s/%s/info", ns, name);
 	if (version && version[0]) {
 		char deb[512];
 		plugin_deb_filename(name, ns, version, deb, sizeof(deb));

@@ -39,6 +39,29 @@ check_eq "SIGTERM: clean exit" "$?" 0
 DAEMON_PID=
 check_fails "SIGTERM: unmounted" mountpoint -q "$MNT"
 
+# a read of MOUNT/events waits for the next event: it holds up no other request, and
+# SIGTERM still ends the daemon (the waiting read then ends)
+"$WAZOFS" -f -o "root=$ROOT,state=$STATE" "$MNT" 2>>"$DAEMON_LOG" &
+DAEMON_PID=$!
+wait_for 5 mountpoint -q "$MNT"
+timeout 60 cat "$MNT/events" >/dev/null 2>&1 &
+EVENTS1=$!
+timeout 60 cat "$MNT/events" >/dev/null 2>&1 &
+EVENTS2=$!
+sleep 0.5
+check "two reads of MOUNT/events wait" kill -0 "$EVENTS1" "$EVENTS2"
+check "... while a listing answers" timeout 5 ls "$MNT/incoming"
+check "... and MOUNT/status is read" timeout 5 grep -q '^jobs:' "$MNT/status"
+kill -TERM "$DAEMON_PID"
+check "SIGTERM ends the daemon while reads of MOUNT/events wait" \
+	wait_for 10 sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
+kill -KILL "$DAEMON_PID" 2>/dev/null # (if it did not: the checks go on)
+wait "$DAEMON_PID"
+check_eq "... with a clean exit" "$?" 0
+DAEMON_PID=
+check "... and the waiting reads end" wait_for 10 sh -c "! kill -0 $EVENTS1 $EVENTS2 2>/dev/null"
+check_fails "... unmounted" mountpoint -q "$MNT"
+
 # config.yml, then conf.d/*.yml in name order (the last wins), then the command line;
 # debug and log_level are settings; an unknown key in a file warns, on the command line fails
 mkdir -p "$T/etc/conf.d"
