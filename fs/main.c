@@ -1,6 +1,7 @@
 /* main: option parsing (fuse_opt, then the YAML config file, the command line winning),
  * checks before anything is mounted, and the startup order: fuse_new, signal handlers,
  * fuse_mount, daemonize, core threads, multi-threaded loop; unwinding in reverse. */
+#include "base/name_list.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "ops.h"
@@ -19,43 +20,26 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* Settings given with -o, kept as text until the config file has been read. */
+/* Settings given with -o ("key=value", each a key of config's table), kept as text
+ * until the config file has been read; any number of them. */
 struct cli {
 	char *config;
-	char *kv[64];
-	int n_kv;
-	int too_many; /* more -o settings than kv holds: refused, never dropped */
+	struct name_list kv;
 	int help, version;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_SETTING, KEY_DISCARD };
+enum { KEY_HELP, KEY_VERSION, KEY_CONFIG, KEY_DISCARD };
 /* FUSE threads: at most this many answer at once (each request that waits holds one),
  * and idle ones beyond FUSE_THREADS_IDLE end */
 enum { FUSE_THREADS_MAX = 32, FUSE_THREADS_IDLE = 4 };
 
+/* The settings are not listed here: opt_proc asks config which keys it has. */
 static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_KEY("root=", KEY_SETTING),
-	FUSE_OPT_KEY("state=", KEY_SETTING),
-	FUSE_OPT_KEY("wazo_version=", KEY_SETTING),
-	FUSE_OPT_KEY("market=", KEY_SETTING),
-	FUSE_OPT_KEY("job_timeout=", KEY_SETTING),
-	FUSE_OPT_KEY("dpkg_lock_timeout=", KEY_SETTING),
-	FUSE_OPT_KEY("quiet_ms=", KEY_SETTING),
-	FUSE_OPT_KEY("settle_ms=", KEY_SETTING),
-	FUSE_OPT_KEY("archive_max_bytes=", KEY_SETTING),
-	FUSE_OPT_KEY("archive_max_entries=", KEY_SETTING),
-	FUSE_OPT_KEY("config=", KEY_SETTING),
-	FUSE_OPT_KEY("group=", KEY_SETTING),
-	FUSE_OPT_KEY("build_user=", KEY_SETTING),
-	FUSE_OPT_KEY("build_network=", KEY_SETTING),
-	FUSE_OPT_KEY("debug=", KEY_SETTING),
-	FUSE_OPT_KEY("log_level=", KEY_SETTING),
-	FUSE_OPT_KEY("keep_versions=", KEY_SETTING),
-	FUSE_OPT_KEY("sign_key=", KEY_SETTING),
+	FUSE_OPT_KEY("config=", KEY_CONFIG),
 	/* fstab keywords that mean nothing to a FUSE filesystem */
 	FUSE_OPT_KEY("noauto", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -67,6 +51,19 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_END,
 };
 
+/* "key=value" with a key of config's table: a setting. Anything else is libfuse's
+ * (`-o debug` without a value included). */
+static int is_setting(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char key[64];
+	if (!eq || (size_t)(eq - arg) >= sizeof(key))
+		return 0;
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = 0;
+	return config_is_setting(key);
+}
+
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 {
 	(void)out;
@@ -75,16 +72,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_HELP: c->help = 1; return 0;
 	case KEY_VERSION: c->version = 1; return 0;
 	case KEY_DISCARD: return 0;
-	case KEY_SETTING:
-		if (strncmp(arg, "config=", 7) == 0) {
-			free(c->config);
-			c->config = strdup(arg + 7);
-		} else if (c->n_kv < (int)(sizeof(c->kv) / sizeof(c->kv[0]))) {
-			c->kv[c->n_kv++] = strdup(arg);
-		} else {
-			c->too_many = 1;
-		}
-		return 0;
+	case KEY_CONFIG:
+		free(c->config);
+		c->config = strdup(arg + strlen("config="));
+		return c->config ? 0 : -1;
+	case FUSE_OPT_KEY_OPT:
+		if (!is_setting(arg))
+			return 1;
+		return name_list_add(&c->kv, arg) ? -1 : 0;
 	default: return 1;
 	}
 }
@@ -141,15 +136,10 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 		fprintf(stderr, "wazofs: warning: %s\n", l);
 	}
 	strbuf_release(&warnings);
-	if (!rc && c->too_many) {
-		fprintf(stderr, "wazofs: more than %d -o settings\n",
-			(int)(sizeof(c->kv) / sizeof(c->kv[0])));
-		rc = -E2BIG;
-	}
-	for (int i = 0; !rc && i < c->n_kv; i++) {
-		char *eq = strchr(c->kv[i], '=');
+	for (size_t i = 0; !rc && i < c->kv.n; i++) {
+		char *eq = strchr(c->kv.v[i], '=');
 		*eq = 0;
-		if ((rc = config_set(cfg, c->kv[i], eq + 1, &err)))
+		if ((rc = config_set(cfg, c->kv.v[i], eq + 1, &err)))
 			fprintf(stderr, "wazofs: -o %s\n", err.buf);
 		*eq = '=';
 	}
@@ -316,8 +306,7 @@ out_opts:
 out_args:
 	fuse_opt_free_args(&args);
 	free(cli.config);
-	for (int i = 0; i < cli.n_kv; i++)
-		free(cli.kv[i]);
+	name_list_free(&cli.kv);
 	strbuf_release(&err);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,106 +56,144 @@ static int parse_ull(const char *v, unsigned long long max, unsigned long long *
 	return 0;
 }
 
+/* What a setting's value is, and how it is checked. */
+enum setting_kind {
+	SET_TEXT,      /* a string that fits its field */
+	SET_PATH,      /* the same, not empty */
+	SET_KEY_ID,    /* a gpg key id, fingerprint or e-mail address */
+	SET_BOOL,      /* yes/no, true/false, on/off, 1/0 */
+	SET_DEBUG,     /* a bool that sets log_level to debug or info */
+	SET_LOG_LEVEL, /* critical, error, warning, info, debug */
+	SET_NUMBER,    /* a whole number from min to max */
+};
+
+/* Every setting, the same in the config file and in -o. */
+static const struct setting {
+	const char *key;
+	enum setting_kind kind;
+	size_t offset, size; /* the field of struct wazofs_config */
+	unsigned long long min, max;
+} settings[] = {
+#define FIELD(f) offsetof(struct wazofs_config, f), sizeof(((struct wazofs_config *)0)->f)
+	{ "root", SET_PATH, FIELD(root), 0, 0 },
+	{ "state", SET_PATH, FIELD(state), 0, 0 },
+	{ "wazo_version", SET_TEXT, FIELD(wazo_version), 0, 0 },
+	{ "market", SET_TEXT, FIELD(market), 0, 0 },
+	{ "group", SET_TEXT, FIELD(group), 0, 0 },
+	{ "build_user", SET_TEXT, FIELD(build_user), 0, 0 },
+	{ "sign_key", SET_KEY_ID, FIELD(sign_key), 0, 0 },
+	{ "build_network", SET_BOOL, FIELD(build_network), 0, 0 },
+	{ "debug", SET_DEBUG, FIELD(log_level), 0, 0 },
+	{ "log_level", SET_LOG_LEVEL, FIELD(log_level), 0, 0 },
+	{ "job_timeout", SET_NUMBER, FIELD(job_timeout), 1, 86400 * 7 },
+	{ "dpkg_lock_timeout", SET_NUMBER, FIELD(dpkg_lock_timeout), 0, 86400 },
+	{ "quiet_ms", SET_NUMBER, FIELD(quiet_ms), 0, 3600000 },
+	{ "settle_ms", SET_NUMBER, FIELD(settle_ms), 0, 600000 },
+	{ "archive_max_bytes", SET_NUMBER, FIELD(archive_max_bytes), 0, 1ULL << 50 },
+	{ "archive_max_entries", SET_NUMBER, FIELD(archive_max_entries), 0, 100000000 },
+	{ "keep_versions", SET_NUMBER, FIELD(keep_versions), 0, 1000 },
+#undef FIELD
+};
+
+static const struct setting *find_setting(const char *key)
+{
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strcmp(settings[i].key, key) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+int config_is_setting(const char *key)
+{
+	return find_setting(key) != NULL;
+}
+
+static int set_log_level(int *dst, const char *value, struct strbuf *err)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = { { "critical", LOG_CRIT },
+		       { "error", LOG_ERR },
+		       { "warning", LOG_WARNING },
+		       { "info", LOG_INFO },
+		       { "debug", LOG_DEBUG } };
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(value, levels[i].name) == 0) {
+			*dst = levels[i].level;
+			return 0;
+		}
+	strbuf_addf(err, "log_level: '%s' is not critical, error, warning, info or debug", value);
+	return -EINVAL;
+}
+
+static int key_id_ok(const char *v)
+{
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._+-";
+	return v[0] != '-' && v[strspn(v, chars)] == 0;
+}
+
+/* Stores n in an unsigned field of size bytes. */
+static void store_number(void *dst, size_t size, unsigned long long n)
+{
+	if (size == sizeof(unsigned long long))
+		*(unsigned long long *)dst = n;
+	else if (size == sizeof(unsigned long))
+		*(unsigned long *)dst = (unsigned long)n;
+	else
+		*(unsigned *)dst = (unsigned)n;
+}
+
 int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err)
 {
+	const struct setting *s = find_setting(key);
+	if (!s) {
+		strbuf_addf(err, "unknown option '%s'", key);
+		return -ENOPROTOOPT;
+	}
+	void *dst = (char *)c + s->offset;
 	unsigned long long n;
-	struct {
-		const char *key;
-		char *dst;
-		size_t len;
-	} strs[] = {
-		{ "root", c->root, sizeof(c->root) },
-		{ "state", c->state, sizeof(c->state) },
-		{ "wazo_version", c->wazo_version, sizeof(c->wazo_version) },
-		{ "market", c->market, sizeof(c->market) },
-		{ "group", c->group, sizeof(c->group) },
-		{ "build_user", c->build_user, sizeof(c->build_user) },
-		{ "sign_key", c->sign_key, sizeof(c->sign_key) },
-	};
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strcmp(key, strs[i].key))
-			continue;
-		if (strlen(value) >= strs[i].len || (i < 2 && !*value)) {
+	int flag;
+	switch (s->kind) {
+	case SET_TEXT:
+	case SET_PATH:
+	case SET_KEY_ID:
+		if (strlen(value) >= s->size || (s->kind == SET_PATH && !*value)) {
 			strbuf_addf(err, "%s: value '%s' is empty or too long", key, value);
 			return -EINVAL;
 		}
-		if (strs[i].dst == c->sign_key &&
-		    (value[0] == '-' ||
-		     value[strspn(
-			 value,
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@._+-")])) {
-			strbuf_addf(
-			    err,
-			    "sign_key: '%s' is not a gpg key id, fingerprint or e-mail address",
-			    value);
+		if (s->kind == SET_KEY_ID && !key_id_ok(value)) {
+			strbuf_addf(err,
+				    "%s: '%s' is not a gpg key id, fingerprint or e-mail address",
+				    key, value);
 			return -EINVAL;
 		}
-		snprintf(strs[i].dst, strs[i].len, "%s", value);
-		if (strs[i].dst == c->build_user)
+		snprintf(dst, s->size, "%s", value);
+		if (dst == c->build_user)
 			c->build_user_set = 1;
 		return 0;
-	}
-	int flag;
-	if (strcmp(key, "build_network") == 0 || strcmp(key, "debug") == 0) {
+	case SET_BOOL:
+	case SET_DEBUG:
 		if (parse_bool(value, &flag)) {
 			strbuf_addf(err, "%s: '%s' is not yes or no", key, value);
 			return -EINVAL;
 		}
-		if (strcmp(key, "build_network") == 0)
-			c->build_network = flag;
-		else
-			c->log_level = flag ? LOG_DEBUG : LOG_INFO;
+		if (s->kind == SET_DEBUG)
+			flag = flag ? LOG_DEBUG : LOG_INFO;
+		*(int *)dst = flag;
 		return 0;
-	}
-	if (strcmp(key, "log_level") == 0) {
-		static const struct {
-			const char *name;
-			int level;
-		} levels[] = { { "critical", LOG_CRIT },
-			       { "error", LOG_ERR },
-			       { "warning", LOG_WARNING },
-			       { "info", LOG_INFO },
-			       { "debug", LOG_DEBUG } };
-		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-			if (strcasecmp(value, levels[i].name) == 0) {
-				c->log_level = levels[i].level;
-				return 0;
-			}
-		strbuf_addf(err, "log_level: '%s' is not critical, error, warning, info or debug",
-			    value);
-		return -EINVAL;
-	}
-	struct {
-		const char *key;
-		unsigned long long max;
-	} nums[] = { { "job_timeout", 86400 * 7 },
-		     { "quiet_ms", 3600000 },
-		     { "settle_ms", 600000 },
-		     { "archive_max_bytes", 1ULL << 50 },
-		     { "archive_max_entries", 100000000 },
-		     { "dpkg_lock_timeout", 86400 },
-		     { "keep_versions", 1000 } };
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		if (strcmp(key, nums[i].key))
-			continue;
-		if (parse_ull(value, nums[i].max, &n) || (i == 0 && n == 0)) {
-			strbuf_addf(err, "%s: '%s' is not a whole number from %d to %llu", key,
-				    value, i == 0, nums[i].max);
+	case SET_LOG_LEVEL: return set_log_level(dst, value, err);
+	case SET_NUMBER:
+		if (parse_ull(value, s->max, &n) || n < s->min) {
+			strbuf_addf(err, "%s: '%s' is not a whole number from %llu to %llu", key,
+				    value, s->min, s->max);
 			return -EINVAL;
 		}
-		switch (i) {
-		case 0: c->job_timeout = (unsigned)n; break;
-		case 1: c->quiet_ms = (unsigned)n; break;
-		case 2: c->settle_ms = (unsigned)n; break;
-		case 3: c->archive_max_bytes = n; break;
-		case 4: c->archive_max_entries = (unsigned long)n; break;
-		case 5: c->dpkg_lock_timeout = (unsigned)n; break;
-		default: c->keep_versions = (unsigned)n; break;
-		}
+		store_number(dst, s->size, n);
 		return 0;
 	}
-	strbuf_addf(err, "unknown option '%s'", key);
-	return -ENOPROTOOPT;
+	return -EINVAL;
 }
 
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,

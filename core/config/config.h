@@ -42,6 +42,8 @@ void config_defaults(struct wazofs_config *c);
 /* Sets one key; returns 0, -ENOPROTOOPT for a key that does not exist or -EINVAL for a
  * bad value, with a one-line message in err. */
 int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err);
+/* Whether key is a setting (one table lists them all, for the file and for -o). */
+int config_is_setting(const char *key);
 /* Applies a YAML mapping file. Missing file: -ENOENT (no message). An unknown key is
  * not an error in a file (as in Wazo daemons): one line per key goes to warnings. */
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,

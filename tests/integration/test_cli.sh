@@ -124,12 +124,14 @@ check "... and serves" timeout 5 test -d "$MNT/incoming"
 check "... umount" timeout 20 umount "$MNT"
 check_fails "a third word is still refused" timeout 5 "$WAZOFS" -f wazofs "$MNT" extra -o "$OPTS"
 
-# more than 16 -o settings: none is dropped (the last one here sets the state dir)
-MANY=$(for i in $(seq 1 20); do printf 'settle_ms=%s,' "$i"; done)
-"$WAZOFS" -f -o "${MANY}root=$ROOT,state=$T/s-many" "$MNT" 2>>"$DAEMON_LOG" &
+# any number of -o settings: none is dropped or refused (the last one here sets the
+# state dir); a FUSE option among them still goes to libfuse
+MANY=$(for i in $(seq 1 100); do printf 'settle_ms=%s,' "$i"; done)
+"$WAZOFS" -f -o "${MANY}default_permissions,root=$ROOT,state=$T/s-many" "$MNT" 2>>"$DAEMON_LOG" &
 DAEMON_PID=$!
-check "22 -o settings: mounts" wait_for 5 mountpoint -q "$MNT"
-check "... and the 22nd (state) was applied" test -d "$T/s-many/incoming"
+check "102 -o settings: mounts" wait_for 5 mountpoint -q "$MNT"
+check "... and the last (state) was applied" test -d "$T/s-many/incoming"
+check "... the FUSE option too" grep -q "$MNT .*default_permissions" /proc/mounts
 fusermount3 -u "$MNT"
 wait "$DAEMON_PID"
 DAEMON_PID=
