@@ -1,6 +1,6 @@
-/* ops: FUSE operations. incoming/ is passed through to its backing directory in the
- * state dir, and every change there is reported to the core's tracker; everything else
- * is a read-only view of core state. A view's text is snapshotted at open; the kernel
+/* ops: FUSE operations: each routes its path (router), decides who may do it, and hands
+ * incoming/ to incoming.c (the pass-through to the drop zone); everything else is a
+ * read-only view of core state. A view's text is snapshotted at open; the kernel
  * keeps it (page cache) when the core tells every change of it (kernel_cache drops it
  * then), else every read comes here (direct_io).
  *
@@ -10,6 +10,7 @@
 #include "ops.h"
 #include "base/strbuf.h"
 #include "daemon/daemon.h"
+#include "incoming.h"
 #include "kernel_cache.h"
 #include "poll_waiters.h"
 #include "router.h"
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,11 +51,6 @@ struct handle {
 static struct daemon *core(void)
 {
 	return fuse_get_context()->private_data;
-}
-
-static pid_t caller(void)
-{
-	return fuse_get_context()->pid;
 }
 
 /* Root, or a member of the admin group (primary or supplementary). */
@@ -98,73 +93,11 @@ static int is_private_leaf(const char *name)
 	return strcmp(name, "log") == 0 || (n > 4 && strcmp(name + n - 4, ".log") == 0);
 }
 
-/* A new file or dir in incoming/ never keeps the copier's group or other write bits
- * (nor any bit for others); it belongs to its copier (root or an admin: the history
- * says who asked) and the admin group. */
-static void own_backing(const char *b)
+/* The route of path, or -ENAMETOOLONG. */
+static int route(const char *path, struct route *r)
 {
-	struct stat st;
-	if (lstat(b, &st) < 0 || S_ISLNK(st.st_mode))
-		return;
-	if (lchown(b, fuse_get_context()->uid, admin_gid()) == 0)
-		chmod(b, st.st_mode & 07750 & ~(mode_t)S_ISUID & ~(mode_t)S_ISGID);
+	return route_parse(path, r);
 }
-
-static int backing(const struct route *r, char *out, size_t len)
-{
-	if (snprintf(out, len, "%s/%s", daemon_incoming_dir(core()), r->rel) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* An editor's swap or lock file (vim's .name.swp, emacs's .#name): kept open for as long
- * as the editor runs, so it never counts as a copy in progress. */
-static int editor_artifact(const char *rel)
-{
-	const char *base = strrchr(rel, '/');
-	base = base ? base + 1 : rel;
-	size_t n = strlen(base);
-	if (base[0] != '.')
-		return 0;
-	if (base[1] == '#')
-		return 1;
-	static const char *const swaps[] = { ".swp", ".swo", ".swx", ".swpx" };
-	for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
-		size_t k = strlen(swaps[i]);
-		if (n > k && strcmp(base + n - k, swaps[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* A change under incoming/ by the caller, for the completion tracker. */
-static void note_change(const struct route *r)
-{
-	if (!editor_artifact(r->rel))
-		daemon_incoming_touch(core(), r->entry, caller());
-}
-
-/* A new top-level entry must leave room for its ENTRY.status beside it. */
-static int new_entry_ok(const struct route *r)
-{
-	return !r->top_level || strlen(r->entry) + strlen(".status") <= NAME_MAX;
-}
-
-#define ROUTE(path, r)                           \
-	struct route r;                          \
-	do {                                     \
-		int rc_ = route_parse(path, &r); \
-		if (rc_)                         \
-			return rc_;              \
-	} while (0)
-
-#define BACKING(r, b)                                \
-	char b[PATH_MAX];                            \
-	do {                                         \
-		int rc_ = backing(&r, b, sizeof(b)); \
-		if (rc_)                             \
-			return rc_;                  \
-	} while (0)
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -182,6 +115,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	if (poll_waiters_start(p))
 		syslog(LOG_WARNING, "poll() on status files will not wake: no notifier thread");
+	if (incoming_start(daemon_incoming_dir(p)))
+		syslog(LOG_ERR, "cannot open %s: incoming/ will fail", daemon_incoming_dir(p));
 	return p;
 }
 
@@ -189,6 +124,7 @@ void wazofs_ops_stop_threads(void)
 {
 	kernel_cache_stop();
 	poll_waiters_stop();
+	incoming_stop();
 }
 
 /* Called from within fuse_destroy, after it destroyed its own locks: main.c has
@@ -240,14 +176,31 @@ static int stat_view(struct view *v, struct stat *st, int private)
 	return rc;
 }
 
+/* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
+ * be a job's ENTRY.status or ENTRY.log. */
+static int getattr_incoming(const struct route *r, struct stat *st, const struct handle *h)
+{
+	if (h && h->fd >= 0 && !h->buf)
+		return fstat(h->fd, st) < 0 ? -errno : 0;
+	int rc = incoming_stat(r, st);
+	if (rc != -ENOENT || !r->top_level)
+		return rc;
+	struct view v;
+	if ((rc = daemon_incoming_view_open(core(), r->entry, &v)))
+		return rc;
+	return stat_view(&v, st, is_private_leaf(r->entry));
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	ROUTE(path, r);
+	struct route r;
+	int rc = route(path, &r);
+	if (rc)
+		return rc;
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 	memset(st, 0, sizeof(*st));
 	struct name_list l = { 0 };
 	struct view v;
-	int rc;
 	switch (r.kind) {
 	case R_ROOT: dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core())); return 0;
 	case R_MARKET:
@@ -265,8 +218,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return rc;
 	case R_INCOMING_DIR: {
 		struct stat bst; /* the drop zone's own mtime */
-		if (stat(daemon_incoming_dir(core()), &bst) < 0)
-			return -errno;
+		if ((rc = incoming_stat(&r, &bst)))
+			return rc;
 		dir_stat(st, changeable_dir_mode(), bst.st_mtim);
 		return 0;
 	}
@@ -284,18 +237,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		file_stat(st, 0, 0, now);
 		return 0;
 	}
-	case R_INCOMING: {
-		if (h && h->fd >= 0 && !h->buf)
-			return fstat(h->fd, st) < 0 ? -errno : 0;
-		BACKING(r, b);
-		if (lstat(b, st) == 0)
-			return 0;
-		if (errno != ENOENT || !r.top_level)
-			return -errno;
-		if ((rc = daemon_incoming_view_open(core(), r.entry, &v)))
-			return rc;
-		return stat_view(&v, st, is_private_leaf(r.entry));
-	}
+	case R_INCOMING: return getattr_incoming(&r, st, h);
 	case R_NAMESPACE:
 		rc = daemon_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
@@ -343,15 +285,38 @@ static int fill_list(void *buf, fuse_fill_dir_t filler, struct name_list *l)
 	return 0;
 }
 
+/* incoming/ (with the jobs' ENTRY.status and ENTRY.log) or a directory of a copy. */
+static int readdir_incoming(const struct route *r, void *buf, fuse_fill_dir_t filler)
+{
+	if (r->kind == R_INCOMING && !caller_is_admin())
+		return -EACCES;
+	DIR *d = incoming_opendir(r);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			filler(buf, de->d_name, NULL, 0, 0);
+	closedir(d);
+	if (r->kind == R_INCOMING_DIR) {
+		struct name_list l = { 0 };
+		daemon_incoming_virtual(core(), &l);
+		fill_list(buf, filler, &l);
+	}
+	return 0;
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	(void)off;
 	(void)fi;
 	(void)flags;
-	ROUTE(path, r);
+	struct route r;
+	int rc = route(path, &r);
+	if (rc)
+		return rc;
 	struct name_list l = { 0 };
-	int rc = 0;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	switch (r.kind) {
@@ -383,28 +348,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		}
 		return fill_list(buf, filler, &l);
 	case R_INCOMING_DIR:
-	case R_INCOMING: {
-		char b[PATH_MAX];
-		if (r.kind == R_INCOMING_DIR)
-			snprintf(b, sizeof(b), "%s", daemon_incoming_dir(core()));
-		else if (!caller_is_admin())
-			return -EACCES;
-		else if ((rc = backing(&r, b, sizeof(b))))
-			return rc;
-		DIR *d = opendir(b);
-		if (!d)
-			return -errno;
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				filler(buf, de->d_name, NULL, 0, 0);
-		closedir(d);
-		if (r.kind == R_INCOMING_DIR) {
-			daemon_incoming_virtual(core(), &l);
-			fill_list(buf, filler, &l);
-		}
-		return 0;
-	}
+	case R_INCOMING: return readdir_incoming(&r, buf, filler);
 	case R_NAMESPACE:
 		if ((rc = daemon_list_plugins(core(), r.ns, &l)))
 			return rc;
@@ -510,46 +454,52 @@ static int read_events(struct handle *h, char *buf, size_t size)
 	return (int)n;
 }
 
-static int open_backing(const struct route *r, const char *b, struct fuse_file_info *fi, int flags,
-			mode_t mode)
+/* A handle of a copy's file (fd from incoming_open or incoming_create). */
+static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_file_info *fi)
 {
+	if (fd < 0)
+		return fd;
 	struct handle *h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		close(fd);
+		if (tracked)
+			incoming_closed(r->entry);
 		return -ENOMEM;
-	h->fd = open(b, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (h->fd < 0) {
-		int e = errno;
-		free(h);
-		return -e;
 	}
+	h->fd = fd;
+	h->tracked = tracked;
 	snprintf(h->entry, sizeof(h->entry), "%s", r->entry);
-	if ((is_write(flags) || (flags & O_CREAT)) && !editor_artifact(r->rel)) {
-		h->tracked = 1;
-		daemon_incoming_open(core(), r->entry, caller());
-		daemon_incoming_touch(core(), r->entry, caller());
-	}
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
 
+/* incoming/...: a copy's file (admins only), else a job's ENTRY.status or ENTRY.log. */
+static int open_incoming(const char *path, const struct route *r, struct fuse_file_info *fi)
+{
+	int copy = !r->top_level || incoming_exists(r);
+	if ((copy || is_write(fi->flags) || is_private_leaf(r->entry)) && !caller_is_admin())
+		return -EACCES;
+	if (copy) {
+		int tracked = 0;
+		int fd = incoming_open(r, fi->flags, &tracked);
+		return copy_handle(r, fd, tracked, fi);
+	}
+	if (is_write(fi->flags))
+		return -EACCES;
+	struct view v;
+	int rc = daemon_incoming_view_open(core(), r->entry, &v);
+	return rc ? rc : open_view_at(path, fi, &v);
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-	ROUTE(path, r);
+	struct route r;
+	int rc = route(path, &r);
+	if (rc)
+		return rc;
 	struct view v;
-	int rc;
-	if (r.kind == R_INCOMING) {
-		BACKING(r, b);
-		int copy = access(b, F_OK) == 0 || !r.top_level;
-		if ((copy || is_write(fi->flags) || is_private_leaf(r.entry)) && !caller_is_admin())
-			return -EACCES;
-		if (copy)
-			return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
-		if (is_write(fi->flags))
-			return -EACCES;
-		if ((rc = daemon_incoming_view_open(core(), r.entry, &v)))
-			return rc;
-		return open_view_at(path, fi, &v);
-	}
+	if (r.kind == R_INCOMING)
+		return open_incoming(path, &r, fi);
 	if (r.kind == R_OVERVIEW || r.kind == R_HISTORY || r.kind == R_EVENTS) {
 		if (is_write(fi->flags))
 			return -EROFS;
@@ -588,18 +538,15 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	if (!caller_is_admin())
 		return -EACCES;
-	ROUTE(path, r);
+	struct route r;
+	int rc = route(path, &r);
+	if (rc)
+		return rc;
 	if (r.kind != R_INCOMING)
 		return r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
-	if (!new_entry_ok(&r))
-		return -ENAMETOOLONG;
-	BACKING(r, b);
-	int rc = open_backing(&r, b, fi, fi->flags | O_CREAT | O_EXCL, mode & 0750);
-	if (rc == -EEXIST && !(fi->flags & O_EXCL)) /* no O_EXCL asked: open what is there */
-		return open_backing(&r, b, fi, fi->flags & ~O_CREAT, 0);
-	if (!rc)
-		own_backing(b);
-	return rc;
+	int tracked = 0;
+	int fd = incoming_create(&r, fi->flags, mode, admin_gid(), &tracked);
+	return copy_handle(&r, fd, tracked, fi);
 }
 
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -647,7 +594,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 	if (n < 0)
 		return -errno;
 	if (h->tracked)
-		daemon_incoming_touch(core(), h->entry, caller());
+		incoming_wrote(h->entry);
 	return (int)n;
 }
 
@@ -661,10 +608,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	strbuf_release(&h->pending);
 	if (h->fd >= 0)
 		close(h->fd);
-	if (h->tracked) {
-		daemon_incoming_touch(core(), h->entry, 0);
-		daemon_incoming_close(core(), h->entry);
-	}
+	if (h->tracked)
+		incoming_closed(h->entry);
 	free(h);
 	return 0;
 }
@@ -718,29 +663,31 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
 }
 
+/* The route of a path that an admin changes; -EACCES for anyone else. */
+static int route_change(const char *path, struct route *r)
+{
+	return caller_is_admin() ? route(path, r) : -EACCES;
+}
+
+/* Under a plugin's dir: mkdir of a plugin that is not there installs it from the market. */
+static int mkdir_plugin(const struct route *r)
+{
+	struct name_list l = { 0 };
+	int exists = daemon_list_leaves(core(), r->ns, r->name, &l) == 0;
+	name_list_free(&l);
+	return exists ? -EEXIST : daemon_install_from_market(core(), r->ns, r->name);
+}
+
 static int op_mkdir(const char *path, mode_t mode)
 {
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(path, r);
+	struct route r;
+	int rc = route_change(path, &r);
+	if (rc)
+		return rc;
 	switch (r.kind) {
-	case R_INCOMING: {
-		if (!new_entry_ok(&r))
-			return -ENAMETOOLONG;
-		BACKING(r, b);
-		if (mkdir(b, mode & 0750) < 0)
-			return -errno;
-		own_backing(b);
-		note_change(&r);
-		return 0;
-	}
+	case R_INCOMING: return incoming_mkdir(&r, mode, admin_gid());
 	case R_NAMESPACE: return daemon_mkdir_namespace(core(), r.ns);
-	case R_PLUGIN: {
-		struct name_list l = { 0 };
-		int exists = daemon_list_leaves(core(), r.ns, r.name, &l) == 0;
-		name_list_free(&l);
-		return exists ? -EEXIST : daemon_install_from_market(core(), r.ns, r.name);
-	}
+	case R_PLUGIN: return mkdir_plugin(&r);
 	case R_ROOT:
 	case R_INCOMING_DIR:
 	case R_OVERVIEW:
@@ -751,64 +698,63 @@ static int op_mkdir(const char *path, mode_t mode)
 	}
 }
 
+/* Removing a view or a kept package changes nothing (it stays); an existing one says
+ * so, which lets `rm -r` reach rmdir. */
+static int unlink_view(const struct route *r)
+{
+	struct view v;
+	int rc = r->kind == R_LEAF ? daemon_view_open(core(), r->ns, r->name, r->leaf, &v)
+				   : daemon_version_open(core(), r->ns, r->name, r->file, &v);
+	if (!rc)
+		view_release(&v);
+	return rc;
+}
+
 static int op_unlink(const char *path)
 {
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(path, r);
-	if (r.kind == R_INCOMING) {
-		BACKING(r, b);
-		if (unlink(b) == 0) {
-			if (r.top_level)
-				daemon_incoming_gone(core(), r.entry);
-			else
-				note_change(&r);
-			return 0;
-		}
-		if (errno != ENOENT || !r.top_level)
-			return -errno;
-		return daemon_incoming_virtual_unlink(core(), r.entry);
-	}
-	if (r.kind == R_OVERVIEW || r.kind == R_EVENTS || r.kind == R_HISTORY || r.kind == R_REPO)
-		return -EROFS;
-	if (r.kind == R_LEAF || r.kind == R_VERSION) {
-		/* removing a view or a kept package changes nothing (it stays); an existing
-		 * one says so, which lets `rm -r` reach rmdir */
-		struct view v;
-		int rc = r.kind == R_LEAF ? daemon_view_open(core(), r.ns, r.name, r.leaf, &v)
-					  : daemon_version_open(core(), r.ns, r.name, r.file, &v);
-		if (!rc)
-			view_release(&v);
+	struct route r;
+	int rc = route_change(path, &r);
+	if (rc)
 		return rc;
+	switch (r.kind) {
+	case R_INCOMING:
+		rc = incoming_unlink(&r);
+		/* a job's ENTRY.status forgets the job; ENTRY.log is there while it is */
+		return rc == -ENOENT && r.top_level
+			   ? daemon_incoming_virtual_unlink(core(), r.entry)
+			   : rc;
+	case R_OVERVIEW:
+	case R_EVENTS:
+	case R_HISTORY:
+	case R_REPO: return -EROFS;
+	case R_LEAF:
+	case R_VERSION: return unlink_view(&r);
+	case R_NONE: return -ENOENT;
+	default: return -EISDIR;
 	}
-	return r.kind == R_NONE ? -ENOENT : -EISDIR;
+}
+
+/* versions/: removing it changes nothing (the plugin's removal takes its versions): an
+ * existing one says so, which lets `rm -r` go on. */
+static int rmdir_versions(const struct route *r)
+{
+	struct name_list l = { 0 };
+	int rc = daemon_list_versions(core(), r->ns, r->name, &l);
+	name_list_free(&l);
+	return rc;
 }
 
 static int op_rmdir(const char *path)
 {
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(path, r);
+	struct route r;
+	int rc = route_change(path, &r);
+	if (rc)
+		return rc;
 	switch (r.kind) {
-	case R_INCOMING: {
-		BACKING(r, b);
-		if (rmdir(b) < 0)
-			return -errno;
-		if (r.top_level)
-			daemon_incoming_gone(core(), r.entry);
-		else
-			note_change(&r);
-		return 0;
-	}
+	case R_INCOMING: return incoming_rmdir(&r);
 	case R_PLUGIN: return daemon_remove(core(), r.ns, r.name);
 	case R_NAMESPACE: return daemon_rmdir_namespace(core(), r.ns);
-	case R_VERSIONS: {
-		/* changes nothing (the plugin's removal takes its versions): lets `rm -r` on */
-		struct name_list l = { 0 };
-		int rc = daemon_list_versions(core(), r.ns, r.name, &l);
-		name_list_free(&l);
-		return rc;
-	}
+	case R_VERSIONS: return rmdir_versions(&r);
 	case R_REPO: return -EROFS;
 	case R_VERSION:
 	case R_LEAF:
@@ -820,220 +766,150 @@ static int op_rmdir(const char *path)
 	}
 }
 
+/* Two paths an admin changes, both in incoming/ (-EXDEV when one is, -EROFS when
+ * neither is). */
+static int route_two(const char *from, const char *to, struct route *a, struct route *t, int cross)
+{
+	int rc = route_change(from, a);
+	if (!rc)
+		rc = route(to, t);
+	if (rc)
+		return rc;
+	if (a->kind == R_INCOMING && t->kind == R_INCOMING)
+		return 0;
+	return cross && (a->kind == R_INCOMING || t->kind == R_INCOMING) ? -EXDEV : -EROFS;
+}
+
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(from, a);
-	ROUTE(to, t);
-	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
-		return a.kind == R_INCOMING || t.kind == R_INCOMING ? -EXDEV : -EROFS;
-	if (!new_entry_ok(&t))
-		return -ENAMETOOLONG;
-	BACKING(a, ba);
-	BACKING(t, bt);
-	if (renameat2(AT_FDCWD, ba, AT_FDCWD, bt, flags) < 0)
-		return -errno;
-	if (a.top_level && strcmp(a.entry, t.entry))
-		daemon_incoming_gone(core(), a.entry);
-	else
-		note_change(&a);
-	note_change(&t);
-	return 0;
-}
-
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(path, r);
-	if (r.kind != R_INCOMING)
-		return -EROFS;
-	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
-	int rc;
-	if (h && h->fd >= 0 && !h->buf)
-		rc = ftruncate(h->fd, size);
-	else {
-		BACKING(r, b);
-		rc = truncate(b, size);
-	}
-	if (rc < 0)
-		return -errno;
-	note_change(&r);
-	return 0;
-}
-
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	(void)fi;
-	ROUTE(path, r);
-	if (r.kind != R_INCOMING)
-		return -EROFS;
-	BACKING(r, b);
-	/* no bit for others, no group write: a copy only admins may change */
-	if (fchmodat(AT_FDCWD, b, mode & 07750 & ~(mode_t)(S_ISUID | S_ISGID), 0) < 0)
-		return -errno;
-	note_change(&r);
-	return 0;
-}
-
-static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	(void)fi;
-	ROUTE(path, r);
-	if (r.kind != R_INCOMING)
-		return -EROFS;
-	BACKING(r, b);
-	/* copies belong to root and the admin group whoever made them (cp -a still
-	 * succeeds); only whether the entry exists is checked */
-	(void)uid;
-	(void)gid;
-	struct stat st;
-	return lstat(b, &st) < 0 ? -errno : 0;
-}
-
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	(void)fi;
-	ROUTE(path, r);
-	if (r.kind != R_INCOMING)
-		return -EROFS;
-	BACKING(r, b);
-	if (utimensat(AT_FDCWD, b, tv, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	note_change(&r);
-	return 0;
-}
-
-static int op_symlink(const char *target, const char *linkpath)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(linkpath, r);
-	if (r.kind != R_INCOMING)
-		return -EROFS;
-	if (!new_entry_ok(&r))
-		return -ENAMETOOLONG;
-	BACKING(r, b);
-	if (symlink(target, b) < 0)
-		return -errno;
-	note_change(&r);
-	return 0;
-}
-
-static int op_readlink(const char *path, char *buf, size_t size)
-{
-	ROUTE(path, r);
-	if (r.kind != R_INCOMING)
-		return -EINVAL;
-	if (!caller_is_admin())
-		return -EACCES;
-	BACKING(r, b);
-	ssize_t n = readlink(b, buf, size - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
+	struct route a, t;
+	int rc = route_two(from, to, &a, &t, 1);
+	return rc ? rc : incoming_rename(&a, &t, flags);
 }
 
 static int op_link(const char *from, const char *to)
 {
-	if (!caller_is_admin())
-		return -EACCES;
-	ROUTE(from, a);
-	ROUTE(to, t);
-	if (a.kind != R_INCOMING || t.kind != R_INCOMING)
-		return -EROFS;
-	if (!new_entry_ok(&t))
-		return -ENAMETOOLONG;
-	BACKING(a, ba);
-	BACKING(t, bt);
-	if (link(ba, bt) < 0)
-		return -errno;
-	note_change(&t);
-	return 0;
+	struct route a, t;
+	int rc = route_two(from, to, &a, &t, 0);
+	return rc ? rc : incoming_link(&a, &t);
 }
 
+/* The route of a path in incoming/ that an admin changes; -EROFS elsewhere. */
+static int route_copy(const char *path, struct route *r)
+{
+	int rc = route_change(path, r);
+	return rc ? rc : r->kind == R_INCOMING ? 0 : -EROFS;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct route r;
+	int rc = route_copy(path, &r);
+	if (rc)
+		return rc;
+	const struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	return incoming_truncate(&r, h && h->fd >= 0 && !h->buf ? h->fd : -1, size);
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct route r;
+	int rc = route_copy(path, &r);
+	return rc ? rc : incoming_chmod(&r, mode);
+}
+
+/* Copies belong to root and the admin group whoever made them (cp -a still succeeds):
+ * only whether the entry exists is checked. */
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)fi;
+	(void)uid;
+	(void)gid;
+	struct route r;
+	struct stat st;
+	int rc = route_copy(path, &r);
+	return rc ? rc : incoming_stat(&r, &st);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct route r;
+	int rc = route_copy(path, &r);
+	return rc ? rc : incoming_utimens(&r, tv);
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+	struct route r;
+	int rc = route_copy(linkpath, &r);
+	return rc ? rc : incoming_symlink(target, &r);
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	struct route r;
+	int rc = route(path, &r);
+	if (rc)
+		return rc;
+	if (r.kind != R_INCOMING)
+		return -EINVAL;
+	return caller_is_admin() ? incoming_readlink(&r, buf, size) : -EACCES;
+}
+
+/* No devices or fifos in a plugin. */
 static int op_mknod(const char *path, mode_t mode, dev_t dev)
 {
-	if (!caller_is_admin())
-		return -EACCES;
 	(void)mode;
 	(void)dev;
-	ROUTE(path, r);
-	return r.kind == R_INCOMING ? -EPERM : -EROFS; /* no devices or fifos in a plugin */
+	struct route r;
+	int rc = route_copy(path, &r);
+	return rc ? rc : -EPERM;
 }
 
 /* Extended attributes (ACLs included) pass through in incoming/, so cp -a and rsync -aAX
- * keep what they copy; elsewhere there are none. */
-static int xattr_backing(const char *path, int change, char *b, size_t len)
+ * keep what they copy; views have none (saying so once lets ls stop asking) and cannot
+ * get any. */
+static int route_xattr(const char *path, int change, struct route *r)
 {
-	struct route r;
-	int rc = route_parse(path, &r);
+	int rc = route(path, r);
 	if (rc)
 		return rc;
-	/* views have no extended attributes: saying so once lets ls stop asking */
-	if (r.kind != R_INCOMING)
+	if (r->kind != R_INCOMING)
 		return change ? -EROFS : -EOPNOTSUPP;
-	if (!caller_is_admin())
-		return -EACCES;
-	if ((rc = backing(&r, b, len)))
-		return rc;
-	if (change)
-		note_change(&r);
-	return 0;
+	return caller_is_admin() ? 0 : -EACCES;
 }
 
 static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
 		       int flags)
 {
-	char b[PATH_MAX];
-	int rc = xattr_backing(path, 1, b, sizeof(b));
-	if (rc)
-		return rc;
-	if (lsetxattr(b, name, value, size, flags) < 0)
-		return -errno;
-	/* an access ACL sets the mode bits too: they keep the mask of every copy */
-	struct stat st;
-	if (strcmp(name, "system.posix_acl_access") == 0 && lstat(b, &st) == 0 &&
-	    !S_ISLNK(st.st_mode))
-		chmod(b, st.st_mode & 07750 & ~(mode_t)(S_ISUID | S_ISGID));
-	return 0;
+	struct route r;
+	int rc = route_xattr(path, 1, &r);
+	return rc ? rc : incoming_setxattr(&r, name, value, size, flags);
 }
 
 static int op_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-	char b[PATH_MAX];
-	int rc = xattr_backing(path, 0, b, sizeof(b));
-	if (rc)
-		return rc;
-	ssize_t n = lgetxattr(b, name, value, size);
-	return n < 0 ? -errno : (int)n;
+	struct route r;
+	int rc = route_xattr(path, 0, &r);
+	return rc ? rc : incoming_getxattr(&r, name, value, size);
 }
 
 static int op_listxattr(const char *path, char *list, size_t size)
 {
-	char b[PATH_MAX];
-	int rc = xattr_backing(path, 0, b, sizeof(b));
+	struct route r;
+	int rc = route_xattr(path, 0, &r);
 	if (rc)
 		return rc == -EOPNOTSUPP ? 0 : rc;
-	ssize_t n = llistxattr(b, list, size);
-	return n < 0 ? -errno : (int)n;
+	return incoming_listxattr(&r, list, size);
 }
 
 static int op_removexattr(const char *path, const char *name)
 {
-	char b[PATH_MAX];
-	int rc = xattr_backing(path, 1, b, sizeof(b));
-	if (rc)
-		return rc;
-	return lremovexattr(b, name) < 0 ? -errno : 0;
+	struct route r;
+	int rc = route_xattr(path, 1, &r);
+	return rc ? rc : incoming_removexattr(&r, name);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
