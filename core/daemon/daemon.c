@@ -556,6 +556,13 @@ static void restore_incoming(struct daemon *p)
 	closedir(d);
 }
 
+/* What the pipeline may ask of the daemon. */
+static const struct pipeline_host pipeline_host = {
+	.installed_version = installed_version,
+	.dpkg_changed = on_dpkg_changed,
+	.install_dependency = install_dependency,
+};
+
 int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strbuf *err)
 {
 	struct daemon *p = calloc(1, sizeof(*p));
@@ -568,8 +575,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strb
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
 	pthread_mutex_init(&p->repo_build, NULL);
-	p->env = (struct pipeline_env){ &p->cfg,	   &p->pkg_lock,    p,
-					installed_version, on_dpkg_changed, install_dependency };
+	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
 	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
 	if (rc && p->wake_fd < 0)
 		strbuf_addf(err, "cannot create an eventfd: %s", strerror(-rc));

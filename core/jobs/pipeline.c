@@ -175,7 +175,7 @@ static int nothing_to_do(struct job *job, const struct pipeline_env *env, const 
 			 const char *name, const char *version, int reinstall, int *was)
 {
 	char installed[128];
-	*was = env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
+	*was = env->host->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
 	if (*was && strcmp(installed, version) == 0 && !reinstall) {
 		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, version);
 		job_set_state(job, "installed");
@@ -194,8 +194,8 @@ static int each_dependency(struct job *job, const struct pipeline_env *env,
 	for (size_t i = 0; i < m->n_depends; i++) {
 		char ver[128], key[256], reason[1024];
 		const struct plugin_dep *d = &m->depends[i];
-		if (env->installed_version(env->ctx, d->namespace, d->name, ver, sizeof(ver)) ==
-		    0) {
+		if (env->host->installed_version(env->ctx, d->namespace, d->name, ver,
+						 sizeof(ver)) == 0) {
 			job_logf(job, "dependency %s/%s is installed (%s): left as it is\n",
 				 d->namespace, d->name, ver);
 			continue;
@@ -215,8 +215,8 @@ static int each_dependency(struct job *job, const struct pipeline_env *env,
 			return -ELOOP;
 		}
 		job_logf(job, "dependency %s is not installed: installing it first\n", key);
-		int rc = env->install_dependency(env->ctx, d->namespace, d->name, chain, reason,
-						 sizeof(reason));
+		int rc = env->host->install_dependency(env->ctx, d->namespace, d->name, chain,
+						       reason, sizeof(reason));
 		if (rc) {
 			job_fail(job, INSTALL_ERROR, NULL, "dependency %s: %s", key, reason);
 			return rc;
@@ -297,9 +297,11 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
 		return rc;
 	}
-	if ((rc = run_rules(job, env, root, "package", pkgdir)))
+	rc = run_rules(job, env, root, "package", pkgdir);
+	if (rc)
 		return rc;
-	if ((rc = kept_path(env, m->namespace, m->name, m->version, deb, deblen, existed))) {
+	rc = kept_path(env, m->namespace, m->name, m->version, deb, deblen, existed);
+	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
 			 strerror(-rc));
 		return rc;
@@ -351,7 +353,7 @@ static int step_install(struct job *job, const struct pipeline_env *env, const c
 		dpkg_purge(env->cfg->root, pkgs, &purge);
 	}
 	pthread_mutex_unlock(env->pkg_lock);
-	env->dpkg_changed(env->ctx);
+	env->host->dpkg_changed(env->ctx);
 	if (rc)
 		fail_dpkg(job, env, &first, INSTALL_ERROR, tool, rc);
 	return rc ? -EIO : 0;
@@ -450,86 +452,6 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 	return 0;
 }
 
-/* A plugin package dropped into incoming/ (a rollback when it is older than the one
- * installed): read and checked in a root-only copy, installed as it is (no building,
- * no packaging), then kept like a package wazofs built. */
-static int install_package_file(struct job *job, const struct pipeline_env *env, const char *path,
-				const char *workdir, int reinstall, struct name_list *chain)
-{
-	char copy[PATH_MAX];
-	struct plugin_meta m = { 0 };
-	struct meta_report r = { 0 };
-	struct deb_info d = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	int rc;
-
-	job_step(job, STEP_EXTRACTING);
-	/* what dpkg installs is the copy that was checked, out of the copier's reach */
-	snprintf(copy, sizeof(copy), "%s/package.deb", workdir);
-	if ((rc = file_copy(path, copy, &err))) {
-		job_fail(job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
-			 err.buf ? err.buf : strerror(-rc));
-		goto out;
-	}
-	rc = deb_read(copy, DEB_READ_DATA, &d, &err);
-	job_step(job, STEP_VALIDATING);
-	if (rc) {
-		meta_report_add(&r, "_package", "type", NULL, "%s",
-				err.buf ? err.buf : strerror(-rc));
-		job_fail(job, "validation-error", "Validation error", &r,
-			 "not an installable package: %s", r.e[0].message);
-		goto out;
-	}
-	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
-	if ((rc = package_drop_validate(&d, wv, &m, &r))) {
-		job_fail(job, "validation-error", "Validation error", &r,
-			 "not a valid wazo-plugind plugin package: %s: %s", r.e[0].field,
-			 r.e[0].message);
-		goto out;
-	}
-	job_identify(job, &m, d.plugin_yml.buf, d.plugin_yml.len);
-	int was_installed;
-	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
-		goto done;
-
-	job_step(job, STEP_DEPENDENCIES);
-	rc = step_dependencies(job, env, &m, chain);
-	if (rc || (cancelled(job) && (rc = -ECANCELED)))
-		goto out;
-	job_step(job, STEP_UPDATING);
-	if ((rc = step_update(job, env, &m)))
-		goto out;
-	job_step(job, STEP_INSTALLING);
-	/* kept under its canonical name, as if wazofs had built it (a crash during dpkg
-	 * is repaired at start from there) */
-	char deb[PATH_MAX];
-	int existed;
-	rc = kept_path(env, m.namespace, m.name, m.version, deb, sizeof(deb), &existed);
-	if (!rc && rename(copy, deb) < 0)
-		rc = -errno;
-	if (rc) {
-		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
-			 strerror(-rc));
-		goto out;
-	}
-	rc =
-	    step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0, was_installed);
-	settle_package(job, env, m.namespace, m.name, deb, existed, rc);
-	if (rc)
-		goto out;
-	job_set_state(job, "installed");
-done:
-	step_finish(job, workdir);
-	rc = 0;
-out:
-	if (rc)
-		rm_rf(workdir);
-	deb_info_release(&d);
-	plugin_meta_destroy(&m);
-	strbuf_release(&err);
-	return rc;
-}
-
 /* After apt installed ns/name at version: its package, from apt's cache under root, is
  * kept in state/packages like one wazofs built (for versions/, rollback and repo/). */
 static void keep_apt_package(struct job *job, const struct pipeline_env *env, const char *ns,
@@ -612,9 +534,11 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	job_name(job, ns, name, found);
 	int was_installed;
 	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {
-		if ((rc = step_install(job, env, ns, name, spec, 1, was_installed)))
+		rc = step_install(job, env, ns, name, spec, 1, was_installed);
+		if (rc)
 			return rc;
-		if (env->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0) {
+		if (env->host->installed_version(env->ctx, ns, name, installed,
+						 sizeof(installed)) == 0) {
 			job_name(job, ns, name, installed);
 			keep_apt_package(job, env, ns, name, installed);
 		}
@@ -624,122 +548,274 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	return 0;
 }
 
+/* What an install carries from one step to the next. */
+struct install_run {
+	struct job *job;
+	const struct pipeline_env *env;
+	const struct install_source *src;
+	const char *workdir;
+	int reinstall;
+	struct name_list *chain;
+	struct plugin_meta m;
+	struct meta_report r;
+	struct strbuf err;
+	char tree[PATH_MAX]; /* the extracted or cloned source */
+	char root[PATH_MAX]; /* the plugin root in it */
+	char copy[PATH_MAX]; /* a dropped package: the copy that is checked and installed */
+	char deb[PATH_MAX];  /* the kept package, once there is one ("" before) */
+	int existed;	     /* deb was kept before this job */
+	int was_installed;   /* a version of the plugin is installed */
+};
+
+/* A step's result besides 0 (go on) and -errno (the job failed; its status says why):
+ * nothing is left to do (that version is installed). */
+enum { STEP_DONE = 1 };
+
+/* One step of an install: the name its status shows (wazo-plugind's) and what it does;
+ * when is set, the step is only for the sources it says. */
+struct install_step {
+	const char *name;
+	int (*run)(struct install_run *ir);
+	int (*when)(const struct install_run *ir);
+};
+
+static int from_git(const struct install_run *ir)
+{
+	return ir->src->git_url != NULL;
+}
+
+static int run_download(struct install_run *ir)
+{
+	return step_download(ir->job, ir->env, ir->src, ir->tree, ir->workdir);
+}
+
+/* A copy or an archive becomes the tree (a clone already is one). */
+static int run_extract(struct install_run *ir)
+{
+	if (ir->src->git_url)
+		return 0;
+	struct import_limits lim = { ir->env->cfg->archive_max_bytes,
+				     ir->env->cfg->archive_max_entries };
+	int rc = tree_import(ir->src->path, ir->tree, &lim, &ir->r, &ir->err);
+	if (rc && !ir->r.n) {
+		job_fail(ir->job, INSTALL_ERROR, NULL, "%s",
+			 ir->err.buf ? ir->err.buf : strerror(-rc));
+	} else if (rc) {
+		/* a refused archive stopped at the refused entry; like every validation
+		 * error it is reported at the validating step */
+		job_logf(ir->job, "extraction stopped: %s\n", ir->r.e[0].message);
+		job_step(ir->job, STEP_VALIDATING);
+		job_fail(ir->job, "validation-error", "Validation error", &ir->r, "%s",
+			 ir->r.e[0].message);
+	}
+	return rc;
+}
+
+static int run_validate_tree(struct install_run *ir)
+{
+	int rc = ir->src->git_url
+		     ? git_root(ir->src, ir->tree, ir->root, sizeof(ir->root), &ir->r)
+		     : tree_find_plugin_root(ir->tree, ir->root, sizeof(ir->root), &ir->r);
+	if (rc) {
+		job_fail(ir->job, "validation-error", "Validation error", &ir->r, "%s",
+			 ir->r.e[0].message);
+		return rc;
+	}
+	rc = step_validate(ir->job, ir->env, ir->root, &ir->m);
+	if (rc)
+		return rc;
+	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
+			     ir->reinstall, &ir->was_installed)
+		   ? STEP_DONE
+		   : 0;
+}
+
+static int run_dependencies(struct install_run *ir)
+{
+	return step_dependencies(ir->job, ir->env, &ir->m, ir->chain);
+}
+
+static int run_build(struct install_run *ir)
+{
+	const struct wazofs_config *cfg = ir->env->cfg;
+	if (!cfg->build_as_root) {
+		int rc = chown_tree(ir->workdir, cfg->build_uid, cfg->build_gid);
+		if (rc) {
+			job_fail(ir->job, INSTALL_ERROR, NULL,
+				 "cannot hand %s to the build user: %s", ir->workdir,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	return run_rules(ir->job, ir->env, ir->root, "build", NULL);
+}
+
+static int run_package(struct install_run *ir)
+{
+	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, ir->deb,
+			    sizeof(ir->deb), &ir->existed);
+}
+
+static int run_update(struct install_run *ir)
+{
+	return step_update(ir->job, ir->env, &ir->m);
+}
+
+static int run_install(struct install_run *ir)
+{
+	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->deb,
+			    ir->m.n_debian_depends > 0, ir->was_installed);
+}
+
+/* A dropped package: what dpkg installs is the copy that was checked, out of the
+ * copier's reach. */
+static int run_copy_package(struct install_run *ir)
+{
+	snprintf(ir->copy, sizeof(ir->copy), "%s/package.deb", ir->workdir);
+	int rc = file_copy(ir->src->path, ir->copy, &ir->err);
+	if (rc)
+		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
+			 ir->err.buf ? ir->err.buf : strerror(-rc));
+	return rc;
+}
+
+static int run_validate_package(struct install_run *ir)
+{
+	struct deb_info d = { 0 };
+	int rc = deb_read(ir->copy, DEB_READ_DATA, &d, &ir->err);
+	if (rc) {
+		meta_report_add(&ir->r, "_package", "type", NULL, "%s",
+				ir->err.buf ? ir->err.buf : strerror(-rc));
+		job_fail(ir->job, "validation-error", "Validation error", &ir->r,
+			 "not an installable package: %s", ir->r.e[0].message);
+		deb_info_release(&d);
+		return rc;
+	}
+	const char *wv = ir->env->cfg->wazo_version[0] ? ir->env->cfg->wazo_version : NULL;
+	rc = package_drop_validate(&d, wv, &ir->m, &ir->r);
+	if (rc)
+		job_fail(ir->job, "validation-error", "Validation error", &ir->r,
+			 "not a valid wazo-plugind plugin package: %s: %s", ir->r.e[0].field,
+			 ir->r.e[0].message);
+	else
+		job_identify(ir->job, &ir->m, d.plugin_yml.buf, d.plugin_yml.len);
+	deb_info_release(&d);
+	if (rc)
+		return rc;
+	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
+			     ir->reinstall, &ir->was_installed)
+		   ? STEP_DONE
+		   : 0;
+}
+
+/* Kept under its canonical name, as if wazofs had built it (a crash during dpkg is
+ * repaired at start from there), then installed. */
+static int run_install_package(struct install_run *ir)
+{
+	char deb[PATH_MAX];
+	int rc = kept_path(ir->env, ir->m.namespace, ir->m.name, ir->m.version, deb, sizeof(deb),
+			   &ir->existed);
+	if (!rc && rename(ir->copy, deb) < 0)
+		rc = -errno;
+	if (rc) {
+		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+			 strerror(-rc));
+		return rc;
+	}
+	snprintf(ir->deb, sizeof(ir->deb), "%s", deb);
+	return run_install(ir);
+}
+
+/* A copy, an archive or a git repository: wazo-plugind's steps. */
+static const struct install_step from_source[] = {
+	{ STEP_DOWNLOADING, run_download, from_git },
+	{ STEP_EXTRACTING, run_extract, NULL },
+	{ STEP_VALIDATING, run_validate_tree, NULL },
+	{ STEP_DEPENDENCIES, run_dependencies, NULL },
+	{ STEP_BUILDING, run_build, NULL },
+	{ STEP_PACKAGING, run_package, NULL },
+	{ STEP_UPDATING, run_update, NULL },
+	{ STEP_INSTALLING, run_install, NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* A plugin package dropped into incoming/ (a rollback when it is older than the one
+ * installed): checked, then installed as it is (no building, no packaging). */
+static const struct install_step from_package[] = {
+	{ STEP_EXTRACTING, run_copy_package, NULL },
+	{ STEP_VALIDATING, run_validate_package, NULL },
+	{ STEP_DEPENDENCIES, run_dependencies, NULL },
+	{ STEP_UPDATING, run_update, NULL },
+	{ STEP_INSTALLING, run_install_package, NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* Runs the steps in order, looking for a cancel before each: 0 (installed), STEP_DONE
+ * or -errno. */
+static int run_steps(struct install_run *ir, const struct install_step *steps)
+{
+	for (const struct install_step *s = steps; s->name; s++) {
+		if (s->when && !s->when(ir))
+			continue;
+		if (cancelled(ir->job))
+			return -ECANCELED;
+		job_step(ir->job, s->name);
+		int rc = s->run(ir);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int pipeline_install(struct job *job, const struct pipeline_env *env,
 		     const struct install_source *src, const char *workdir, int reinstall,
 		     struct name_list *chain)
 {
 	struct name_list own_chain = { 0 };
-	if (!chain)
-		chain = &own_chain;
-	struct plugin_meta m = { 0 };
-	char tree[PATH_MAX], root[PATH_MAX], deb[PATH_MAX];
-	struct meta_report r = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	int rc, was_installed;
-
 	job_step(job, STEP_STARTING);
-	if (src->apt_name) {
-		rm_rf(workdir); /* apt works in its own cache */
-		rc = install_from_apt(job, env, src, reinstall);
-		name_list_free(&own_chain);
-		return rc;
-	}
 	rm_rf(workdir);
-	if ((rc = mkdir_p(workdir, 0700))) {
+	if (src->apt_name) /* apt works in its own cache */
+		return install_from_apt(job, env, src, reinstall);
+	int rc = mkdir_p(workdir, 0700);
+	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", workdir, strerror(-rc));
-		goto out;
-	}
-	if (src->path && !src->git_url && deb_looks_like_package(src->path)) {
-		rc = install_package_file(job, env, src->path, workdir, reinstall, chain);
-		name_list_free(&own_chain);
 		return rc;
 	}
-	snprintf(tree, sizeof(tree), "%s/src", workdir);
-	if (src->git_url) {
-		job_step(job, STEP_DOWNLOADING);
-		if ((rc = step_download(job, env, src, tree, workdir)))
-			goto out;
+	struct install_run *ir = calloc(1, sizeof(*ir));
+	if (!ir) {
+		job_fail(job, INSTALL_ERROR, NULL, "out of memory");
+		rm_rf(workdir);
+		return -ENOMEM;
 	}
-	job_step(job, STEP_EXTRACTING);
-	struct import_limits lim = { env->cfg->archive_max_bytes, env->cfg->archive_max_entries };
-	rc = src->git_url ? 0 : tree_import(src->path, tree, &lim, &r, &err);
-	if (rc && !r.n) {
-		job_fail(job, INSTALL_ERROR, NULL, "%s", err.buf ? err.buf : strerror(-rc));
-		goto out;
+	*ir = (struct install_run){ .job = job,
+				    .env = env,
+				    .src = src,
+				    .workdir = workdir,
+				    .reinstall = reinstall,
+				    .chain = chain ? chain : &own_chain,
+				    .existed = 1, /* until kept_path says: never remove what was */
+				    .err = STRBUF_INIT };
+	snprintf(ir->tree, sizeof(ir->tree), "%s/src", workdir);
+	int package = src->path && !src->git_url && deb_looks_like_package(src->path);
+	rc = run_steps(ir, package ? from_package : from_source);
+	if (ir->deb[0]) /* kept as the last installed, or dropped if it did not install */
+		settle_package(job, env, ir->m.namespace, ir->m.name, ir->deb, ir->existed,
+			       rc < 0 ? rc : 0);
+	if (rc == 0)
+		job_set_state(job, "installed");
+	if (rc >= 0) {
+		step_finish(job, workdir);
+		rc = 0;
+	} else {
+		/* the failure keeps its step in status; the work dir goes, the user's copy
+		 * stays */
+		rm_rf(workdir);
 	}
-	if (rc) {
-		/* a refused archive stopped at the refused entry; like every validation error
-		 * it is reported at the validating step */
-		job_logf(job, "extraction stopped: %s\n", r.e[0].message);
-		job_step(job, STEP_VALIDATING);
-		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
-		goto out;
-	}
-	if (cancelled(job) && (rc = -ECANCELED))
-		goto out;
-
-	job_step(job, STEP_VALIDATING);
-	rc = src->git_url ? git_root(src, tree, root, sizeof(root), &r)
-			  : tree_find_plugin_root(tree, root, sizeof(root), &r);
-	if (rc) {
-		job_fail(job, "validation-error", "Validation error", &r, "%s", r.e[0].message);
-		goto out;
-	}
-	if ((rc = step_validate(job, env, root, &m)))
-		goto out;
-	if (nothing_to_do(job, env, m.namespace, m.name, m.version, reinstall, &was_installed))
-		goto clean;
-
-	job_step(job, STEP_DEPENDENCIES);
-	rc = step_dependencies(job, env, &m, chain);
-	if (rc)
-		goto out;
-	if (cancelled(job) && (rc = -ECANCELED))
-		goto out;
-
-	job_step(job, STEP_BUILDING);
-	if (!env->cfg->build_as_root &&
-	    (rc = chown_tree(workdir, env->cfg->build_uid, env->cfg->build_gid))) {
-		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
-			 strerror(-rc));
-		goto out;
-	}
-	if ((rc = run_rules(job, env, root, "build", NULL)))
-		goto out;
-
-	job_step(job, STEP_PACKAGING);
-	int existed = 1;
-	deb[0] = 0;
-	rc = step_package(job, env, root, workdir, &m, deb, sizeof(deb), &existed);
-	if (!rc && cancelled(job))
-		rc = -ECANCELED;
-	if (!rc) {
-		job_step(job, STEP_UPDATING);
-		rc = step_update(job, env, &m);
-	}
-	if (!rc) {
-		job_step(job, STEP_INSTALLING);
-		rc = step_install(job, env, m.namespace, m.name, deb, m.n_debian_depends > 0,
-				  was_installed);
-	}
-	if (deb[0])
-		settle_package(job, env, m.namespace, m.name, deb, existed, rc);
-	if (rc)
-		goto out;
-	job_set_state(job, "installed");
-clean:
-	step_finish(job, workdir);
-	plugin_meta_destroy(&m);
-	strbuf_release(&err);
+	plugin_meta_destroy(&ir->m);
+	strbuf_release(&ir->err);
+	free(ir);
 	name_list_free(&own_chain);
-	return 0;
-out:
-	/* the failure keeps its step in status; the work dir goes, the user's copy stays */
-	rm_rf(workdir);
-	plugin_meta_destroy(&m);
-	strbuf_release(&err);
-	name_list_free(&own_chain);
-	return rc ? rc : -EIO;
+	return rc;
 }
 
 /* Removes packages (dependents first) as their makers expect: wazofs's own are purged
@@ -777,7 +853,7 @@ int pipeline_remove(struct job *job, const struct pipeline_env *env, const char 
 	}
 	pthread_mutex_unlock(env->pkg_lock);
 	free(ours);
-	env->dpkg_changed(env->ctx);
+	env->host->dpkg_changed(env->ctx);
 	if (rc) {
 		fail_dpkg(job, env, &c, "uninstall-error", "Uninstallation error", tool, rc);
 		return -EIO;

@@ -17,10 +17,10 @@ struct install_source {
 	const char *apt_ns, *apt_name, *apt_version;
 };
 
-struct pipeline_env {
-	const struct wazofs_config *cfg;
-	pthread_mutex_t *pkg_lock; /* serializes every dpkg run */
-	void *ctx;
+/* What the pipeline asks of whoever runs it (the daemon: one const table of its
+ * operations). The pipeline knows nothing above itself: installing a dependency goes
+ * through install_dependency, which may run the pipeline again for it. */
+struct pipeline_host {
 	/* 0 and the version when ns/name is installed, -ENOENT when not */
 	int (*installed_version)(void *ctx, const char *ns, const char *name, char *ver,
 				 size_t len);
@@ -30,6 +30,13 @@ struct pipeline_env {
 	 * "ns/name" being installed, outermost first. 0, or -errno with reason filled. */
 	int (*install_dependency)(void *ctx, const char *ns, const char *name,
 				  struct name_list *chain, char *reason, size_t len);
+};
+
+struct pipeline_env {
+	const struct wazofs_config *cfg;
+	pthread_mutex_t *pkg_lock; /* serializes every dpkg run */
+	const struct pipeline_host *host;
+	void *ctx; /* handed to every host operation */
 };
 
 /* Installs the plugin from src. Work happens in workdir (created, then removed).

@@ -60,6 +60,8 @@ static int no_market(void *ctx, const char *ns, const char *name, struct name_li
 	return -ENOENT;
 }
 
+static const struct pipeline_host host = { no_plugin, nothing, no_market };
+
 /* A plugin t/NAME at tmp/NAME whose `rules build` runs build (a shell snippet); fills
  * src, log and work paths for a direct pipeline run. */
 static void write_plugin(const char *name, const char *build, char *src, char *log, char *work)
@@ -83,7 +85,7 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 	char src[512], log[512], work[512];
 	write_plugin("bad", "echo build-output; exit 7", src, log, work);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
-	struct pipeline_env env = { cfg, &pkg, NULL, no_plugin, nothing, no_market };
+	struct pipeline_env env = { cfg, &pkg, &host, NULL };
 	struct job *job = job_new(&lock, JOB_INSTALL, "bad", log);
 	CHECK(job != NULL);
 	if (!job)
@@ -111,7 +113,7 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
 	struct wazofs_config c = *cfg;
 	c.job_timeout = 1;
-	struct pipeline_env env = { &c, &pkg, NULL, no_plugin, nothing, no_market };
+	struct pipeline_env env = { &c, &pkg, &host, NULL };
 	struct job *job = job_new(&lock, JOB_INSTALL, "hang", log);
 	CHECK(job != NULL);
 	if (!job)
@@ -122,6 +124,61 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	CHECK(time(NULL) - t0 < 10);
 	CHECK_STR(job->st.step, "building");
 	CHECK(strstr(job->st.reason, "did not finish within 1 seconds") != NULL);
+	job_free(job);
+}
+
+/* A host whose answer to "is t/late installed?" comes with a cancel (rm -r of the plugin
+ * while the job validates), and which counts the dependency installs it is asked for. */
+static struct job *cancel_job;
+static int dependency_installs;
+
+static int cancel_when_asked(void *ctx, const char *ns, const char *name, char *ver, size_t len)
+{
+	(void)ns, (void)len;
+	if (cancel_job && strcmp(name, "late") == 0)
+		atomic_store(&cancel_job->cancel, 1);
+	return no_plugin(ctx, ns, name, ver, len);
+}
+
+static int count_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
+			    char *reason, size_t len)
+{
+	dependency_installs++;
+	return no_market(ctx, ns, name, chain, reason, len);
+}
+
+/* A cancel is looked for before every step: one that comes while the plugin is validated
+ * stops the job there, before any dependency is installed or anything built. */
+static void test_cancel_between_steps(struct wazofs_config *cfg)
+{
+	char src[512], log[512], work[512], marker[600], cmd[1200];
+	snprintf(marker, sizeof(marker), "%s/late-built", tmp);
+	snprintf(cmd, sizeof(cmd), "touch %s", marker);
+	write_plugin("late", cmd, src, log, work);
+	snprintf(cmd, sizeof(cmd),
+		 "printf 'depends:\n  - name: other\n    namespace: t\n' >> %s/wazo/plugin.yml",
+		 src);
+	CHECK_INT(sh(cmd), 0);
+	static const struct pipeline_host cancelling = { cancel_when_asked, nothing,
+							 count_dependency };
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
+	struct pipeline_env env = { cfg, &pkg, &cancelling, NULL };
+	struct job *job = job_new(&lock, JOB_INSTALL, "late", log);
+	CHECK(job != NULL);
+	if (!job)
+		return;
+	cancel_job = job;
+	dependency_installs = 0;
+	CHECK_INT(
+	    pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL),
+	    -ECANCELED);
+	CHECK_STR(job->st.state, "error");
+	CHECK_STR(job->st.step, "validating");
+	CHECK(strstr(job->st.reason, "cancelled") != NULL);
+	CHECK_INT(dependency_installs, 0);
+	CHECK(access(marker, F_OK) < 0); /* nothing was built */
+	CHECK(access(work, F_OK) < 0);
+	cancel_job = NULL;
 	job_free(job);
 }
 
@@ -186,6 +243,7 @@ int main(void)
 	strbuf_release(&err);
 	RUN(test_failing_build_direct, &cfg);
 	RUN(test_hanging_rules_are_killed, &cfg);
+	RUN(test_cancel_between_steps, &cfg);
 	RUN(test_core_installs_and_removes, &cfg);
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
