@@ -1,6 +1,7 @@
 /* plugin_meta: loads wazo/plugin.yml with libyaml's document loader (aliases stay
  * references, so alias bombs cost nothing) and checks it field by field through a table
- * of handlers, as wazo-plugind's schema does. */
+ * of rules (field_rules), as wazo-plugind's schema does; each error of a field in the
+ * file says the line of its value. */
 #include "plugin_meta.h"
 #include "deb_writer.h"
 #include "version_cmp.h"
@@ -68,6 +69,8 @@ void meta_report_render(const struct meta_report *r, struct strbuf *sb)
 		if (e->constraint[0])
 			y11_add_kv(sb, 4, "constraint", e->constraint);
 		y11_add_kv(sb, 4, "message", e->message);
+		if (e->line)
+			strbuf_addf(sb, "    line: %u\n", e->line);
 	}
 }
 
@@ -540,6 +543,117 @@ void plugin_meta_destroy(struct plugin_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* What every field rule reads: the document, its root mapping, the running Wazo version
+ * (NULL: no min/max check). */
+struct meta_input {
+	yaml_document_t *doc;
+	yaml_node_t *root;
+	const char *wazo_version;
+};
+
+/* A name or namespace is one line (a newline would reach a control file). */
+static char *one_line(char *s)
+{
+	if (s)
+		s[strcspn(s, "\n")] = 0;
+	return s;
+}
+
+static void rule_name(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+{
+	m->name = one_line(required_regex_string(in->doc, in->root, "name", NAME_RE, r));
+}
+
+static void rule_namespace(const struct meta_input *in, struct plugin_meta *m,
+			   struct meta_report *r)
+{
+	m->namespace =
+	    one_line(required_regex_string(in->doc, in->root, "namespace", NAMESPACE_RE, r));
+}
+
+static void rule_version(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+{
+	int present;
+	yaml_node_t *vn = map_get(in->doc, in->root, "version", &present);
+	if (!present)
+		meta_report_add(r, "version", "required", NULL, "Missing data for required field.");
+	else
+		m->version = coerced_string(vn, "version", r);
+}
+
+static void rule_format_version(const struct meta_input *in, struct plugin_meta *m,
+				struct meta_report *r)
+{
+	check_format_version(in->doc, in->root, m, r);
+}
+
+static void rule_min_wazo(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+{
+	m->min_wazo_version =
+	    check_wazo_bound(in->doc, in->root, "min_wazo_version", in->wazo_version, 1, r);
+}
+
+static void rule_max_wazo(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+{
+	m->max_wazo_version =
+	    check_wazo_bound(in->doc, in->root, "max_wazo_version", in->wazo_version, 0, r);
+}
+
+static void rule_depends(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+{
+	check_depends(in->doc, in->root, m, r);
+}
+
+static void rule_debian_depends(const struct meta_input *in, struct plugin_meta *m,
+				struct meta_report *r)
+{
+	(void)r;
+	read_debian_depends(in->doc, in->root, m);
+}
+
+static void rule_description(const struct meta_input *in, struct plugin_meta *m,
+			     struct meta_report *r)
+{
+	(void)r;
+	m->description = optional_text(in->doc, in->root, "description");
+}
+
+static void rule_display_name(const struct meta_input *in, struct plugin_meta *m,
+			      struct meta_report *r)
+{
+	(void)r;
+	m->display_name = optional_text(in->doc, in->root, "display_name");
+}
+
+/* plugin.yml's fields, each with its rule, in the order of wazo-plugind's schema: a rule
+ * reads its field, fills m and adds what is wrong to the report. */
+static const struct field_rule {
+	const char *key;
+	void (*check)(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r);
+} field_rules[] = {
+	{ "name", rule_name },
+	{ "namespace", rule_namespace },
+	{ "version", rule_version },
+	{ "plugin_format_version", rule_format_version },
+	{ "min_wazo_version", rule_min_wazo },
+	{ "max_wazo_version", rule_max_wazo },
+	{ "depends", rule_depends },
+	{ "debian_depends", rule_debian_depends },
+	{ "description", rule_description },
+	{ "display_name", rule_display_name },
+};
+
+/* Each error of a field that is in the file gets the line of its value (1-based). */
+static void report_lines(yaml_document_t *d, yaml_node_t *root, struct meta_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		int present;
+		yaml_node_t *v = map_get(d, root, r->e[i].field, &present);
+		if (present && v)
+			r->e[i].line = (unsigned)v->start_mark.line + 1;
+	}
+}
+
 int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
 		      struct meta_report *r)
 {
@@ -577,25 +691,10 @@ int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, st
 								   : "a scalar");
 		goto out_doc;
 	}
-	m->name = required_regex_string(&doc, root, "name", NAME_RE, r);
-	m->namespace = required_regex_string(&doc, root, "namespace", NAMESPACE_RE, r);
-	if (m->name)
-		m->name[strcspn(m->name, "\n")] = 0;
-	if (m->namespace)
-		m->namespace[strcspn(m->namespace, "\n")] = 0;
-	int present;
-	yaml_node_t *vn = map_get(&doc, root, "version", &present);
-	if (!present)
-		meta_report_add(r, "version", "required", NULL, "Missing data for required field.");
-	else
-		m->version = coerced_string(vn, "version", r);
-	check_format_version(&doc, root, m, r);
-	m->min_wazo_version = check_wazo_bound(&doc, root, "min_wazo_version", wazo_version, 1, r);
-	m->max_wazo_version = check_wazo_bound(&doc, root, "max_wazo_version", wazo_version, 0, r);
-	check_depends(&doc, root, m, r);
-	read_debian_depends(&doc, root, m);
-	m->description = optional_text(&doc, root, "description");
-	m->display_name = optional_text(&doc, root, "display_name");
+	struct meta_input in = { &doc, root, wazo_version };
+	for (size_t i = 0; i < sizeof(field_rules) / sizeof(field_rules[0]); i++)
+		field_rules[i].check(&in, m, r);
+	report_lines(&doc, root, r);
 out_doc:
 	yaml_document_delete(&doc);
 	if (r->n) {

@@ -33,6 +33,7 @@ struct meta_error {
 	char constraint_id[16]; /* regex, range, required, type, yaml, schema */
 	char constraint[96];	/* may be empty */
 	char message[256];
+	unsigned line; /* of the field's value in plugin.yml (1-based); 0: not in the file */
 };
 
 struct meta_report {

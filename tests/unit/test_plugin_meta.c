@@ -122,6 +122,16 @@ static void test_errors(void)
 	CHECK_STR(r.e[2].field, "version");
 	CHECK_STR(r.e[2].constraint_id, "required");
 	CHECK_STR(r.e[3].constraint_id, "range");
+	/* each error of a field in the file has the line of its value; a missing one none */
+	CHECK_INT(r.e[0].line, 1);
+	CHECK_INT(r.e[1].line, 2);
+	CHECK_INT(r.e[2].line, 0);
+	CHECK_INT(r.e[3].line, 3);
+	struct strbuf shown = STRBUF_INIT;
+	meta_report_render(&r, &shown);
+	CHECK(shown.buf && strstr(shown.buf, "  namespace:\n") &&
+	      strstr(shown.buf, "    line: 2\n"));
+	strbuf_release(&shown);
 
 	t = "name: a\n\tnamespace: b\n";
 	CHECK_INT(plugin_meta_parse(t, strlen(t), "25.17", &m, &r), -EINVAL);
@@ -161,7 +171,8 @@ static void test_errors(void)
 	meta_report_render(&r, &details);
 	CHECK_STR(details.buf, "  namespace:\n    constraint_id: regex\n"
 			       "    constraint: '^[a-z0-9]+$'\n"
-			       "    message: String does not match expected pattern.\n");
+			       "    message: String does not match expected pattern.\n"
+			       "    line: 2\n");
 	strbuf_release(&details);
 }
 
