@@ -156,10 +156,47 @@ static void file_stat(struct stat *st, off_t size, int private, struct timespec 
 	st->st_mtim = st->st_ctim = st->st_atim = mtime;
 }
 
+/* The size getattr last gave the kernel for each view it may keep, by path hash. The
+ * kernel reads a kept file only up to that size; a text whose size has changed since is
+ * read around the page cache (direct_io) until the change's drop has come and getattr
+ * told the new size, so it is never cut short. Guarded by view_lock; a collision only
+ * costs a read around the cache. */
+enum { TOLD_SLOTS = 4096 };
+static struct told_size {
+	uint64_t hash;
+	off_t size;
+} told[TOLD_SLOTS];
+
+static uint64_t path_hash(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return h | 1; /* 0 is an empty slot */
+}
+
+static void tell_size(const char *path, off_t size)
+{
+	uint64_t h = path_hash(path);
+	pthread_mutex_lock(&view_lock);
+	told[h % TOLD_SLOTS] = (struct told_size){ h, size };
+	pthread_mutex_unlock(&view_lock);
+}
+
+static int size_was_told(const char *path, off_t size)
+{
+	uint64_t h = path_hash(path);
+	pthread_mutex_lock(&view_lock);
+	const struct told_size *t = &told[h % TOLD_SLOTS];
+	int same = t->hash == h && t->size == size;
+	pthread_mutex_unlock(&view_lock);
+	return same;
+}
+
 /* Fills st for a view file, then releases the view: a file behind it gives its own
  * size, blocks and mtime (so du and ls -lt are right); a rendered one its length and
  * when its content last changed. */
-static int stat_view(struct view *v, struct stat *st, int private)
+static int stat_view(const char *path, struct view *v, struct stat *st, int private)
 {
 	struct stat fst;
 	int rc = 0;
@@ -172,13 +209,16 @@ static int stat_view(struct view *v, struct stat *st, int private)
 	} else {
 		file_stat(st, (off_t)v->len, private, v->mtime);
 	}
+	if (!rc && v->cacheable)
+		tell_size(path, st->st_size);
 	view_release(v);
 	return rc;
 }
 
 /* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
  * be a job's ENTRY.status or ENTRY.log. */
-static int getattr_incoming(const struct route *r, struct stat *st, const struct handle *h)
+static int getattr_incoming(const char *path, const struct route *r, struct stat *st,
+			    const struct handle *h)
 {
 	if (h && h->fd >= 0 && !h->buf)
 		return fstat(h->fd, st) < 0 ? -errno : 0;
@@ -188,7 +228,7 @@ static int getattr_incoming(const struct route *r, struct stat *st, const struct
 	struct view v;
 	if ((rc = daemon_incoming_view_open(core(), r->entry, &v)))
 		return rc;
-	return stat_view(&v, st, is_private_leaf(r->entry));
+	return stat_view(path, &v, st, is_private_leaf(r->entry));
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -207,7 +247,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if (r.depth == 3) {
 			if (strcmp(r.leaf, "info") || daemon_market_info(core(), r.ns, r.name, &v))
 				return -ENOENT;
-			return stat_view(&v, st, 0);
+			return stat_view(path, &v, st, 0);
 		}
 		rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l);
 		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
@@ -226,18 +266,18 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case R_OVERVIEW:
 		if ((rc = daemon_overview_open(core(), &v)))
 			return rc;
-		return stat_view(&v, st, 0);
+		return stat_view(path, &v, st, 0);
 	case R_HISTORY:
 		if ((rc = daemon_history_open(core(), &v)))
 			return rc;
-		return stat_view(&v, st, 0);
+		return stat_view(path, &v, st, 0);
 	case R_EVENTS: {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		file_stat(st, 0, 0, now);
 		return 0;
 	}
-	case R_INCOMING: return getattr_incoming(&r, st, h);
+	case R_INCOMING: return getattr_incoming(path, &r, st, h);
 	case R_NAMESPACE:
 		rc = daemon_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
@@ -254,7 +294,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case R_LEAF:
 		if ((rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v)))
 			return rc;
-		return stat_view(&v, st, is_private_leaf(r.leaf));
+		return stat_view(path, &v, st, is_private_leaf(r.leaf));
 	case R_VERSIONS: {
 		struct timespec mtime;
 		if ((rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime)))
@@ -265,13 +305,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case R_VERSION:
 		if ((rc = daemon_version_open(core(), r.ns, r.name, r.file, &v)))
 			return rc;
-		return stat_view(&v, st, 0);
+		return stat_view(path, &v, st, 0);
 	case R_REPO:
 		rc = daemon_repo_open(core(), r.rel, &v);
 		if (rc == -EISDIR)
 			dir_stat(st, 0555, daemon_repo_mtime(core()));
 		else if (rc == 0)
-			return stat_view(&v, st, 0);
+			return stat_view(path, &v, st, 0);
 		return rc == -EISDIR ? 0 : rc;
 	default: return -ENOENT;
 	}
@@ -407,7 +447,9 @@ static int open_view_at(const char *path, struct fuse_file_info *fi, struct view
 	h->fd = v->fd;
 	h->buf = v->buf;
 	h->len = v->len;
-	h->cached = v->cacheable;
+	struct stat fst;
+	off_t size = v->fd < 0 ? (off_t)v->len : fstat(v->fd, &fst) == 0 ? fst.st_size : -1;
+	h->cached = v->cacheable && size_was_told(path, size);
 	fi->fh = (uintptr_t)h;
 	/* a told change drops the kernel's copy (and size) before it shows; other views
 	 * may change under a reader (a log's size grows): each read asks */

@@ -636,6 +636,7 @@ void daemon_stop(struct daemon *p)
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->worker, NULL);
 	pthread_join(p->monitor, NULL);
+	daemon_history_flush(p); /* lines of jobs that ended as it stopped */
 	p->started = 0;
 }
 
@@ -653,6 +654,7 @@ void daemon_free(struct daemon *p)
 	market_free(p->market);
 	name_list_free(&p->queue);
 	name_list_free(&p->empty_ns);
+	name_list_free(&p->history_pending);
 	tracker_free(p->tracker);
 	event_log_free(p->events);
 	pthread_mutex_destroy(&p->lock);

@@ -1,6 +1,7 @@
 /* daemon_events: what the daemon says about its jobs as they change: a JSON line per
  * change for MOUNT/events (named as wazo-plugind's bus events), and a line per finished
  * install, upgrade, reinstall, rollback or removal in STATE/history (MOUNT/history). */
+#include "base/fsutil.h"
 #include "daemon_internal.h"
 #include "plugin/install_request.h"
 #include "plugin/version_cmp.h"
@@ -40,35 +41,62 @@ static void add_field(struct strbuf *sb, const char *key, const char *value)
 		strbuf_addf(sb, "null");
 }
 
-void daemon_history_add(struct daemon *p, uid_t uid, const char *action, const char *ns,
-			const char *name, const char *old_version, const char *new_version,
-			const char *result)
+/* One history line (newline included), secrets redacted. */
+static void history_line(struct strbuf *out, uid_t uid, const char *action, const char *ns,
+			 const char *name, const char *old_version, const char *new_version,
+			 const char *result)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	char when[40];
 	iso_time(&now, when, sizeof(when));
-	struct strbuf line = STRBUF_INIT, clean = STRBUF_INIT;
+	struct strbuf line = STRBUF_INIT;
 	strbuf_addf(&line, "%s uid=%u %s %s/%s %s -> %s %s", when, (unsigned)uid, action, ns, name,
 		    old_version && *old_version ? old_version : "-",
 		    new_version && *new_version ? new_version : "-", result);
 	for (char *c = line.buf; c && *c; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' '; /* one line per event, whatever a reason holds */
-	url_redact(line.buf ? line.buf : "", line.len, &clean);
-	strbuf_addf(&clean, "\n");
+	url_redact(line.buf ? line.buf : "", line.len, out);
+	strbuf_addf(out, "\n");
+	strbuf_release(&line);
+}
+
+/* Appends text to state/history (no lock held: this is file I/O). */
+static void history_append(struct daemon *p, const char *text, size_t len)
+{
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, clean.buf, clean.len) != (ssize_t)clean.len)
+	if (fd < 0 || write_all(fd, text, len) < 0)
 		syslog(LOG_WARNING, "cannot append to %s: %m", path);
 	if (fd >= 0)
 		close(fd);
-	strbuf_release(&line);
-	strbuf_release(&clean);
 }
 
-/* An install job that has ended: its history line, once. */
+void daemon_history_add(struct daemon *p, uid_t uid, const char *action, const char *ns,
+			const char *name, const char *old_version, const char *new_version,
+			const char *result)
+{
+	struct strbuf line = STRBUF_INIT;
+	history_line(&line, uid, action, ns, name, old_version, new_version, result);
+	if (line.buf && !line.oom)
+		history_append(p, line.buf, line.len);
+	strbuf_release(&line);
+}
+
+void daemon_history_flush(struct daemon *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct name_list lines = p->history_pending;
+	memset(&p->history_pending, 0, sizeof(p->history_pending));
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < lines.n; i++)
+		history_append(p, lines.v[i], strlen(lines.v[i]));
+	name_list_free(&lines);
+}
+
+/* An install job that has ended: its history line, once (queued: p->lock is held). */
 static void record_install(struct daemon *p, struct job *j)
 {
 	const char *action = "install";
@@ -85,8 +113,13 @@ static void record_install(struct daemon *p, struct job *j)
 		snprintf(result, sizeof(result), "ok");
 	else
 		snprintf(result, sizeof(result), "error: %s", j->st.reason);
-	daemon_history_add(p, j->asked_uid, action, j->st.ns, j->st.name, j->old_version,
-			   j->st.version, result);
+	/* under p->lock: written by daemon_history_flush once the lock is let go */
+	struct strbuf line = STRBUF_INIT;
+	history_line(&line, j->asked_uid, action, j->st.ns, j->st.name, j->old_version,
+		     j->st.version, result);
+	if (line.buf && !line.oom && name_list_add(&p->history_pending, line.buf))
+		syslog(LOG_WARNING, "a history line is lost (out of memory)");
+	strbuf_release(&line);
 }
 
 void daemon_job_changed(void *ctx, struct job *j)

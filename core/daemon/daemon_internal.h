@@ -35,6 +35,8 @@ struct daemon {
 	struct plugin_index installed_index;
 	struct name_list queue;	   /* incoming entries waiting for the worker */
 	struct name_list empty_ns; /* namespaces made with mkdir */
+	/* history lines of jobs that ended under the lock, not yet in state/history */
+	struct name_list history_pending;
 	int stopping;
 	struct incoming_tracker *tracker;
 	pthread_t worker, monitor;
@@ -61,6 +63,8 @@ void daemon_job_changed(void *ctx, struct job *j); /* under p->lock */
 /* Makes p hear j's changes; asked_uid: who asked for the job. */
 void daemon_watch_job(struct daemon *p, struct job *j, uid_t asked_uid);
 /* Appends one line to STATE/history (credentials in URLs redacted). */
+/* Writes the history lines queued while the lock was held (call without it). */
+void daemon_history_flush(struct daemon *p);
 void daemon_history_add(struct daemon *p, uid_t uid, const char *action, const char *ns,
 			const char *name, const char *old_version, const char *new_version,
 			const char *result);

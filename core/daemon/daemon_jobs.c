@@ -107,8 +107,10 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
  * else from freeing job; after here the caller must not touch it. */
 static void settle_job(struct daemon *p, struct job *job, int rc)
 {
-	/* the kernel drops its copy of the job's last text before the job is seen to end
-	 * (a view the kernel keeps, read once the copy is gone, is the final one) */
+	/* its history line is written, and the kernel drops its copy of the job's last
+	 * text, before the job is seen to end (a view the kernel keeps, read once the copy
+	 * is gone, is the final one) */
+	daemon_history_flush(p);
 	daemon_cache_flush(p);
 	pthread_mutex_lock(&p->lock);
 	if (rc == 0)
