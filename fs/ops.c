@@ -161,7 +161,7 @@ static void file_stat(struct stat *st, off_t size, int private, struct timespec 
  * read around the page cache (direct_io) until the change's drop has come and getattr
  * told the new size, so it is never cut short. Guarded by view_lock; a collision only
  * costs a read around the cache. */
-enum { TOLD_SLOTS = 4096 };
+enum { TOLD_SLOTS = 4096, TOLD_PROBES = 8 };
 static struct told_size {
 	uint64_t hash;
 	off_t size;
@@ -172,14 +172,26 @@ static uint64_t path_hash(const char *path)
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
 		h = (h ^ *c) * 1099511628211ULL;
-	return h | 1; /* 0 is an empty slot */
+	return h ? h : 1; /* 0 is an empty slot */
+}
+
+/* Under view_lock: the slot of hash h (open addressing over a few probes; when all are
+ * taken by other paths, the first is reused). */
+static struct told_size *told_slot(uint64_t h)
+{
+	for (unsigned i = 0; i < TOLD_PROBES; i++) {
+		struct told_size *t = &told[(h + i) % TOLD_SLOTS];
+		if (t->hash == h || t->hash == 0)
+			return t;
+	}
+	return &told[h % TOLD_SLOTS];
 }
 
 static void tell_size(const char *path, off_t size)
 {
 	uint64_t h = path_hash(path);
 	pthread_mutex_lock(&view_lock);
-	told[h % TOLD_SLOTS] = (struct told_size){ h, size };
+	*told_slot(h) = (struct told_size){ h, size };
 	pthread_mutex_unlock(&view_lock);
 }
 
@@ -187,7 +199,7 @@ static int size_was_told(const char *path, off_t size)
 {
 	uint64_t h = path_hash(path);
 	pthread_mutex_lock(&view_lock);
-	const struct told_size *t = &told[h % TOLD_SLOTS];
+	const struct told_size *t = told_slot(h);
 	int same = t->hash == h && t->size == size;
 	pthread_mutex_unlock(&view_lock);
 	return same;
