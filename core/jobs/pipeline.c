@@ -584,6 +584,16 @@ static int from_git(const struct install_run *ir)
 	return ir->src->git_url != NULL;
 }
 
+/* After validation: STEP_DONE when that version is installed already (and no
+ * reinstall was asked). */
+static int done_if_installed(struct install_run *ir)
+{
+	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
+			     ir->reinstall, &ir->was_installed)
+		   ? STEP_DONE
+		   : 0;
+}
+
 static int run_download(struct install_run *ir)
 {
 	return step_download(ir->job, ir->env, ir->src, ir->tree, ir->workdir);
@@ -624,10 +634,7 @@ static int run_validate_tree(struct install_run *ir)
 	rc = step_validate(ir->job, ir->env, ir->root, &ir->m);
 	if (rc)
 		return rc;
-	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
-			     ir->reinstall, &ir->was_installed)
-		   ? STEP_DONE
-		   : 0;
+	return done_if_installed(ir);
 }
 
 static int run_dependencies(struct install_run *ir)
@@ -702,10 +709,7 @@ static int run_validate_package(struct install_run *ir)
 	deb_info_release(&d);
 	if (rc)
 		return rc;
-	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
-			     ir->reinstall, &ir->was_installed)
-		   ? STEP_DONE
-		   : 0;
+	return done_if_installed(ir);
 }
 
 /* Kept under its canonical name, as if wazofs had built it (a crash during dpkg is
