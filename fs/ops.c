@@ -46,7 +46,49 @@ struct handle {
 	unsigned long long seq; /* the last event this reader has */
 	struct strbuf pending;	/* events read but not yet returned */
 	size_t pending_off;
+	struct handle *prev, *next; /* every open handle, freed at exit if still open */
 };
+
+/* Open handles: a file still open when the session ends gets no release. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *handles;
+
+static struct handle *handle_new(void)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	pthread_mutex_lock(&handles_lock);
+	h->next = handles;
+	if (handles)
+		handles->prev = h;
+	handles = h;
+	pthread_mutex_unlock(&handles_lock);
+	return h;
+}
+
+/* Closes and frees h; a tracked copy's file is told closed unless the session is over. */
+static void handle_free(struct handle *h, int tell)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_lock);
+	free(h->buf);
+	free(h->view_path);
+	strbuf_release(&h->pending);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->tracked && tell)
+		incoming_closed(h->entry);
+	free(h);
+}
 
 static struct daemon *core(void)
 {
@@ -133,6 +175,8 @@ static void op_destroy(void *private_data)
 {
 	(void)private_data;
 	wazofs_ops_stop_threads();
+	while (handles) /* files still open when the session ended */
+		handle_free(handles, 0);
 }
 
 /* A directory of the tree, last changed at mtime. */
@@ -450,9 +494,9 @@ static int render_view(const char *path, struct view *v)
 
 static int open_view_at(const char *path, struct fuse_file_info *fi, struct view *v)
 {
-	struct handle *h = calloc(1, sizeof(*h));
+	struct handle *h = handle_new();
 	if (!h || (v->fd < 0 && !(h->view_path = strdup(path)))) {
-		free(h);
+		handle_free(h, 0);
 		view_release(v);
 		return -ENOMEM;
 	}
@@ -473,7 +517,7 @@ static int open_view_at(const char *path, struct fuse_file_info *fi, struct view
 /* MOUNT/events: from now on, one JSON line per state change, blocking until the next. */
 static int open_events(struct fuse_file_info *fi)
 {
-	struct handle *h = calloc(1, sizeof(*h));
+	struct handle *h = handle_new();
 	if (!h)
 		return -ENOMEM;
 	h->fd = -1;
@@ -513,7 +557,7 @@ static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_f
 {
 	if (fd < 0)
 		return fd;
-	struct handle *h = calloc(1, sizeof(*h));
+	struct handle *h = handle_new();
 	if (!h) {
 		close(fd);
 		if (tracked)
@@ -655,16 +699,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->buf)
-		free(h->buf);
-	free(h->view_path);
-	strbuf_release(&h->pending);
-	if (h->fd >= 0)
-		close(h->fd);
-	if (h->tracked)
-		incoming_closed(h->entry);
-	free(h);
+	handle_free((struct handle *)(uintptr_t)fi->fh, 1);
 	return 0;
 }
 
