@@ -141,14 +141,21 @@ static int is_change(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT));
 }
 
+/* A file of r opened to be written: it counts as a copy in progress of its entry until
+ * closed (an editor's swap file never does). Returns whether it counts. */
+static int track_open(const struct route *r)
+{
+	if (editor_artifact(r->rel))
+		return 0;
+	daemon_incoming_open(core(), r->entry, fuse_get_context()->pid);
+	note_change(r);
+	return 1;
+}
+
 int incoming_open(const struct route *r, int flags, int *tracked)
 {
 	int fd = open_beneath(r->rel, flags & ~O_CREAT, 0);
-	*tracked = fd >= 0 && is_change(flags) && !editor_artifact(r->rel);
-	if (*tracked) {
-		daemon_incoming_open(core(), r->entry, fuse_get_context()->pid);
-		note_change(r);
-	}
+	*tracked = fd >= 0 && is_change(flags) && track_open(r);
 	return fd;
 }
 
@@ -162,11 +169,7 @@ int incoming_create(const struct route *r, int flags, mode_t mode, gid_t group, 
 	if (fd < 0)
 		return fd;
 	own_new(r, group);
-	*tracked = !editor_artifact(r->rel);
-	if (*tracked) {
-		daemon_incoming_open(core(), r->entry, fuse_get_context()->pid);
-		note_change(r);
-	}
+	*tracked = track_open(r);
 	return fd;
 }
 

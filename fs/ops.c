@@ -135,12 +135,6 @@ static int is_private_leaf(const char *name)
 	return strcmp(name, "log") == 0 || (n > 4 && strcmp(name + n - 4, ".log") == 0);
 }
 
-/* The route of path, or -ENAMETOOLONG. */
-static int route(const char *path, struct route *r)
-{
-	return route_parse(path, r);
-}
-
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
@@ -290,7 +284,7 @@ static int getattr_incoming(const char *path, const struct route *r, struct stat
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct route r;
-	int rc = route(path, &r);
+	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
@@ -409,7 +403,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	(void)fi;
 	(void)flags;
 	struct route r;
-	int rc = route(path, &r);
+	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
 	struct name_list l = { 0 };
@@ -592,7 +586,7 @@ static int open_incoming(const char *path, const struct route *r, struct fuse_fi
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct route r;
-	int rc = route(path, &r);
+	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
 	struct view v;
@@ -637,7 +631,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (!caller_is_admin())
 		return -EACCES;
 	struct route r;
-	int rc = route(path, &r);
+	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
 	if (r.kind != R_INCOMING)
@@ -755,7 +749,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 /* The route of a path that an admin changes; -EACCES for anyone else. */
 static int route_change(const char *path, struct route *r)
 {
-	return caller_is_admin() ? route(path, r) : -EACCES;
+	return caller_is_admin() ? route_parse(path, r) : -EACCES;
 }
 
 /* Under a plugin's dir: mkdir of a plugin that is not there installs it from the market. */
@@ -861,7 +855,7 @@ static int route_two(const char *from, const char *to, struct route *a, struct r
 {
 	int rc = route_change(from, a);
 	if (!rc)
-		rc = route(to, t);
+		rc = route_parse(to, t);
 	if (rc)
 		return rc;
 	if (a->kind == R_INCOMING && t->kind == R_INCOMING)
@@ -939,7 +933,7 @@ static int op_symlink(const char *target, const char *linkpath)
 static int op_readlink(const char *path, char *buf, size_t size)
 {
 	struct route r;
-	int rc = route(path, &r);
+	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
 	if (r.kind != R_INCOMING)
@@ -962,7 +956,7 @@ static int op_mknod(const char *path, mode_t mode, dev_t dev)
  * get any. */
 static int route_xattr(const char *path, int change, struct route *r)
 {
-	int rc = route(path, r);
+	int rc = route_parse(path, r);
 	if (rc)
 		return rc;
 	if (r->kind != R_INCOMING)
