@@ -1,6 +1,7 @@
 #!/bin/bash
 # Counts the dpkg and dpkg-query runs of the daemon over one install and one removal
-# (strace on the daemon). The goal: one dpkg-query per dpkg run.
+# (strace on the daemon). The goal: no dpkg-query at all (core/plugin/dpkg_db reads the
+# database in process), one dpkg run each.
 . "$(dirname "$0")/../tests/integration/lib.sh"
 make_sandbox
 start_daemon >/dev/null

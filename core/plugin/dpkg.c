@@ -1,8 +1,9 @@
-/* dpkg: argv builders for dpkg/dpkg-query and the parsing of their output. */
+/* dpkg: argv builders for dpkg and apt, their runs, and the plugins of the dpkg database. */
 #include "dpkg.h"
 #include "base/fsutil.h"
 #include "base/strbuf.h"
 #include "base/subproc.h"
+#include "dpkg_db.h"
 #include "plugin_package.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -349,79 +350,61 @@ static int plugin_order(const void *a, const void *b)
 	return dpkg_plugin_cmp(x->ns, x->name, y->ns, y->name);
 }
 
+struct plugin_list {
+	const char *root;
+	struct installed_plugin *v;
+	size_t n, cap;
+};
+
+/* dpkg_db_read's callback: keeps the packages of wazo-plugind plugins. */
+static int keep_plugin(const struct dpkg_record *rec, void *ctx)
+{
+	struct plugin_list *l = ctx;
+	/* config-files only (removed, not purged) is not installed */
+	if (strcmp(rec->section, PLUGIN_SECTION) || rec->status[1] == 'c')
+		return 0;
+	char name[NAME_MAX + 1], ns[NAME_MAX + 1];
+	if (dpkg_split_package(rec->package, name, sizeof(name), ns, sizeof(ns)))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct installed_plugin *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct installed_plugin *p = &l->v[l->n];
+	memset(p, 0, sizeof(*p));
+	int rc = set_strings(p, ns, name, rec->version, rec->package, rec->depends);
+	if (rc)
+		return rc;
+	memcpy(p->status, rec->status, sizeof(p->status));
+	char list[PATH_MAX + 300];
+	struct stat st;
+	snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list", l->root, p->package);
+	if (stat(list, &st) == 0)
+		p->installed_at = st.st_mtim;
+	l->n++;
+	return 0;
+}
+
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n)
 {
+	struct plugin_list l = { .root = is_host_root(root) ? "" : root };
 	char admindir[PATH_MAX + 32];
-	snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg",
-		 is_host_root(root) ? "" : root);
-	const char *argv[] = {
-		"dpkg-query",
-		admindir,
-		"--show",
-		"--showformat",
-		"${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Section}\t${Depends}\n",
-		NULL
-	};
-	struct strbuf sb = STRBUF_INIT;
-	struct subproc sp = { .argv = argv, .env = dpkg_env(), .log_fd = -1, .capture = &sb };
-	*out = NULL;
-	*n = 0;
-	int rc = subproc_run(&sp);
-	/* dpkg-query exits 1 when the database is empty: not an error for us */
-	if (rc < 0 || rc > 1) {
-		strbuf_release(&sb);
-		return rc < 0 ? rc : -EIO;
-	}
-	rc = 0;
-	size_t cap = 0;
-	for (char *line = sb.buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		char *f[5] = { line, NULL, NULL, NULL, NULL };
-		for (int i = 1; i < 5 && f[i - 1]; i++) {
-			f[i] = strchr(f[i - 1], '\t');
-			if (f[i])
-				*f[i]++ = 0;
-		}
-		/* the state letter: n(ot-installed) and c(onfig-files) are not listed */
-		if (!f[3] || strcmp(f[3], PLUGIN_SECTION) || !f[0][0] || f[0][1] == 'n' ||
-		    f[0][1] == 'c')
-			continue;
-		char name[NAME_MAX + 1], ns[NAME_MAX + 1];
-		if (dpkg_split_package(f[1], name, sizeof(name), ns, sizeof(ns)))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct installed_plugin *g = realloc(*out, cap * sizeof(**out));
-			if (!g) {
-				rc = -ENOMEM;
-				break;
-			}
-			*out = g;
-		}
-		struct installed_plugin *p = &(*out)[*n];
-		memset(p, 0, sizeof(*p));
-		if ((rc = set_strings(p, ns, name, f[2], f[1], f[4] ? f[4] : "")))
-			break;
-		snprintf(p->status, sizeof(p->status), "%.*s", (int)strcspn(f[0], " "), f[0]);
-		char list[PATH_MAX + 300];
-		struct stat st;
-		snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list",
-			 is_host_root(root) ? "" : root, p->package);
-		if (stat(list, &st) == 0)
-			p->installed_at = st.st_mtim;
-		(*n)++;
-	}
-	strbuf_release(&sb);
+	snprintf(admindir, sizeof(admindir), "%s/var/lib/dpkg", l.root);
+	int rc = dpkg_db_read(admindir, keep_plugin, &l);
 	if (rc) {
-		dpkg_free_plugins(*out, *n);
+		dpkg_free_plugins(l.v, l.n);
 		*out = NULL;
 		*n = 0;
 		return rc;
 	}
-	if (*n > 1)
-		qsort(*out, *n, sizeof(**out), plugin_order);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), plugin_order);
+	*out = l.v;
+	*n = l.n;
 	return 0;
 }
 

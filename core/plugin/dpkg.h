@@ -1,4 +1,5 @@
-/* dpkg: the only place that runs dpkg and dpkg-query. With a root other than "/",
+/* dpkg: the only place that runs dpkg and apt (the database itself is read in process,
+ * core/plugin/dpkg_db). With a root other than "/",
  * dpkg runs as `dpkg --root=DIR --force-script-chrootless --log=DIR/var/log/dpkg.log`
  * (maintainer scripts run on the host with DPKG_ROOT set; everything dpkg writes stays
  * under DIR). Upgrades never prompt (--force-confdef/confold). A run that finds the dpkg

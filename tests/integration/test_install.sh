@@ -4,6 +4,15 @@
 # failing builds are reported, writes outside incoming/ are refused, remount keeps state.
 . "$(dirname "$0")/lib.sh"
 
+# dpkg-query, recorded: the daemon reads dpkg's database itself, never through it
+make_sandbox
+cat >"$STUB/dpkg-query" <<STUBEOF
+#!/bin/sh
+echo "\$*" >> "$T/dpkg-query.log"
+exec /usr/bin/dpkg-query "\$@"
+STUBEOF
+chmod +x "$STUB/dpkg-query"
+
 start_daemon || { finish; exit 1; }
 
 # --- install hello world with cp -r
@@ -90,6 +99,7 @@ check "the directory is gone" test ! -e "$MNT/demo/helloworld"
 check "the dialplan file is gone" test ! -e "$ROOT/etc/asterisk/extensions_extra.d/helloworld.conf"
 check_eq "dpkg no longer knows the package" "$(dpkg_q -W wazo-plugind-helloworld-demo 2>/dev/null)" ""
 check_fails "rmdir of a plugin that is not there fails" rmdir "$MNT/demo/helloworld"
+check_eq "an install and a removal ran no dpkg-query" "$(cat "$T/dpkg-query.log" 2>/dev/null)" ""
 
 # --- a plugin installed with plain dpkg in wazo-plugind's layout is listed
 P=$T/plain
