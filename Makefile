@@ -18,7 +18,10 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 CORE_PKGS := yaml-0.1 libarchive nettle zlib
-BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
+# where libfakeroot lives (core/base/fakeroot.c)
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH)
+BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
+	$(if $(MULTIARCH),-DWAZOFS_MULTIARCH='"$(MULTIARCH)"')
 CORE_CFLAGS := $(BASE_CFLAGS) -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3)
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS)) -pthread -lm

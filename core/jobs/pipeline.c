@@ -2,6 +2,7 @@
  * building, packaging, updating, installing, cleaning, completed (wazo-plugind's
  * steps); removal = removing, completed. */
 #include "pipeline.h"
+#include "base/fakeroot.h"
 #include "base/fsutil.h"
 #include "base/subproc.h"
 #include "base/tree_copy.h"
@@ -31,11 +32,11 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16];
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
 	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
-	const char *env_vars[] = { subproc_default_path(), pkgdir ? pkgenv : NULL, NULL };
+	const char *env_vars[7] = { subproc_default_path(), pkgdir ? pkgenv : NULL, NULL };
 	const char *plain[] = { rules, action, NULL };
-	const char *faked[] = { "fakeroot", "--", rules, action, NULL };
+	const char *script[] = { "fakeroot", "--", rules, action, NULL };
 	struct subproc sp = {
-		.argv = pkgdir ? faked : plain,
+		.argv = pkgdir ? script : plain,
 		.env = env_vars,
 		.cwd = root,
 		.log_fd = job->log_fd,
@@ -52,7 +53,14 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 		job_logf(job, "$ %s%s %s (as uid %u%s)\n", pkgdir ? "fakeroot -- " : "",
 			 "wazo/rules", action, (unsigned)cfg->build_uid,
 			 cfg->build_network ? "" : ", no network");
+	/* faked started here, or else the fakeroot script */
+	struct fakeroot fr = { 0 };
+	if (pkgdir && fakeroot_start(&fr, &sp) == 0) {
+		sp.argv = plain;
+		memcpy(&env_vars[2], fr.env, sizeof(fr.env));
+	}
 	int rc = subproc_run(&sp);
+	fakeroot_stop(&fr);
 	if (rc == 0)
 		return 0;
 	if (sp.cancelled)
