@@ -5,6 +5,8 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 PREFIX ?= /usr/local
+# where wazofs-archive is installed (the daemon also finds it beside itself, in build/)
+LIBEXECDIR ?= $(PREFIX)/lib/wazofs
 CFLAGS ?= -O2 -g
 # Warnings for gcc and for clang (CC=clang): the same set, plus what only one knows.
 # WERROR=1 (CI) makes every warning an error.
@@ -21,11 +23,12 @@ CORE_PKGS := yaml-0.1 libarchive nettle zlib
 # where libfakeroot lives (core/base/fakeroot.c)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH)
 BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
-	$(if $(MULTIARCH),-DWAZOFS_MULTIARCH='"$(MULTIARCH)"')
+	$(if $(MULTIARCH),-DWAZOFS_MULTIARCH='"$(MULTIARCH)"') -DWAZOFS_LIBEXECDIR='"$(LIBEXECDIR)"'
 CORE_CFLAGS := $(BASE_CFLAGS) -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3)
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS)) -pthread -lm
 FS_LIBS := $(shell $(PKG_CONFIG) --libs fuse3) $(CORE_LIBS)
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 $(filter-out libarchive,$(CORE_PKGS))) -pthread -lm
 
 CORE_SRC := $(wildcard core/*/*.c)
 CORE_HDR := $(wildcard core/*/*.h)
@@ -35,7 +38,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/wazofs $(UNIT_BIN)
+all: $(BUILD)/wazofs $(BUILD)/wazofs-archive $(UNIT_BIN)
 
 $(BUILD)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -50,8 +53,14 @@ $(BUILD)/libwazocore.a: $(CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The daemon never links libarchive (nor its chain: libxml2, ICU, libstdc++): what reads
+# or writes an archive runs in wazofs-archive (core/plugin/archive_helper.h). An object
+# of the daemon that calls libarchive makes this link fail.
 $(BUILD)/wazofs: $(FS_OBJ) $(BUILD)/libwazocore.a
-	$(CC) $(CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libwazocore.a $(FS_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(FS_OBJ) $(BUILD)/libwazocore.a $(DAEMON_LIBS)
+
+$(BUILD)/wazofs-archive: helper/wazofs_archive.c $(BUILD)/libwazocore.a $(CORE_HDR)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
@@ -128,7 +137,7 @@ check-layers:
 	bash scripts/check-layers.sh
 
 # The C style of .clang-format, checked (apply with: clang-format -i FILES).
-FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] helper/*.c tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
@@ -137,8 +146,9 @@ format-check:
 # Debian package's postinst does it there).
 UNITDIR ?= /lib/systemd/system
 SYSCONFDIR ?= /etc
-install: $(BUILD)/wazofs
+install: $(BUILD)/wazofs $(BUILD)/wazofs-archive
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
+	install -D -m 0755 $(BUILD)/wazofs-archive $(DESTDIR)$(LIBEXECDIR)/wazofs-archive
 	install -D -m 0644 doc/wazofs.8 $(DESTDIR)$(PREFIX)/share/man/man8/wazofs.8
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/wazofs/conf.d
 	sed 's|/usr/bin/wazofs|$(PREFIX)/bin/wazofs|' dist/wazofs.service \

@@ -92,7 +92,8 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 	const char *cwd = sp->cwd ? sp->cwd : "/";
 	setpgid(0, 0);
 	int e = errpipe_w;
-	if (dup2(sp->devnull_fd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0)
+	int infd = sp->stdin_fd > 0 ? sp->stdin_fd : sp->devnull_fd;
+	if (dup2(infd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0)
 		goto fail;
 	if (chdir(cwd) < 0)
 		goto fail;

@@ -1,5 +1,5 @@
 /* subproc: every child process of wazofs goes through here (git's run-command model).
- * argv and environment are built before fork; the child gets stdin from /dev/null,
+ * argv and environment are built before fork; the child gets stdin from /dev/null (or a given fd),
  * stdout/stderr into a log fd (or a capture buffer), its own process group, a cwd
  * outside the mount, and no other inherited fd. Exec failures come back through a
  * close-on-exec pipe. A timeout or a cancel request kills the whole process group. */
@@ -14,6 +14,7 @@ struct subproc {
 	const char *const *argv; /* argv[0] is looked up in the PATH of env */
 	const char *const *env;	 /* NULL-terminated "K=V" list; NULL: PATH only */
 	const char *cwd;	 /* NULL: "/" */
+	int stdin_fd;		 /* > 0: the child's stdin; 0: /dev/null */
 	int log_fd;		 /* receives stdout+stderr; -1: /dev/null */
 	struct strbuf *capture;	 /* when set, stdout goes here instead (stderr to log_fd) */
 	unsigned timeout_sec;	 /* 0: none */

@@ -73,7 +73,8 @@ void refresh_installed(struct daemon *p)
 	size_t n;
 	int rc = dpkg_list_plugins(p->cfg.root, &list, &n);
 	if (rc) {
-		syslog(LOG_WARNING, "reading the dpkg database under %s failed: %s", p->cfg.root, strerror(-rc));
+		syslog(LOG_WARNING, "reading the dpkg database under %s failed: %s", p->cfg.root,
+		       strerror(-rc));
 		return;
 	}
 	struct plugin_index idx;

@@ -6,6 +6,7 @@
 #include "base/fsutil.h"
 #include "base/subproc.h"
 #include "base/tree_copy.h"
+#include "plugin/archive_helper.h"
 #include "plugin/deb_reader.h"
 #include "plugin/dpkg.h"
 #include "plugin/install_request.h"
@@ -697,7 +698,7 @@ static int run_copy_package(struct install_run *ir)
 static int run_validate_package(struct install_run *ir)
 {
 	struct deb_info d = { 0 };
-	int rc = deb_read(ir->copy, DEB_READ_DATA, &d, &ir->err);
+	int rc = helper_deb_read(ir->copy, DEB_READ_DATA, &d, &ir->err);
 	if (rc) {
 		meta_report_add(&ir->r, "_package", "type", NULL, "%s",
 				ir->err.buf ? ir->err.buf : strerror(-rc));

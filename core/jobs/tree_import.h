@@ -1,6 +1,7 @@
-/* tree_import: the `extracting` step. Copies a dropped plugin tree, or extracts a
- * dropped archive with libarchive, refusing entries that would escape the tree, special
- * files, and archives over the size or entry limits; then finds the plugin root. */
+/* tree_import: the `extracting` step. Copies a dropped plugin tree, or has
+ * wazofs-archive extract a dropped archive (archive_extract.h: entries that would escape
+ * the tree, special files, archives over the size or entry limits are refused); then
+ * finds the plugin root. */
 #ifndef WAZOFS_TREE_IMPORT_H
 #define WAZOFS_TREE_IMPORT_H
 #include "base/strbuf.h"

@@ -1,5 +1,6 @@
 /* apt_repo: the repository's indexes, built from the kept packages (apt_repo.h). */
 #include "apt_repo.h"
+#include "archive_helper.h"
 #include "base/subproc.h"
 #include "deb_reader.h"
 #include <dirent.h>
@@ -239,7 +240,7 @@ static int read_package(const char *dir, const char *file, const struct stat *st
 	struct deb_info d;
 	struct strbuf err = STRBUF_INIT;
 	struct digests dg;
-	int rc = deb_read(path, 0, &d, &err);
+	int rc = helper_deb_read(path, 0, &d, &err);
 	int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (!rc && fd < 0)
 		strbuf_addf(&err, "%s", strerror(errno)), rc = -errno;

@@ -14,23 +14,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-int deb_looks_like_package(const char *path)
-{
-	char head[8 + 13];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, head, sizeof(head));
-	close(fd);
-	return n == (ssize_t)sizeof(head) && memcmp(head, "!<arch>\ndebian-binary", 21) == 0;
-}
-
-void deb_info_release(struct deb_info *d)
-{
-	strbuf_release(&d->control);
-	strbuf_release(&d->plugin_yml);
-}
-
 /* The nested reader's source: the data of the outer archive's current member. */
 struct member {
 	struct archive *outer;
@@ -205,28 +188,4 @@ int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *e
 	}
 	archive_read_free(a);
 	return rc;
-}
-
-int deb_control_field(const char *control, const char *field, char *out, size_t len)
-{
-	size_t fl = strlen(field);
-	for (const char *line = control; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		size_t ll = eol ? (size_t)(eol - line) : strlen(line);
-		if (ll > fl && line[fl] == ':' && strncasecmp(line, field, fl) == 0) {
-			const char *v = line + fl + 1;
-			while (v < line + ll && (*v == ' ' || *v == '\t'))
-				v++;
-			size_t vl = (size_t)(line + ll - v);
-			while (vl && isspace((unsigned char)v[vl - 1]))
-				vl--;
-			if (vl >= len)
-				return -ENAMETOOLONG;
-			memcpy(out, v, vl);
-			out[vl] = 0;
-			return 0;
-		}
-		line = eol ? eol + 1 : NULL;
-	}
-	return -ENOENT;
 }

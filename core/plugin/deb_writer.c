@@ -18,43 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int deb_version_check(const char *v)
-{
-	if (!v)
-		return -EINVAL;
-	const char *colon = strchr(v, ':'), *up = v;
-	if (colon) {
-		if (colon == v)
-			return -EINVAL;
-		for (const char *c = v; c < colon; c++)
-			if (*c < '0' || *c > '9')
-				return -EINVAL;
-		up = colon + 1;
-	}
-	const char *dash = strrchr(up, '-'), *end = dash ? dash : up + strlen(up);
-	if (up == end || *up < '0' || *up > '9' || (dash && !dash[1]))
-		return -EINVAL;
-	for (const char *c = up; *c; c++) {
-		int alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-			    (*c >= 'A' && *c <= 'Z');
-		int sep = *c == '.' || *c == '+' || *c == '~';
-		/* '-' in the upstream part and as the revision's separator; ':' only in the
-		 * upstream part of a version with an epoch */
-		int split = (*c == '-' && c <= end) || (*c == ':' && colon && c < end);
-		if (!alnum && !sep && !split)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-int deb_has_control_char(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 static int fail_archive(struct strbuf *err, struct archive *a, const char *what)
 {
 	strbuf_addf(err, "%s: %s", what,

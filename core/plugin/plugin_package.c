@@ -1,10 +1,9 @@
 /* plugin_package: wazo-plugind's package layout and maintainer scripts. */
 #include "plugin_package.h"
+#include "archive_helper.h"
 #include "base/fsutil.h"
 #include "base/tree_copy.h"
 #include "deb_writer.h"
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 char *plugin_depends_field(const struct plugin_meta *m)
 {
@@ -59,7 +59,7 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 		    "saved_dir=\"$DPKG_ROOT/" SAVED_RULES_DIR "\"\n"
 		    "case \"$1\" in\n"
 		    "    remove)\n"
-		    "        mkdir -p \"$saved_dir\"\n"
+		    "        [ -d \"$saved_dir\" ] || mkdir -p \"$saved_dir\"\n"
 		    "        cp \"$plugin_dir/wazo/rules\" \"$saved_dir/rules.%s.%s\"\n"
 		    "        cd \"$plugin_dir\"\n"
 		    "        \"$plugin_dir/wazo/rules\" uninstall\n"
@@ -109,26 +109,23 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 	return 0;
 }
 
-/* Writes data gzip-compressed (as Debian wants changelogs) to path. */
+/* Writes data gzip-compressed (as Debian wants changelogs) to path, with zlib: the
+ * header has no name and no time, so the same text gives the same bytes. */
 static int write_gzip_file(const char *path, const char *data, struct strbuf *err)
 {
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	int rc = 0;
-	archive_write_set_format_raw(a);
-	archive_write_add_filter_gzip(a);
-	archive_write_set_filter_option(a, "gzip", "timestamp", NULL); /* no mtime: reproducible */
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_size(e, (la_int64_t)strlen(data));
-	if (archive_write_open_filename(a, path) != ARCHIVE_OK ||
-	    archive_write_header(a, e) != ARCHIVE_OK ||
-	    archive_write_data(a, data, strlen(data)) < 0 || archive_write_close(a) != ARCHIVE_OK) {
-		strbuf_addf(err, "%s: %s", path, archive_error_string(a));
-		rc = -EIO;
+	gzFile gz = gzopen(path, "wbe9");
+	if (!gz) {
+		strbuf_addf(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+		return errno ? -errno : -ENOMEM;
 	}
-	archive_entry_free(e);
-	archive_write_free(a);
-	return rc;
+	size_t len = strlen(data);
+	int wrote = len ? gzwrite(gz, data, (unsigned)len) : 0;
+	int closed = gzclose(gz);
+	if ((size_t)wrote != len || closed != Z_OK) {
+		strbuf_addf(err, "%s: cannot write the compressed file", path);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, const char *pkg,
@@ -219,7 +216,7 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 		.description = desc.buf,
 	};
 	struct deb_scripts scripts = { postinst, prerm, postrm };
-	rc = deb_write(out_path, pkgdir, &ctl, &scripts, err);
+	rc = helper_deb_write(out_path, pkgdir, &ctl, &scripts, err);
 	free(postinst);
 	free(prerm);
 	free(postrm);

@@ -2,7 +2,7 @@
  * with small limits; nothing may be written outside it. */
 #include "base/fsutil.h"
 #include "fuzz_input.h"
-#include "jobs/tree_import.h"
+#include "jobs/archive_extract.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct meta_report r;
 	struct strbuf err = STRBUF_INIT;
 	memset(&r, 0, sizeof(r));
-	tree_import(src, dest, &lim, &r, &err);
+	archive_extract(src, dest, &lim, &r, &err);
 	strbuf_release(&err);
 	rm_rf(dest);
 	unlink(src);

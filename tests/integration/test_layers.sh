@@ -36,4 +36,13 @@ mkdir "$S/core/misc" && echo 'int x;' >"$S/core/misc/x.c"
 check "a folder that is not a layer fails" bash -c "! bash '$S/scripts/check-layers.sh' >'$T/layers.out' 2>&1"
 check_contains "... naming it" "$T/layers.out" "core/misc: not a known layer"
 
+# the daemon loads no archive library (wazofs-archive does the archive work), so
+# neither libarchive's chain (libxml2, ICU, libstdc++) nor its parsers are in it
+readelf -d "$WAZOFS" >"$T/needed" 2>&1
+check_contains "the daemon is a dynamic program whose libraries readelf lists" "$T/needed" 'NEEDED.*libfuse3'
+check "... and none of them is libarchive or its chain" \
+	bash -c "! grep -E 'NEEDED.*(libarchive|libxml2|libicu|libstdc)' '$T/needed'"
+check_contains "wazofs-archive is the one that links libarchive" \
+	<(readelf -d "$(dirname "$WAZOFS")/wazofs-archive" 2>&1) 'NEEDED.*libarchive'
+
 finish

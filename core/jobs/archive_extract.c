@@ -1,0 +1,305 @@
+/* archive_extract: a dropped archive extracted with libarchive, within limits, refusing
+ * what would escape the tree (archive_extract.h). wazofs-archive's work: the daemon does
+ * not link libarchive. */
+#include "archive_extract.h"
+#include "base/fsutil.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Depth of a relative path after resolving "." and ".."; -1 when it climbs above 0. */
+static int path_depth(const char *base_dir, const char *rel)
+{
+	char buf[PATH_MAX * 2];
+	snprintf(buf, sizeof(buf), "%s%s%s", base_dir, *base_dir ? "/" : "", rel);
+	int depth = 0;
+	for (char *save, *tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			if (--depth < 0)
+				return -1;
+		} else
+			depth++;
+	}
+	return depth;
+}
+
+/* Why entry e may not be extracted, or NULL when it may. */
+static const char *refusal(struct archive_entry *e)
+{
+	const char *path = archive_entry_pathname(e);
+	if (!path || !*path)
+		return "has no name";
+	if (path[0] == '/')
+		return "has an absolute path";
+	if (path_depth("", path) < 0 || strstr(path, "../") == path || strstr(path, "/../") ||
+	    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
+	    strcmp(path, "..") == 0)
+		return "climbs out of the tree with '..'";
+	const char *hard = archive_entry_hardlink(e);
+	if (hard && (hard[0] == '/' || path_depth("", hard) < 0 || strstr(hard, "..")))
+		return "is a hard link to a file outside the tree";
+	mode_t type = archive_entry_filetype(e);
+	if (type == AE_IFLNK) {
+		const char *target = archive_entry_symlink(e);
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		else
+			dir[0] = 0;
+		if (!target || target[0] == '/' || path_depth(dir, target) < 0)
+			return "is a symbolic link pointing outside the tree";
+	} else if (!hard && type != AE_IFREG && type != AE_IFDIR) {
+		return "is a device, fifo or socket";
+	}
+	return NULL;
+}
+
+enum { LINK_HOPS_MAX = 40 };
+
+/* Follows the link at root/rel the way the kernel would, but with root as the top: 1 when
+ * it ends outside root (an absolute target or a ".." above root, through any chain of
+ * links), 2 when the chain loops, 0 when it stays inside or stops at a missing name. */
+static int link_escapes(const char *root, const char *rel)
+{
+	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], p[PATH_MAX * 2 + 2];
+	snprintf(cur, sizeof(cur), "%s", rel);
+	char *slash = strrchr(cur, '/');
+	*(slash ? slash : cur) = 0;
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	ssize_t n = readlink(p, rest, sizeof(rest) - 1);
+	if (n < 0)
+		return 0;
+	rest[n] = 0;
+	if (rest[0] == '/')
+		return 1;
+	for (int hops = 0;;) {
+		if (!rest[0])
+			return 0;
+		char *sep = strchr(rest, '/');
+		char comp[NAME_MAX + 2];
+		size_t clen = sep ? (size_t)(sep - rest) : strlen(rest);
+		if (clen > NAME_MAX)
+			return 0; /* ENAMETOOLONG: the kernel stops here */
+		memcpy(comp, rest, clen);
+		comp[clen] = 0;
+		memmove(rest, sep ? sep + 1 : rest + clen, strlen(sep ? sep + 1 : rest + clen) + 1);
+		if (!clen || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (!cur[0])
+				return 1;
+			slash = strrchr(cur, '/');
+			*(slash ? slash : cur) = 0;
+			continue;
+		}
+		size_t len = strlen(cur);
+		if (len + clen + 2 > sizeof(cur))
+			return 0;
+		snprintf(cur + len, sizeof(cur) - len, "%s%s", len ? "/" : "", comp);
+		snprintf(p, sizeof(p), "%s/%s", root, cur);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			return 0; /* resolution stops at a missing name */
+		if (S_ISLNK(st.st_mode)) {
+			if (++hops > LINK_HOPS_MAX)
+				return 2;
+			n = readlink(p, target, sizeof(target) - 1);
+			if (n < 0)
+				return 0;
+			target[n] = 0;
+			if (target[0] == '/')
+				return 1;
+			cur[len] = 0;
+			char joined[PATH_MAX * 2 + 2];
+			snprintf(joined, sizeof(joined), "%s/%s", target, rest);
+			if (strlen(joined) >= sizeof(rest))
+				return 2;
+			snprintf(rest, sizeof(rest), "%s", joined);
+		} else if (!S_ISDIR(st.st_mode) && rest[0]) {
+			return 0; /* ENOTDIR */
+		}
+	}
+}
+
+/* Refuses the first symbolic link under root/rel that leads outside root. The lexical
+ * check of each entry cannot see chains ("a -> ." then "x -> a/a/../../.."), so the
+ * extracted tree is checked as a whole. Returns 0 or -EINVAL with r filled. */
+static int check_links(const char *root, const char *rel, int depth, struct meta_report *r)
+{
+	char p[PATH_MAX * 2 + 2];
+	snprintf(p, sizeof(p), "%s%s%s", root, *rel ? "/" : "", rel);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char sub[PATH_MAX];
+		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
+		    (int)sizeof(sub))
+			continue;
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", root, sub);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			int e = link_escapes(root, sub);
+			if (e) {
+				meta_report_add(
+				    r, "_archive", "archive", sub,
+				    e == 2 ? "archive entry '%s' is a loop of symbolic links"
+					   : "archive entry '%s' is a symbolic link pointing "
+					     "outside the tree",
+				    sub);
+				rc = -EINVAL;
+			}
+		} else if (S_ISDIR(st.st_mode) && depth < 256) {
+			rc = check_links(root, sub, depth + 1, r);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
+			   struct meta_report *r, struct strbuf *err)
+{
+	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+	struct archive_entry *e;
+	unsigned long long bytes = 0;
+	unsigned long entries = 0;
+	int rc = 0;
+	archive_read_support_filter_all(in);
+	archive_read_support_format_tar(in);
+	archive_read_support_format_zip(in);
+	/* Absolute and ".." names are refused above; the names written are dest + the
+	 * entry, so libarchive's own absolute-path guard cannot apply. Its symlink and
+	 * dot-dot guards stay as a second line. */
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+	if (archive_read_open_filename(in, src, 65536) != ARCHIVE_OK) {
+		meta_report_add(r, "_archive", "archive", NULL, "cannot read the archive: %s",
+				archive_error_string(in));
+		rc = -EINVAL;
+		goto out;
+	}
+	for (;;) {
+		int s = archive_read_next_header(in, &e);
+		if (s == ARCHIVE_EOF)
+			break;
+		if (s < ARCHIVE_WARN) {
+			meta_report_add(r, "_archive", "archive", NULL, "damaged archive: %s",
+					archive_error_string(in));
+			rc = -EINVAL;
+			goto out;
+		}
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s",
+			 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+		const char *why = refusal(e);
+		if (why) {
+			meta_report_add(r, "_archive", "archive", path, "archive entry '%s' %s",
+					path, why);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (++entries > lim->max_entries) {
+			meta_report_add(r, "_archive", "range", NULL,
+					"the archive has more than %lu entries", lim->max_entries);
+			rc = -EINVAL;
+			goto out;
+		}
+		la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		bytes += size > 0 ? (unsigned long long)size : 0;
+		if (bytes > lim->max_bytes) {
+			meta_report_add(r, "_archive", "range", NULL,
+					"the archive holds more than %llu bytes", lim->max_bytes);
+			rc = -EINVAL;
+			goto out;
+		}
+		char full[PATH_MAX * 2];
+		snprintf(full, sizeof(full), "%s/%s", dest, path);
+		archive_entry_set_pathname(e, full);
+		const char *hard = archive_entry_hardlink(e);
+		if (hard) {
+			char hfull[PATH_MAX * 2];
+			snprintf(hfull, sizeof(hfull), "%s/%s", dest, hard);
+			archive_entry_set_hardlink(e, hfull);
+		}
+		archive_entry_set_uid(e, 0);
+		archive_entry_set_gid(e, 0);
+		if (archive_write_header(out, e) < ARCHIVE_WARN) {
+			strbuf_addf(err, "extracting %s: %s", path, archive_error_string(out));
+			rc = -EIO;
+			goto out;
+		}
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		unsigned long long written = 0;
+		while ((s = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+			written += len;
+			if (bytes - (size > 0 ? (unsigned long long)size : 0) + written >
+			    lim->max_bytes) {
+				meta_report_add(r, "_archive", "range", NULL,
+						"the archive holds more than %llu bytes",
+						lim->max_bytes);
+				rc = -EINVAL;
+				goto out;
+			}
+			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
+				strbuf_addf(err, "extracting %s: %s", path,
+					    archive_error_string(out));
+				rc = -EIO;
+				goto out;
+			}
+		}
+		if (s < ARCHIVE_WARN) {
+			meta_report_add(r, "_archive", "archive", NULL,
+					"damaged archive entry '%s': %s", path,
+					archive_error_string(in));
+			rc = -EINVAL;
+			goto out;
+		}
+		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+			strbuf_addf(err, "extracting %s: %s", path, archive_error_string(out));
+			rc = -EIO;
+			goto out;
+		}
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		strbuf_addf(err, "extracting: %s", archive_error_string(out));
+		rc = -EIO;
+	} else {
+		rc = check_links(dest, "", 0, r);
+	}
+out:
+	archive_read_free(in);
+	archive_write_free(out);
+	return rc;
+}
+
+int archive_extract(const char *src, const char *dest, const struct import_limits *lim,
+		    struct meta_report *r, struct strbuf *err)
+{
+	int rc = mkdir_p(dest, 0755);
+	if (rc) {
+		strbuf_addf(err, "%s: %s", dest, strerror(-rc));
+		return rc;
+	}
+	return extract_archive(src, dest, lim, r, err);
+}

@@ -1,0 +1,215 @@
+/* archive_helper: the daemon's side of wazofs-archive (see archive_helper.h). The
+ * request goes in on the helper's stdin (a sealed memory file of records), the answer
+ * comes back on its stdout as records, with a "result" record (0 or the call's -errno)
+ * and, on failure, an "error" record with the message. */
+#include "archive_helper.h"
+#include "base/fsutil.h"
+#include "base/records.h"
+#include "base/subproc.h"
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef WAZOFS_LIBEXECDIR
+#define WAZOFS_LIBEXECDIR "/usr/local/lib/wazofs"
+#endif
+#define HELPER	   "wazofs-archive"
+#define ANSWER_MAX (64u << 20)
+
+static char helper_path[PATH_MAX];
+static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
+
+static void find_helper(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(helper_path, sizeof(helper_path), "%s/" HELPER, self);
+			if (access(helper_path, X_OK) == 0)
+				return;
+			snprintf(helper_path, sizeof(helper_path), "%s/../" HELPER, self);
+			if (access(helper_path, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(helper_path, sizeof(helper_path), "%s/" HELPER, WAZOFS_LIBEXECDIR);
+}
+
+void archive_helper_use(const char *path)
+{
+	pthread_once(&helper_once, find_helper);
+	snprintf(helper_path, sizeof(helper_path), "%s", path);
+}
+
+const char *archive_helper_path(void)
+{
+	pthread_once(&helper_once, find_helper);
+	return helper_path;
+}
+
+/* Runs the helper with args and the request in; its answer goes to out. Returns the
+ * call's result (0 or -errno); err gets the helper's error record, or what went wrong
+ * with the helper itself. */
+static int run_helper(const char *const *args, const struct strbuf *in, struct strbuf *out,
+		      struct strbuf *err)
+{
+	const char *argv[8] = { archive_helper_path() };
+	for (size_t i = 0; args[i] && i + 2 < sizeof(argv) / sizeof(argv[0]); i++)
+		argv[i + 1] = args[i];
+	int fd = memfd_create("wazofs-archive-request", MFD_CLOEXEC);
+	int rc = fd < 0 ? -errno : in && in->len ? write_all(fd, in->buf, in->len) : 0;
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = -errno;
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		strbuf_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
+		return rc;
+	}
+	struct subproc sp = { .argv = argv, .stdin_fd = fd, .log_fd = -1, .capture = out };
+	int status = subproc_run(&sp);
+	close(fd);
+	/* the result and error records, when the helper wrote them */
+	size_t pos = 0;
+	struct record rec;
+	int have_result = 0;
+	rc = 0;
+	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
+		if (record_is(&rec, "error"))
+			strbuf_addf(err, "%.*s", (int)rec.value_len, rec.value);
+		else if (record_is(&rec, "result")) {
+			have_result = 1;
+			rc = -(int)strtol(rec.value, NULL, 10);
+		}
+	}
+	if (status < 0) {
+		strbuf_addf(err, "cannot run %s: %s", argv[0], strerror(-status));
+		return status;
+	}
+	if (out->oom)
+		return -ENOMEM;
+	if (have_result && (status == 0) == (rc == 0))
+		return rc;
+	if (status > 128)
+		strbuf_addf(err, "%s died of signal %d", HELPER, status - 128);
+	else
+		strbuf_addf(err, "%s ended with status %d and no answer", HELPER, status);
+	return -EIO;
+}
+
+int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
+		     const struct deb_scripts *scripts, struct strbuf *err)
+{
+	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
+	const struct {
+		const char *name, *value;
+	} fields[] = {
+		{ "package", ctl->package },	     { "version", ctl->version },
+		{ "maintainer", ctl->maintainer },   { "section", ctl->section },
+		{ "priority", ctl->priority },	     { "depends", ctl->depends },
+		{ "description", ctl->description }, { "postinst", scripts->postinst },
+		{ "prerm", scripts->prerm },	     { "postrm", scripts->postrm },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].value) /* an absent record is NULL */
+			records_put_str(&in, fields[i].name, fields[i].value);
+	const char *args[] = { "deb-write", out_path, rootdir, NULL };
+	int rc = in.oom ? -ENOMEM : run_helper(args, &in, &out, err);
+	strbuf_release(&in);
+	strbuf_release(&out);
+	return rc;
+}
+
+int helper_deb_read(const char *path, int flags, struct deb_info *d, struct strbuf *err)
+{
+	memset(d, 0, sizeof(*d));
+	struct strbuf out = STRBUF_INIT;
+	const char *args[] = { "deb-read", path, (flags & DEB_READ_DATA) ? "data" : NULL, NULL };
+	int rc = run_helper(args, NULL, &out, err);
+	size_t pos = 0;
+	struct record rec;
+	while (out.buf && records_next(out.buf, out.len, &pos, &rec) == 1) {
+		if (record_is(&rec, "control"))
+			record_copy(&rec, &d->control);
+		else if (record_is(&rec, "plugin_yml"))
+			record_copy(&rec, &d->plugin_yml);
+		else if (record_is(&rec, "n_plugin_yml"))
+			d->n_plugin_yml = (int)strtol(rec.value, NULL, 10);
+		else if (record_is(&rec, "yml_ns"))
+			snprintf(d->yml_ns, sizeof(d->yml_ns), "%.*s", (int)rec.value_len,
+				 rec.value);
+		else if (record_is(&rec, "yml_name"))
+			snprintf(d->yml_name, sizeof(d->yml_name), "%.*s", (int)rec.value_len,
+				 rec.value);
+	}
+	strbuf_release(&out);
+	if (!rc && (d->control.oom || d->plugin_yml.oom))
+		rc = -ENOMEM;
+	return rc;
+}
+
+/* One report entry is five records, report_field first. */
+void archive_helper_put_report(struct strbuf *out, const struct meta_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct meta_error *e = &r->e[i];
+		char line[16];
+		snprintf(line, sizeof(line), "%u", e->line);
+		records_put_str(out, "report_field", e->field);
+		records_put_str(out, "report_constraint_id", e->constraint_id);
+		records_put_str(out, "report_constraint", e->constraint);
+		records_put_str(out, "report_message", e->message);
+		records_put_str(out, "report_line", line);
+	}
+}
+
+#define COPY_FIELD(dst, rec) snprintf(dst, sizeof(dst), "%.*s", (int)(rec).value_len, (rec).value)
+
+static void take_report(const struct strbuf *out, struct meta_report *r)
+{
+	size_t pos = 0;
+	struct record rec;
+	struct meta_error *e = NULL;
+	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
+		if (record_is(&rec, "report_field")) {
+			e = r->n < META_MAX_ERRORS ? &r->e[r->n++] : NULL;
+			if (e) {
+				memset(e, 0, sizeof(*e));
+				COPY_FIELD(e->field, rec);
+			}
+		} else if (!e) {
+			continue;
+		} else if (record_is(&rec, "report_constraint_id")) {
+			COPY_FIELD(e->constraint_id, rec);
+		} else if (record_is(&rec, "report_constraint")) {
+			COPY_FIELD(e->constraint, rec);
+		} else if (record_is(&rec, "report_message")) {
+			COPY_FIELD(e->message, rec);
+		} else if (record_is(&rec, "report_line")) {
+			e->line = (unsigned)strtoul(rec.value, NULL, 10);
+		}
+	}
+}
+
+int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
+			  unsigned long max_entries, struct meta_report *r, struct strbuf *err)
+{
+	char bytes[32], entries[32];
+	snprintf(bytes, sizeof(bytes), "%llu", max_bytes);
+	snprintf(entries, sizeof(entries), "%lu", max_entries);
+	const char *args[] = { "import", src, dest, bytes, entries, NULL };
+	struct strbuf out = STRBUF_INIT;
+	int rc = run_helper(args, NULL, &out, err);
+	take_report(&out, r);
+	strbuf_release(&out);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* archive_helper: reading and writing packages and archives in a process of its own,
+ * wazofs-archive (helper/wazofs_archive.c), which runs deb_write, deb_read and
+ * tree_import for the daemon. The daemon itself never links libarchive (and its chain:
+ * libxml2, ICU, libstdc++, nettle's users): its memory stays small, and an archive that
+ * crashes or hangs the library takes down that one process, not the daemon. Each call
+ * has the signature and the errors of the function it runs; a helper that dies is -EIO
+ * with err saying how. */
+#ifndef WAZOFS_ARCHIVE_HELPER_H
+#define WAZOFS_ARCHIVE_HELPER_H
+#include "base/strbuf.h"
+#include "deb_reader.h"
+#include "deb_writer.h"
+#include "plugin_meta.h"
+
+/* The helper's program: beside the running program, one directory up (the unit tests
+ * in BUILD/tests), or WAZOFS_LIBEXECDIR (where `make install` puts it), the first that
+ * exists. */
+const char *archive_helper_path(void);
+/* Uses path as the helper from now on (tests: a helper that crashes, or is missing). */
+void archive_helper_use(const char *path);
+
+int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
+		     const struct deb_scripts *scripts, struct strbuf *err);
+int helper_deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *err);
+/* tree_import of an archive (jobs/tree_import.h), limits as given; a directory is copied
+ * in process by the caller. */
+int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
+			  unsigned long max_entries, struct meta_report *r, struct strbuf *err);
+
+/* The helper's side: what a result looks like on its way back (records.h). */
+void archive_helper_put_report(struct strbuf *out, const struct meta_report *r);
+#endif

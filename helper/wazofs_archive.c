@@ -1,0 +1,114 @@
+/* wazofs-archive: the archive work of the wazofs daemon, in a process of its own
+ * (core/plugin/archive_helper.h says why). The daemon runs it as
+ *
+ *     wazofs-archive deb-write OUT.deb ROOTDIR    request on stdin: control fields and
+ *                                                 maintainer scripts, one record each
+ *     wazofs-archive deb-read PACKAGE [data]      answer: control, and with data the
+ *                                                 plugin metadata of the data member
+ *     wazofs-archive import ARCHIVE DEST MAX_BYTES MAX_ENTRIES
+ *
+ * and reads its answer on stdout: records (core/base/records.h), always a "result" (0
+ * or the call's errno), an "error" with the message when it failed, and for an archive
+ * refused by import its report. The exit status is 0, or 1 when the call failed. */
+#include "base/fsutil.h"
+#include "base/records.h"
+#include "base/strbuf.h"
+#include "jobs/archive_extract.h"
+#include "plugin/archive_helper.h"
+#include "plugin/deb_reader.h"
+#include "plugin/deb_writer.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REQUEST_MAX (16u << 20)
+
+static int deb_write_cmd(char **argv, struct strbuf *err)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc = strbuf_read_fd(&req, 0, REQUEST_MAX);
+	if (rc) {
+		strbuf_addf(err, "reading the request: %s", strerror(-rc));
+		strbuf_release(&req);
+		return rc;
+	}
+	static const char *const names[] = { "package",	 "version", "maintainer",  "section",
+					     "priority", "depends", "description", "postinst",
+					     "prerm",	 "postrm" };
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	char *values[N] = { NULL };
+	for (size_t i = 0; i < N; i++) {
+		size_t pos = 0;
+		struct record rec;
+		while (req.buf && records_next(req.buf, req.len, &pos, &rec) == 1)
+			if (record_is(&rec, names[i]) && !values[i])
+				values[i] = strndup(rec.value, rec.value_len);
+	}
+	struct deb_control ctl = { values[0], values[1], values[2], values[3],
+				   values[4], values[5], values[6] };
+	struct deb_scripts scripts = { values[7], values[8], values[9] };
+	rc = deb_write(argv[0], argv[1], &ctl, &scripts, err);
+	for (size_t i = 0; i < N; i++)
+		free(values[i]);
+	strbuf_release(&req);
+	return rc;
+}
+
+static int deb_read_cmd(char **argv, int argc, struct strbuf *out, struct strbuf *err)
+{
+	int flags = argc > 1 && !strcmp(argv[1], "data") ? DEB_READ_DATA : 0;
+	struct deb_info d;
+	int rc = deb_read(argv[0], flags, &d, err);
+	if (!rc) {
+		char n[16];
+		snprintf(n, sizeof(n), "%d", d.n_plugin_yml);
+		records_put(out, "control", d.control.buf ? d.control.buf : "", d.control.len);
+		records_put_str(out, "n_plugin_yml", n);
+		records_put_str(out, "yml_ns", d.yml_ns);
+		records_put_str(out, "yml_name", d.yml_name);
+		records_put(out, "plugin_yml", d.plugin_yml.buf ? d.plugin_yml.buf : "",
+			    d.plugin_yml.len);
+	}
+	deb_info_release(&d);
+	return rc;
+}
+
+static int import_cmd(char **argv, struct strbuf *out, struct strbuf *err)
+{
+	struct import_limits lim = { strtoull(argv[2], NULL, 10), strtoul(argv[3], NULL, 10) };
+	struct meta_report r = { 0 };
+	int rc = archive_extract(argv[0], argv[1], &lim, &r, err);
+	archive_helper_put_report(out, &r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	int rc;
+	const char *cmd = argc > 1 ? argv[1] : "";
+	if (!strcmp(cmd, "deb-write") && argc == 4)
+		rc = deb_write_cmd(argv + 2, &err);
+	else if (!strcmp(cmd, "deb-read") && (argc == 3 || argc == 4))
+		rc = deb_read_cmd(argv + 2, argc - 2, &out, &err);
+	else if (!strcmp(cmd, "import") && argc == 6)
+		rc = import_cmd(argv + 2, &out, &err);
+	else {
+		fprintf(stderr, "usage: wazofs-archive deb-write OUT.deb ROOTDIR < request\n"
+				"       wazofs-archive deb-read PACKAGE [data]\n"
+				"       wazofs-archive import ARCHIVE DEST MAX_BYTES MAX_ENTRIES\n"
+				"(run by the wazofs daemon; answers in records on stdout)\n");
+		return 2;
+	}
+	char result[16];
+	snprintf(result, sizeof(result), "%d", rc < 0 ? -rc : rc);
+	records_put_str(&out, "result", result);
+	if (rc)
+		records_put_str(&out, "error", err.len ? err.buf : strerror(rc < 0 ? -rc : rc));
+	int wrote = out.oom ? -ENOMEM : write_all(1, out.buf, out.len);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	return rc || wrote ? 1 : 0;
+}
