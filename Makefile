@@ -97,7 +97,7 @@ analyze:
 	rm -rf build-analyze
 	scan-build --status-bugs -o build-analyze/report $(MAKE) BUILD=build-analyze all
 	cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
-		--error-exitcode=1 -D_GNU_SOURCE -Icore core fs
+		--error-exitcode=1 -D_GNU_SOURCE -Icore core fs helper
 
 # ThreadSanitizer (build-tsan/): the unit tests, then the mount tests that run jobs,
 # removals and reads at once (the daemon's threads); any report fails the program.

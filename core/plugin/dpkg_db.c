@@ -236,14 +236,17 @@ static int db_read_once(const char *admindir, struct db_read *r)
 	if (!rc && r->status.buf)
 		rc = parse_records(r->status.buf, &r->rs);
 	char **names = NULL;
+	size_t n_names = 0;
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/updates", admindir);
 	if (!rc)
-		rc = journal_names(dir, &names, &r->n_journal);
-	if (!rc && r->n_journal && !(r->journal = calloc(r->n_journal, sizeof(*r->journal))))
+		rc = journal_names(dir, &names, &n_names);
+	if (!rc && n_names && !(r->journal = calloc(n_names, sizeof(*r->journal))))
 		rc = -ENOMEM;
-	for (size_t i = 0; i < r->n_journal; i++) {
-		if (!rc) {
+	if (r->journal)
+		r->n_journal = n_names;
+	for (size_t i = 0; i < n_names; i++) {
+		if (!rc && r->journal) {
 			char file[PATH_MAX * 2];
 			snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
 			int e = strbuf_read_file(&r->journal[i], file, DB_MAX);
