@@ -82,16 +82,16 @@ int daemon_plugin_mtime(struct daemon *p, const char *ns, const char *name, stru
 	return j || ip ? 0 : -ENOENT;
 }
 
-/* Under p->lock: the package file kept in state for an installed plugin, if any. */
+/* Under p->lock: the package file kept in state for an installed plugin, if any (from
+ * the index of state/packages that repo/ and versions/ answer from: no file system call
+ * under the lock). */
 static int deb_name(struct daemon *p, const char *ns, const char *name, char *out, size_t len)
 {
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	if (!ip)
 		return -ENOENT;
-	char path[PATH_MAX + 512];
 	plugin_deb_filename(name, ns, ip->version, out, len);
-	snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, out);
-	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+	return apt_repo_find(&p->repo, out) ? 0 : -ENOENT;
 }
 
 /* Where the metadata of an installed plugin is, under root. */

@@ -544,6 +544,22 @@ static const struct {
 	{ BIN_DIR, "Packages\0Packages.gz\0" },
 };
 
+const struct repo_package *apt_repo_find(const struct apt_repo *r, const char *file)
+{
+	size_t lo = 0, hi = r->n;
+	while (lo < hi) { /* pkgs are sorted by file name (by_file) */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(file, r->pkgs[mid].file);
+		if (!c)
+			return &r->pkgs[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 enum repo_node apt_repo_lookup(const struct apt_repo *r, const char *rel,
 			       const struct strbuf **text, const char **file)
 {
@@ -569,12 +585,12 @@ enum repo_node apt_repo_lookup(const struct apt_repo *r, const char *rel,
 			return REPO_TEXT;
 		}
 	size_t pl = strlen(POOL "/");
-	if (strncmp(rel, POOL "/", pl) == 0)
-		for (size_t i = 0; i < r->n; i++)
-			if (strcmp(rel + pl, r->pkgs[i].file) == 0) {
-				*file = r->pkgs[i].file;
-				return REPO_FILE;
-			}
+	const struct repo_package *pkg =
+	    strncmp(rel, POOL "/", pl) ? NULL : apt_repo_find(r, rel + pl);
+	if (pkg) {
+		*file = pkg->file;
+		return REPO_FILE;
+	}
 	return REPO_NONE;
 }
 

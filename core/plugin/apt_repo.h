@@ -46,6 +46,9 @@ int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, str
 int apt_repo_same_files(const struct apt_repo *a, const struct apt_repo *b);
 void apt_repo_free(struct apt_repo *r);
 
+/* The package kept as file (its name in r->dir), or NULL. */
+const struct repo_package *apt_repo_find(const struct apt_repo *r, const char *file);
+
 /* A path below repo/ ("" is repo/ itself). */
 enum repo_node { REPO_NONE, REPO_DIR, REPO_TEXT, REPO_FILE };
 /* What rel is: a directory, an index in memory (*text), or a package (*file: its name
