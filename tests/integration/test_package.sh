@@ -13,10 +13,13 @@ DEB=$(ls "$T"/pkg/wazofs_*.deb 2>/dev/null | head -1)
 check "... a wazofs_*.deb" test -f "$DEB"
 check "lintian finds no error" lintian --no-cfg --fail-on error "$DEB"
 dpkg-deb -c "$DEB" | awk '{print $6}' >"$T/contents"
-for f in ./usr/bin/wazofs ./usr/share/man/man8/wazofs.8.gz ./lib/systemd/system/wazofs.service \
+for f in ./usr/bin/wazofs ./usr/lib/wazofs/wazofs-archive ./usr/share/man/man8/wazofs.8.gz ./lib/systemd/system/wazofs.service \
 	./etc/wazofs/config.yml ./etc/wazofs/conf.d/; do
 	check "the package holds $f" grep -qx "$f" "$T/contents"
 done
+# the packaged daemon looks for its helper where the package puts it
+check "the packaged daemon knows /usr/lib/wazofs/wazofs-archive" \
+	sh -c "dpkg-deb --fsys-tarfile '$DEB' | tar -xO ./usr/bin/wazofs | grep -aq /usr/lib/wazofs"
 check "config.yml is a conffile" sh -c "dpkg-deb -I '$DEB' conffiles | grep -qx /etc/wazofs/config.yml"
 
 # a sandbox root with a user database of its own (and no dependencies installed)
