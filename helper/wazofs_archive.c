@@ -34,24 +34,13 @@ static int deb_write_cmd(char **argv, struct strbuf *err)
 		strbuf_release(&req);
 		return rc;
 	}
-	static const char *const names[] = { "package",	 "version", "maintainer",  "section",
-					     "priority", "depends", "description", "postinst",
-					     "prerm",	 "postrm" };
-	enum { N = sizeof(names) / sizeof(names[0]) };
-	char *values[N] = { NULL };
-	for (size_t i = 0; i < N; i++) {
-		size_t pos = 0;
-		struct record rec;
-		while (req.buf && records_next(req.buf, req.len, &pos, &rec) == 1)
-			if (record_is(&rec, names[i]) && !values[i])
-				values[i] = strndup(rec.value, rec.value_len);
-	}
-	struct deb_control ctl = { values[0], values[1], values[2], values[3],
-				   values[4], values[5], values[6] };
-	struct deb_scripts scripts = { values[7], values[8], values[9] };
-	rc = deb_write(argv[0], argv[1], &ctl, &scripts, err);
-	for (size_t i = 0; i < N; i++)
-		free(values[i]);
+	struct deb_request dr;
+	rc = archive_helper_take_deb_request(&req, &dr);
+	if (rc)
+		strbuf_addf(err, "reading the request: %s", strerror(-rc));
+	else
+		rc = deb_write(argv[0], argv[1], &dr.ctl, &dr.scripts, err);
+	archive_helper_deb_request_release(&dr);
 	strbuf_release(&req);
 	return rc;
 }

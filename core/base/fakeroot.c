@@ -14,9 +14,9 @@
 #endif
 #define FAKED	     "/usr/bin/faked-sysv"
 #define FAKEROOT_LIB "libfakeroot-sysv.so"
+#define LIB_DIR	     "/usr/lib/" WAZOFS_MULTIARCH "/libfakeroot"
 /* the directories the script puts in LD_LIBRARY_PATH, in its order */
-#define LIB_DIRS \
-	"/usr/lib/" WAZOFS_MULTIARCH "/libfakeroot:/usr/lib64/libfakeroot:/usr/lib32/libfakeroot"
+#define LIB_DIRS LIB_DIR ":/usr/lib64/libfakeroot:/usr/lib32/libfakeroot"
 #define START_MS 10000 /* faked answers at once; past this it is stuck */
 
 static const char *const faked_argv[] = { FAKED, "--foreground", NULL };
@@ -53,8 +53,7 @@ static int read_key_line(struct fakeroot *f)
 int fakeroot_start(struct fakeroot *f, const struct subproc *like)
 {
 	memset(f, 0, sizeof(*f));
-	if (access(FAKED, X_OK) < 0 ||
-	    access("/usr/lib/" WAZOFS_MULTIARCH "/libfakeroot/" FAKEROOT_LIB, R_OK) < 0)
+	if (access(FAKED, X_OK) < 0 || access(LIB_DIR "/" FAKEROOT_LIB, R_OK) < 0)
 		return -ENOENT;
 	f->faked = (struct subproc){
 		.argv = faked_argv,
@@ -81,13 +80,10 @@ int fakeroot_start(struct fakeroot *f, const struct subproc *like)
 		return rc;
 	}
 	snprintf(f->key, sizeof(f->key), "FAKEROOTKEY=%.*s", (int)klen, f->out.buf);
-	snprintf(f->mode, sizeof(f->mode), "%s", faked_env[0]);
-	snprintf(f->preload, sizeof(f->preload), "LD_PRELOAD=%s", FAKEROOT_LIB);
-	snprintf(f->libpath, sizeof(f->libpath), "LD_LIBRARY_PATH=%s", LIB_DIRS);
 	f->env[0] = f->key;
-	f->env[1] = f->mode;
-	f->env[2] = f->preload;
-	f->env[3] = f->libpath;
+	f->env[1] = faked_env[0];
+	f->env[2] = "LD_PRELOAD=" FAKEROOT_LIB;
+	f->env[3] = "LD_LIBRARY_PATH=" LIB_DIRS;
 	f->env[4] = NULL;
 	return 0;
 }

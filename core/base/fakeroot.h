@@ -8,14 +8,13 @@
 #ifndef WAZOFS_FAKEROOT_H
 #define WAZOFS_FAKEROOT_H
 #include "subproc.h"
-#include <limits.h>
 #include <sys/types.h>
 
 struct fakeroot {
 	struct subproc faked; /* faked.pid > 0 while it runs */
 	struct strbuf out;    /* what faked printed */
-	char key[64], mode[32], preload[64], libpath[PATH_MAX];
-	const char *env[5]; /* the four variables above, NULL-terminated */
+	char key[64];	      /* FAKEROOTKEY=..., the one variable that differs per run */
+	const char *env[5];   /* the four variables, NULL-terminated */
 };
 
 /* Starts faked as the child `like` describes (its user, network, environment's PATH;

@@ -1,5 +1,5 @@
 /* archive_helper: the daemon's side of wazofs-archive (see archive_helper.h). The
- * request goes in on the helper's stdin (a sealed memory file of records), the answer
+ * request goes in on the helper's stdin (a memory file of records), the answer
  * comes back on its stdout as records, with a "result" record (0 or the call's -errno)
  * and, on failure, an "error" record with the message. */
 #include "archive_helper.h"
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,7 @@
 #ifndef WAZOFS_LIBEXECDIR
 #define WAZOFS_LIBEXECDIR "/usr/local/lib/wazofs"
 #endif
-#define HELPER	   "wazofs-archive"
-#define ANSWER_MAX (64u << 20)
+#define HELPER "wazofs-archive"
 
 static char helper_path[PATH_MAX];
 static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
@@ -106,22 +106,57 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	return -EIO;
 }
 
+/* The deb-write request's records, each a field of struct deb_request. */
+#define REQUEST_FIELD(name, member)                        \
+	{                                                  \
+		name, offsetof(struct deb_request, member) \
+	}
+static const struct {
+	const char *name;
+	size_t offset;
+} deb_request_fields[DEB_REQUEST_FIELDS] = {
+	REQUEST_FIELD("package", ctl.package),	       REQUEST_FIELD("version", ctl.version),
+	REQUEST_FIELD("maintainer", ctl.maintainer),   REQUEST_FIELD("section", ctl.section),
+	REQUEST_FIELD("priority", ctl.priority),       REQUEST_FIELD("depends", ctl.depends),
+	REQUEST_FIELD("description", ctl.description), REQUEST_FIELD("postinst", scripts.postinst),
+	REQUEST_FIELD("prerm", scripts.prerm),	       REQUEST_FIELD("postrm", scripts.postrm),
+};
+
+static const char **request_field(struct deb_request *req, size_t i)
+{
+	return (const char **)((char *)req + deb_request_fields[i].offset);
+}
+
+int archive_helper_take_deb_request(const struct strbuf *in, struct deb_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	size_t pos = 0;
+	struct record rec;
+	while (in->buf && records_next(in->buf, in->len, &pos, &rec) == 1)
+		for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
+			if (record_is(&rec, deb_request_fields[i].name) && !req->owned[i]) {
+				if (!(req->owned[i] = strndup(rec.value, rec.value_len)))
+					return -ENOMEM;
+				*request_field(req, i) = req->owned[i];
+			}
+	return 0;
+}
+
+void archive_helper_deb_request_release(struct deb_request *req)
+{
+	for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
+		free(req->owned[i]);
+	memset(req, 0, sizeof(*req));
+}
+
 int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
 		     const struct deb_scripts *scripts, struct strbuf *err)
 {
 	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
-	const struct {
-		const char *name, *value;
-	} fields[] = {
-		{ "package", ctl->package },	     { "version", ctl->version },
-		{ "maintainer", ctl->maintainer },   { "section", ctl->section },
-		{ "priority", ctl->priority },	     { "depends", ctl->depends },
-		{ "description", ctl->description }, { "postinst", scripts->postinst },
-		{ "prerm", scripts->prerm },	     { "postrm", scripts->postrm },
-	};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (fields[i].value) /* an absent record is NULL */
-			records_put_str(&in, fields[i].name, fields[i].value);
+	struct deb_request req = { .ctl = *ctl, .scripts = *scripts };
+	for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
+		if (*request_field(&req, i)) /* an absent record is NULL */
+			records_put_str(&in, deb_request_fields[i].name, *request_field(&req, i));
 	const char *args[] = { "deb-write", out_path, rootdir, NULL };
 	int rc = in.oom ? -ENOMEM : run_helper(args, &in, &out, err);
 	strbuf_release(&in);

@@ -29,4 +29,15 @@ int helper_import_archive(const char *src, const char *dest, unsigned long long 
 
 /* The helper's side: what a result looks like on its way back (records.h). */
 void archive_helper_put_report(struct strbuf *out, const struct meta_report *r);
+/* The helper's side of deb-write: the request its caller wrote, decoded (one table of
+ * fields serves both sides). The fields point into owned; release with
+ * archive_helper_deb_request_release. 0 or -ENOMEM. */
+#define DEB_REQUEST_FIELDS 10
+struct deb_request {
+	struct deb_control ctl;
+	struct deb_scripts scripts;
+	char *owned[DEB_REQUEST_FIELDS];
+};
+int archive_helper_take_deb_request(const struct strbuf *in, struct deb_request *req);
+void archive_helper_deb_request_release(struct deb_request *req);
 #endif
