@@ -62,6 +62,10 @@ int dpkg_status_abbrev(const char *status_field, char out[4])
 struct records {
 	struct dpkg_record *v;
 	size_t n, cap;
+	/* v's index + 1 of each package and architecture (0: an empty slot), open
+	 * addressing over 2 * cap slots: a journal record finds the one it replaces in
+	 * O(1), not in a scan of every package of the host */
+	size_t *slots;
 };
 
 /* The field of rec that a field name fills, or NULL for a field not kept. */
@@ -86,24 +90,61 @@ static const char **kept_field(struct dpkg_record *rec, const char *name, size_t
 	return NULL;
 }
 
+static int same_package(const struct dpkg_record *a, const struct dpkg_record *b)
+{
+	return !strcmp(a->package, b->package) && !strcmp(a->architecture, b->architecture);
+}
+
+/* The slot of rec's package and architecture: the one holding it, or the empty one
+ * where it goes. */
+static size_t *slot_of(const struct records *rs, const struct dpkg_record *rec)
+{
+	size_t h = 14695981039346656037ULL; /* FNV-1a over "package\0architecture" */
+	for (const char *c = rec->package; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h *= 1099511628211ULL;
+	for (const char *c = rec->architecture; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	size_t mask = 2 * rs->cap - 1; /* cap is a power of two */
+	for (size_t i = h & mask;; i = (i + 1) & mask)
+		if (!rs->slots[i] || same_package(&rs->v[rs->slots[i] - 1], rec))
+			return &rs->slots[i];
+}
+
+/* Doubles v and its slots (the slots are filled again from v). */
+static int grow(struct records *rs)
+{
+	size_t cap = rs->cap ? rs->cap * 2 : 256;
+	struct dpkg_record *v = realloc(rs->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rs->v = v;
+	size_t *slots = calloc(2 * cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	free(rs->slots);
+	rs->slots = slots;
+	rs->cap = cap;
+	for (size_t i = 0; i < rs->n; i++)
+		*slot_of(rs, &rs->v[i]) = i + 1;
+	return 0;
+}
+
 /* Adds rec, replacing an earlier record of the same package and architecture. */
 static int put_record(struct records *rs, const struct dpkg_record *rec)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		if (!strcmp(rs->v[i].package, rec->package) &&
-		    !strcmp(rs->v[i].architecture, rec->architecture)) {
-			rs->v[i] = *rec;
-			return 0;
-		}
 	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		struct dpkg_record *v = realloc(rs->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		rs->v = v;
-		rs->cap = cap;
+		int rc = grow(rs);
+		if (rc)
+			return rc;
+	}
+	size_t *slot = slot_of(rs, rec);
+	if (*slot) {
+		rs->v[*slot - 1] = *rec;
+		return 0;
 	}
 	rs->v[rs->n++] = *rec;
+	*slot = rs->n;
 	return 0;
 }
 
@@ -216,6 +257,7 @@ static void db_read_release(struct db_read *r)
 		strbuf_release(&r->journal[i]);
 	free(r->journal);
 	free(r->rs.v);
+	free(r->rs.slots);
 	memset(r, 0, sizeof(*r));
 }
 
