@@ -4,8 +4,10 @@
 # stanza, a file list and the plugin's metadata per package; writing it directly takes
 # seconds where 1000 dpkg runs take minutes). Then, interleaved ROUNDS times (default 5):
 #   P3 `ls -l MOUNT/*/` + `cat MOUNT/*/*/status` through wazofs, against the same commands
-#      over a plain directory holding the same files (copied from the mount), and
-#      `dpkg-query -W` of every plugin package for reference;
+#      over a plain directory holding the same files (copied from the mount); for
+#      reference, the same commands through a minimal FUSE passthrough of that directory
+#      (scripts/passthrough_bench.c: the floor of any FUSE filesystem that opens each
+#      file, as MOUNT/events needs) and `dpkg-query -W` of every plugin package;
 #   P4 the daemon's resident memory after the listings.
 # Also counts the FUSE requests of one listing (a run with -d). Prints medians, judges
 # nothing. PROFILE=1: only a perf profile of the daemon during 3 listings. MEMMAP=1: also
@@ -17,12 +19,15 @@ cd "$(dirname "$0")/.."
 N=${1:-1000}
 ROUNDS=${2:-5}
 BUILD=${BUILD:-build}
-make -s BUILD="$BUILD" "$BUILD/wazofs"
+make -s BUILD="$BUILD" "$BUILD/wazofs" "$BUILD/passthrough_bench"
 T=$(mktemp -d /tmp/wazofs-bench-tree.XXXXXX)
 chmod 0711 "$T"
 PID=
+PT=
 cleanup() {
 	fusermount3 -uz "$T/mnt" 2>/dev/null || true
+	fusermount3 -uz "$T/mnt2" 2>/dev/null || true
+	[ -z "$PT" ] || kill "$PT" 2>/dev/null || true
 	[ -z "$PID" ] || kill "$PID" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -91,9 +96,11 @@ echo "# most frequent (both listings): $(cat "$T/ops")"
 mount_wazofs ""
 mkdir "$T/plain"
 (cd "$T/mnt" && for ns in ns*; do cp -r "$ns" "$T/plain/"; done)
-mkdir "$T/plain/incoming"
-listing "$T/mnt" # warm both before timing
-listing "$T/plain"
+mkdir "$T/plain/incoming" "$T/mnt2"
+"$BUILD/passthrough_bench" -n "$T/plain" "$T/mnt2" &
+PT=$!
+for _ in $(seq 100); do [ -d "$T/mnt2/ns1" ] && break; sleep 0.05; done
+for d in "$T/mnt" "$T/plain" "$T/mnt2"; do listing "$d"; listing "$d"; done # warm all
 for r in $(seq "$ROUNDS"); do
 	a=$(now)
 	listing "$T/mnt"
@@ -102,8 +109,13 @@ for r in $(seq "$ROUNDS"); do
 	c=$(now)
 	dpkg-query --admindir="$R/var/lib/dpkg" -W 'wazo-plugind-*' >/dev/null
 	d=$(now)
-	echo "$(ms "$a" "$b") $(ms "$b" "$c") $(ms "$c" "$d")" >>"$T/p3"
+	listing "$T/mnt2"
+	e=$(now)
+	echo "$(ms "$a" "$b") $(ms "$b" "$c") $(ms "$c" "$d") $(ms "$d" "$e")" >>"$T/p3"
 done
+fusermount3 -u "$T/mnt2"
+wait "$PT" || true
+PT=
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
 # the daemon's own pages: RSS less the pages of shared libraries it shares with others
 uss=$(awk '/^Private_(Clean|Dirty):/ { k += $2 } END { print k }' "/proc/$PID/smaps_rollup")
@@ -117,7 +129,8 @@ unmount_wazofs
 w=$(cut -d' ' -f1 "$T/p3" | median)
 e=$(cut -d' ' -f2 "$T/p3" | median)
 q=$(cut -d' ' -f3 "$T/p3" | median)
-printf 'P3 ls -l + cat status, %d plugins: wazofs %d ms | plain dir %d ms | dpkg-query -W %d ms | ratio %.1f (vs dpkg-query %.1f)\n' \
-	"$N" "$w" "$e" "$q" "$(ratio "$w" "$e")" "$(ratio "$w" "$q")"
+f=$(cut -d' ' -f4 "$T/p3" | median)
+printf 'P3 ls -l + cat status, %d plugins: wazofs %d ms | plain dir %d ms | FUSE passthrough of it %d ms (%.1f) | dpkg-query -W %d ms | ratio %.1f (vs the passthrough %.1f, vs dpkg-query %.1f)\n' \
+	"$N" "$w" "$e" "$f" "$(ratio "$f" "$e")" "$q" "$(ratio "$w" "$e")" "$(ratio "$w" "$f")" "$(ratio "$w" "$q")"
 printf 'P4 daemon RSS after the listings, %d plugins: %.1f MiB (private: %.1f MiB)\n' "$N" \
 	"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(awk -v k="$uss" 'BEGIN { print k / 1024 }')"

@@ -1,9 +1,13 @@
-/* passthrough_bench: the baseline of P2 in scripts/bench.sh, a minimal libfuse 3.14
- * high-level passthrough of one directory (the floor for any FUSE filesystem here: no
- * splice, no kernel passthrough in 3.14). It forwards what `cp -r` and `rm -r` need, with
- * the same entry/attr timeouts and the same multi-threaded loop as wazofs, and nothing
- * more. Not installed; bench only.
- * Usage: passthrough_bench [-d] BACKING_DIR MOUNTPOINT */
+/* passthrough_bench: the FUSE floor of P2 (scripts/bench.sh) and P3
+ * (scripts/bench-tree.sh), a minimal libfuse 3.14 high-level passthrough of one directory
+ * (the floor for any FUSE filesystem here: no splice, no kernel passthrough in 3.14). It
+ * forwards what `cp -r`, `rm -r`, `ls -l` and `cat` need, with the same entry/attr
+ * timeouts and the same multi-threaded loop as wazofs, lets the kernel keep what it read
+ * (the backing files do not change under it), gives attributes in READDIRPLUS, and
+ * nothing more. Not installed; bench only.
+ * Usage: passthrough_bench [-d] [-n] BACKING_DIR MOUNTPOINT
+ *   -d  libfuse's debug output
+ *   -n  no extended attributes (getxattr answers EOPNOTSUPP, as wazofs's views do) */
 #define FUSE_USE_VERSION 314
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 static char backing_dir[PATH_MAX];
+static int no_xattr;
 
 static const char *b(const char *path, char *buf)
 {
@@ -52,9 +57,13 @@ static int pt_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 	if (!d)
 		return -errno;
 	struct dirent *de;
-	while ((de = readdir(d)))
-		if (fill(buf, de->d_name, NULL, 0, 0))
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (fill(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS))
 			break;
+	}
 	closedir(d);
 	return 0;
 }
@@ -89,6 +98,7 @@ static int pt_open(const char *path, struct fuse_file_info *fi)
 	if (fd < 0)
 		return -errno;
 	fi->fh = (uint64_t)fd;
+	fi->keep_cache = 1;
 	return 0;
 }
 
@@ -135,6 +145,8 @@ static int pt_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int pt_getxattr(const char *path, const char *name, char *value, size_t size)
 {
+	if (no_xattr)
+		return -EOPNOTSUPP;
 	ssize_t n = lgetxattr(BP(path), name, value, size);
 	return n < 0 ? -errno : (int)n;
 }
@@ -159,15 +171,23 @@ static const struct fuse_operations pt_ops = {
 
 int main(int argc, char **argv)
 {
-	int debug = argc > 1 && strcmp(argv[1], "-d") == 0;
-	if (argc != 3 + debug || !realpath(argv[1 + debug], backing_dir)) {
-		fprintf(stderr, "usage: %s [-d] BACKING_DIR MOUNTPOINT\n", argv[0]);
+	int debug = 0, opt;
+	while ((opt = getopt(argc, argv, "dn")) != -1) {
+		if (opt == 'd')
+			debug = 1;
+		else if (opt == 'n')
+			no_xattr = 1;
+		else
+			return 2;
+	}
+	if (argc - optind != 2 || !realpath(argv[optind], backing_dir)) {
+		fprintf(stderr, "usage: %s [-d] [-n] BACKING_DIR MOUNTPOINT\n", argv[0]);
 		return 2;
 	}
 	char *fargv[] = { argv[0], "-d", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1 + debug, fargv);
 	struct fuse *f = fuse_new(&args, &pt_ops, sizeof(pt_ops), NULL);
-	if (!f || fuse_mount(f, argv[2 + debug]))
+	if (!f || fuse_mount(f, argv[optind + 1]))
 		return 1;
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 32);

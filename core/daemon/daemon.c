@@ -79,13 +79,16 @@ void refresh_installed(struct daemon *p)
 	}
 	struct plugin_index idx;
 	plugin_index_build(&idx, list, n); /* without it, a binary search */
+	struct rendered_text *texts = calloc(n ? n : 1, sizeof(*texts)); /* NULL: not kept */
 	pthread_mutex_lock(&p->lock);
 	struct installed_plugin *old = p->installed;
 	size_t n_old = p->n_installed;
 	struct plugin_index old_idx = p->installed_index;
+	struct rendered_text *old_texts = p->installed_status;
 	p->installed = list;
 	p->n_installed = n;
 	p->installed_index = idx;
+	p->installed_status = texts;
 	installed_changed(p, old, n_old, list, n);
 	if (have_before) {
 		p->dpkg_seen = before;
@@ -93,8 +96,16 @@ void refresh_installed(struct daemon *p)
 			p->tree_changed = before.st_mtim;
 	}
 	pthread_mutex_unlock(&p->lock);
+	rendered_texts_free(old_texts, n_old);
 	dpkg_free_plugins(old, n_old);
 	plugin_index_free(&old_idx);
+}
+
+void rendered_texts_free(struct rendered_text *texts, size_t n)
+{
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i].text);
+	free(texts);
 }
 
 /* Whether dpkg's status file changed since the last read of the database. */
@@ -650,6 +661,7 @@ void daemon_free(struct daemon *p)
 		next = j->next;
 		job_free(j);
 	}
+	rendered_texts_free(p->installed_status, p->n_installed);
 	dpkg_free_plugins(p->installed, p->n_installed);
 	plugin_index_free(&p->installed_index);
 	market_free(p->market);

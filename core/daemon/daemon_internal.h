@@ -23,6 +23,11 @@
 
 #define REINSTALL_SUFFIX ".reinstall"
 
+struct rendered_text {
+	char *text; /* NULL: not rendered yet */
+	size_t len;
+};
+
 struct daemon {
 	struct wazofs_config cfg;
 	pthread_mutex_t lock;
@@ -33,6 +38,9 @@ struct daemon {
 	struct installed_plugin *installed; /* sorted by namespace, then name */
 	size_t n_installed;
 	struct plugin_index installed_index;
+	/* installed[i]'s status text, rendered at its first read and kept until the list is
+	 * replaced (only a dpkg refresh changes it); NULL when it could not be allocated */
+	struct rendered_text *installed_status;
 	struct name_list queue;	   /* incoming entries waiting for the worker */
 	struct name_list empty_ns; /* namespaces made with mkdir */
 	/* history lines of jobs that ended under the lock, not yet in state/history */
@@ -93,6 +101,8 @@ void daemon_repo_refresh(struct daemon *p);
 void daemon_reconcile(struct daemon *p);
 /* Reads the dpkg database again (takes p->lock to swap the cache). */
 void refresh_installed(struct daemon *p);
+/* Frees the n kept status texts of an installed list that was replaced (texts may be NULL). */
+void rendered_texts_free(struct rendered_text *texts, size_t n);
 /* Under p->lock: */
 const struct installed_plugin *find_installed(struct daemon *p, const char *ns, const char *name);
 struct job *find_job_for_plugin(struct daemon *p, const char *ns, const char *name);

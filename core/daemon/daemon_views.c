@@ -160,6 +160,27 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 	return sb->oom ? -ENOMEM : 0;
 }
 
+/* Under p->lock: the status text of ip, installed, into sb (sb->oom on failure). It is
+ * rendered at its first read and kept beside the installed list: the record does not
+ * change until a refresh replaces the list, and the kept texts with it. */
+static void installed_status_text(struct daemon *p, const struct installed_plugin *ip,
+				  struct strbuf *sb)
+{
+	struct rendered_text *kept =
+	    p->installed_status ? &p->installed_status[ip - p->installed] : NULL;
+	if (kept && kept->text) {
+		strbuf_add(sb, kept->text, kept->len);
+		return;
+	}
+	if (status_of_installed(ip, 0, sb) || !kept)
+		return;
+	kept->text = malloc(sb->len + 1);
+	if (kept->text) {
+		memcpy(kept->text, sb->buf, sb->len + 1);
+		kept->len = sb->len;
+	}
+}
+
 int daemon_view_open(struct daemon *p, const char *ns, const char *name, const char *leaf,
 		     struct view *v)
 {
@@ -177,12 +198,13 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 	if (strcmp(leaf, "status") == 0) {
 		/* a package dpkg has not finished with also depends on whether dpkg runs */
 		v->cacheable = j || dpkg_is_installed(ip);
+		v->mtime = plugin_changed_at(p, j, ip);
 		if (j)
 			job_status_render(&j->st, &sb);
+		else if (dpkg_is_installed(ip))
+			installed_status_text(p, ip, &sb);
 		else
-			status_of_installed(ip, !dpkg_is_installed(ip) && dpkg_busy(p->cfg.root),
-					    &sb);
-		v->mtime = plugin_changed_at(p, j, ip);
+			status_of_installed(ip, dpkg_busy(p->cfg.root), &sb);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {

@@ -55,6 +55,16 @@ make_plugin "$T/src/other" other demo 1.0.0
 cp -r "$T/src/other" "$MNT/incoming/other"
 check "another plugin installs" wait_job other
 check "... its status is looked at (and cached)" timeout 5 test -f "$MNT/demo/other/status"
+check_eq "... and read (its text is kept)" "$(status_field "$MNT/demo/other/status" version)" 1.0.0
+# an upgrade by hand of the package wazofs built: the kept text is replaced with the list
+rm -rf "$T/x"
+dpkg-deb -R "$MNT/demo/other/wazo-plugind-other-demo_1.0.0_all.deb" "$T/x"
+sed -i 's/^Version: .*/Version: 1.1.0/' "$T/x/DEBIAN/control"
+dpkg-deb -b "$T/x" "$T/other-1.1.0.deb" >/dev/null
+dpkg --root="$ROOT" --force-script-chrootless -i "$T/other-1.1.0.deb" >/dev/null 2>&1
+check "an upgrade by hand shows in the status within 3 s" \
+	wait_for 3 sh -c '[ "$(timeout 2 grep "^version:" "$1")" = "version: 1.1.0" ]' - "$MNT/demo/other/status"
+check "... with the size of the new text" size_matches "$MNT/demo/other/status"
 dpkg --root="$ROOT" --force-script-chrootless --purge wazo-plugind-other-demo >/dev/null 2>&1
 # well under the cache's 10 s: only a dropped name can be gone this soon
 check "a purge by hand makes it disappear from the mount within 3 s" \
