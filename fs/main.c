@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "ops.h"
+#include "session_loop.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -28,7 +29,7 @@ struct cli {
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_CONFIG, KEY_DISCARD };
-/* FUSE threads (libfuse's loop): at most this many answer at once (each request that
+/* FUSE threads (session_loop): at most this many answer at once (each request that
  * waits holds one), and idle ones beyond FUSE_THREADS_IDLE end */
 enum { FUSE_THREADS_MAX = 32, FUSE_THREADS_IDLE = 10 };
 
@@ -281,15 +282,9 @@ int main(int argc, char *argv[])
 	if (!cfg.has_admin_group)
 		syslog(LOG_INFO, "only root may change the tree (no group= option)");
 	sd_notify_state("READY=1");
-	if (opts.singlethread) {
-		ret = fuse_loop(fuse);
-	} else {
-		struct fuse_loop_config *loop = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(loop, FUSE_THREADS_MAX);
-		fuse_loop_cfg_set_idle_threads(loop, FUSE_THREADS_IDLE);
-		ret = fuse_loop_mt(fuse, loop);
-		fuse_loop_cfg_destroy(loop);
-	}
+	ret = opts.singlethread
+		  ? fuse_loop(fuse)
+		  : session_loop_run(fuse_get_session(fuse), FUSE_THREADS_MAX, FUSE_THREADS_IDLE);
 	ret = ret < 0 ? 1 : 0;
 	sd_notify_state("STOPPING=1");
 	daemon_stop(core);

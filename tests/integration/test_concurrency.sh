@@ -78,5 +78,30 @@ check_eq "... and none of the removed ones" "$(dpkg_q -W 'wazo-plugind-old*' 2>/
 make_plugin "$T/src/after" after conc 1.0.0
 cp -r "$T/src/after" "$MNT/incoming/"
 check "the daemon still installs the next plugin" wait_job after
+
+# While a removal runs, libfuse holds the plugin's path for it, so a request on that
+# path (here stat asking the daemon, not the kernel's cache) waits until it ends: that
+# request holds one FUSE thread, and the rest of the mount keeps answering. (The
+# kernel itself holds the namespace directory for the rmdir: a name of conc/ it has not
+# cached waits too, before it reaches wazofs.)
+make_plugin "$T/src/apart" apart elsewhere 1.0.0
+cp -r "$T/src/apart" "$MNT/incoming/"
+check "a plugin of another namespace installs" wait_job apart
+make_plugin "$T/src/slowrm" slowrm conc 1.0.0
+sed -i 's|^    install|    uninstall) sleep 5 ;;\n    install|' "$T/src/slowrm/wazo/rules"
+cp -r "$T/src/slowrm" "$MNT/incoming/"
+check "a plugin whose uninstall takes 5 s installs" wait_job slowrm
+(timeout 30 rm -r "$MNT/conc/slowrm" >/dev/null 2>&1) &
+rm_pid=$!
+sleep 1 # rm -r is in its rmdir (nothing under conc/slowrm is touched meanwhile)
+(timeout 30 stat --cached=never "$MNT/conc/slowrm" >/dev/null 2>&1) &
+stat_pid=$!
+sleep 0.3
+check "while a removal runs and a stat waits for it, the overview reads" timeout 2 cat "$MNT/status"
+check "... the root lists" timeout 2 ls "$MNT"
+check "... and another namespace's plugin status reads" timeout 2 cat "$MNT/elsewhere/apart/status"
+wait "$rm_pid"
+check "... the removal ends" timeout 5 test ! -e "$MNT/conc/slowrm"
+wait "$stat_pid"
 stop_daemon
 finish
