@@ -1,10 +1,9 @@
-/* fsutil: mkdir -p, rm -rf and atomic file publication. */
+/* fsutil: mkdir -p, rm -rf, chown -R and atomic file publication. */
 #include "fsutil.h"
+#include "tree_walk.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,47 +28,47 @@ int mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Deep enough for any path the kernel takes (each level is at least "/x") */
+enum { WALK_ANY_DEPTH = PATH_MAX / 2 };
+
+static int rm_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
 {
-	(void)st;
-	(void)ftw;
-	int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+	(void)ctx;
+	if (when == TREE_DIR_PRE)
+		return 0;
+	int r = when == TREE_DIR_POST ? rmdir(e->path) : unlink(e->path);
 	return r < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int rm_rf(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path) < 0 ? -errno : 0;
-	/* no FTW_MOUNT: on an overlayfs over several filesystems, files report another
-	 * st_dev than their directory and would be skipped */
-	int r = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-	return r < 0 ? -errno : r;
+	/* st_dev is not looked at: on an overlayfs over several filesystems, files report
+	 * another st_dev than their directory */
+	const struct tree_walk w = { .visit = rm_visit,
+				     .max_depth = WALK_ANY_DEPTH,
+				     .vanished_ok = 1 };
+	int rc = tree_walk(path, &w);
+	return rc == -ENOENT ? 0 : rc;
 }
 
-static uid_t chown_uid;
-static gid_t chown_gid;
-static pthread_mutex_t chown_lock = PTHREAD_MUTEX_INITIALIZER;
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
 
-static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int chown_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return lchown(path, chown_uid, chown_gid) < 0 ? -errno : 0;
+	const struct owner *o = ctx;
+	if (when == TREE_DIR_POST)
+		return 0;
+	return lchown(e->path, o->uid, o->gid) < 0 ? -errno : 0;
 }
 
 int chown_tree(const char *path, uid_t uid, gid_t gid)
 {
-	pthread_mutex_lock(&chown_lock); /* nftw has no context argument */
-	chown_uid = uid;
-	chown_gid = gid;
-	int r = nftw(path, chown_one, 32, FTW_PHYS);
-	pthread_mutex_unlock(&chown_lock);
-	return r < 0 ? -errno : r;
+	struct owner o = { uid, gid };
+	const struct tree_walk w = { .visit = chown_visit, .ctx = &o, .max_depth = WALK_ANY_DEPTH };
+	return tree_walk(path, &w);
 }
 
 int write_all(int fd, const void *buf, size_t len)

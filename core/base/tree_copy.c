@@ -1,7 +1,7 @@
 /* tree_copy: see tree_copy.h. */
 #include "tree_copy.h"
 #include "fsutil.h"
-#include <dirent.h>
+#include "tree_walk.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -93,59 +93,34 @@ static int copy_link(const char *src, const char *dest, const struct stat *st, i
 	return 0;
 }
 
-static int copy_at(const char *src, const char *dest, int flags, int depth, struct strbuf *err);
+struct copy {
+	const char *dest; /* the copy's root */
+	int flags;
+	struct strbuf *err;
+	char *to; /* PATH_MAX: where the entry being visited goes */
+};
 
-static int copy_dir(const char *src, const char *dest, const struct stat *st, int flags, int depth,
-		    struct strbuf *err)
+static int copy_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
 {
-	if (depth > MAX_DEPTH)
-		return fail(err, src, ELOOP);
-	if (mkdir(dest, 0700) < 0)
-		return fail(err, dest, errno);
-	DIR *d = opendir(src);
-	if (!d)
-		return fail(err, src, errno);
-	int rc = 0;
-	struct dirent *de;
-	char *s = malloc(PATH_MAX), *t = malloc(PATH_MAX);
-	if (!s || !t)
-		rc = fail(err, src, ENOMEM);
-	while (!rc && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(s, PATH_MAX, "%s/%s", src, de->d_name) >= PATH_MAX ||
-		    snprintf(t, PATH_MAX, "%s/%s", dest, de->d_name) >= PATH_MAX)
-			rc = fail(err, src, ENAMETOOLONG);
-		else
-			rc = copy_at(s, t, flags, depth + 1, err);
+	struct copy *c = ctx;
+	if (snprintf(c->to, PATH_MAX, "%s%s%s", c->dest, e->rel[0] ? "/" : "", e->rel) >= PATH_MAX)
+		return fail(c->err, e->path, ENAMETOOLONG);
+	const struct stat *st = e->st;
+	if (when == TREE_DIR_PRE)
+		return mkdir(c->to, 0700) < 0 ? fail(c->err, c->to, errno) : 0;
+	if (when == TREE_DIR_POST) { /* its mode and times once its entries are in */
+		struct timespec times[2] = { st->st_atim, st->st_mtim };
+		if (((c->flags & TREE_COPY_OWNERS) && lchown(c->to, st->st_uid, st->st_gid) < 0) ||
+		    chmod(c->to, st->st_mode & 07777) < 0 ||
+		    utimensat(AT_FDCWD, c->to, times, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(c->err, c->to, errno);
+		return 0;
 	}
-	if (!rc && errno)
-		rc = fail(err, src, errno);
-	closedir(d);
-	free(s);
-	free(t);
-	if (rc)
-		return rc;
-	struct timespec times[2] = { st->st_atim, st->st_mtim };
-	if (((flags & TREE_COPY_OWNERS) && lchown(dest, st->st_uid, st->st_gid) < 0) ||
-	    chmod(dest, st->st_mode & 07777) < 0 ||
-	    utimensat(AT_FDCWD, dest, times, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(err, dest, errno);
-	return 0;
-}
-
-static int copy_at(const char *src, const char *dest, int flags, int depth, struct strbuf *err)
-{
-	struct stat st;
-	if (lstat(src, &st) < 0)
-		return fail(err, src, errno);
-	if (S_ISDIR(st.st_mode))
-		return copy_dir(src, dest, &st, flags, depth, err);
-	if (S_ISREG(st.st_mode))
-		return copy_file(src, dest, &st, flags, err);
-	if (S_ISLNK(st.st_mode))
-		return copy_link(src, dest, &st, flags, err);
-	strbuf_addf(err, "%s: not a file, directory or symbolic link", src);
+	if (S_ISREG(st->st_mode))
+		return copy_file(e->path, c->to, st, c->flags, c->err);
+	if (S_ISLNK(st->st_mode))
+		return copy_link(e->path, c->to, st, c->flags, c->err);
+	strbuf_addf(c->err, "%s: not a file, directory or symbolic link", e->path);
 	return -EINVAL;
 }
 
@@ -168,5 +143,13 @@ int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err)
 		return fail(err, src, errno);
 	if (!S_ISDIR(st.st_mode))
 		return fail(err, src, ENOTDIR);
-	return copy_dir(src, dest, &st, flags, 0, err);
+	struct copy c = { dest, flags, err, malloc(PATH_MAX) };
+	if (!c.to)
+		return fail(err, src, ENOMEM);
+	const struct tree_walk w = {
+		.visit = copy_visit, .ctx = &c, .max_depth = MAX_DEPTH, .err = err
+	};
+	int rc = tree_walk(src, &w);
+	free(c.to);
+	return rc;
 }

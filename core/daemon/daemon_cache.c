@@ -3,9 +3,10 @@
  * for a while; every change the daemon makes itself (a job, a dpkg run, the market, a
  * copy taken from incoming/) goes through here. */
 #include "base/fsutil.h"
+#include "base/tree_walk.h"
 #include "daemon_internal.h"
 #include "plugin/plugin_package.h"
-#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,30 +65,36 @@ void daemon_job_paths_changed(struct daemon *p, const struct job *j)
 	daemon_path_changed(p, "/incoming/%s.log", j->entry);
 }
 
-/* Adds rel and, for a directory, everything below it (depth-bounded, no links followed). */
-static void collect_tree(const char *dir, const char *rel, struct name_list *out, int depth)
+struct collect {
+	const char *prefix; /* the mount's path of the walk's root */
+	struct name_list *out;
+};
+
+/* Names deeper than this in a copy are not listed (the kernel drops them with their
+ * directory's entry anyway) */
+enum { COLLECT_DEPTH = 32 };
+
+static int collect_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
 {
-	name_list_add(out, rel);
-	if (depth > 32)
-		return;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[PATH_MAX], subrel[PATH_MAX];
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub) ||
-		    snprintf(subrel, sizeof(subrel), "%s/%s", rel, de->d_name) >=
-			(int)sizeof(subrel))
-			continue;
-		if (de->d_type == DT_DIR)
-			collect_tree(sub, subrel, out, depth + 1);
-		else
-			name_list_add(out, subrel);
-	}
-	closedir(d);
+	const struct collect *c = ctx;
+	if (when == TREE_DIR_POST)
+		return 0;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s%s%s", c->prefix, e->rel[0] ? "/" : "", e->rel) <
+	    (int)sizeof(path))
+		name_list_add(c->out, path);
+	return when == TREE_DIR_PRE && e->depth > COLLECT_DEPTH ? TREE_SKIP : 0;
+}
+
+/* Adds rel (the mount's path of dir) and every path below it (links not followed). */
+static void collect_tree(const char *dir, const char *rel, struct name_list *out)
+{
+	struct collect c = { rel, out };
+	const struct tree_walk w = {
+		.visit = collect_visit, .ctx = &c, .max_depth = COLLECT_DEPTH + 1, .vanished_ok = 1
+	};
+	if (tree_walk(dir, &w) == -ENOENT)
+		name_list_add(out, rel); /* gone already: its name is still dropped */
 }
 
 int daemon_remove_copy(struct daemon *p, const char *entry)
@@ -96,7 +103,7 @@ int daemon_remove_copy(struct daemon *p, const char *entry)
 	snprintf(dir, sizeof(dir), "%s/%s", p->incoming, entry);
 	snprintf(rel, sizeof(rel), "/incoming/%s", entry);
 	struct name_list paths = { 0 };
-	collect_tree(dir, rel, &paths, 0);
+	collect_tree(dir, rel, &paths);
 	int rc = rm_rf(dir);
 	pthread_mutex_lock(&p->lock);
 	daemon_path_changed(p, "/incoming");

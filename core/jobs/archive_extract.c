@@ -3,9 +3,9 @@
  * not link libarchive. */
 #include "archive_extract.h"
 #include "base/fsutil.h"
+#include "base/tree_walk.h"
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,46 +132,42 @@ static int link_escapes(const char *root, const char *rel)
 	}
 }
 
-/* Refuses the first symbolic link under root/rel that leads outside root. The lexical
- * check of each entry cannot see chains ("a -> ." then "x -> a/a/../../.."), so the
- * extracted tree is checked as a whole. Returns 0 or -EINVAL with r filled. */
-static int check_links(const char *root, const char *rel, int depth, struct meta_report *r)
+struct link_check {
+	const char *root;
+	struct meta_report *r;
+};
+
+/* Directories deeper than this are not looked into (the entry limits bound the tree) */
+enum { LINK_CHECK_DEPTH = 256 };
+
+static int link_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
 {
-	char p[PATH_MAX * 2 + 2];
-	snprintf(p, sizeof(p), "%s%s%s", root, *rel ? "/" : "", rel);
-	DIR *d = opendir(p);
-	if (!d)
+	const struct link_check *c = ctx;
+	if (when == TREE_DIR_PRE)
+		return e->depth > LINK_CHECK_DEPTH ? TREE_SKIP : 0;
+	if (when != TREE_OTHER || !S_ISLNK(e->st->st_mode))
 		return 0;
-	int rc = 0;
-	struct dirent *de;
-	while (!rc && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[PATH_MAX];
-		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
-		    (int)sizeof(sub))
-			continue;
-		struct stat st;
-		snprintf(p, sizeof(p), "%s/%s", root, sub);
-		if (lstat(p, &st) < 0)
-			continue;
-		if (S_ISLNK(st.st_mode)) {
-			int e = link_escapes(root, sub);
-			if (e) {
-				meta_report_add(
-				    r, "_archive", "archive", sub,
-				    e == 2 ? "archive entry '%s' is a loop of symbolic links"
-					   : "archive entry '%s' is a symbolic link pointing "
-					     "outside the tree",
-				    sub);
-				rc = -EINVAL;
-			}
-		} else if (S_ISDIR(st.st_mode) && depth < 256) {
-			rc = check_links(root, sub, depth + 1, r);
-		}
-	}
-	closedir(d);
-	return rc;
+	int loops = link_escapes(c->root, e->rel);
+	if (!loops)
+		return 0;
+	meta_report_add(c->r, "_archive", "archive", e->rel,
+			loops == 2
+			    ? "archive entry '%s' is a loop of symbolic links"
+			    : "archive entry '%s' is a symbolic link pointing outside the tree",
+			e->rel);
+	return -EINVAL;
+}
+
+/* Refuses the first symbolic link under root that leads outside root. The lexical check
+ * of each entry cannot see chains ("a -> ." then "x -> a/a/../../.."), so the extracted
+ * tree is checked as a whole. Returns 0 or -EINVAL with r filled. */
+static int check_links(const char *root, struct meta_report *r)
+{
+	struct link_check c = { root, r };
+	const struct tree_walk w = {
+		.visit = link_visit, .ctx = &c, .max_depth = LINK_CHECK_DEPTH + 1, .vanished_ok = 1
+	};
+	return tree_walk(root, &w) == -EINVAL ? -EINVAL : 0;
 }
 
 static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
@@ -285,7 +281,7 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 		strbuf_addf(err, "extracting: %s", archive_error_string(out));
 		rc = -EIO;
 	} else {
-		rc = check_links(dest, "", 0, r);
+		rc = check_links(dest, r);
 	}
 out:
 	archive_read_free(in);
