@@ -242,25 +242,29 @@ int incoming_truncate(const struct route *r, int fd, off_t size)
 	int rc = ftruncate(fd, size) < 0 ? -errno : 0;
 	if (own)
 		close(fd);
-	if (!rc)
+	if (!rc && r)
 		note_change(r);
 	return rc;
 }
 
-int incoming_chmod(const struct route *r, mode_t mode)
+int incoming_chmod(const struct route *r, int fd, mode_t mode)
 {
 	/* a copy only admins may change */
-	if (fchmodat(dir_fd, r->rel, copy_mode(mode), 0) < 0)
+	int rc = r ? fchmodat(dir_fd, r->rel, copy_mode(mode), 0) : fchmod(fd, copy_mode(mode));
+	if (rc < 0)
 		return -errno;
-	note_change(r);
+	if (r)
+		note_change(r);
 	return 0;
 }
 
-int incoming_utimens(const struct route *r, const struct timespec tv[2])
+int incoming_utimens(const struct route *r, int fd, const struct timespec tv[2])
 {
-	if (utimensat(dir_fd, r->rel, tv, AT_SYMLINK_NOFOLLOW) < 0)
+	int rc = r ? utimensat(dir_fd, r->rel, tv, AT_SYMLINK_NOFOLLOW) : futimens(fd, tv);
+	if (rc < 0)
 		return -errno;
-	note_change(r);
+	if (r)
+		note_change(r);
 	return 0;
 }
 

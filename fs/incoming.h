@@ -37,10 +37,12 @@ int incoming_mkdir(const struct route *r, mode_t mode, gid_t group);
 int incoming_unlink(const struct route *r);
 int incoming_rmdir(const struct route *r);
 int incoming_rename(const struct route *from, const struct route *to, unsigned flags);
-/* Through fd when the file is open (fd >= 0), else by path. */
+/* Through fd when the file is open (fd >= 0), else by path. r is NULL for an open file
+ * whose name is gone (then nothing is told to the completion tracker). */
 int incoming_truncate(const struct route *r, int fd, off_t size);
-int incoming_chmod(const struct route *r, mode_t mode);
-int incoming_utimens(const struct route *r, const struct timespec tv[2]);
+/* By path, or through fd when r is NULL (an open file whose name is gone). */
+int incoming_chmod(const struct route *r, int fd, mode_t mode);
+int incoming_utimens(const struct route *r, int fd, const struct timespec tv[2]);
 int incoming_symlink(const char *target, const struct route *r);
 int incoming_readlink(const struct route *r, char *buf, size_t size);
 int incoming_link(const struct route *from, const struct route *to);

@@ -267,6 +267,16 @@ static int stat_view(const char *path, struct view *v, struct stat *st, int priv
 
 /* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
  * be a job's ENTRY.status or ENTRY.log. */
+/* libfuse gives no path (NULL) for a request on an open file whose name is gone (it was
+ * unlinked through the mount, or its directory removed): only its handle is left. The
+ * backing fd of an open incoming/ file, or -ESTALE (libfuse's own answer for such a file
+ * without a handle). */
+static int orphan_fd(const struct fuse_file_info *fi)
+{
+	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
+	return h && h->fd >= 0 && !h->buf ? h->fd : -ESTALE;
+}
+
 static int getattr_incoming(const char *path, const struct route *r, struct stat *st,
 			    const struct handle *h)
 {
@@ -283,6 +293,10 @@ static int getattr_incoming(const char *path, const struct route *r, struct stat
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+	if (!path) {
+		int fd = orphan_fd(fi);
+		return fd < 0 ? fd : fstat(fd, st) < 0 ? -errno : 0;
+	}
 	struct route r;
 	int rc = route_parse(path, &r);
 	if (rc)
@@ -402,6 +416,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	(void)off;
 	(void)fi;
 	(void)flags;
+	if (!path) /* a directory removed while open */
+		return -ENOENT;
 	struct route r;
 	int rc = route_parse(path, &r);
 	if (rc)
@@ -884,43 +900,52 @@ static int route_copy(const char *path, struct route *r)
 	return rc ? rc : r->kind == R_INCOMING ? 0 : -EROFS;
 }
 
+/* The route of a setattr's path; for an open file whose name is gone (NULL path), 0 when
+ * its handle is an incoming/ file's (an admin's only, as the path would be). */
+static int route_setattr(const char *path, const struct fuse_file_info *fi, struct route *r)
+{
+	if (path)
+		return route_copy(path, r);
+	if (!caller_is_admin())
+		return -EACCES;
+	int fd = orphan_fd(fi);
+	return fd < 0 ? fd : 0;
+}
+
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct route r;
-	int rc = route_copy(path, &r);
+	int rc = route_setattr(path, fi, &r);
 	if (rc)
 		return rc;
-	const struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
-	return incoming_truncate(&r, h && h->fd >= 0 && !h->buf ? h->fd : -1, size);
+	int fd = orphan_fd(fi); /* an open file: through its fd */
+	return incoming_truncate(path ? &r : NULL, fd < 0 ? -1 : fd, size);
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)fi;
 	struct route r;
-	int rc = route_copy(path, &r);
-	return rc ? rc : incoming_chmod(&r, mode);
+	int rc = route_setattr(path, fi, &r);
+	return rc ? rc : incoming_chmod(path ? &r : NULL, orphan_fd(fi), mode);
 }
 
 /* Copies belong to root and the admin group whoever made them (cp -a still succeeds):
  * only whether the entry exists is checked. */
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	(void)fi;
 	(void)uid;
 	(void)gid;
 	struct route r;
 	struct stat st;
-	int rc = route_copy(path, &r);
-	return rc ? rc : incoming_stat(&r, &st);
+	int rc = route_setattr(path, fi, &r);
+	return rc ? rc : path ? incoming_stat(&r, &st) : 0;
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	(void)fi;
 	struct route r;
-	int rc = route_copy(path, &r);
-	return rc ? rc : incoming_utimens(&r, tv);
+	int rc = route_setattr(path, fi, &r);
+	return rc ? rc : incoming_utimens(path ? &r : NULL, orphan_fd(fi), tv);
 }
 
 static int op_symlink(const char *target, const char *linkpath)
