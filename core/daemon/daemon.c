@@ -6,6 +6,7 @@
 #include "jobs/job.h"
 #include "jobs/pipeline.h"
 #include "jobs/tree_import.h"
+#include "plugin/archive_helper.h"
 #include "plugin/dpkg.h"
 #include "plugin/install_request.h"
 #include "plugin/market.h"
@@ -588,6 +589,8 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strb
 	pthread_mutex_init(&p->pkg_lock, NULL);
 	pthread_mutex_init(&p->repo_build, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
+	/* reading, writing or extracting an archive is bounded as a rules step is */
+	archive_helper_set_timeout(cfg->job_timeout);
 	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
 	if (rc && p->wake_fd < 0)
 		strbuf_addf(err, "cannot create an eventfd: %s", strerror(-rc));

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ static void find_helper(void)
 	snprintf(helper_path, sizeof(helper_path), "%s/" HELPER, WAZOFS_LIBEXECDIR);
 }
 
+static atomic_uint helper_timeout;
+
+void archive_helper_set_timeout(unsigned seconds)
+{
+	atomic_store(&helper_timeout, seconds);
+}
+
 void archive_helper_use(const char *path)
 {
 	pthread_once(&helper_once, find_helper);
@@ -75,9 +83,17 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 		strbuf_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
 		return rc;
 	}
-	struct subproc sp = { .argv = argv, .stdin_fd = fd, .log_fd = -1, .capture = out };
+	struct subproc sp = { .argv = argv,
+			      .stdin_fd = fd,
+			      .log_fd = -1,
+			      .capture = out,
+			      .timeout_sec = atomic_load(&helper_timeout) };
 	int status = subproc_run(&sp);
 	close(fd);
+	if (sp.timed_out) {
+		strbuf_addf(err, "%s did not finish within %u seconds", HELPER, sp.timeout_sec);
+		return -ETIMEDOUT;
+	}
 	/* the result and error records, when the helper wrote them */
 	size_t pos = 0;
 	struct record rec;

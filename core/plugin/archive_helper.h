@@ -18,6 +18,9 @@
 const char *archive_helper_path(void);
 /* Uses path as the helper from now on (tests: a helper that crashes, or is missing). */
 void archive_helper_use(const char *path);
+/* How long one call may take (seconds; 0, the default: no bound). Past it the helper is
+ * killed and the call fails with -ETIMEDOUT. The daemon sets job_timeout. */
+void archive_helper_set_timeout(unsigned seconds);
 
 int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
 		     const struct deb_scripts *scripts, struct strbuf *err);

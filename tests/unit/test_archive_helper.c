@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmp[] = "/tmp/wazofs-unit-helper.XXXXXX";
@@ -117,6 +118,19 @@ static void test_helper_dies_or_is_missing(void)
 	struct strbuf err = STRBUF_INIT;
 	CHECK_INT(helper_deb_read("/nonexistent.deb", 0, &d, &err), -EIO);
 	CHECK_STR(err.buf, "wazofs-archive died of signal 11");
+	deb_info_release(&d);
+	strbuf_release(&err);
+	/* one that hangs is killed past its time, and says so */
+	char hang[300];
+	snprintf(hang, sizeof(hang), "%s/hang", tmp);
+	CHECK_INT(write_file_atomic(hang, "#!/bin/sh\nexec sleep 60\n", 24, 0755), 0);
+	archive_helper_use(hang);
+	archive_helper_set_timeout(1);
+	time_t start = time(NULL);
+	CHECK_INT(helper_deb_read("/nonexistent.deb", 0, &d, &err), -ETIMEDOUT);
+	CHECK_STR(err.buf, "wazofs-archive did not finish within 1 seconds");
+	CHECK(time(NULL) - start < 10);
+	archive_helper_set_timeout(0);
 	deb_info_release(&d);
 	strbuf_release(&err);
 	archive_helper_use("/nonexistent/wazofs-archive");
