@@ -699,8 +699,8 @@ const char *daemon_incoming_dir(struct daemon *p)
 
 void daemon_incoming_touch(struct daemon *p, const char *entry, pid_t pid)
 {
-	tracker_touch(p->tracker, entry, pid);
-	wake_monitor(p);
+	if (tracker_touch(p->tracker, entry, pid))
+		wake_monitor(p); /* else the wait it is in ends early enough */
 }
 
 void daemon_incoming_open(struct daemon *p, const char *entry, pid_t pid)

@@ -99,13 +99,14 @@ static pid_t thread_group_of(pid_t tid)
 	return tgid;
 }
 
-static void add_writer(struct track *tr, pid_t pid)
+/* Returns 1 when pid was not a writer of tr yet. */
+static int add_writer(struct track *tr, pid_t pid)
 {
 	if (pid <= 0)
-		return;
+		return 0;
 	for (int i = 0; i < tr->n_writers; i++)
 		if (tr->pids[i] == pid)
-			return;
+			return 0;
 	int fd = pidfd_open(pid, 0);
 	if (fd < 0 && errno == EINVAL)
 		fd = pidfd_open(thread_group_of(pid), 0);
@@ -113,23 +114,26 @@ static void add_writer(struct track *tr, pid_t pid)
 		if (fd >= 0)
 			close(fd);
 		tr->untracked_writer = 1;
-		return;
+		return 1;
 	}
 	tr->pids[tr->n_writers] = pid;
 	tr->pidfds[tr->n_writers++] = fd;
+	return 1;
 }
 
-void tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid)
+int tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid)
 {
+	int news = 1;
 	pthread_mutex_lock(&t->lock);
 	struct track *tr = find(t, entry, 1);
 	if (tr) {
-		add_writer(tr, pid);
+		news = add_writer(tr, pid) || !tr->pending;
 		tr->last_change = monotonic_ms();
 		tr->pending = 1;
 		tr->gen++;
 	}
 	pthread_mutex_unlock(&t->lock);
+	return news;
 }
 
 void tracker_open(struct incoming_tracker *t, const char *entry, pid_t pid)

@@ -13,8 +13,11 @@ struct incoming_tracker;
 
 struct incoming_tracker *tracker_new(unsigned settle_ms, unsigned quiet_ms);
 void tracker_free(struct incoming_tracker *t);
-/* A change to entry by process pid (0: unknown). */
-void tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid);
+/* A change to entry by process pid (0: unknown). Returns 1 when it is news to the one
+ * waiting on tracker_poll_set (a new entry, a pending one again, a new writer to wait
+ * for); 0 when it only moves the entry's deadline later, which that waiter finds when
+ * it wakes for the earlier one. */
+int tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid);
 void tracker_open(struct incoming_tracker *t, const char *entry, pid_t pid);
 void tracker_close(struct incoming_tracker *t, const char *entry);
 /* The entry is gone: forget it. */

@@ -123,7 +123,7 @@ static void test_helper_dies_or_is_missing(void)
 	/* one that hangs is killed past its time, and says so */
 	char hang[300];
 	snprintf(hang, sizeof(hang), "%s/hang", tmp);
-	CHECK_INT(write_file_atomic(hang, "#!/bin/sh\nexec sleep 60\n", 24, 0755), 0);
+	CHECK_INT(write_file_atomic(hang, "#!/bin/sh\nexec sleep 59\n", 24, 0755), 0);
 	archive_helper_use(hang);
 	archive_helper_set_timeout(1);
 	time_t start = time(NULL);
