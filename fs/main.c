@@ -140,7 +140,8 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 	for (size_t i = 0; !rc && i < c->kv.n; i++) {
 		char *eq = strchr(c->kv.v[i], '=');
 		*eq = 0;
-		if ((rc = config_set(cfg, c->kv.v[i], eq + 1, &err)))
+		rc = config_set(cfg, c->kv.v[i], eq + 1, &err);
+		if (rc)
 			fprintf(stderr, "wazofs: -o %s\n", err.buf);
 		*eq = '=';
 	}

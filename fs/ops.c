@@ -286,7 +286,8 @@ static int getattr_incoming(const char *path, const struct route *r, struct stat
 	if (rc != -ENOENT || !r->top_level)
 		return rc;
 	struct view v;
-	if ((rc = daemon_incoming_view_open(core(), r->entry, &v)))
+	rc = daemon_incoming_view_open(core(), r->entry, &v);
+	if (rc)
 		return rc;
 	return stat_view(path, &v, st, is_private_leaf(r->entry));
 }
@@ -322,17 +323,20 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return rc;
 	case R_INCOMING_DIR: {
 		struct stat bst; /* the drop zone's own mtime */
-		if ((rc = incoming_stat(&r, &bst)))
+		rc = incoming_stat(&r, &bst);
+		if (rc)
 			return rc;
 		dir_stat(st, changeable_dir_mode(), bst.st_mtim);
 		return 0;
 	}
 	case R_OVERVIEW:
-		if ((rc = daemon_overview_open(core(), &v)))
+		rc = daemon_overview_open(core(), &v);
+		if (rc)
 			return rc;
 		return stat_view(path, &v, st, 0);
 	case R_HISTORY:
-		if ((rc = daemon_history_open(core(), &v)))
+		rc = daemon_history_open(core(), &v);
+		if (rc)
 			return rc;
 		return stat_view(path, &v, st, 0);
 	case R_EVENTS: {
@@ -350,24 +354,28 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return rc;
 	case R_PLUGIN: {
 		struct timespec mtime;
-		if ((rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime)))
+		rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime);
+		if (rc)
 			return rc;
 		dir_stat(st, changeable_dir_mode(), mtime);
 		return 0;
 	}
 	case R_LEAF:
-		if ((rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v)))
+		rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
+		if (rc)
 			return rc;
 		return stat_view(path, &v, st, is_private_leaf(r.leaf));
 	case R_VERSIONS: {
 		struct timespec mtime;
-		if ((rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime)))
+		rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime);
+		if (rc)
 			return rc;
 		dir_stat(st, 0555, mtime);
 		return 0;
 	}
 	case R_VERSION:
-		if ((rc = daemon_version_open(core(), r.ns, r.name, r.file, &v)))
+		rc = daemon_version_open(core(), r.ns, r.name, r.file, &v);
+		if (rc)
 			return rc;
 		return stat_view(path, &v, st, 0);
 	case R_REPO:
@@ -442,7 +450,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case R_MARKET:
 		if (r.depth == 3)
 			return -ENOTDIR;
-		if ((rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l)))
+		rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l);
+		if (rc)
 			return rc;
 		if (r.depth == 2) {
 			int found = name_list_has(&l, r.name);
@@ -456,19 +465,23 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case R_INCOMING_DIR:
 	case R_INCOMING: return readdir_incoming(&r, buf, filler);
 	case R_NAMESPACE:
-		if ((rc = daemon_list_plugins(core(), r.ns, &l)))
+		rc = daemon_list_plugins(core(), r.ns, &l);
+		if (rc)
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_PLUGIN:
-		if ((rc = daemon_list_leaves(core(), r.ns, r.name, &l)))
+		rc = daemon_list_leaves(core(), r.ns, r.name, &l);
+		if (rc)
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_VERSIONS:
-		if ((rc = daemon_list_versions(core(), r.ns, r.name, &l)))
+		rc = daemon_list_versions(core(), r.ns, r.name, &l);
+		if (rc)
 			return rc;
 		return fill_list(buf, filler, &l);
 	case R_REPO:
-		if ((rc = daemon_repo_list(core(), r.rel, &l)))
+		rc = daemon_repo_list(core(), r.rel, &l);
+		if (rc)
 			return rc;
 		return fill_list(buf, filler, &l);
 	default: return -ENOTDIR;
@@ -637,7 +650,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return -EROFS;
 	if (is_private_leaf(r.leaf) && !caller_is_admin())
 		return -EACCES;
-	if ((rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v)))
+	rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
+	if (rc)
 		return rc;
 	return open_view_at(path, fi, &v);
 }

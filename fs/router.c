@@ -41,7 +41,8 @@ int route_parse(const char *path, struct route *r)
 		}
 		r->kind = R_INCOMING;
 		r->rel = p;
-		if ((n = component(&p, r->entry)) < 0)
+		n = component(&p, r->entry);
+		if (n < 0)
 			return n;
 		while (*p == '/')
 			p++;
@@ -58,9 +59,11 @@ int route_parse(const char *path, struct route *r)
 	if (strcmp(first, "market") == 0) {
 		char *parts[3] = { r->ns, r->name, r->leaf };
 		r->kind = R_MARKET;
-		for (r->depth = 0; r->depth < 3; r->depth++)
-			if ((n = component(&p, parts[r->depth])) <= 0)
+		for (r->depth = 0; r->depth < 3; r->depth++) {
+			n = component(&p, parts[r->depth]);
+			if (n <= 0)
 				return n;
+		}
 		while (*p == '/')
 			p++;
 		if (*p)
@@ -80,15 +83,18 @@ int route_parse(const char *path, struct route *r)
 		}
 	snprintf(r->ns, sizeof(r->ns), "%s", first);
 	r->kind = R_NAMESPACE;
-	if ((n = component(&p, r->name)) <= 0)
+	n = component(&p, r->name);
+	if (n <= 0)
 		return n;
 	r->kind = R_PLUGIN;
-	if ((n = component(&p, r->leaf)) <= 0)
+	n = component(&p, r->leaf);
+	if (n <= 0)
 		return n;
 	r->kind = R_LEAF;
 	if (strcmp(r->leaf, "versions") == 0) {
 		r->kind = R_VERSIONS;
-		if ((n = component(&p, r->file)) <= 0)
+		n = component(&p, r->file);
+		if (n <= 0)
 			return n;
 		r->kind = R_VERSION;
 	}

@@ -342,11 +342,13 @@ int config_finish(struct wazofs_config *c, struct strbuf *err)
 		strbuf_addf(err, "root '%s' is not a directory", c->root);
 		return -ENOTDIR;
 	}
-	if ((rc = mkdir_p(c->state, 0700))) {
+	rc = mkdir_p(c->state, 0700);
+	if (rc) {
 		strbuf_addf(err, "state '%s': %s", c->state, strerror(-rc));
 		return rc;
 	}
-	if ((rc = absolutize(c->state, sizeof(c->state), "state", err)))
+	rc = absolutize(c->state, sizeof(c->state), "state", err);
+	if (rc)
 		return rc;
 	if (access(c->state, W_OK | X_OK) < 0) {
 		rc = -errno;
@@ -357,9 +359,13 @@ int config_finish(struct wazofs_config *c, struct strbuf *err)
 		strbuf_addf(err, "root and state must be shorter than %d characters", PATH_MAX / 4);
 		return -ENAMETOOLONG;
 	}
-	if (c->market[0] && (rc = absolutize(c->market, sizeof(c->market), "market", err)))
-		return rc;
-	if ((rc = resolve_users(c, err)))
+	if (c->market[0]) {
+		rc = absolutize(c->market, sizeof(c->market), "market", err);
+		if (rc)
+			return rc;
+	}
+	rc = resolve_users(c, err);
+	if (rc)
 		return rc;
 	if (!c->wazo_version[0]) {
 		/* the running Wazo's own record, as wazo-plugind reads it */

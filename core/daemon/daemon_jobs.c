@@ -88,13 +88,15 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 		snprintf(ms->url, sizeof(ms->url), "%s", req.url);
 		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
 		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
-	} else if ((rc = market_source(p, req.ns, req.name, req.version, ms, reason,
-				       sizeof(reason)))) {
-		pthread_mutex_lock(&p->lock);
-		snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
-		snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
-		pthread_mutex_unlock(&p->lock);
-		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+	} else {
+		rc = market_source(p, req.ns, req.name, req.version, ms, reason, sizeof(reason));
+		if (rc) {
+			pthread_mutex_lock(&p->lock);
+			snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
+			snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
+			pthread_mutex_unlock(&p->lock);
+			job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+		}
 	}
 	*reinstall = req.reinstall;
 	strbuf_release(&text);
@@ -220,7 +222,8 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		if (rc)
 			return rc;
 		plugin_log_path(p, ns, name, log, sizeof(log));
-		if (!(job = job_new(&p->lock, JOB_INSTALL, NULL, log))) {
+		job = job_new(&p->lock, JOB_INSTALL, NULL, log);
+		if (!job) {
 			snprintf(reason, len, "cannot start a job: %s", strerror(errno));
 			return -errno;
 		}
@@ -241,7 +244,8 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		struct install_source source = { .git_url = ms.url,
 						 .git_ref = ms.ref,
 						 .git_subdir = ms.subdir };
-		if ((rc = new_work_dir(p, work, sizeof(work)))) {
+		rc = new_work_dir(p, work, sizeof(work));
+		if (rc) {
 			job_step(job, STEP_STARTING);
 			job_fail(job, "install-error", "Installation error", NULL,
 				 "cannot create a work dir in %s: %s", p->work_dir, strerror(-rc));

@@ -210,7 +210,8 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 		if ((writers_gone && (quiet >= (long)t->settle_ms ||
 				      (looks_complete && looks_complete(ctx, tr->entry)))) ||
 		    quiet >= (long)t->quiet_ms) {
-			if ((rc = name_list_add(out, tr->entry)))
+			rc = name_list_add(out, tr->entry);
+			if (rc)
 				break;
 			tr->pending = 0;
 			pending--;

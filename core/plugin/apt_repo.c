@@ -242,10 +242,15 @@ static int read_package(const char *dir, const char *file, const struct stat *st
 	struct digests dg;
 	int rc = helper_deb_read(path, 0, &d, &err);
 	int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (!rc && fd < 0)
-		strbuf_addf(&err, "%s", strerror(errno)), rc = -errno;
-	if (!rc && (rc = digest_file(fd, &dg)))
+	if (!rc && fd < 0) {
+		rc = -errno;
 		strbuf_addf(&err, "%s", strerror(-rc));
+	}
+	if (!rc) {
+		rc = digest_file(fd, &dg);
+		if (rc)
+			strbuf_addf(&err, "%s", strerror(-rc));
+	}
 	if (fd >= 0)
 		close(fd);
 	if (!rc) {

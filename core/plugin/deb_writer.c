@@ -347,7 +347,8 @@ static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct st
 	if (end < 0)
 		return -errno;
 	char hdr[AR_HEADER_LEN];
-	if ((rc = ar_header_of(hdr, "data.tar.xz", end - hdr_at - AR_HEADER_LEN, now, err)))
+	rc = ar_header_of(hdr, "data.tar.xz", end - hdr_at - AR_HEADER_LEN, now, err);
+	if (rc)
 		return rc;
 	if (pwrite(fd, hdr, AR_HEADER_LEN, hdr_at) != AR_HEADER_LEN)
 		return errno ? -errno : -EIO;

@@ -182,17 +182,20 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 		return rc;
 	}
 	struct strbuf why = STRBUF_INIT;
-	if ((rc = tree_copy(src, dest, 0, &why)))
+	rc = tree_copy(src, dest, 0, &why);
+	if (rc)
 		strbuf_addf(err, "copying wazo/ into the package failed: %s",
 			    why.buf ? why.buf : "");
 	strbuf_release(&why);
 	if (rc)
 		return rc;
-	if ((rc = write_doc_files(m, pkgdir, pkg, err)))
+	rc = write_doc_files(m, pkgdir, pkg, err);
+	if (rc)
 		return rc;
 
 	char *postinst, *prerm, *postrm;
-	if ((rc = plugin_scripts(m, &postinst, &prerm, &postrm)))
+	rc = plugin_scripts(m, &postinst, &prerm, &postrm);
+	if (rc)
 		return rc;
 	char *depends = plugin_depends_field(m);
 	struct strbuf desc = STRBUF_INIT;
