@@ -147,11 +147,11 @@ static int link_visit(const struct tree_entry *e, enum tree_visit when, void *ct
 		return e->depth > LINK_CHECK_DEPTH ? TREE_SKIP : 0;
 	if (when != TREE_OTHER || !S_ISLNK(e->st->st_mode))
 		return 0;
-	int loops = link_escapes(c->root, e->rel);
-	if (!loops)
+	int how = link_escapes(c->root, e->rel); /* 1: leads outside, 2: a loop */
+	if (!how)
 		return 0;
 	meta_report_add(c->r, "_archive", "archive", e->rel,
-			loops == 2
+			how == 2
 			    ? "archive entry '%s' is a loop of symbolic links"
 			    : "archive entry '%s' is a symbolic link pointing outside the tree",
 			e->rel);
