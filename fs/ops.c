@@ -265,8 +265,6 @@ static int stat_view(const char *path, struct view *v, struct stat *st, int priv
 	return rc;
 }
 
-/* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
- * be a job's ENTRY.status or ENTRY.log. */
 /* libfuse gives no path (NULL) for a request on an open file whose name is gone (it was
  * unlinked through the mount, or its directory removed): only its handle is left. The
  * backing fd of an open incoming/ file, or -ESTALE (libfuse's own answer for such a file
@@ -277,6 +275,8 @@ static int orphan_fd(const struct fuse_file_info *fi)
 	return h && h->fd >= 0 && !h->buf ? h->fd : -ESTALE;
 }
 
+/* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
+ * be a job's ENTRY.status or ENTRY.log. */
 static int getattr_incoming(const char *path, const struct route *r, struct stat *st,
 			    const struct handle *h)
 {
