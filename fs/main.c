@@ -122,14 +122,14 @@ static void usage(const char *prog)
 
 static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 {
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	const char *path = c->config ? c->config : CONFIG_DEFAULT_FILE;
 	struct strbuf warnings = STRBUF_INIT;
 	int rc = config_load_all(cfg, path, c->config != NULL, &warnings, &err);
-	if (rc == -ENOENT || (rc && !err.len))
+	if (rc == -ENOENT || (rc && !err.msg.len))
 		fprintf(stderr, "wazofs: config %s: %s\n", path, strerror(-rc));
 	else if (rc)
-		fprintf(stderr, "wazofs: %s\n", err.buf);
+		fprintf(stderr, "wazofs: %s\n", err.msg.buf);
 	for (char *l = warnings.buf, *next; !rc && l && *l; l = next) {
 		next = strchr(l, '\n');
 		if (next)
@@ -142,12 +142,15 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 		*eq = 0;
 		rc = config_set(cfg, c->kv.v[i], eq + 1, &err);
 		if (rc)
-			fprintf(stderr, "wazofs: -o %s\n", err.buf);
+			fprintf(stderr, "wazofs: -o %s\n", err.msg.buf);
 		*eq = '=';
 	}
-	if (!rc && (rc = config_finish(cfg, &err)))
-		fprintf(stderr, "wazofs: %s\n", err.buf);
-	strbuf_release(&err);
+	if (!rc) {
+		rc = config_finish(cfg, &err);
+		if (rc)
+			fprintf(stderr, "wazofs: %s\n", error_msg(&err));
+	}
+	error_release(&err);
 	return rc;
 }
 
@@ -221,7 +224,7 @@ int main(int argc, char *argv[])
 	struct wazofs_config cfg;
 	struct daemon *core = NULL;
 	struct fuse *fuse = NULL;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	int ret = 1;
 
 	/* one malloc arena for all threads: the FUSE and worker threads allocate little and
@@ -259,7 +262,8 @@ int main(int argc, char *argv[])
 	openlog("wazofs", LOG_PID | (to_stderr ? LOG_PERROR : 0), LOG_DAEMON);
 	setlogmask(LOG_UPTO(cfg.log_level));
 	if (daemon_new(&core, &cfg, &err)) {
-		fprintf(stderr, "wazofs: %s\n", err.buf ? err.buf : "cannot set up the state dir");
+		fprintf(stderr, "wazofs: %s\n",
+			err.msg.buf ? err.msg.buf : "cannot set up the state dir");
 		goto out_opts;
 	}
 	fuse = fuse_new(&args, &wazofs_ops, sizeof(wazofs_ops), core);
@@ -309,6 +313,6 @@ out_args:
 	fuse_opt_free_args(&args);
 	free(cli.config);
 	name_list_free(&cli.kv);
-	strbuf_release(&err);
+	error_release(&err);
 	return ret;
 }

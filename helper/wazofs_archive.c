@@ -25,19 +25,19 @@
 
 #define REQUEST_MAX (16u << 20)
 
-static int deb_write_cmd(char **argv, struct strbuf *err)
+static int deb_write_cmd(char **argv, struct error *err)
 {
 	struct strbuf req = STRBUF_INIT;
 	int rc = strbuf_read_fd(&req, 0, REQUEST_MAX);
 	if (rc) {
-		strbuf_addf(err, "reading the request: %s", strerror(-rc));
+		error_addf(err, "reading the request: %s", strerror(-rc));
 		strbuf_release(&req);
 		return rc;
 	}
 	struct deb_request dr;
 	rc = archive_helper_take_deb_request(&req, &dr);
 	if (rc)
-		strbuf_addf(err, "reading the request: %s", strerror(-rc));
+		error_addf(err, "reading the request: %s", strerror(-rc));
 	else
 		rc = deb_write(argv[0], argv[1], &dr.ctl, &dr.scripts, err);
 	archive_helper_deb_request_release(&dr);
@@ -45,7 +45,7 @@ static int deb_write_cmd(char **argv, struct strbuf *err)
 	return rc;
 }
 
-static int deb_read_cmd(char **argv, int argc, struct strbuf *out, struct strbuf *err)
+static int deb_read_cmd(char **argv, int argc, struct strbuf *out, struct error *err)
 {
 	int flags = argc > 1 && !strcmp(argv[1], "data") ? DEB_READ_DATA : 0;
 	struct deb_info d;
@@ -64,18 +64,18 @@ static int deb_read_cmd(char **argv, int argc, struct strbuf *out, struct strbuf
 	return rc;
 }
 
-static int import_cmd(char **argv, struct strbuf *out, struct strbuf *err)
+static int import_cmd(char **argv, struct strbuf *out, struct error *err)
 {
 	struct import_limits lim = { strtoull(argv[2], NULL, 10), strtoul(argv[3], NULL, 10) };
-	struct meta_report r = { 0 };
-	int rc = archive_extract(argv[0], argv[1], &lim, &r, err);
-	archive_helper_put_report(out, &r);
+	int rc = archive_extract(argv[0], argv[1], &lim, err);
+	archive_helper_put_report(out, err);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	int rc;
 	const char *cmd = argc > 1 ? argv[1] : "";
 	if (!strcmp(cmd, "deb-write") && argc == 4)
@@ -95,9 +95,10 @@ int main(int argc, char **argv)
 	snprintf(result, sizeof(result), "%d", rc < 0 ? -rc : rc);
 	records_put_str(&out, "result", result);
 	if (rc)
-		records_put_str(&out, "error", err.len ? err.buf : strerror(rc < 0 ? -rc : rc));
+		records_put_str(&out, "error",
+				err.msg.len ? err.msg.buf : strerror(rc < 0 ? -rc : rc));
 	int wrote = out.oom ? -ENOMEM : write_all(1, out.buf, out.len);
 	strbuf_release(&out);
-	strbuf_release(&err);
+	error_release(&err);
 	return rc || wrote ? 1 : 0;
 }

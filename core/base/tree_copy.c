@@ -13,9 +13,9 @@
 
 enum { MAX_DEPTH = 128 };
 
-static int fail(struct strbuf *err, const char *path, int e)
+static int fail(struct error *err, const char *path, int e)
 {
-	strbuf_addf(err, "%s: %s", path, strerror(e));
+	error_addf(err, "%s: %s", path, strerror(e));
 	return -e;
 }
 
@@ -50,7 +50,7 @@ static int copy_data(int in, int out)
 }
 
 static int copy_file(const char *src, const char *dest, const struct stat *st, int flags,
-		     struct strbuf *err)
+		     struct error *err)
 {
 	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
@@ -78,7 +78,7 @@ static int copy_file(const char *src, const char *dest, const struct stat *st, i
 }
 
 static int copy_link(const char *src, const char *dest, const struct stat *st, int flags,
-		     struct strbuf *err)
+		     struct error *err)
 {
 	char target[PATH_MAX];
 	ssize_t n = readlink(src, target, sizeof(target) - 1);
@@ -96,7 +96,7 @@ static int copy_link(const char *src, const char *dest, const struct stat *st, i
 struct copy {
 	const char *dest; /* the copy's root */
 	int flags;
-	struct strbuf *err;
+	struct error *err;
 	char *to; /* PATH_MAX: where the entry being visited goes */
 };
 
@@ -120,23 +120,23 @@ static int copy_visit(const struct tree_entry *e, enum tree_visit when, void *ct
 		return copy_file(e->path, c->to, st, c->flags, c->err);
 	if (S_ISLNK(st->st_mode))
 		return copy_link(e->path, c->to, st, c->flags, c->err);
-	strbuf_addf(c->err, "%s: not a file, directory or symbolic link", e->path);
+	error_addf(c->err, "%s: not a file, directory or symbolic link", e->path);
 	return -EINVAL;
 }
 
-int file_copy(const char *src, const char *dest, struct strbuf *err)
+int file_copy(const char *src, const char *dest, struct error *err)
 {
 	struct stat st;
 	if (lstat(src, &st) < 0)
 		return fail(err, src, errno);
 	if (!S_ISREG(st.st_mode)) {
-		strbuf_addf(err, "%s: not a regular file", src);
+		error_addf(err, "%s: not a regular file", src);
 		return -EINVAL;
 	}
 	return copy_file(src, dest, &st, 0, err);
 }
 
-int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err)
+int tree_copy(const char *src, const char *dest, int flags, struct error *err)
 {
 	struct stat st;
 	if (lstat(src, &st) < 0)

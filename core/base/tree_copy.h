@@ -4,15 +4,15 @@
  * files; anything else (a fifo, a device, a socket) is refused. */
 #ifndef WAZOFS_TREE_COPY_H
 #define WAZOFS_TREE_COPY_H
-#include "strbuf.h"
+#include "error.h"
 
 enum { TREE_COPY_OWNERS = 1 }; /* keep owners and groups (only root can) */
 
 /* Copies src (a directory) to dest, which must not exist. Returns 0, or -errno with the
  * path that failed in err. What was copied before a failure stays (the caller's work
  * dir goes as a whole). */
-int tree_copy(const char *src, const char *dest, int flags, struct strbuf *err);
+int tree_copy(const char *src, const char *dest, int flags, struct error *err);
 /* Copies the regular file src (never a link) to dest, which must not exist: its content,
  * mode and times, owned by the caller. 0 or -errno with the path in err. */
-int file_copy(const char *src, const char *dest, struct strbuf *err);
+int file_copy(const char *src, const char *dest, struct error *err);
 #endif

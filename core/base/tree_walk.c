@@ -10,7 +10,7 @@
 static int walk_fail(const struct tree_walk *w, const char *path, int e)
 {
 	if (w->err)
-		strbuf_addf(w->err, "%s: %s", path, strerror(e));
+		error_addf(w->err, "%s: %s", path, strerror(e));
 	return -e;
 }
 

@@ -5,7 +5,7 @@
  * may remove what it is given. */
 #ifndef WAZOFS_TREE_WALK_H
 #define WAZOFS_TREE_WALK_H
-#include "strbuf.h"
+#include "error.h"
 #include <sys/stat.h>
 
 struct tree_entry {
@@ -34,7 +34,7 @@ struct tree_walk {
 	int vanished_ok; /* an entry removed meanwhile is skipped rather than an error */
 	/* when set, a failure of the walk itself adds "PATH: reason" here (a visit that
 	 * fails says why itself) */
-	struct strbuf *err;
+	struct error *err;
 };
 
 /* Walks root: a directory is visited TREE_DIR_PRE, then each entry (in readdir order),

@@ -108,7 +108,7 @@ int config_is_setting(const char *key)
 	return find_setting(key) != NULL;
 }
 
-static int set_log_level(int *dst, const char *value, struct strbuf *err)
+static int set_log_level(int *dst, const char *value, struct error *err)
 {
 	static const struct {
 		const char *name;
@@ -123,7 +123,7 @@ static int set_log_level(int *dst, const char *value, struct strbuf *err)
 			*dst = levels[i].level;
 			return 0;
 		}
-	strbuf_addf(err, "log_level: '%s' is not critical, error, warning, info or debug", value);
+	error_addf(err, "log_level: '%s' is not critical, error, warning, info or debug", value);
 	return -EINVAL;
 }
 
@@ -145,11 +145,11 @@ static void store_number(void *dst, size_t size, unsigned long long n)
 		*(unsigned *)dst = (unsigned)n;
 }
 
-int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err)
+int config_set(struct wazofs_config *c, const char *key, const char *value, struct error *err)
 {
 	const struct setting *s = find_setting(key);
 	if (!s) {
-		strbuf_addf(err, "unknown option '%s'", key);
+		error_addf(err, "unknown option '%s'", key);
 		return -ENOPROTOOPT;
 	}
 	void *dst = (char *)c + s->offset;
@@ -160,13 +160,13 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 	case SET_PATH:
 	case SET_KEY_ID:
 		if (strlen(value) >= s->size || (s->kind == SET_PATH && !*value)) {
-			strbuf_addf(err, "%s: value '%s' is empty or too long", key, value);
+			error_addf(err, "%s: value '%s' is empty or too long", key, value);
 			return -EINVAL;
 		}
 		if (s->kind == SET_KEY_ID && !key_id_ok(value)) {
-			strbuf_addf(err,
-				    "%s: '%s' is not a gpg key id, fingerprint or e-mail address",
-				    key, value);
+			error_addf(err,
+				   "%s: '%s' is not a gpg key id, fingerprint or e-mail address",
+				   key, value);
 			return -EINVAL;
 		}
 		snprintf(dst, s->size, "%s", value);
@@ -176,7 +176,7 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 	case SET_BOOL:
 	case SET_DEBUG:
 		if (parse_bool(value, &flag)) {
-			strbuf_addf(err, "%s: '%s' is not yes or no", key, value);
+			error_addf(err, "%s: '%s' is not yes or no", key, value);
 			return -EINVAL;
 		}
 		if (s->kind == SET_DEBUG)
@@ -186,8 +186,8 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 	case SET_LOG_LEVEL: return set_log_level(dst, value, err);
 	case SET_NUMBER:
 		if (parse_ull(value, s->max, &n) || n < s->min) {
-			strbuf_addf(err, "%s: '%s' is not a whole number from %llu to %llu", key,
-				    value, s->min, s->max);
+			error_addf(err, "%s: '%s' is not a whole number from %llu to %llu", key,
+				   value, s->min, s->max);
 			return -EINVAL;
 		}
 		store_number(dst, s->size, n);
@@ -197,9 +197,10 @@ int config_set(struct wazofs_config *c, const char *key, const char *value, stru
 }
 
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,
-		     struct strbuf *err)
+		     struct error *err)
 {
-	struct strbuf text = STRBUF_INIT, yerr = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT;
+	struct error yerr = ERROR_INIT;
 	yaml_document_t doc;
 	int rc = strbuf_read_file(&text, path, CONFIG_FILE_MAX);
 	if (rc) {
@@ -209,13 +210,13 @@ int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *w
 	rc = ydoc_load(text.buf, text.len, &doc, NULL, &yerr);
 	strbuf_release(&text);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", path, yerr.buf ? yerr.buf : strerror(-rc));
-		strbuf_release(&yerr);
+		error_addf(err, "%s: %s", path, yerr.msg.buf ? yerr.msg.buf : strerror(-rc));
+		error_release(&yerr);
 		return rc;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (root && root->type != YAML_MAPPING_NODE) {
-		strbuf_addf(err, "%s: expected a mapping of option: value", path);
+		error_addf(err, "%s: expected a mapping of option: value", path);
 		rc = -EINVAL;
 	}
 	for (yaml_node_pair_t *pr = root && !rc ? root->data.mapping.pairs.start : NULL;
@@ -223,21 +224,21 @@ int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *w
 		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
 		if (!k || !v || k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
-			strbuf_addf(err, "%s:%zu: expected option: value", path,
-				    k ? k->start_mark.line + 1 : 0);
+			error_addf(err, "%s:%zu: expected option: value", path,
+				   k ? k->start_mark.line + 1 : 0);
 			rc = -EINVAL;
 			break;
 		}
-		struct strbuf e = STRBUF_INIT;
+		struct error e = ERROR_INIT;
 		rc = config_set(c, (const char *)k->data.scalar.value,
 				(const char *)v->data.scalar.value, &e);
 		if (rc == -ENOPROTOOPT) {
 			strbuf_addf(warnings, "%s:%zu: %s (ignored)\n", path,
-				    k->start_mark.line + 1, e.buf);
+				    k->start_mark.line + 1, e.msg.buf);
 			rc = 0;
 		} else if (rc)
-			strbuf_addf(err, "%s:%zu: %s", path, k->start_mark.line + 1, e.buf);
-		strbuf_release(&e);
+			error_addf(err, "%s:%zu: %s", path, k->start_mark.line + 1, e.msg.buf);
+		error_release(&e);
 	}
 	yaml_document_delete(&doc);
 	return rc;
@@ -250,7 +251,7 @@ static int is_yml(const struct dirent *d)
 }
 
 int config_load_all(struct wazofs_config *c, const char *path, int required,
-		    struct strbuf *warnings, struct strbuf *err)
+		    struct strbuf *warnings, struct error *err)
 {
 	int rc = config_load_file(c, path, warnings, err);
 	if (rc == -ENOENT && !required)
@@ -276,12 +277,12 @@ int config_load_all(struct wazofs_config *c, const char *path, int required,
 	return rc;
 }
 
-static int absolutize(char *path, size_t len, const char *what, struct strbuf *err)
+static int absolutize(char *path, size_t len, const char *what, struct error *err)
 {
 	char *real = realpath(path, NULL);
 	if (!real) {
 		int e = errno;
-		strbuf_addf(err, "%s '%s': %s", what, path, strerror(e));
+		error_addf(err, "%s '%s': %s", what, path, strerror(e));
 		return -e;
 	}
 	snprintf(path, len, "%s", real);
@@ -290,13 +291,13 @@ static int absolutize(char *path, size_t len, const char *what, struct strbuf *e
 }
 
 /* The admin group and the build user, by name. */
-static int resolve_users(struct wazofs_config *c, struct strbuf *err)
+static int resolve_users(struct wazofs_config *c, struct error *err)
 {
 	char buf[16384];
 	if (c->group[0]) {
 		struct group gr, *g = NULL;
 		if (getgrnam_r(c->group, &gr, buf, sizeof(buf), &g) || !g) {
-			strbuf_addf(err, "group '%s' does not exist", c->group);
+			error_addf(err, "group '%s' does not exist", c->group);
 			return -ENOENT;
 		}
 		c->has_admin_group = 1;
@@ -307,15 +308,15 @@ static int resolve_users(struct wazofs_config *c, struct strbuf *err)
 	const char *name = c->build_user;
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &u) || !u) {
 		if (c->build_user_set) {
-			strbuf_addf(err, "build_user '%s' does not exist", name);
+			error_addf(err, "build_user '%s' does not exist", name);
 			return -ENOENT;
 		}
 		name = CONFIG_FALLBACK_BUILD_USER;
 		if (getpwnam_r(name, &pw, buf, sizeof(buf), &u) || !u) {
-			strbuf_addf(err,
-				    "neither the build user '%s' nor '%s' exists: create one, or "
-				    "set build_user",
-				    c->build_user, name);
+			error_addf(err,
+				   "neither the build user '%s' nor '%s' exists: create one, or "
+				   "set build_user",
+				   c->build_user, name);
 			return -ENOENT;
 		}
 		snprintf(c->build_note, sizeof(c->build_note),
@@ -332,19 +333,19 @@ static int resolve_users(struct wazofs_config *c, struct strbuf *err)
 	return 0;
 }
 
-int config_finish(struct wazofs_config *c, struct strbuf *err)
+int config_finish(struct wazofs_config *c, struct error *err)
 {
 	int rc = absolutize(c->root, sizeof(c->root), "root", err);
 	if (rc)
 		return rc;
 	struct stat st;
 	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "root '%s' is not a directory", c->root);
+		error_addf(err, "root '%s' is not a directory", c->root);
 		return -ENOTDIR;
 	}
 	rc = mkdir_p(c->state, 0700);
 	if (rc) {
-		strbuf_addf(err, "state '%s': %s", c->state, strerror(-rc));
+		error_addf(err, "state '%s': %s", c->state, strerror(-rc));
 		return rc;
 	}
 	rc = absolutize(c->state, sizeof(c->state), "state", err);
@@ -352,11 +353,11 @@ int config_finish(struct wazofs_config *c, struct strbuf *err)
 		return rc;
 	if (access(c->state, W_OK | X_OK) < 0) {
 		rc = -errno;
-		strbuf_addf(err, "state '%s' is not writable: %s", c->state, strerror(errno));
+		error_addf(err, "state '%s' is not writable: %s", c->state, strerror(errno));
 		return rc;
 	}
 	if (strlen(c->root) > PATH_MAX / 4 || strlen(c->state) > PATH_MAX / 4) {
-		strbuf_addf(err, "root and state must be shorter than %d characters", PATH_MAX / 4);
+		error_addf(err, "root and state must be shorter than %d characters", PATH_MAX / 4);
 		return -ENAMETOOLONG;
 	}
 	if (c->market[0]) {

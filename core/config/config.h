@@ -2,6 +2,7 @@
  * line (which wins). Keys are the same in the file and in -o options. */
 #ifndef WAZOFS_CONFIG_H
 #define WAZOFS_CONFIG_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <limits.h>
 #include <sys/types.h>
@@ -41,19 +42,19 @@ struct wazofs_config {
 void config_defaults(struct wazofs_config *c);
 /* Sets one key; returns 0, -ENOPROTOOPT for a key that does not exist or -EINVAL for a
  * bad value, with a one-line message in err. */
-int config_set(struct wazofs_config *c, const char *key, const char *value, struct strbuf *err);
+int config_set(struct wazofs_config *c, const char *key, const char *value, struct error *err);
 /* Whether key is a setting (one table lists them all, for the file and for -o). */
 int config_is_setting(const char *key);
 /* Applies a YAML mapping file. Missing file: -ENOENT (no message). An unknown key is
  * not an error in a file (as in Wazo daemons): one line per key goes to warnings. */
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,
-		     struct strbuf *err);
+		     struct error *err);
 /* The main file, then every *.yml of the conf.d directory beside it in name order
  * (each later one wins). A missing main file is -ENOENT only when required. */
 int config_load_all(struct wazofs_config *c, const char *path, int required,
-		    struct strbuf *warnings, struct strbuf *err);
+		    struct strbuf *warnings, struct error *err);
 /* Makes paths absolute, creates the state dir, checks root and state, resolves group
  * and build_user (a missing default build user falls back to nobody, with build_note
  * saying so); -errno + err. */
-int config_finish(struct wazofs_config *c, struct strbuf *err);
+int config_finish(struct wazofs_config *c, struct error *err);
 #endif

@@ -181,19 +181,19 @@ static void refresh_market(struct daemon *p, int force)
 	if (!p->cfg.market[0] || (!file_changed(p->cfg.market, &p->market_seen) && !force))
 		return;
 	struct market *m = NULL;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	if (market_load(p->cfg.market, &m, &err)) {
 		/* a bad market never keeps the mount from serving: the previous index
 		 * stays, or the market is empty */
 		syslog(LOG_WARNING, "market %s not (re)loaded: %s", p->cfg.market,
-		       err.buf ? err.buf : "error");
-		strbuf_release(&err);
+		       err.msg.buf ? err.msg.buf : "error");
+		error_release(&err);
 		pthread_mutex_lock(&p->lock);
 		int have = p->market != NULL;
 		pthread_mutex_unlock(&p->lock);
 		static const char empty[] = "{\"items\": []}";
 		if (have || market_parse(empty, sizeof(empty) - 1, "empty", &m, &err)) {
-			strbuf_release(&err);
+			error_release(&err);
 			return;
 		}
 	}
@@ -205,7 +205,7 @@ static void refresh_market(struct daemon *p, int force)
 	market_changed(p, m);
 	pthread_mutex_unlock(&p->lock);
 	market_free(old);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* ---- jobs (all under p->lock) ---- */
@@ -309,11 +309,13 @@ static void *worker_main(void *arg)
 				queued = j;
 		if (queued) {
 			queued->phase = JOB_RUNNING;
-			char ns[64], name[128], reason[1024];
+			char ns[64], name[128];
 			snprintf(ns, sizeof(ns), "%s", queued->st.ns);
 			snprintf(name, sizeof(name), "%s", queued->st.name);
 			pthread_mutex_unlock(&p->lock);
-			run_market_job(p, queued, ns, name, NULL, reason, sizeof(reason));
+			struct error err = ERROR_INIT; /* the job's status says it too */
+			run_market_job(p, queued, ns, name, NULL, &err);
+			error_release(&err);
 			pthread_mutex_lock(&p->lock);
 			continue;
 		}
@@ -382,7 +384,7 @@ static int entry_looks_complete(void *ctx, const char *entry)
 		return 0;
 	/* the plugin root as the job will find it, with its rules executable */
 	char root[PATH_MAX * 2], rules[PATH_MAX * 2 + 16];
-	struct meta_report r = { 0 };
+	struct error r = { 0 };
 	if (tree_find_plugin_root(path, root, sizeof(root), &r))
 		return 0;
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
@@ -444,22 +446,22 @@ static void *monitor_main(void *arg)
 /* One daemon per state dir: an exclusive lock on state/lock for the daemon's life (the
  * fd is inherited across the daemonizing fork). A second daemon fails before touching
  * anything. */
-static int lock_state_dir(struct daemon *p, struct strbuf *err)
+static int lock_state_dir(struct daemon *p, struct error *err)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/lock", p->cfg.state);
 	p->state_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (p->state_lock_fd < 0) {
 		int e = errno;
-		strbuf_addf(err, "cannot open %s: %s", path, strerror(e));
+		error_addf(err, "cannot open %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (flock(p->state_lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK)
-			strbuf_addf(err, "state dir %s is in use by another wazofs", p->cfg.state);
+			error_addf(err, "state dir %s is in use by another wazofs", p->cfg.state);
 		else
-			strbuf_addf(err, "cannot lock %s: %s", path, strerror(e));
+			error_addf(err, "cannot lock %s: %s", path, strerror(e));
 		return e == EWOULDBLOCK ? -EBUSY : -e;
 	}
 	return 0;
@@ -467,11 +469,11 @@ static int lock_state_dir(struct daemon *p, struct strbuf *err)
 
 /* The build user must be able to reach STATE/work: state gets o+x (not r); a parent
  * that the build user cannot cross is an error that says which. */
-static int build_user_reaches(struct daemon *p, struct strbuf *err)
+static int build_user_reaches(struct daemon *p, struct error *err)
 {
 	struct stat st;
 	if (stat(p->cfg.state, &st) < 0 || chmod(p->cfg.state, (st.st_mode & 07777) | 0001) < 0) {
-		strbuf_addf(err, "state '%s': %s", p->cfg.state, strerror(errno));
+		error_addf(err, "state '%s': %s", p->cfg.state, strerror(errno));
 		return -errno;
 	}
 	char dir[PATH_MAX];
@@ -484,18 +486,18 @@ static int build_user_reaches(struct daemon *p, struct strbuf *err)
 			(st.st_uid == p->cfg.build_uid && (st.st_mode & S_IXUSR)) ||
 			(st.st_gid == p->cfg.build_gid && (st.st_mode & S_IXGRP));
 		if (!x) {
-			strbuf_addf(err,
-				    "the build user (uid %u) cannot reach %s: %s has mode %04o "
-				    "(chmod o+x it, or choose another state)",
-				    (unsigned)p->cfg.build_uid, p->work_dir, dir,
-				    (unsigned)(st.st_mode & 07777));
+			error_addf(err,
+				   "the build user (uid %u) cannot reach %s: %s has mode %04o "
+				   "(chmod o+x it, or choose another state)",
+				   (unsigned)p->cfg.build_uid, p->work_dir, dir,
+				   (unsigned)(st.st_mode & 07777));
 			return -EACCES;
 		}
 	}
 	return 0;
 }
 
-static int make_dirs(struct daemon *p, struct strbuf *err)
+static int make_dirs(struct daemon *p, struct error *err)
 {
 	char logs_in[PATH_MAX], logs_pl[PATH_MAX], pkgs[PATH_MAX];
 	snprintf(p->incoming, sizeof(p->incoming), "%s/incoming", p->cfg.state);
@@ -519,7 +521,7 @@ static int make_dirs(struct daemon *p, struct strbuf *err)
 		if (!rc && chmod(dirs[i], mode) < 0)
 			rc = -errno;
 		if (rc) {
-			strbuf_addf(err, "cannot create %s: %s", dirs[i], strerror(-rc));
+			error_addf(err, "cannot create %s: %s", dirs[i], strerror(-rc));
 			return rc;
 		}
 	}
@@ -576,7 +578,7 @@ static const struct pipeline_host pipeline_host = {
 	.install_dependency = install_dependency,
 };
 
-int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strbuf *err)
+int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct error *err)
 {
 	struct daemon *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -593,7 +595,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strb
 	archive_helper_set_timeout(cfg->job_timeout);
 	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
 	if (rc && p->wake_fd < 0)
-		strbuf_addf(err, "cannot create an eventfd: %s", strerror(-rc));
+		error_addf(err, "cannot create an eventfd: %s", strerror(-rc));
 	if (!rc && !(p->tracker = tracker_new(cfg->settle_ms, cfg->quiet_ms)))
 		rc = -ENOMEM;
 	if (!rc && !(p->events = event_log_new(1024)))

@@ -5,6 +5,7 @@
  * except daemon_remove(), which returns when the removal is over (as rmdir must). */
 #ifndef WAZOFS_DAEMON_H
 #define WAZOFS_DAEMON_H
+#include "base/error.h"
 #include "base/name_list.h"
 #include "base/strbuf.h"
 #include "config/config.h"
@@ -29,7 +30,7 @@ void view_release(struct view *v);
 
 /* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues
  * copies that were not processed, reads the dpkg database. Starts no thread. */
-int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct strbuf *err);
+int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct error *err);
 /* Starts the worker and monitor threads (termination signals blocked in them). */
 int daemon_start(struct daemon *p);
 /* Cancels the running job, stops and joins the threads. Safe if never started. */

@@ -125,8 +125,8 @@ void persist_status(struct daemon *p, struct job *job);
 void run_install(struct daemon *p, const char *entry);
 /* job: a queued market job, or NULL to make one (a dependency). */
 int run_market_job(struct daemon *p, struct job *job, const char *ns, const char *name,
-		   struct name_list *chain, char *reason, size_t len);
+		   struct name_list *chain, struct error *err);
 /* The pipeline's install_dependency hook. */
 int install_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
-		       char *reason, size_t len);
+		       struct error *err);
 #endif

@@ -21,7 +21,7 @@ static int new_work_dir(struct daemon *p, char *out, size_t len)
 }
 
 /* A git source for ns/name from the market (version: NULL for the newest installable).
- * Copies into the buffers; returns 0 or -ENOENT with reason. Takes p->lock. */
+ * Copies into the buffers; returns 0 or -ENOENT with err saying why. Takes p->lock. */
 struct market_source {
 	char url[1024], ref[256], subdir[512], version[128];
 	int apt; /* method apt: the plugin package from the host's APT sources */
@@ -29,25 +29,23 @@ struct market_source {
 };
 
 static int market_source(struct daemon *p, const char *ns, const char *name, const char *version,
-			 struct market_source *ms, char *reason, size_t len)
+			 struct market_source *ms, struct error *err)
 {
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
 	const struct market_item *it = market_find(p->market, ns, name);
 	const struct market_version *v = market_pick(it, p->cfg.wazo_version, version);
 	if (!p->market)
-		snprintf(reason, len, "%s/%s is not installed and no market is configured", ns,
-			 name);
+		error_addf(err, "%s/%s is not installed and no market is configured", ns, name);
 	else if (!it)
-		snprintf(reason, len, "%s/%s is not installed and the market does not have it", ns,
-			 name);
+		error_addf(err, "%s/%s is not installed and the market does not have it", ns, name);
 	else if (!v)
-		snprintf(reason, len, "the market has no %s%s of %s/%s installable on Wazo %s",
-			 version && *version ? "version " : "version", version ? version : "", ns,
-			 name, p->cfg.wazo_version[0] ? p->cfg.wazo_version : "(unknown)");
+		error_addf(err, "the market has no %s%s of %s/%s installable on Wazo %s",
+			   version && *version ? "version " : "version", version ? version : "", ns,
+			   name, p->cfg.wazo_version[0] ? p->cfg.wazo_version : "(unknown)");
 	else if (!v->url || (v->method && strcmp(v->method, "git")))
-		snprintf(reason, len, "%s/%s %s: only the git method with an url is supported", ns,
-			 name, v->version);
+		error_addf(err, "%s/%s %s: only the git method with an url is supported", ns, name,
+			   v->version);
 	if (!p->market || !it || !v || !v->url || (v->method && strcmp(v->method, "git")))
 		rc = -ENOENT;
 	else {
@@ -65,18 +63,19 @@ static int market_source(struct daemon *p, const char *ns, const char *name, con
 static int request_source(struct daemon *p, struct job *job, const char *path,
 			  struct market_source *ms, int *reinstall)
 {
-	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct install_request req = { 0 };
-	char reason[1024];
+	struct error why = ERROR_INIT;
 	int rc = strbuf_read_file(&text, path, 1 << 20);
 	if (!rc)
 		rc = install_request_parse(text.buf, text.len, &req, &err);
 	else
-		strbuf_addf(&err, "%s", strerror(-rc));
+		error_addf(&err, "%s", strerror(-rc));
 	if (rc) {
-		struct meta_report r = { 0 };
-		meta_report_add(&r, "_request", "schema", NULL, "%s",
-				err.buf ? err.buf : "invalid");
+		struct error r = { 0 };
+		error_field(&r, "_request", "schema", NULL, "%s",
+			    err.msg.buf ? err.msg.buf : "invalid");
 		job_fail(job, "validation-error", "Validation error", &r,
 			 "the install request is not valid: %s", r.e[0].message);
 	} else if (strcmp(req.method, "apt") == 0) {
@@ -89,18 +88,20 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
 		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
 	} else {
-		rc = market_source(p, req.ns, req.name, req.version, ms, reason, sizeof(reason));
+		rc = market_source(p, req.ns, req.name, req.version, ms, &why);
 		if (rc) {
 			pthread_mutex_lock(&p->lock);
 			snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
 			snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
 			pthread_mutex_unlock(&p->lock);
-			job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+			job_fail(job, "install-error", "Installation error", NULL, "%s",
+				 error_msg(&why));
 		}
 	}
+	error_release(&why);
 	*reinstall = req.reinstall;
 	strbuf_release(&text);
-	strbuf_release(&err);
+	error_release(&err);
 	return rc;
 }
 
@@ -213,19 +214,20 @@ void run_install(struct daemon *p, const char *entry)
 /* Runs a job for ns/name from the market in this thread: a queued `mkdir` install
  * (job given) or a dependency (job NULL: made here). Returns the pipeline's result. */
 int run_market_job(struct daemon *p, struct job *job, const char *ns, const char *name,
-		   struct name_list *chain, char *reason, size_t len)
+		   struct name_list *chain, struct error *err)
 {
 	char log[PATH_MAX], work[PATH_MAX];
 	struct market_source ms;
-	int rc = market_source(p, ns, name, NULL, &ms, reason, len);
+	int rc = market_source(p, ns, name, NULL, &ms, err);
 	if (!job) {
 		if (rc)
 			return rc;
 		plugin_log_path(p, ns, name, log, sizeof(log));
 		job = job_new(&p->lock, JOB_INSTALL, NULL, log);
 		if (!job) {
-			snprintf(reason, len, "cannot start a job: %s", strerror(errno));
-			return -errno;
+			rc = -errno;
+			error_addf(err, "cannot start a job: %s", strerror(-rc));
+			return rc;
 		}
 		daemon_watch_job(p, job, daemon_caller());
 		pthread_mutex_lock(&p->lock);
@@ -237,7 +239,7 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		pthread_mutex_unlock(&p->lock);
 	} else if (rc) {
 		job_step(job, STEP_STARTING);
-		job_fail(job, "install-error", "Installation error", NULL, "%s", reason);
+		job_fail(job, "install-error", "Installation error", NULL, "%s", error_msg(err));
 	}
 	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 	if (!rc) {
@@ -254,31 +256,35 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 	}
 	job_close_log(job);
 	daemon_repo_refresh(p); /* before the job's end shows */
+	error_release(err);	/* the job's own reason says it all */
 	pthread_mutex_lock(&p->lock);
-	snprintf(reason, len, "%s", job->st.reason);
+	error_addf(err, "%s", job->st.reason);
 	pthread_mutex_unlock(&p->lock);
 	settle_job(p, job, rc);
 	if (rc)
-		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, reason);
+		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, error_msg(err));
 	else
 		syslog(LOG_INFO, "%s/%s (market version %s) installed", ns, name, ms.version);
 	return rc;
 }
 
 int install_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
-		       char *reason, size_t len)
+		       struct error *err)
 {
-	return run_market_job(ctx, NULL, ns, name, chain, reason, len);
+	return run_market_job(ctx, NULL, ns, name, chain, err);
 }
 
 int daemon_install_from_market(struct daemon *p, const char *ns, const char *name)
 {
 	if (!plugin_token_valid(ns, strlen(ns), 0) || !plugin_token_valid(name, strlen(name), 1))
 		return -EINVAL;
-	char log[PATH_MAX], reason[512];
+	char log[PATH_MAX];
 	struct market_source ms;
-	if (market_source(p, ns, name, NULL, &ms, reason, sizeof(reason)))
-		return -ENOENT;
+	struct error why = ERROR_INIT;
+	int rc = market_source(p, ns, name, NULL, &ms, &why);
+	error_release(&why); /* mkdir says ENOENT; the reason is the market's */
+	if (rc)
+		return rc;
 	plugin_log_path(p, ns, name, log, sizeof(log));
 	struct job *job = job_new(&p->lock, JOB_INSTALL, NULL, log);
 	if (!job)

@@ -29,7 +29,8 @@ void daemon_repo_refresh(struct daemon *p)
 	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
 	pthread_mutex_lock(&p->repo_build);
 	struct apt_repo fresh;
-	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf warn = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	/* p->repo only changes under repo_build, which this thread holds: read it freely */
 	int rc = apt_repo_build(dir, &p->repo, time(NULL), &fresh, &warn);
 	if (warn.len)
@@ -42,7 +43,7 @@ void daemon_repo_refresh(struct daemon *p)
 		if (p->cfg.sign_key[0] &&
 		    apt_repo_sign(&fresh, p->cfg.sign_key, p->cfg.job_timeout, &err))
 			syslog(LOG_ERR, "repo/ stays unsigned: signing with key '%s' failed: %s",
-			       p->cfg.sign_key, err.buf ? err.buf : "");
+			       p->cfg.sign_key, err.msg.buf ? err.msg.buf : "");
 		pthread_mutex_lock(&p->lock);
 		struct apt_repo old = p->repo;
 		p->repo = fresh;
@@ -66,7 +67,7 @@ void daemon_repo_refresh(struct daemon *p)
 	}
 	pthread_mutex_unlock(&p->repo_build);
 	strbuf_release(&warn);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 struct timespec daemon_repo_mtime(struct daemon *p)

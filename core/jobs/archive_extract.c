@@ -134,7 +134,7 @@ static int link_escapes(const char *root, const char *rel)
 
 struct link_check {
 	const char *root;
-	struct meta_report *r;
+	struct error *r;
 };
 
 /* Directories deeper than this are not looked into (the entry limits bound the tree) */
@@ -150,18 +150,17 @@ static int link_visit(const struct tree_entry *e, enum tree_visit when, void *ct
 	int how = link_escapes(c->root, e->rel); /* 1: leads outside, 2: a loop */
 	if (!how)
 		return 0;
-	meta_report_add(c->r, "_archive", "archive", e->rel,
-			how == 2
-			    ? "archive entry '%s' is a loop of symbolic links"
-			    : "archive entry '%s' is a symbolic link pointing outside the tree",
-			e->rel);
+	error_field(c->r, "_archive", "archive", e->rel,
+		    how == 2 ? "archive entry '%s' is a loop of symbolic links"
+			     : "archive entry '%s' is a symbolic link pointing outside the tree",
+		    e->rel);
 	return -EINVAL;
 }
 
 /* Refuses the first symbolic link under root that leads outside root. The lexical check
  * of each entry cannot see chains ("a -> ." then "x -> a/a/../../.."), so the extracted
  * tree is checked as a whole. Returns 0 or -EINVAL with r filled. */
-static int check_links(const char *root, struct meta_report *r)
+static int check_links(const char *root, struct error *r)
 {
 	struct link_check c = { root, r };
 	const struct tree_walk w = {
@@ -171,7 +170,7 @@ static int check_links(const char *root, struct meta_report *r)
 }
 
 static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
-			   struct meta_report *r, struct strbuf *err)
+			   struct error *err)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	struct archive_entry *e;
@@ -188,8 +187,8 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
 	if (archive_read_open_filename(in, src, 65536) != ARCHIVE_OK) {
-		meta_report_add(r, "_archive", "archive", NULL, "cannot read the archive: %s",
-				archive_error_string(in));
+		error_field(err, "_archive", "archive", NULL, "cannot read the archive: %s",
+			    archive_error_string(in));
 		rc = -EINVAL;
 		goto out;
 	}
@@ -198,8 +197,8 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 		if (s == ARCHIVE_EOF)
 			break;
 		if (s < ARCHIVE_WARN) {
-			meta_report_add(r, "_archive", "archive", NULL, "damaged archive: %s",
-					archive_error_string(in));
+			error_field(err, "_archive", "archive", NULL, "damaged archive: %s",
+				    archive_error_string(in));
 			rc = -EINVAL;
 			goto out;
 		}
@@ -208,22 +207,22 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 			 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
 		const char *why = refusal(e);
 		if (why) {
-			meta_report_add(r, "_archive", "archive", path, "archive entry '%s' %s",
-					path, why);
+			error_field(err, "_archive", "archive", path, "archive entry '%s' %s", path,
+				    why);
 			rc = -EINVAL;
 			goto out;
 		}
 		if (++entries > lim->max_entries) {
-			meta_report_add(r, "_archive", "range", NULL,
-					"the archive has more than %lu entries", lim->max_entries);
+			error_field(err, "_archive", "range", NULL,
+				    "the archive has more than %lu entries", lim->max_entries);
 			rc = -EINVAL;
 			goto out;
 		}
 		la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 		bytes += size > 0 ? (unsigned long long)size : 0;
 		if (bytes > lim->max_bytes) {
-			meta_report_add(r, "_archive", "range", NULL,
-					"the archive holds more than %llu bytes", lim->max_bytes);
+			error_field(err, "_archive", "range", NULL,
+				    "the archive holds more than %llu bytes", lim->max_bytes);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -239,7 +238,7 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 		archive_entry_set_uid(e, 0);
 		archive_entry_set_gid(e, 0);
 		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			strbuf_addf(err, "extracting %s: %s", path, archive_error_string(out));
+			error_addf(err, "extracting %s: %s", path, archive_error_string(out));
 			rc = -EIO;
 			goto out;
 		}
@@ -251,37 +250,37 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 			written += len;
 			if (bytes - (size > 0 ? (unsigned long long)size : 0) + written >
 			    lim->max_bytes) {
-				meta_report_add(r, "_archive", "range", NULL,
-						"the archive holds more than %llu bytes",
-						lim->max_bytes);
+				error_field(err, "_archive", "range", NULL,
+					    "the archive holds more than %llu bytes",
+					    lim->max_bytes);
 				rc = -EINVAL;
 				goto out;
 			}
 			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
-				strbuf_addf(err, "extracting %s: %s", path,
-					    archive_error_string(out));
+				error_addf(err, "extracting %s: %s", path,
+					   archive_error_string(out));
 				rc = -EIO;
 				goto out;
 			}
 		}
 		if (s < ARCHIVE_WARN) {
-			meta_report_add(r, "_archive", "archive", NULL,
-					"damaged archive entry '%s': %s", path,
-					archive_error_string(in));
+			error_field(err, "_archive", "archive", NULL,
+				    "damaged archive entry '%s': %s", path,
+				    archive_error_string(in));
 			rc = -EINVAL;
 			goto out;
 		}
 		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			strbuf_addf(err, "extracting %s: %s", path, archive_error_string(out));
+			error_addf(err, "extracting %s: %s", path, archive_error_string(out));
 			rc = -EIO;
 			goto out;
 		}
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		strbuf_addf(err, "extracting: %s", archive_error_string(out));
+		error_addf(err, "extracting: %s", archive_error_string(out));
 		rc = -EIO;
 	} else {
-		rc = check_links(dest, r);
+		rc = check_links(dest, err);
 	}
 out:
 	archive_read_free(in);
@@ -290,12 +289,12 @@ out:
 }
 
 int archive_extract(const char *src, const char *dest, const struct import_limits *lim,
-		    struct meta_report *r, struct strbuf *err)
+		    struct error *err)
 {
 	int rc = mkdir_p(dest, 0755);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", dest, strerror(-rc));
+		error_addf(err, "%s: %s", dest, strerror(-rc));
 		return rc;
 	}
-	return extract_archive(src, dest, lim, r, err);
+	return extract_archive(src, dest, lim, err);
 }

@@ -4,10 +4,11 @@
  * archives over the size or entry limits are refused with a report. */
 #ifndef WAZOFS_ARCHIVE_EXTRACT_H
 #define WAZOFS_ARCHIVE_EXTRACT_H
+#include "base/error.h"
 #include "tree_import.h"
 
-/* Extracts src into dest (created). Returns 0, -EINVAL with r filled (a refused archive
- * or an unsupported entry), or -errno with err. */
+/* Extracts src into dest (created). Returns 0, -EINVAL with err's fields filled (a
+ * refused archive or an unsupported entry), or -errno with err's message. */
 int archive_extract(const char *src, const char *dest, const struct import_limits *lim,
-		    struct meta_report *r, struct strbuf *err);
+		    struct error *err);
 #endif

@@ -139,8 +139,8 @@ void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, s
 	pthread_mutex_unlock(j->lock);
 }
 
-void job_fail(struct job *j, const char *error_id, const char *message,
-	      const struct meta_report *report, const char *fmt, ...)
+void job_fail(struct job *j, const char *error_id, const char *message, const struct error *report,
+	      const char *fmt, ...)
 {
 	char reason[1024];
 	va_list ap;

@@ -58,9 +58,8 @@ void job_name(struct job *j, const char *ns, const char *name, const char *versi
 /* The same once the metadata is valid, with the metadata as read. */
 void job_identify(struct job *j, const struct plugin_meta *m, const char *yml, size_t len);
 /* Fails the job at its current step; the reason goes to the log too. */
-void job_fail(struct job *j, const char *error_id, const char *message,
-	      const struct meta_report *report, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void job_fail(struct job *j, const char *error_id, const char *message, const struct error *report,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
 void job_set_state(struct job *j, const char *state);

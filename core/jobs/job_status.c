@@ -23,7 +23,7 @@ void job_status_destroy(struct job_status *st)
 }
 
 void job_status_fail(struct job_status *st, const char *error_id, const char *message,
-		     const struct meta_report *details_report, const char *reason_fmt, ...)
+		     const struct error *details_report, const char *reason_fmt, ...)
 {
 	snprintf(st->state, sizeof(st->state), "error");
 	snprintf(st->error_id, sizeof(st->error_id), "%s", error_id);
@@ -36,7 +36,7 @@ void job_status_fail(struct job_status *st, const char *error_id, const char *me
 	st->details = NULL;
 	if (details_report && details_report->n) {
 		struct strbuf sb = STRBUF_INIT;
-		meta_report_render(details_report, &sb);
+		error_render_fields(details_report, &sb);
 		st->details = strbuf_detach(&sb, NULL);
 	}
 }
@@ -92,10 +92,10 @@ static const struct {
 int job_status_parse(const char *text, size_t len, struct job_status *st)
 {
 	yaml_document_t doc;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	job_status_init(st);
 	int rc = ydoc_load(text, len, &doc, NULL, &err);
-	strbuf_release(&err);
+	error_release(&err);
 	if (rc)
 		return rc;
 	rc = -EINVAL;

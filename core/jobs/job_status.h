@@ -35,7 +35,7 @@ void job_status_init(struct job_status *st);
 void job_status_destroy(struct job_status *st);
 /* Marks st as failed at its current step. details_report may be NULL. */
 void job_status_fail(struct job_status *st, const char *error_id, const char *message,
-		     const struct meta_report *details_report, const char *reason_fmt, ...)
+		     const struct error *details_report, const char *reason_fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void job_status_render(const struct job_status *st, struct strbuf *out);
 /* Reads back a rendered status (for jobs that failed before a restart). */

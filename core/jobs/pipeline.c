@@ -131,22 +131,22 @@ static int cancelled(struct job *job)
 	return 1;
 }
 
-static int check_rules(const char *root, struct meta_report *r)
+static int check_rules(const char *root, struct error *r)
 {
 	char rules[PATH_MAX + 16];
 	struct stat st;
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
 	if (stat(rules, &st) < 0 || !S_ISREG(st.st_mode))
-		meta_report_add(r, "wazo/rules", "required", NULL, "wazo/rules is missing");
+		error_field(r, "wazo/rules", "required", NULL, "wazo/rules is missing");
 	else if (access(rules, X_OK) < 0)
-		meta_report_add(r, "wazo/rules", "type", NULL, "wazo/rules is not executable");
+		error_field(r, "wazo/rules", "type", NULL, "wazo/rules is not executable");
 	return r->n ? -EINVAL : 0;
 }
 
 static int step_validate(struct job *job, const struct pipeline_env *env, const char *root,
 			 struct plugin_meta *m)
 {
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	char yml[PATH_MAX + 32];
 	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", root);
 	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
@@ -157,7 +157,7 @@ static int step_validate(struct job *job, const struct pipeline_env *env, const 
 	else
 		rc = plugin_meta_load(yml, wv, m, &r); /* same error, worded for the user */
 	if (rc == 0) {
-		struct meta_report rr = { 0 };
+		struct error rr = { 0 };
 		if (plugin_meta_check_limits(m, &rr) == 0)
 			job_identify(job, m, text.buf, text.len);
 		if (rr.n || check_rules(root, &rr)) {
@@ -201,7 +201,7 @@ static int each_dependency(struct job *job, const struct pipeline_env *env,
 			   const struct plugin_meta *m, struct name_list *chain)
 {
 	for (size_t i = 0; i < m->n_depends; i++) {
-		char ver[128], key[256], reason[1024];
+		char ver[128], key[256];
 		const struct plugin_dep *d = &m->depends[i];
 		if (env->host->installed_version(env->ctx, d->namespace, d->name, ver,
 						 sizeof(ver)) == 0) {
@@ -224,12 +224,15 @@ static int each_dependency(struct job *job, const struct pipeline_env *env,
 			return -ELOOP;
 		}
 		job_logf(job, "dependency %s is not installed: installing it first\n", key);
-		int rc = env->host->install_dependency(env->ctx, d->namespace, d->name, chain,
-						       reason, sizeof(reason));
-		if (rc) {
-			job_fail(job, INSTALL_ERROR, NULL, "dependency %s: %s", key, reason);
+		struct error err = ERROR_INIT;
+		int rc =
+		    env->host->install_dependency(env->ctx, d->namespace, d->name, chain, &err);
+		if (rc)
+			job_fail(job, INSTALL_ERROR, NULL, "dependency %s: %s", key,
+				 error_msg(&err));
+		error_release(&err);
+		if (rc)
 			return rc;
-		}
 		job_logf(job, "dependency %s installed\n", key);
 	}
 	return 0;
@@ -315,14 +318,14 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 			 strerror(-rc));
 		return rc;
 	}
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	rc = plugin_package_write(m, root, pkgdir, deb, &err);
 	if (rc)
 		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
-			 err.buf ? err.buf : strerror(-rc));
+			 err.msg.buf ? err.msg.buf : strerror(-rc));
 	else
 		job_logf(job, "wrote %s\n", deb);
-	strbuf_release(&err);
+	error_release(&err);
 	return rc;
 }
 
@@ -446,15 +449,14 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 
 /* The plugin root of a git checkout: its subdirectory when one is given. */
 static int git_root(const struct install_source *src, const char *tree, char *root, size_t len,
-		    struct meta_report *r)
+		    struct error *r)
 {
 	const char *sub = src->git_subdir;
 	if (!sub || !*sub)
 		return tree_find_plugin_root(tree, root, len, r);
 	if (sub[0] == '/' || strstr(sub, "..")) {
-		meta_report_add(r, "subdirectory", "regex", NULL,
-				"subdirectory '%s' must be a relative path inside the repository",
-				sub);
+		error_field(r, "subdirectory", "regex", NULL,
+			    "subdirectory '%s' must be a relative path inside the repository", sub);
 		return -EINVAL;
 	}
 	snprintf(root, len, "%s/%s", tree, sub);
@@ -476,17 +478,18 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
 		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
 	int existed;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	int rc = kept_path(env, ns, name, version, deb, sizeof(deb), &existed);
 	if (!rc) {
 		unlink(deb); /* file_copy makes a new file */
 		rc = file_copy(cached, deb, &err);
 	}
 	if (rc)
-		job_logf(job, "the package is not kept (%s)\n", err.buf ? err.buf : strerror(-rc));
+		job_logf(job, "the package is not kept (%s)\n",
+			 err.msg.buf ? err.msg.buf : strerror(-rc));
 	else
 		settle_package(job, env, ns, name, deb, 1, 0);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* method: apt: apt-get install wazo-plugind-<name>-<ns>[=version] from the host's APT
@@ -527,15 +530,15 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	strbuf_release(&show);
 	if (rc == 0 && !found[0])
 		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
-	struct meta_report r = { 0 };
+	struct error r = { 0 };
 	if (rc)
-		meta_report_add(&r, "_package", "required", NULL,
-				"the host's APT sources have no package %s%s%s", pkg,
-				ver && *ver ? " of version " : "", ver && *ver ? ver : "");
+		error_field(&r, "_package", "required", NULL,
+			    "the host's APT sources have no package %s%s%s", pkg,
+			    ver && *ver ? " of version " : "", ver && *ver ? ver : "");
 	else if (strcmp(section, PLUGIN_SECTION))
-		meta_report_add(&r, "Section", "regex", PLUGIN_SECTION,
-				"%s is in section '%s', not a wazo-plugind plugin package", pkg,
-				section);
+		error_field(&r, "Section", "regex", PLUGIN_SECTION,
+			    "%s is in section '%s', not a wazo-plugind plugin package", pkg,
+			    section);
 	if (r.n) {
 		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
 		return rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
@@ -566,8 +569,7 @@ struct install_run {
 	int reinstall;
 	struct name_list *chain;
 	struct plugin_meta m;
-	struct meta_report r;
-	struct strbuf err;
+	struct error err;    /* what failed, and the fields refused */
 	char tree[PATH_MAX]; /* the extracted or cloned source */
 	char root[PATH_MAX]; /* the plugin root in it */
 	char copy[PATH_MAX]; /* a dropped package: the copy that is checked and installed */
@@ -615,17 +617,17 @@ static int run_extract(struct install_run *ir)
 		return 0;
 	struct import_limits lim = { ir->env->cfg->archive_max_bytes,
 				     ir->env->cfg->archive_max_entries };
-	int rc = tree_import(ir->src->path, ir->tree, &lim, &ir->r, &ir->err);
-	if (rc && !ir->r.n) {
+	int rc = tree_import(ir->src->path, ir->tree, &lim, &ir->err);
+	if (rc && !ir->err.n) {
 		job_fail(ir->job, INSTALL_ERROR, NULL, "%s",
-			 ir->err.buf ? ir->err.buf : strerror(-rc));
+			 ir->err.msg.buf ? ir->err.msg.buf : strerror(-rc));
 	} else if (rc) {
 		/* a refused archive stopped at the refused entry; like every validation
 		 * error it is reported at the validating step */
-		job_logf(ir->job, "extraction stopped: %s\n", ir->r.e[0].message);
+		job_logf(ir->job, "extraction stopped: %s\n", ir->err.e[0].message);
 		job_step(ir->job, STEP_VALIDATING);
-		job_fail(ir->job, "validation-error", "Validation error", &ir->r, "%s",
-			 ir->r.e[0].message);
+		job_fail(ir->job, "validation-error", "Validation error", &ir->err, "%s",
+			 ir->err.e[0].message);
 	}
 	return rc;
 }
@@ -633,11 +635,11 @@ static int run_extract(struct install_run *ir)
 static int run_validate_tree(struct install_run *ir)
 {
 	int rc = ir->src->git_url
-		     ? git_root(ir->src, ir->tree, ir->root, sizeof(ir->root), &ir->r)
-		     : tree_find_plugin_root(ir->tree, ir->root, sizeof(ir->root), &ir->r);
+		     ? git_root(ir->src, ir->tree, ir->root, sizeof(ir->root), &ir->err)
+		     : tree_find_plugin_root(ir->tree, ir->root, sizeof(ir->root), &ir->err);
 	if (rc) {
-		job_fail(ir->job, "validation-error", "Validation error", &ir->r, "%s",
-			 ir->r.e[0].message);
+		job_fail(ir->job, "validation-error", "Validation error", &ir->err, "%s",
+			 ir->err.e[0].message);
 		return rc;
 	}
 	rc = step_validate(ir->job, ir->env, ir->root, &ir->m);
@@ -691,7 +693,7 @@ static int run_copy_package(struct install_run *ir)
 	int rc = file_copy(ir->src->path, ir->copy, &ir->err);
 	if (rc)
 		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
-			 ir->err.buf ? ir->err.buf : strerror(-rc));
+			 ir->err.msg.buf ? ir->err.msg.buf : strerror(-rc));
 	return rc;
 }
 
@@ -700,19 +702,19 @@ static int run_validate_package(struct install_run *ir)
 	struct deb_info d = { 0 };
 	int rc = helper_deb_read(ir->copy, DEB_READ_DATA, &d, &ir->err);
 	if (rc) {
-		meta_report_add(&ir->r, "_package", "type", NULL, "%s",
-				ir->err.buf ? ir->err.buf : strerror(-rc));
-		job_fail(ir->job, "validation-error", "Validation error", &ir->r,
-			 "not an installable package: %s", ir->r.e[0].message);
+		error_field(&ir->err, "_package", "type", NULL, "%s",
+			    ir->err.msg.buf ? ir->err.msg.buf : strerror(-rc));
+		job_fail(ir->job, "validation-error", "Validation error", &ir->err,
+			 "not an installable package: %s", ir->err.e[0].message);
 		deb_info_release(&d);
 		return rc;
 	}
 	const char *wv = ir->env->cfg->wazo_version[0] ? ir->env->cfg->wazo_version : NULL;
-	rc = package_drop_validate(&d, wv, &ir->m, &ir->r);
+	rc = package_drop_validate(&d, wv, &ir->m, &ir->err);
 	if (rc)
-		job_fail(ir->job, "validation-error", "Validation error", &ir->r,
-			 "not a valid wazo-plugind plugin package: %s: %s", ir->r.e[0].field,
-			 ir->r.e[0].message);
+		job_fail(ir->job, "validation-error", "Validation error", &ir->err,
+			 "not a valid wazo-plugind plugin package: %s: %s", ir->err.e[0].field,
+			 ir->err.e[0].message);
 	else
 		job_identify(ir->job, &ir->m, d.plugin_yml.buf, d.plugin_yml.len);
 	deb_info_release(&d);
@@ -807,7 +809,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 				    .reinstall = reinstall,
 				    .chain = chain ? chain : &own_chain,
 				    .existed = 1, /* until kept_path says: never remove what was */
-				    .err = STRBUF_INIT };
+				    .err = ERROR_INIT };
 	snprintf(ir->tree, sizeof(ir->tree), "%s/src", workdir);
 	int package = src->path && !src->git_url && deb_looks_like_package(src->path);
 	rc = run_steps(ir, package ? from_package : from_source);
@@ -825,7 +827,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		rm_rf(workdir);
 	}
 	plugin_meta_destroy(&ir->m);
-	strbuf_release(&ir->err);
+	error_release(&ir->err);
 	free(ir);
 	name_list_free(&own_chain);
 	return rc;

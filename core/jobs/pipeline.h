@@ -27,9 +27,9 @@ struct pipeline_host {
 	/* called after every dpkg run, so the listing follows the dpkg database */
 	void (*dpkg_changed)(void *ctx);
 	/* installs the dependency ns/name (from the market) as its own job; chain holds the
-	 * "ns/name" being installed, outermost first. 0, or -errno with reason filled. */
+	 * "ns/name" being installed, outermost first. 0, or -errno with err saying why. */
 	int (*install_dependency)(void *ctx, const char *ns, const char *name,
-				  struct name_list *chain, char *reason, size_t len);
+				  struct name_list *chain, struct error *err);
 };
 
 struct pipeline_env {

@@ -26,32 +26,32 @@ int tree_is_archive_name(const char *name)
 }
 
 int tree_import(const char *src, const char *dest, const struct import_limits *lim,
-		struct meta_report *r, struct strbuf *err)
+		struct error *err)
 {
 	struct stat st;
 	if (lstat(src, &st) < 0) {
-		strbuf_addf(err, "%s: %s", src, strerror(errno));
+		error_addf(err, "%s: %s", src, strerror(errno));
 		return -errno;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		struct strbuf why = STRBUF_INIT;
+		struct error why = ERROR_INIT;
 		int rc = tree_copy(src, dest, TREE_COPY_OWNERS, &why);
 		if (rc)
-			strbuf_addf(err, "copying the plugin tree failed: %s",
-				    why.buf ? why.buf : "");
-		strbuf_release(&why);
+			error_addf(err, "copying the plugin tree failed: %s",
+				   why.msg.buf ? why.msg.buf : "");
+		error_release(&why);
 		return rc;
 	}
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	if (!S_ISREG(st.st_mode) || !tree_is_archive_name(base)) {
-		meta_report_add(r, "_archive", "type", NULL,
-				"'%s' is neither a plugin directory nor an archive "
-				"(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip)",
-				base);
+		error_field(err, "_archive", "type", NULL,
+			    "'%s' is neither a plugin directory nor an archive "
+			    "(.tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip)",
+			    base);
 		return -EINVAL;
 	}
 	/* extracted by wazofs-archive, in a process of its own */
-	return helper_import_archive(src, dest, lim->max_bytes, lim->max_entries, r, err);
+	return helper_import_archive(src, dest, lim->max_bytes, lim->max_entries, err);
 }
 
 static int has_plugin_yml(const char *dir)
@@ -62,7 +62,7 @@ static int has_plugin_yml(const char *dir)
 	return lstat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta_report *r)
+int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct error *err)
 {
 	if (has_plugin_yml(dir)) {
 		snprintf(out, outlen, "%s", dir);
@@ -70,8 +70,8 @@ int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta
 	}
 	DIR *d = opendir(dir);
 	if (!d) {
-		meta_report_add(r, "wazo/plugin.yml", "required", NULL, "cannot read the copy: %s",
-				strerror(errno));
+		error_field(err, "wazo/plugin.yml", "required", NULL, "cannot read the copy: %s",
+			    strerror(errno));
 		return -EINVAL;
 	}
 	char found[2][NAME_MAX + 1];
@@ -96,12 +96,12 @@ int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta
 		return 0;
 	}
 	if (n == 0)
-		meta_report_add(r, "wazo/plugin.yml", "required", NULL,
-				"no wazo/plugin.yml at the top of the copy nor in a directory "
-				"right below it");
+		error_field(err, "wazo/plugin.yml", "required", NULL,
+			    "no wazo/plugin.yml at the top of the copy nor in a directory "
+			    "right below it");
 	else
-		meta_report_add(r, "wazo/plugin.yml", "required", NULL,
-				"%d directories hold a wazo/plugin.yml (%s, %s, ...): keep one", n,
-				found[0], found[1]);
+		error_field(err, "wazo/plugin.yml", "required", NULL,
+			    "%d directories hold a wazo/plugin.yml (%s, %s, ...): keep one", n,
+			    found[0], found[1]);
 	return -EINVAL;
 }

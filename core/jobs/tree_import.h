@@ -4,6 +4,7 @@
  * finds the plugin root. */
 #ifndef WAZOFS_TREE_IMPORT_H
 #define WAZOFS_TREE_IMPORT_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "plugin/plugin_meta.h"
 #include <stddef.h>
@@ -17,10 +18,11 @@ struct import_limits {
  * .tar.zst, .zip), else 0. */
 int tree_is_archive_name(const char *name);
 /* Imports src (a directory or an archive file) into the new directory dest. Returns 0,
- * -EINVAL with r filled (a refused archive or an unsupported entry), or -errno with err. */
+ * -EINVAL with err's fields filled (a refused archive or an unsupported entry), or -errno
+ * with its message. */
 int tree_import(const char *src, const char *dest, const struct import_limits *lim,
-		struct meta_report *r, struct strbuf *err);
+		struct error *err);
 /* The plugin root below dir: dir itself when it holds wazo/plugin.yml, else the single
- * directory right below it that does. Returns 0, or -EINVAL with r filled. */
-int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct meta_report *r);
+ * directory right below it that does. Returns 0, or -EINVAL with err's fields filled. */
+int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct error *err);
 #endif

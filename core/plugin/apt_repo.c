@@ -238,18 +238,18 @@ static int read_package(const char *dir, const char *file, const struct stat *st
 	char path[8192], field[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	struct deb_info d;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct digests dg;
 	int rc = helper_deb_read(path, 0, &d, &err);
 	int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (!rc && fd < 0) {
 		rc = -errno;
-		strbuf_addf(&err, "%s", strerror(-rc));
+		error_addf(&err, "%s", strerror(-rc));
 	}
 	if (!rc) {
 		rc = digest_file(fd, &dg);
 		if (rc)
-			strbuf_addf(&err, "%s", strerror(-rc));
+			error_addf(&err, "%s", strerror(-rc));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -267,9 +267,9 @@ static int read_package(const char *dir, const char *file, const struct stat *st
 	}
 	if (rc)
 		strbuf_addf(warnings, "%s: left out of repo/: %s\n", path,
-			    err.buf ? err.buf : strerror(-rc));
+			    err.msg.buf ? err.msg.buf : strerror(-rc));
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	return rc;
 }
 
@@ -451,7 +451,7 @@ static void gnupg_home(char *out, size_t len)
 }
 
 static int run_gpg(const char *const *argv, const char *input, size_t input_len, unsigned timeout,
-		   struct strbuf *out, struct strbuf *err)
+		   struct strbuf *out, struct error *err)
 {
 	char home[4200];
 	gnupg_home(home, sizeof(home));
@@ -465,7 +465,7 @@ static int run_gpg(const char *const *argv, const char *input, size_t input_len,
 				close(in);
 			if (errfd >= 0)
 				close(errfd);
-			strbuf_addf(err, "cannot stage the text to sign: %s", strerror(errno));
+			error_addf(err, "cannot stage the text to sign: %s", strerror(errno));
 			return -EIO;
 		}
 	}
@@ -491,10 +491,10 @@ static int run_gpg(const char *const *argv, const char *input, size_t input_len,
 		while (why.len && (why.buf[why.len - 1] == '\n'))
 			why.buf[--why.len] = 0;
 		if (rc < 0)
-			strbuf_addf(err, "cannot run gpg: %s", strerror(-rc));
+			error_addf(err, "cannot run gpg: %s", strerror(-rc));
 		else
-			strbuf_addf(err, "gpg exited with status %d: %s", rc,
-				    why.len ? why.buf : "(no message)");
+			error_addf(err, "gpg exited with status %d: %s", rc,
+				   why.len ? why.buf : "(no message)");
 		strbuf_release(&why);
 	}
 	if (in >= 0)
@@ -504,7 +504,7 @@ static int run_gpg(const char *const *argv, const char *input, size_t input_len,
 	return rc ? -EIO : 0;
 }
 
-int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, struct strbuf *err)
+int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, struct error *err)
 {
 	const char *sign[] = { "gpg",
 			       "--batch",
@@ -526,7 +526,7 @@ int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, str
 	if (!rc)
 		rc = run_gpg(export, NULL, 0, timeout_sec, &r->key, err);
 	if (!rc && !r->key.len) {
-		strbuf_addf(err, "gpg exports no public key for '%s'", key);
+		error_addf(err, "gpg exports no public key for '%s'", key);
 		rc = -ENOENT;
 	}
 	if (rc) {

@@ -8,6 +8,7 @@
  * Size, MD5sum, SHA1 and SHA256; Release lists the MD5Sum and SHA256 of each index. */
 #ifndef WAZOFS_APT_REPO_H
 #define WAZOFS_APT_REPO_H
+#include "base/error.h"
 #include "base/name_list.h"
 #include "base/strbuf.h"
 #include <sys/types.h>
@@ -41,7 +42,7 @@ int apt_repo_build(const char *dir, const struct apt_repo *prev, time_t now, str
 		   struct strbuf *warnings);
 /* InRelease (gpg --clearsign, SHA256) and key.gpg with key from the daemon's keyring.
  * 0, or -errno with gpg's reason in err (the repository then stays unsigned). */
-int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, struct strbuf *err);
+int apt_repo_sign(struct apt_repo *r, const char *key, unsigned timeout_sec, struct error *err);
 /* 1 when a and b list the same files (by name, inode, size and mtime). */
 int apt_repo_same_files(const struct apt_repo *a, const struct apt_repo *b);
 void apt_repo_free(struct apt_repo *r);

@@ -68,7 +68,7 @@ const char *archive_helper_path(void)
  * call's result (0 or -errno); err gets the helper's error record, or what went wrong
  * with the helper itself. */
 static int run_helper(const char *const *args, const struct strbuf *in, struct strbuf *out,
-		      struct strbuf *err)
+		      struct error *err)
 {
 	const char *argv[8] = { archive_helper_path() };
 	for (size_t i = 0; args[i] && i + 2 < sizeof(argv) / sizeof(argv[0]); i++)
@@ -80,7 +80,7 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	if (rc) {
 		if (fd >= 0)
 			close(fd);
-		strbuf_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
+		error_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
 		return rc;
 	}
 	struct subproc sp = { .argv = argv,
@@ -91,7 +91,7 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	int status = subproc_run(&sp);
 	close(fd);
 	if (sp.timed_out) {
-		strbuf_addf(err, "%s did not finish within %u seconds", HELPER, sp.timeout_sec);
+		error_addf(err, "%s did not finish within %u seconds", HELPER, sp.timeout_sec);
 		return -ETIMEDOUT;
 	}
 	/* the result and error records, when the helper wrote them */
@@ -101,14 +101,14 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	rc = 0;
 	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
 		if (record_is(&rec, "error"))
-			strbuf_addf(err, "%.*s", (int)rec.value_len, rec.value);
+			error_addf(err, "%.*s", (int)rec.value_len, rec.value);
 		else if (record_is(&rec, "result")) {
 			have_result = 1;
 			rc = -(int)strtol(rec.value, NULL, 10);
 		}
 	}
 	if (status < 0) {
-		strbuf_addf(err, "cannot run %s: %s", argv[0], strerror(-status));
+		error_addf(err, "cannot run %s: %s", argv[0], strerror(-status));
 		return status;
 	}
 	if (out->oom)
@@ -116,9 +116,9 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	if (have_result && (status == 0) == (rc == 0))
 		return rc;
 	if (status > 128)
-		strbuf_addf(err, "%s died of signal %d", HELPER, status - 128);
+		error_addf(err, "%s died of signal %d", HELPER, status - 128);
 	else
-		strbuf_addf(err, "%s ended with status %d and no answer", HELPER, status);
+		error_addf(err, "%s ended with status %d and no answer", HELPER, status);
 	return -EIO;
 }
 
@@ -166,7 +166,7 @@ void archive_helper_deb_request_release(struct deb_request *req)
 }
 
 int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-		     const struct deb_scripts *scripts, struct strbuf *err)
+		     const struct deb_scripts *scripts, struct error *err)
 {
 	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
 	struct deb_request req = { .ctl = *ctl, .scripts = *scripts };
@@ -180,7 +180,7 @@ int helper_deb_write(const char *out_path, const char *rootdir, const struct deb
 	return rc;
 }
 
-int helper_deb_read(const char *path, int flags, struct deb_info *d, struct strbuf *err)
+int helper_deb_read(const char *path, int flags, struct deb_info *d, struct error *err)
 {
 	memset(d, 0, sizeof(*d));
 	struct strbuf out = STRBUF_INIT;
@@ -209,10 +209,10 @@ int helper_deb_read(const char *path, int flags, struct deb_info *d, struct strb
 }
 
 /* One report entry is five records, report_field first. */
-void archive_helper_put_report(struct strbuf *out, const struct meta_report *r)
+void archive_helper_put_report(struct strbuf *out, const struct error *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		const struct meta_error *e = &r->e[i];
+		const struct field_error *e = &r->e[i];
 		char line[16];
 		snprintf(line, sizeof(line), "%u", e->line);
 		records_put_str(out, "report_field", e->field);
@@ -225,14 +225,14 @@ void archive_helper_put_report(struct strbuf *out, const struct meta_report *r)
 
 #define COPY_FIELD(dst, rec) snprintf(dst, sizeof(dst), "%.*s", (int)(rec).value_len, (rec).value)
 
-static void take_report(const struct strbuf *out, struct meta_report *r)
+static void take_report(const struct strbuf *out, struct error *r)
 {
 	size_t pos = 0;
 	struct record rec;
-	struct meta_error *e = NULL;
+	struct field_error *e = NULL;
 	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
 		if (record_is(&rec, "report_field")) {
-			e = r->n < META_MAX_ERRORS ? &r->e[r->n++] : NULL;
+			e = r->n < ERROR_MAX_FIELDS ? &r->e[r->n++] : NULL;
 			if (e) {
 				memset(e, 0, sizeof(*e));
 				COPY_FIELD(e->field, rec);
@@ -252,7 +252,7 @@ static void take_report(const struct strbuf *out, struct meta_report *r)
 }
 
 int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
-			  unsigned long max_entries, struct meta_report *r, struct strbuf *err)
+			  unsigned long max_entries, struct error *err)
 {
 	char bytes[32], entries[32];
 	snprintf(bytes, sizeof(bytes), "%llu", max_bytes);
@@ -260,7 +260,7 @@ int helper_import_archive(const char *src, const char *dest, unsigned long long 
 	const char *args[] = { "import", src, dest, bytes, entries, NULL };
 	struct strbuf out = STRBUF_INIT;
 	int rc = run_helper(args, NULL, &out, err);
-	take_report(&out, r);
+	take_report(&out, err);
 	strbuf_release(&out);
 	return rc;
 }

@@ -7,6 +7,7 @@
  * with err saying how. */
 #ifndef WAZOFS_ARCHIVE_HELPER_H
 #define WAZOFS_ARCHIVE_HELPER_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "deb_reader.h"
 #include "deb_writer.h"
@@ -23,15 +24,15 @@ void archive_helper_use(const char *path);
 void archive_helper_set_timeout(unsigned seconds);
 
 int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-		     const struct deb_scripts *scripts, struct strbuf *err);
-int helper_deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *err);
+		     const struct deb_scripts *scripts, struct error *err);
+int helper_deb_read(const char *path, int flags, struct deb_info *out, struct error *err);
 /* tree_import of an archive (jobs/tree_import.h), limits as given; a directory is copied
  * in process by the caller. */
 int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
-			  unsigned long max_entries, struct meta_report *r, struct strbuf *err);
+			  unsigned long max_entries, struct error *err);
 
 /* The helper's side: what a result looks like on its way back (records.h). */
-void archive_helper_put_report(struct strbuf *out, const struct meta_report *r);
+void archive_helper_put_report(struct strbuf *out, const struct error *r);
 /* The helper's side of deb-write: the request its caller wrote, decoded (one table of
  * fields serves both sides). The fields point into owned; release with
  * archive_helper_deb_request_release. 0 or -ENOMEM. */

@@ -76,13 +76,13 @@ static int metadata_path(const char *path, struct deb_info *d)
 
 /* Reads one tar member (control or data) through a nested reader. */
 static int read_member(struct archive *outer, const char *member_name, int is_control,
-		       struct deb_info *d, struct strbuf *err)
+		       struct deb_info *d, struct error *err)
 {
 	struct member *mine = calloc(1, sizeof(*mine)); /* 64 KiB: not on the stack */
 	struct archive *in = mine ? archive_read_new() : NULL;
 	if (!in) {
 		free(mine);
-		strbuf_addf(err, "out of memory");
+		error_addf(err, "out of memory");
 		return -ENOMEM;
 	}
 	mine->outer = outer;
@@ -110,17 +110,17 @@ static int read_member(struct archive *outer, const char *member_name, int is_co
 			rc = read_entry(in, PLUGIN_YML_MAX, &d->plugin_yml);
 		}
 		if (rc == -EFBIG) {
-			strbuf_addf(err, "%s: %s is too large", member_name, strip_dot(path));
+			error_addf(err, "%s: %s is too large", member_name, strip_dot(path));
 			break;
 		}
 	}
 	if (rc == -EINVAL)
-		strbuf_addf(err, "%s is not a valid tar archive: %s", member_name,
-			    archive_error_string(in) ? archive_error_string(in) : "read error");
+		error_addf(err, "%s is not a valid tar archive: %s", member_name,
+			   archive_error_string(in) ? archive_error_string(in) : "read error");
 	else if (rc == -ENOMEM)
-		strbuf_addf(err, "out of memory");
+		error_addf(err, "out of memory");
 	else if (!rc && is_control && !found_control) {
-		strbuf_addf(err, "%s has no control file", member_name);
+		error_addf(err, "%s has no control file", member_name);
 		rc = -EINVAL;
 	}
 	archive_read_free(in);
@@ -134,18 +134,18 @@ static int member_is(const char *name, const char *stem)
 	return strncmp(name, stem, n) == 0 && (name[n] == 0 || name[n] == '.');
 }
 
-int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *err)
+int deb_read(const char *path, int flags, struct deb_info *out, struct error *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct archive *a = archive_read_new();
 	if (!a) {
-		strbuf_addf(err, "out of memory");
+		error_addf(err, "out of memory");
 		return -ENOMEM;
 	}
 	archive_read_support_format_ar(a);
 	int rc = 0, n = 0, seen_control = 0, seen_data = 0;
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-		strbuf_addf(err, "not a Debian package: %s", archive_error_string(a));
+		error_addf(err, "not a Debian package: %s", archive_error_string(a));
 		rc = -EINVAL;
 	}
 	struct archive_entry *e;
@@ -154,8 +154,8 @@ int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *e
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			strbuf_addf(err, "not a valid Debian package (after %d members): %s", n,
-				    archive_error_string(a));
+			error_addf(err, "not a valid Debian package (after %d members): %s", n,
+				   archive_error_string(a));
 			rc = -EINVAL;
 			break;
 		}
@@ -165,8 +165,8 @@ int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *e
 			struct strbuf v = STRBUF_INIT;
 			rc = strcmp(name, "debian-binary") ? -EINVAL : read_entry(a, 64, &v);
 			if (rc || v.len < 2 || memcmp(v.buf, "2.", 2)) {
-				strbuf_addf(err, "not a Debian package: debian-binary %s",
-					    rc ? "is missing" : "is not format 2.x");
+				error_addf(err, "not a Debian package: debian-binary %s",
+					   rc ? "is missing" : "is not format 2.x");
 				rc = -EINVAL;
 			}
 			strbuf_release(&v);
@@ -182,8 +182,8 @@ int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *e
 		}
 	}
 	if (!rc && (!seen_control || ((flags & DEB_READ_DATA) && !seen_data))) {
-		strbuf_addf(err, "not a valid Debian package: no %s member",
-			    seen_control ? "data.tar" : "control.tar");
+		error_addf(err, "not a valid Debian package: no %s member",
+			   seen_control ? "data.tar" : "control.tar");
 		rc = -EINVAL;
 	}
 	archive_read_free(a);

@@ -4,6 +4,7 @@
  * its end is also how a truncated or corrupt package is caught before dpkg sees it. */
 #ifndef WAZOFS_DEB_READER_H
 #define WAZOFS_DEB_READER_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <stddef.h>
 
@@ -24,7 +25,7 @@ enum { DEB_READ_DATA = 1 };
 int deb_looks_like_package(const char *path);
 /* Reads path: 0, or -EINVAL (not a package, truncated, corrupt: err says what and where)
  * or another -errno with err. Release out with deb_info_release, also on failure. */
-int deb_read(const char *path, int flags, struct deb_info *out, struct strbuf *err);
+int deb_read(const char *path, int flags, struct deb_info *out, struct error *err);
 void deb_info_release(struct deb_info *d);
 /* The value of field in a control paragraph (names compare without case; the first line
  * only, leading blanks removed). 0, -ENOENT or -ENAMETOOLONG (past len). */

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fail_archive(struct strbuf *err, struct archive *a, const char *what)
+static int fail_archive(struct error *err, struct archive *a, const char *what)
 {
-	strbuf_addf(err, "%s: %s", what,
-		    archive_error_string(a) ? archive_error_string(a) : "error");
+	error_addf(err, "%s: %s", what,
+		   archive_error_string(a) ? archive_error_string(a) : "error");
 	int e = archive_errno(a);
 	return e > 0 ? -e : -EIO;
 }
@@ -42,7 +42,7 @@ static void set_root_owner(struct archive_entry *e)
 }
 
 static int add_mem_file(struct archive *a, const char *path, const char *data, int mode,
-			time_t mtime, struct strbuf *err)
+			time_t mtime, struct error *err)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, path);
@@ -62,12 +62,12 @@ static int add_mem_file(struct archive *a, const char *path, const char *data, i
 /* Installed-Size and conffiles, from a walk of rootdir before data.tar is written: the
  * control member comes first in the ar, and data.tar is streamed after it. */
 static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned long *installed_kb,
-			struct strbuf *err)
+			struct error *err)
 {
 	char *roots[] = { (char *)rootdir, NULL };
 	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
 	if (!fts) {
-		strbuf_addf(err, "%s: %s", rootdir, strerror(errno));
+		error_addf(err, "%s: %s", rootdir, strerror(errno));
 		return -errno;
 	}
 	size_t rootlen = strlen(rootdir);
@@ -79,7 +79,7 @@ static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned 
 		if (f->fts_info == FTS_DP)
 			continue;
 		if (f->fts_info == FTS_DNR || f->fts_info == FTS_ERR || f->fts_info == FTS_NS) {
-			strbuf_addf(err, "%s: %s", f->fts_path, strerror(f->fts_errno));
+			error_addf(err, "%s: %s", f->fts_path, strerror(f->fts_errno));
 			rc = -f->fts_errno;
 			break;
 		}
@@ -96,7 +96,7 @@ static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned 
 	}
 	if (!f && errno) { /* NULL with errno 0 is the end of the walk */
 		rc = -errno;
-		strbuf_addf(err, "%s: %s", rootdir, strerror(errno));
+		error_addf(err, "%s: %s", rootdir, strerror(errno));
 	}
 	fts_close(fts);
 	*installed_kb = kb;
@@ -104,7 +104,7 @@ static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned 
 }
 
 /* Streams data.tar.xz of rootdir to fd, at its current offset. */
-static int write_data_tar(int fd, const char *rootdir, struct strbuf *err)
+static int write_data_tar(int fd, const char *rootdir, struct error *err)
 {
 	struct archive *disk = archive_read_disk_new();
 	struct archive *tar = archive_write_new();
@@ -151,8 +151,8 @@ static int write_data_tar(int fd, const char *rootdir, struct strbuf *err)
 			rel++;
 		mode_t type = archive_entry_filetype(e);
 		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			strbuf_addf(err, "%s: only files, directories and symlinks can be packaged",
-				    rel);
+			error_addf(err, "%s: only files, directories and symlinks can be packaged",
+				   rel);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -213,7 +213,7 @@ static void add_description(struct strbuf *sb, const char *desc)
 
 static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 			     const struct deb_scripts *scripts, const char *conffiles,
-			     unsigned long installed_kb, time_t now, struct strbuf *err)
+			     unsigned long installed_kb, time_t now, struct error *err)
 {
 	struct strbuf control = STRBUF_INIT;
 	strbuf_addf(&control,
@@ -266,7 +266,7 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 #define AR_HEADER_LEN 60
 
 static int ar_member_header(struct archive *ar, const char *name, la_int64_t size, time_t now,
-			    struct strbuf *err)
+			    struct error *err)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -282,11 +282,11 @@ static int ar_member_header(struct archive *ar, const char *name, la_int64_t siz
 }
 
 /* An ar writer on out (a strbuf) or, when out is NULL, on fd; no block padding. */
-static struct archive *ar_open(int fd, struct strbuf *out, struct strbuf *err)
+static struct archive *ar_open(int fd, struct strbuf *out, struct error *err)
 {
 	struct archive *ar = archive_write_new();
 	if (!ar) {
-		strbuf_addf(err, "out of memory");
+		error_addf(err, "out of memory");
 		return NULL;
 	}
 	archive_write_set_format_ar_bsd(ar);
@@ -304,7 +304,7 @@ static struct archive *ar_open(int fd, struct strbuf *out, struct strbuf *err)
 
 /* A member whose content is in memory. */
 static int ar_put_member(struct archive *ar, const char *name, const void *data, size_t len,
-			 time_t now, struct strbuf *err)
+			 time_t now, struct error *err)
 {
 	int rc = ar_member_header(ar, name, (la_int64_t)len, now, err);
 	if (!rc && archive_write_data(ar, data, len) < 0)
@@ -316,7 +316,7 @@ static int ar_put_member(struct archive *ar, const char *name, const void *data,
  * in memory, after the archive's magic. The member's data never follows, so closing
  * that writer reports it missing; the header is written by then. */
 static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t size, time_t now,
-			struct strbuf *err)
+			struct error *err)
 {
 	struct strbuf mem = STRBUF_INIT;
 	struct archive *ar = ar_open(-1, &mem, err);
@@ -324,7 +324,7 @@ static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t si
 	if (ar)
 		archive_write_free(ar);
 	if (!rc && mem.len != AR_MAGIC_LEN + AR_HEADER_LEN) {
-		strbuf_addf(err, "%s: unexpected ar header", name);
+		error_addf(err, "%s: unexpected ar header", name);
 		rc = -EIO;
 	}
 	if (!rc)
@@ -335,7 +335,7 @@ static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t si
 
 /* data.tar.xz, streamed after a header left blank and written once its size is known,
  * then the pad to an even size. */
-static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct strbuf *err)
+static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct error *err)
 {
 	off_t hdr_at = lseek(fd, 0, SEEK_CUR);
 	if (hdr_at < 0 || lseek(fd, AR_HEADER_LEN, SEEK_CUR) < 0)
@@ -356,7 +356,7 @@ static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct st
 }
 
 static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir, time_t now,
-			 struct strbuf *err)
+			 struct error *err)
 {
 	struct archive *ar = ar_open(fd, NULL, err);
 	if (!ar)
@@ -368,20 +368,20 @@ static int write_package(int fd, const struct strbuf *control_tar, const char *r
 	if (!rc && archive_write_close(ar) != ARCHIVE_OK)
 		rc = fail_archive(err, ar, "the package");
 	archive_write_free(ar);
-	size_t before = err->len;
+	size_t before = err->msg.len;
 	if (!rc)
 		rc = ar_put_data_member(fd, rootdir, now, err);
-	if (rc && err->len == before)
-		strbuf_addf(err, "writing data.tar.xz: %s", strerror(-rc));
+	if (rc && err->msg.len == before)
+		error_addf(err, "writing data.tar.xz: %s", strerror(-rc));
 	if (!rc && fsync(fd) < 0) {
 		rc = -errno;
-		strbuf_addf(err, "fsync: %s", strerror(errno));
+		error_addf(err, "fsync: %s", strerror(errno));
 	}
 	return rc;
 }
 
 int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-	      const struct deb_scripts *scripts, struct strbuf *err)
+	      const struct deb_scripts *scripts, struct error *err)
 {
 	char tmp_path[PATH_MAX];
 	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path);
@@ -390,7 +390,7 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 	time_t now = time(NULL);
 	int rc;
 	if (deb_version_check(ctl->version)) {
-		strbuf_addf(err, "version '%s' is not a valid Debian version", ctl->version);
+		error_addf(err, "version '%s' is not a valid Debian version", ctl->version);
 		return -EINVAL;
 	}
 	/* one-line fields stay one line: a newline would add a control field */
@@ -401,7 +401,7 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 	};
 	for (size_t i = 0; i < sizeof(one_line) / sizeof(one_line[0]); i++)
 		if (deb_has_control_char(one_line[i])) {
-			strbuf_addf(err, "the %s field holds a control character", names[i]);
+			error_addf(err, "the %s field holds a control character", names[i]);
 			return -EINVAL;
 		}
 	rc = measure_tree(rootdir, &conffiles, &kb, err);
@@ -411,17 +411,17 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 	int fd = -1;
 	if (!rc && (fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		rc = -errno;
-		strbuf_addf(err, "%s: %s", tmp_path, strerror(errno));
+		error_addf(err, "%s: %s", tmp_path, strerror(errno));
 	}
 	if (!rc)
 		rc = write_package(fd, &control_tar, rootdir, now, err);
 	if (fd >= 0 && close(fd) < 0 && !rc) {
 		rc = -errno;
-		strbuf_addf(err, "close %s: %s", tmp_path, strerror(errno));
+		error_addf(err, "close %s: %s", tmp_path, strerror(errno));
 	}
 	if (!rc && rename(tmp_path, out_path) < 0) {
 		rc = -errno;
-		strbuf_addf(err, "rename %s: %s", out_path, strerror(errno));
+		error_addf(err, "rename %s: %s", out_path, strerror(errno));
 	}
 	if (rc)
 		unlink(tmp_path);

@@ -4,6 +4,7 @@
  * renamed into place. */
 #ifndef WAZOFS_DEB_WRITER_H
 #define WAZOFS_DEB_WRITER_H
+#include "base/error.h"
 #include "base/strbuf.h"
 
 struct deb_control {
@@ -19,7 +20,7 @@ struct deb_scripts {
 /* Packs the tree at rootdir (its content becomes /) into out_path. Files under /etc
  * become conffiles. Returns 0, or -errno with a message in err naming what failed. */
 int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-	      const struct deb_scripts *scripts, struct strbuf *err);
+	      const struct deb_scripts *scripts, struct error *err);
 
 /* 0 when v follows dpkg's version syntax ([epoch:]upstream[-revision]: digits for the
  * epoch, an upstream part that starts with a digit, only alphanumerics and . + ~, with

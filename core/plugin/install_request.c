@@ -16,16 +16,16 @@ int install_request_name(const char *name)
 }
 
 static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char *dst, size_t len,
-		    int required, struct strbuf *err)
+		    int required, struct error *err)
 {
 	const char *v = ydoc_get_scalar(d, opts, key);
 	if (!v || !*v) {
 		if (required)
-			strbuf_addf(err, "options.%s is required", key);
+			error_addf(err, "options.%s is required", key);
 		return required ? -EINVAL : 0;
 	}
 	if (strlen(v) >= len) {
-		strbuf_addf(err, "options.%s is too long", key);
+		error_addf(err, "options.%s is too long", key);
 		return -EINVAL;
 	}
 	snprintf(dst, len, "%s", v);
@@ -33,21 +33,21 @@ static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char
 }
 
 /* method apt: the names become a package name and version on apt-get's command line */
-static int check_apt_names(const struct install_request *r, struct strbuf *err)
+static int check_apt_names(const struct install_request *r, struct error *err)
 {
 	if (!plugin_token_valid(r->ns, strlen(r->ns), 0))
-		strbuf_addf(err, "options.namespace '%s' does not match ^[a-z0-9]+$", r->ns);
+		error_addf(err, "options.namespace '%s' does not match ^[a-z0-9]+$", r->ns);
 	else if (!plugin_token_valid(r->name, strlen(r->name), 1))
-		strbuf_addf(err, "options.name '%s' does not match ^[a-z0-9-]+$", r->name);
+		error_addf(err, "options.name '%s' does not match ^[a-z0-9-]+$", r->name);
 	else if (r->version[0] && deb_version_check(r->version))
-		strbuf_addf(err, "options.version '%s' is not a Debian version", r->version);
+		error_addf(err, "options.version '%s' is not a Debian version", r->version);
 	else
 		return 0;
 	return -EINVAL;
 }
 
 int install_request_parse(const char *text, size_t len, struct install_request *r,
-			  struct strbuf *err)
+			  struct error *err)
 {
 	memset(r, 0, sizeof(*r));
 	yaml_document_t doc;
@@ -60,10 +60,10 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 	const char *reinstall = ydoc_get_scalar(&doc, root, "reinstall");
 	if (!method ||
 	    (strcmp(method, "git") && strcmp(method, "market") && strcmp(method, "apt"))) {
-		strbuf_addf(err, "method must be git, market or apt");
+		error_addf(err, "method must be git, market or apt");
 		rc = -EINVAL;
 	} else if (!opts || opts->type != YAML_MAPPING_NODE) {
-		strbuf_addf(err, "options must be a mapping");
+		error_addf(err, "options must be a mapping");
 		rc = -EINVAL;
 	} else {
 		snprintf(r->method, sizeof(r->method), "%s", method);

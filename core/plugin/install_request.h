@@ -5,6 +5,7 @@
  * and, for both, the optional reinstall: true. */
 #ifndef WAZOFS_INSTALL_REQUEST_H
 #define WAZOFS_INSTALL_REQUEST_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <stddef.h>
 
@@ -19,7 +20,7 @@ struct install_request {
 int install_request_name(const char *name);
 /* Parses text. Returns 0, or -EINVAL with a message in err. */
 int install_request_parse(const char *text, size_t len, struct install_request *r,
-			  struct strbuf *err);
+			  struct error *err);
 /* Appends text (len bytes) to out with the user information of every URL in it
  * ("scheme://user:token@host") replaced by "***": for logs, statuses and history. */
 void url_redact(const char *text, size_t len, struct strbuf *out);

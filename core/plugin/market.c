@@ -75,14 +75,13 @@ static char *render_extra(yaml_document_t *d, yaml_node_t *item)
 }
 
 static int load_item(yaml_document_t *d, yaml_node_t *n, struct market_item *it, size_t idx,
-		     struct strbuf *err)
+		     struct error *err)
 {
 	const char *ns = ydoc_get_scalar(d, n, "namespace"), *name = ydoc_get_scalar(d, n, "name");
 	yaml_node_t *versions = ydoc_get(d, n, "versions");
 	if (!ns || !name || !versions || versions->type != YAML_SEQUENCE_NODE) {
-		strbuf_addf(err,
-			    "item %zu (line %zu): needs namespace, name and a list of versions",
-			    idx, n->start_mark.line + 1);
+		error_addf(err, "item %zu (line %zu): needs namespace, name and a list of versions",
+			   idx, n->start_mark.line + 1);
 		return -EINVAL;
 	}
 	it->ns = strdup(ns);
@@ -97,7 +96,7 @@ static int load_item(yaml_document_t *d, yaml_node_t *n, struct market_item *it,
 		yaml_node_t *opts = ydoc_get(d, vn, "options");
 		const char *version = ydoc_get_scalar(d, vn, "version");
 		if (!version) {
-			strbuf_addf(err, "%s/%s: version %zu has no version", ns, name, i);
+			error_addf(err, "%s/%s: version %zu has no version", ns, name, i);
 			return -EINVAL;
 		}
 		struct market_version *v = &it->versions[it->n_versions++];
@@ -112,12 +111,12 @@ static int load_item(yaml_document_t *d, yaml_node_t *n, struct market_item *it,
 	return 0;
 }
 
-int market_load(const char *path, struct market **out, struct strbuf *err)
+int market_load(const char *path, struct market **out, struct error *err)
 {
 	struct strbuf text = STRBUF_INIT;
 	int rc = strbuf_read_file(&text, path, MARKET_MAX);
 	if (rc)
-		strbuf_addf(err, "%s: %s", path, strerror(-rc));
+		error_addf(err, "%s: %s", path, strerror(-rc));
 	else
 		rc = market_parse(text.buf, text.len, path, out, err);
 	strbuf_release(&text);
@@ -125,16 +124,16 @@ int market_load(const char *path, struct market **out, struct strbuf *err)
 }
 
 int market_parse(const char *text, size_t len, const char *origin, struct market **out,
-		 struct strbuf *err)
+		 struct error *err)
 {
 	int rc;
 	const char *path = origin;
 	yaml_document_t doc;
-	struct strbuf yerr = STRBUF_INIT;
+	struct error yerr = ERROR_INIT;
 	rc = ydoc_load(text, len, &doc, NULL, &yerr);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", path, yerr.buf ? yerr.buf : strerror(-rc));
-		strbuf_release(&yerr);
+		error_addf(err, "%s: %s", path, yerr.msg.buf ? yerr.msg.buf : strerror(-rc));
+		error_release(&yerr);
 		return rc;
 	}
 	struct market *m = calloc(1, sizeof(*m));
@@ -142,7 +141,7 @@ int market_parse(const char *text, size_t len, const char *origin, struct market
 	size_t count = ydoc_seq_len(items);
 	rc = m ? 0 : -ENOMEM;
 	if (!rc && (!items || items->type != YAML_SEQUENCE_NODE)) {
-		strbuf_addf(err, "%s: expected {\"items\": [...]}", path);
+		error_addf(err, "%s: expected {\"items\": [...]}", path);
 		rc = -EINVAL;
 	}
 	if (!rc && !(m->items = calloc(count ? count : 1, sizeof(*m->items))))

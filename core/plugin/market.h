@@ -4,6 +4,7 @@
  * A loaded market is immutable; the owner frees it with market_free(). */
 #ifndef WAZOFS_MARKET_H
 #define WAZOFS_MARKET_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <stddef.h>
 
@@ -25,10 +26,10 @@ struct market {
 };
 
 /* Loads path. Returns 0, or -errno / -EINVAL with a message in err. */
-int market_load(const char *path, struct market **out, struct strbuf *err);
+int market_load(const char *path, struct market **out, struct error *err);
 /* The same from text (len bytes); origin names it in errors. */
 int market_parse(const char *text, size_t len, const char *origin, struct market **out,
-		 struct strbuf *err);
+		 struct error *err);
 void market_free(struct market *m);
 const struct market_item *market_find(const struct market *m, const char *ns, const char *name);
 /* 1 when the version's min/max Wazo versions admit running ("" or NULL: admitted). */

@@ -13,31 +13,31 @@ static const char *field_or_none(const struct deb_info *d, const char *field, ch
 }
 
 int package_drop_validate(const struct deb_info *d, const char *wazo_version, struct plugin_meta *m,
-			  struct meta_report *r)
+			  struct error *r)
 {
 	char section[128], package[512], version[256], want[300];
 	memset(m, 0, sizeof(*m));
-	memset(r, 0, sizeof(*r));
+	r->n = 0; /* the fields refused; a message the caller has stays */
 	field_or_none(d, "Section", section, sizeof(section));
 	field_or_none(d, "Package", package, sizeof(package));
 	field_or_none(d, "Version", version, sizeof(version));
 	if (strcmp(section, PLUGIN_SECTION))
-		meta_report_add(r, "Section", "regex", PLUGIN_SECTION,
-				"package %s is in section '%s', not a wazo-plugind plugin package "
-				"(section " PLUGIN_SECTION ")",
-				package, section);
+		error_field(r, "Section", "regex", PLUGIN_SECTION,
+			    "package %s is in section '%s', not a wazo-plugind plugin package "
+			    "(section " PLUGIN_SECTION ")",
+			    package, section);
 	if (d->n_plugin_yml == 0)
-		meta_report_add(r, "plugin.yml", "required", NULL,
-				"the package holds no /" PLUGINS_DIR
-				"/<namespace>/<name>/wazo/plugin.yml");
+		error_field(r, "plugin.yml", "required", NULL,
+			    "the package holds no /" PLUGINS_DIR
+			    "/<namespace>/<name>/wazo/plugin.yml");
 	else if (d->n_plugin_yml > 1)
-		meta_report_add(r, "plugin.yml", "required", NULL,
-				"the package holds %d plugin metadata files under /" PLUGINS_DIR
-				"/: one is expected",
-				d->n_plugin_yml);
+		error_field(r, "plugin.yml", "required", NULL,
+			    "the package holds %d plugin metadata files under /" PLUGINS_DIR
+			    "/: one is expected",
+			    d->n_plugin_yml);
 	if (r->n)
 		return -EINVAL;
-	struct meta_report yr;
+	struct error yr = ERROR_INIT;
 	int rc = plugin_meta_parse(d->plugin_yml.buf ? d->plugin_yml.buf : "", d->plugin_yml.len,
 				   wazo_version, m, &yr);
 	if (rc == 0 && plugin_meta_check_limits(m, &yr))
@@ -49,20 +49,20 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 		return rc;
 	}
 	if (strcmp(m->namespace, d->yml_ns) || strcmp(m->name, d->yml_name))
-		meta_report_add(r, strcmp(m->namespace, d->yml_ns) ? "namespace" : "name", "regex",
-				NULL,
-				"plugin.yml names %s/%s but the package keeps it under "
-				"/" PLUGINS_DIR "/%s/%s/",
-				m->namespace, m->name, d->yml_ns, d->yml_name);
+		error_field(r, strcmp(m->namespace, d->yml_ns) ? "namespace" : "name", "regex",
+			    NULL,
+			    "plugin.yml names %s/%s but the package keeps it under "
+			    "/" PLUGINS_DIR "/%s/%s/",
+			    m->namespace, m->name, d->yml_ns, d->yml_name);
 	plugin_package_name(m->name, m->namespace, want, sizeof(want));
 	if (strcmp(package, want))
-		meta_report_add(r, "Package", "regex", NULL,
-				"the control file names package %s but plugin.yml makes it %s",
-				package, want);
+		error_field(r, "Package", "regex", NULL,
+			    "the control file names package %s but plugin.yml makes it %s", package,
+			    want);
 	if (strcmp(version, m->version))
-		meta_report_add(r, "Version", "regex", NULL,
-				"the control file has version %s but plugin.yml has %s", version,
-				m->version);
+		error_field(r, "Version", "regex", NULL,
+			    "the control file has version %s but plugin.yml has %s", version,
+			    m->version);
 	if (r->n) {
 		plugin_meta_destroy(m);
 		memset(m, 0, sizeof(*m));

@@ -12,5 +12,5 @@
  * that is wrong (Section, Package, Version, plugin.yml, or a plugin.yml field) and m
  * left empty. wazo_version: the running one (NULL: min/max not checked). */
 int package_drop_validate(const struct deb_info *d, const char *wazo_version, struct plugin_meta *m,
-			  struct meta_report *r);
+			  struct error *r);
 #endif

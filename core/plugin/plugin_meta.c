@@ -19,49 +19,10 @@
 #define NAME_RE	     "^[a-z0-9-]+$"
 #define NAMESPACE_RE "^[a-z0-9]+$"
 
-void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
-		     const char *constraint, const char *fmt, ...)
-{
-	if (r->n >= META_MAX_ERRORS)
-		return;
-	struct meta_error *e = &r->e[r->n++];
-	snprintf(e->field, sizeof(e->field), "%s", field);
-	snprintf(e->constraint_id, sizeof(e->constraint_id), "%s", constraint_id);
-	snprintf(e->constraint, sizeof(e->constraint), "%s", constraint ? constraint : "");
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void meta_report_fields(const struct meta_report *r, char *out, size_t outlen)
-{
-	const char *names[META_MAX_ERRORS];
-	size_t n = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		size_t j;
-		for (j = 0; j < n && strcmp(names[j], r->e[i].field); j++)
-			;
-		if (j == n)
-			names[n++] = r->e[i].field;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(names[0]), cmp_str);
-	out[0] = 0;
-	size_t off = 0;
-	for (size_t i = 0; i < n && off < outlen; i++)
-		off += (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", names[i]);
-}
-
-void meta_report_render(const struct meta_report *r, struct strbuf *sb)
+void error_render_fields(const struct error *r, struct strbuf *sb)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		const struct meta_error *e = &r->e[i];
+		const struct field_error *e = &r->e[i];
 		char *key = y11_quote(e->field);
 		strbuf_addf(sb, "  %s:\n", key ? key : "field");
 		free(key);
@@ -155,7 +116,7 @@ static int regex_full_match(const char *pattern, const char *s)
 
 /* A version-like field after Python str() coercion of int/float/bool; NULL (and an
  * error in r) when it is not a string then. */
-static char *coerced_string(yaml_node_t *n, const char *field, struct meta_report *r)
+static char *coerced_string(yaml_node_t *n, const char *field, struct error *r)
 {
 	if (is_scalar(n)) {
 		enum y11_kind k = scalar_kind(n);
@@ -168,31 +129,30 @@ static char *coerced_string(yaml_node_t *n, const char *field, struct meta_repor
 		}
 	}
 	if (is_null(n))
-		meta_report_add(r, field, "required", NULL, "Field may not be null.");
+		error_field(r, field, "required", NULL, "Field may not be null.");
 	else
-		meta_report_add(r, field, "type", NULL, "Not a valid string.");
+		error_field(r, field, "type", NULL, "Not a valid string.");
 	return NULL;
 }
 
 static char *required_regex_string(yaml_document_t *d, yaml_node_t *root, const char *field,
-				   const char *pattern, struct meta_report *r)
+				   const char *pattern, struct error *r)
 {
 	int present;
 	yaml_node_t *n = map_get(d, root, field, &present);
 	if (!present) {
-		meta_report_add(r, field, "required", NULL, "Missing data for required field.");
+		error_field(r, field, "required", NULL, "Missing data for required field.");
 		return NULL;
 	}
 	if (!scalar_is_string(n)) {
 		if (is_null(n))
-			meta_report_add(r, field, "required", NULL, "Field may not be null.");
+			error_field(r, field, "required", NULL, "Field may not be null.");
 		else
-			meta_report_add(r, field, "type", NULL, "Not a valid string.");
+			error_field(r, field, "type", NULL, "Not a valid string.");
 		return NULL;
 	}
 	if (!regex_full_match(pattern, scalar_text(n))) {
-		meta_report_add(r, field, "regex", pattern,
-				"String does not match expected pattern.");
+		error_field(r, field, "regex", pattern, "String does not match expected pattern.");
 		return NULL;
 	}
 	return strdup(scalar_text(n));
@@ -280,22 +240,20 @@ static int debian_relation_valid(const char *s)
 
 /* Each field that reaches a control file, a path or a command line, by Debian's and the
  * plugin name rules. */
-static void check_injection(const struct plugin_meta *m, struct meta_report *r)
+static void check_injection(const struct plugin_meta *m, struct error *r)
 {
 	if (m->name && !plugin_token_valid(m->name, strlen(m->name), 1))
-		meta_report_add(r, "name", "regex", NAME_RE,
-				"String does not match expected pattern.");
+		error_field(r, "name", "regex", NAME_RE, "String does not match expected pattern.");
 	if (m->namespace && !plugin_token_valid(m->namespace, strlen(m->namespace), 0))
-		meta_report_add(r, "namespace", "regex", NAMESPACE_RE,
-				"String does not match expected pattern.");
+		error_field(r, "namespace", "regex", NAMESPACE_RE,
+			    "String does not match expected pattern.");
 	for (size_t i = 0; i < m->n_debian_depends; i++)
 		if (!debian_relation_valid(m->debian_depends[i])) {
-			meta_report_add(
-			    r, "debian_depends", "regex", "name [(op version)] [| ...]",
-			    "debian_depends[%zu]: not a Debian relation (a package name, "
-			    "an optional version and alternatives with '|'; no ',' nor "
-			    "control characters).",
-			    i);
+			error_field(r, "debian_depends", "regex", "name [(op version)] [| ...]",
+				    "debian_depends[%zu]: not a Debian relation (a package name, "
+				    "an optional version and alternatives with '|'; no ',' nor "
+				    "control characters).",
+				    i);
 			break;
 		}
 	for (size_t i = 0; i < m->n_depends; i++) {
@@ -308,14 +266,14 @@ static void check_injection(const struct plugin_meta *m, struct meta_report *r)
 				      ? "version"
 				      : NULL;
 		if (bad) {
-			meta_report_add(r, "depends", "regex", NULL,
-					"depends[%zu].%s: not a valid plugin %s.", i, bad, bad);
+			error_field(r, "depends", "regex", NULL,
+				    "depends[%zu].%s: not a valid plugin %s.", i, bad, bad);
 			break;
 		}
 	}
 }
 
-int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
+int plugin_meta_check_limits(const struct plugin_meta *m, struct error *r)
 {
 	static const struct {
 		const char *field;
@@ -329,14 +287,14 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 		if (values[i] && strlen(values[i]) > limits[i].max) {
 			char c[32];
 			snprintf(c, sizeof(c), "length <= %zu", limits[i].max);
-			meta_report_add(r, limits[i].field, "range", c,
-					"Longer than %zu characters.", limits[i].max);
+			error_field(r, limits[i].field, "range", c, "Longer than %zu characters.",
+				    limits[i].max);
 			each_ok = 0;
 		}
 	if (m->version && each_ok && deb_version_check(m->version)) {
-		meta_report_add(r, "version", "regex", "[epoch:]upstream[-revision]",
-				"Not a version dpkg accepts (it must start with a digit and hold "
-				"only letters, digits and . + ~ - :).");
+		error_field(r, "version", "regex", "[epoch:]upstream[-revision]",
+			    "Not a version dpkg accepts (it must start with a digit and hold "
+			    "only letters, digits and . + ~ - :).");
 		each_ok = 0;
 	}
 	check_injection(m, r);
@@ -347,15 +305,15 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r)
 	char file[1024];
 	plugin_deb_filename(m->name, m->namespace, m->version, file, sizeof(file));
 	if (strlen(file) > 255)
-		meta_report_add(r, "name", "range", "package file name <= 255",
-				"The package file name %.40s... would be longer than 255 "
-				"characters.",
-				file);
+		error_field(r, "name", "range", "package file name <= 255",
+			    "The package file name %.40s... would be longer than 255 "
+			    "characters.",
+			    file);
 	return r->n ? -EINVAL : 0;
 }
 
 static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct plugin_meta *m,
-				 struct meta_report *r)
+				 struct error *r)
 {
 	const char *f = "plugin_format_version";
 	int present;
@@ -390,21 +348,21 @@ static void check_format_version(yaml_document_t *d, yaml_node_t *root, struct p
 	}
 	if (!ok) {
 		if (is_null(n))
-			meta_report_add(r, f, "required", NULL, "Field may not be null.");
+			error_field(r, f, "required", NULL, "Field may not be null.");
 		else
-			meta_report_add(r, f, "type", NULL, "Not a valid integer.");
+			error_field(r, f, "type", NULL, "Not a valid integer.");
 		return;
 	}
 	if (v < 0 || v > 2) {
-		meta_report_add(r, f, "range", "0..2",
-				"Must be greater than or equal to 0 and less than or equal to 2.");
+		error_field(r, f, "range", "0..2",
+			    "Must be greater than or equal to 0 and less than or equal to 2.");
 		return;
 	}
 	m->format_version = (int)v;
 }
 
 static char *check_wazo_bound(yaml_document_t *d, yaml_node_t *root, const char *field,
-			      const char *running, int is_min, struct meta_report *r)
+			      const char *running, int is_min, struct error *r)
 {
 	int present;
 	yaml_node_t *n = map_get(d, root, field, &present);
@@ -415,45 +373,41 @@ static char *check_wazo_bound(yaml_document_t *d, yaml_node_t *root, const char 
 		return v;
 	int c;
 	if (version_cmp(is_min ? v : running, is_min ? running : v, &c)) {
-		meta_report_add(r, field, "range", v,
-				"Cannot compare version %s with the running Wazo version %s.", v,
-				running);
+		error_field(r, field, "range", v,
+			    "Cannot compare version %s with the running Wazo version %s.", v,
+			    running);
 	} else if (c > 0) {
 		if (is_min)
-			meta_report_add(r, field, "range", v,
-					"The minimum Wazo version is %s; this is Wazo %s.", v,
-					running);
+			error_field(r, field, "range", v,
+				    "The minimum Wazo version is %s; this is Wazo %s.", v, running);
 		else
-			meta_report_add(r, field, "range", v,
-					"The maximum Wazo version is %s; this is Wazo %s.", v,
-					running);
+			error_field(r, field, "range", v,
+				    "The maximum Wazo version is %s; this is Wazo %s.", v, running);
 	}
 	return v;
 }
 
 static char *dep_string(yaml_document_t *d, yaml_node_t *item, size_t i, const char *key,
-			int required, struct meta_report *r)
+			int required, struct error *r)
 {
 	int present;
 	yaml_node_t *n = map_get(d, item, key, &present);
 	if (!present) {
 		if (required)
-			meta_report_add(r, "depends", "required", NULL,
-					"depends[%zu].%s: Missing data for required field.", i,
-					key);
+			error_field(r, "depends", "required", NULL,
+				    "depends[%zu].%s: Missing data for required field.", i, key);
 		return NULL;
 	}
 	if (!scalar_is_string(n) || (required && !scalar_text(n)[0])) {
-		meta_report_add(r, "depends", "type", NULL,
-				"depends[%zu].%s: Not a valid %sstring.", i, key,
-				required ? "non-empty " : "");
+		error_field(r, "depends", "type", NULL, "depends[%zu].%s: Not a valid %sstring.", i,
+			    key, required ? "non-empty " : "");
 		return NULL;
 	}
 	return strdup(scalar_text(n));
 }
 
 static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_meta *m,
-			  struct meta_report *r)
+			  struct error *r)
 {
 	int present;
 	yaml_node_t *n = map_get(d, root, "depends", &present);
@@ -461,9 +415,9 @@ static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_m
 		return;
 	if (!n || n->type != YAML_SEQUENCE_NODE) {
 		if (is_null(n))
-			meta_report_add(r, "depends", "required", NULL, "Field may not be null.");
+			error_field(r, "depends", "required", NULL, "Field may not be null.");
 		else
-			meta_report_add(r, "depends", "type", NULL, "Not a valid list.");
+			error_field(r, "depends", "type", NULL, "Not a valid list.");
 		return;
 	}
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
@@ -474,9 +428,9 @@ static void check_depends(yaml_document_t *d, yaml_node_t *root, struct plugin_m
 		yaml_node_t *item = yaml_document_get_node(d, n->data.sequence.items.start[i]);
 		if (!item || item->type != YAML_MAPPING_NODE ||
 		    item->data.mapping.pairs.top == item->data.mapping.pairs.start) {
-			meta_report_add(
-			    r, "depends", "type", NULL,
-			    "depends[%zu]: Not a valid mapping with name and namespace.", i);
+			error_field(r, "depends", "type", NULL,
+				    "depends[%zu]: Not a valid mapping with name and namespace.",
+				    i);
 			continue;
 		}
 		struct plugin_dep *dep = &m->depends[m->n_depends++];
@@ -559,67 +513,62 @@ static char *one_line(char *s)
 	return s;
 }
 
-static void rule_name(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+static void rule_name(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	m->name = one_line(required_regex_string(in->doc, in->root, "name", NAME_RE, r));
 }
 
-static void rule_namespace(const struct meta_input *in, struct plugin_meta *m,
-			   struct meta_report *r)
+static void rule_namespace(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	m->namespace =
 	    one_line(required_regex_string(in->doc, in->root, "namespace", NAMESPACE_RE, r));
 }
 
-static void rule_version(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+static void rule_version(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	int present;
 	yaml_node_t *vn = map_get(in->doc, in->root, "version", &present);
 	if (!present)
-		meta_report_add(r, "version", "required", NULL, "Missing data for required field.");
+		error_field(r, "version", "required", NULL, "Missing data for required field.");
 	else
 		m->version = coerced_string(vn, "version", r);
 }
 
-static void rule_format_version(const struct meta_input *in, struct plugin_meta *m,
-				struct meta_report *r)
+static void rule_format_version(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	check_format_version(in->doc, in->root, m, r);
 }
 
-static void rule_min_wazo(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+static void rule_min_wazo(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	m->min_wazo_version =
 	    check_wazo_bound(in->doc, in->root, "min_wazo_version", in->wazo_version, 1, r);
 }
 
-static void rule_max_wazo(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+static void rule_max_wazo(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	m->max_wazo_version =
 	    check_wazo_bound(in->doc, in->root, "max_wazo_version", in->wazo_version, 0, r);
 }
 
-static void rule_depends(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r)
+static void rule_depends(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	check_depends(in->doc, in->root, m, r);
 }
 
-static void rule_debian_depends(const struct meta_input *in, struct plugin_meta *m,
-				struct meta_report *r)
+static void rule_debian_depends(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	(void)r;
 	read_debian_depends(in->doc, in->root, m);
 }
 
-static void rule_description(const struct meta_input *in, struct plugin_meta *m,
-			     struct meta_report *r)
+static void rule_description(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	(void)r;
 	m->description = optional_text(in->doc, in->root, "description");
 }
 
-static void rule_display_name(const struct meta_input *in, struct plugin_meta *m,
-			      struct meta_report *r)
+static void rule_display_name(const struct meta_input *in, struct plugin_meta *m, struct error *r)
 {
 	(void)r;
 	m->display_name = optional_text(in->doc, in->root, "display_name");
@@ -629,7 +578,7 @@ static void rule_display_name(const struct meta_input *in, struct plugin_meta *m
  * reads its field, fills m and adds what is wrong to the report. */
 static const struct field_rule {
 	const char *key;
-	void (*check)(const struct meta_input *in, struct plugin_meta *m, struct meta_report *r);
+	void (*check)(const struct meta_input *in, struct plugin_meta *m, struct error *r);
 } field_rules[] = {
 	{ "name", rule_name },
 	{ "namespace", rule_namespace },
@@ -644,7 +593,7 @@ static const struct field_rule {
 };
 
 /* Each error of a field that is in the file gets the line of its value (1-based). */
-static void report_lines(yaml_document_t *d, yaml_node_t *root, struct meta_report *r)
+static void report_lines(yaml_document_t *d, yaml_node_t *root, struct error *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		int present;
@@ -655,40 +604,39 @@ static void report_lines(yaml_document_t *d, yaml_node_t *root, struct meta_repo
 }
 
 int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
-		      struct meta_report *r)
+		      struct error *r)
 {
 	memset(m, 0, sizeof(*m));
-	memset(r, 0, sizeof(*r));
+	r->n = 0; /* the fields refused; a message the caller has stays */
 	if (len > PLUGIN_YML_MAX) {
-		meta_report_add(r, "_yaml", "size", NULL, "plugin.yml is larger than %d bytes",
-				PLUGIN_YML_MAX);
+		error_field(r, "_yaml", "size", NULL, "plugin.yml is larger than %d bytes",
+			    PLUGIN_YML_MAX);
 		return -EINVAL;
 	}
 	yaml_document_t doc;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	int more = 0, rc = ydoc_load(text, len, &doc, &more, &err);
 	if (rc) {
 		if (rc == -EINVAL)
-			meta_report_add(r, "_yaml", "yaml", NULL, "%s",
-					err.buf ? err.buf : "invalid YAML");
-		strbuf_release(&err);
+			error_field(r, "_yaml", "yaml", NULL, "%s",
+				    err.msg.buf ? err.msg.buf : "invalid YAML");
+		error_release(&err);
 		return rc;
 	}
-	strbuf_release(&err);
+	error_release(&err);
 	/* Exactly one document: a second one is an error, like PyYAML's safe_load. */
 	if (more) {
-		meta_report_add(r, "_yaml", "yaml", NULL,
-				"expected a single document, found more than one");
+		error_field(r, "_yaml", "yaml", NULL,
+			    "expected a single document, found more than one");
 		goto out_doc;
 	}
 
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		meta_report_add(r, "_schema", "schema", NULL,
-				"plugin.yml must be a mapping, it is %s",
-				!root || is_null(root)		   ? "empty"
-				: root->type == YAML_SEQUENCE_NODE ? "a list"
-								   : "a scalar");
+		error_field(r, "_schema", "schema", NULL, "plugin.yml must be a mapping, it is %s",
+			    !root || is_null(root)	       ? "empty"
+			    : root->type == YAML_SEQUENCE_NODE ? "a list"
+							       : "a scalar");
 		goto out_doc;
 	}
 	struct meta_input in = { &doc, root, wazo_version };
@@ -705,19 +653,19 @@ out_doc:
 }
 
 int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_meta *m,
-		     struct meta_report *r)
+		     struct error *r)
 {
 	struct strbuf sb = STRBUF_INIT;
 	int rc = strbuf_read_file(&sb, path, PLUGIN_YML_MAX);
 	if (rc) {
 		memset(m, 0, sizeof(*m));
-		memset(r, 0, sizeof(*r));
+		r->n = 0;
 		if (rc == -EFBIG)
-			meta_report_add(r, "_yaml", "size", NULL,
-					"plugin.yml is larger than %d bytes", PLUGIN_YML_MAX);
+			error_field(r, "_yaml", "size", NULL, "plugin.yml is larger than %d bytes",
+				    PLUGIN_YML_MAX);
 		else
-			meta_report_add(r, "_yaml", "required", NULL,
-					"cannot read wazo/plugin.yml: %s", strerror(-rc));
+			error_field(r, "_yaml", "required", NULL, "cannot read wazo/plugin.yml: %s",
+				    strerror(-rc));
 		strbuf_release(&sb);
 		return -EINVAL;
 	}

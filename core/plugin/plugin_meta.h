@@ -2,11 +2,11 @@
  * (YAML 1.1 typing, Python coercions, LooseVersion comparison of Wazo versions). */
 #ifndef WAZOFS_PLUGIN_META_H
 #define WAZOFS_PLUGIN_META_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <stddef.h>
 
-#define PLUGIN_YML_MAX	(1024 * 1024)
-#define META_MAX_ERRORS 24
+#define PLUGIN_YML_MAX (1024 * 1024)
 /* The longest name, namespace and version a plugin may have (the status fields hold
  * them; the package file name made of them must stay within 255 bytes as well). */
 #define PLUGIN_NAME_MAX	     127
@@ -28,42 +28,24 @@ struct plugin_meta {
 	char *description, *display_name; /* NULL when absent */
 };
 
-struct meta_error {
-	char field[64];		/* top-level key, or _yaml / _schema */
-	char constraint_id[16]; /* regex, range, required, type, yaml, schema */
-	char constraint[96];	/* may be empty */
-	char message[256];
-	unsigned line; /* of the field's value in plugin.yml (1-based); 0: not in the file */
-};
-
-struct meta_report {
-	size_t n;
-	struct meta_error e[META_MAX_ERRORS];
-};
-
 /* Parses and validates text (len bytes) against the running Wazo version (NULL: no
  * min/max check). Returns 0 when valid (m filled; free with plugin_meta_destroy),
- * -EINVAL when not (report filled, m left empty), -ENOMEM. m and r are always set up. */
+ * -EINVAL when not (r's fields filled, m left empty), -ENOMEM. m is always set up, and
+ * r's fields are reset first. */
 int plugin_meta_parse(const char *text, size_t len, const char *wazo_version, struct plugin_meta *m,
-		      struct meta_report *r);
+		      struct error *r);
 /* The same from a file; a file over PLUGIN_YML_MAX or unreadable is a _yaml error. */
 int plugin_meta_load(const char *path, const char *wazo_version, struct plugin_meta *m,
-		     struct meta_report *r);
+		     struct error *r);
 void plugin_meta_destroy(struct plugin_meta *m);
 /* wazofs's own limits on top of wazo-plugind's schema: a version dpkg accepts, and names
  * the mount and dpkg can both show: each field within its PLUGIN_*_MAX and the package file name
  * wazo-plugind-<name>-<namespace>_<version>_all.deb within 255 bytes. 0, or -EINVAL with
  * each offending field added to r (constraint_id range or regex). */
-int plugin_meta_check_limits(const struct plugin_meta *m, struct meta_report *r);
+int plugin_meta_check_limits(const struct plugin_meta *m, struct error *r);
 
-/* Adds an error to r (ignored past META_MAX_ERRORS). */
-void meta_report_add(struct meta_report *r, const char *field, const char *constraint_id,
-		     const char *constraint, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* "field1,field2" sorted, as EXPECTED.tsv writes it. */
-void meta_report_fields(const struct meta_report *r, char *out, size_t outlen);
 /* The status `details:` body for r, indented by two spaces per level. */
-void meta_report_render(const struct meta_report *r, struct strbuf *sb);
+void error_render_fields(const struct error *r, struct strbuf *sb);
 
 /* 1 when the len bytes at s are a plain name token: [a-z0-9]+, or [a-z0-9-]+ with
  * allow_dash (a namespace, a name; no trailing-newline leniency, unlike validation). */

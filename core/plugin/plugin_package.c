@@ -111,31 +111,31 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 
 /* Writes data gzip-compressed (as Debian wants changelogs) to path, with zlib: the
  * header has no name and no time, so the same text gives the same bytes. */
-static int write_gzip_file(const char *path, const char *data, struct strbuf *err)
+static int write_gzip_file(const char *path, const char *data, struct error *err)
 {
 	gzFile gz = gzopen(path, "wbe9");
 	if (!gz) {
-		strbuf_addf(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+		error_addf(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
 		return errno ? -errno : -ENOMEM;
 	}
 	size_t len = strlen(data);
 	int wrote = len ? gzwrite(gz, data, (unsigned)len) : 0;
 	int closed = gzclose(gz);
 	if ((size_t)wrote != len || closed != Z_OK) {
-		strbuf_addf(err, "%s: cannot write the compressed file", path);
+		error_addf(err, "%s: cannot write the compressed file", path);
 		return -EIO;
 	}
 	return 0;
 }
 
 static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, const char *pkg,
-			   struct strbuf *err)
+			   struct error *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	snprintf(dir, sizeof(dir), "%s/usr/share/doc/%s", pkgdir, pkg);
 	int rc = mkdir_p(dir, 0755);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", dir, strerror(-rc));
+		error_addf(err, "%s: %s", dir, strerror(-rc));
 		return rc;
 	}
 	struct strbuf sb = STRBUF_INIT;
@@ -149,7 +149,7 @@ static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, cons
 	rc = write_file_atomic(path, sb.buf, sb.len, 0644);
 	strbuf_release(&sb);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", path, strerror(-rc));
+		error_addf(err, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
 	char date[64];
@@ -169,7 +169,7 @@ static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, cons
 }
 
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, struct strbuf *err)
+			 const char *out_path, struct error *err)
 {
 	char pkg[300], dest[PATH_MAX], src[PATH_MAX];
 	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
@@ -178,15 +178,15 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 	int rc = mkdir_p(dest, 0755);
 	strncat(dest, "/wazo", sizeof(dest) - strlen(dest) - 1);
 	if (rc) {
-		strbuf_addf(err, "%s: %s", dest, strerror(-rc));
+		error_addf(err, "%s: %s", dest, strerror(-rc));
 		return rc;
 	}
-	struct strbuf why = STRBUF_INIT;
+	struct error why = ERROR_INIT;
 	rc = tree_copy(src, dest, 0, &why);
 	if (rc)
-		strbuf_addf(err, "copying wazo/ into the package failed: %s",
-			    why.buf ? why.buf : "");
-	strbuf_release(&why);
+		error_addf(err, "copying wazo/ into the package failed: %s",
+			   why.msg.buf ? why.msg.buf : "");
+	error_release(&why);
 	if (rc)
 		return rc;
 	rc = write_doc_files(m, pkgdir, pkg, err);

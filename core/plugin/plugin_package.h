@@ -4,6 +4,7 @@
  * and `postrm` (under $DPKG_ROOT). */
 #ifndef WAZOFS_PLUGIN_PACKAGE_H
 #define WAZOFS_PLUGIN_PACKAGE_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "plugin_meta.h"
 
@@ -22,7 +23,7 @@ char *plugin_depends_field(const struct plugin_meta *m);
 /* Completes pkgdir (filled by `rules package`) with the plugin's wazo/ directory and
  * the doc files, then writes the .deb at out_path. */
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, struct strbuf *err);
+			 const char *out_path, struct error *err);
 /* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
  * keep (NULL: none) and the others most recently installed (newest mtime first). */
 void plugin_prune_packages(const char *dir, const char *package, const char *keep, unsigned others);

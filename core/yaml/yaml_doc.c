@@ -5,18 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_problem(struct strbuf *err, const yaml_parser_t *p)
+static void add_problem(struct error *err, const yaml_parser_t *p)
 {
 	const yaml_mark_t *mark =
 	    p->problem_mark.line || p->problem_mark.column ? &p->problem_mark : &p->context_mark;
-	strbuf_addf(err, "line %zu column %zu: %s%s%s", mark->line + 1, mark->column + 1,
-		    p->problem ? p->problem : "invalid YAML", p->context ? " " : "",
-		    p->context ? p->context : "");
+	error_addf(err, "line %zu column %zu: %s%s%s", mark->line + 1, mark->column + 1,
+		   p->problem ? p->problem : "invalid YAML", p->context ? " " : "",
+		   p->context ? p->context : "");
 }
 
 /* Walks the events of text and refuses nesting past YDOC_DEPTH_MAX; stops at the first
  * problem, so a deep document costs only its first levels. */
-static int check_depth(const char *text, size_t len, struct strbuf *err)
+static int check_depth(const char *text, size_t len, struct error *err)
 {
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
@@ -34,9 +34,8 @@ static int check_depth(const char *text, size_t len, struct strbuf *err)
 		yaml_event_delete(&ev);
 		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
 			if (++depth > YDOC_DEPTH_MAX) {
-				strbuf_addf(err,
-					    "line %zu column %zu: nested deeper than %d levels",
-					    line, col, YDOC_DEPTH_MAX);
+				error_addf(err, "line %zu column %zu: nested deeper than %d levels",
+					   line, col, YDOC_DEPTH_MAX);
 				rc = -E2BIG;
 				break;
 			}
@@ -49,7 +48,7 @@ static int check_depth(const char *text, size_t len, struct strbuf *err)
 	return rc;
 }
 
-int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct strbuf *err)
+int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct error *err)
 {
 	int rc = check_depth(text, len, err);
 	if (rc == -ENOMEM || rc == -E2BIG)

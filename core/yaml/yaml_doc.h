@@ -3,6 +3,7 @@
  * scalar access. */
 #ifndef WAZOFS_YAML_DOC_H
 #define WAZOFS_YAML_DOC_H
+#include "base/error.h"
 #include "base/strbuf.h"
 #include <yaml.h>
 
@@ -14,7 +15,7 @@
  * loaded, so its cost is bounded by the first levels. *more (when not NULL) tells whether
  * another document follows. Returns 0, -EINVAL with "line L column C: problem" in err,
  * or -ENOMEM. */
-int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct strbuf *err);
+int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct error *err);
 
 /* The value of key in mapping m: explicit keys win (the last one), then merge keys
  * (`<<`, the first merged mapping that has it, depth first). Each mapping is searched at

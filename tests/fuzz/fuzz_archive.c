@@ -16,11 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(dest, sizeof(dest), "%s/out", fuzz_dir("archive"));
 	fuzz_write_input(src, data, size);
 	struct import_limits lim = { 1 << 20, 1000 };
-	struct meta_report r;
-	struct strbuf err = STRBUF_INIT;
-	memset(&r, 0, sizeof(r));
-	archive_extract(src, dest, &lim, &r, &err);
-	strbuf_release(&err);
+	struct error err = ERROR_INIT;
+	archive_extract(src, dest, &lim, &err);
+	error_release(&err);
 	rm_rf(dest);
 	unlink(src);
 	return 0;

@@ -15,16 +15,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "%s/in.deb", fuzz_dir("deb"));
 	fuzz_write_input(path, data, size);
 	struct deb_info d;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	deb_looks_like_package(path);
 	if (deb_read(path, DEB_READ_DATA, &d, &err) == 0) {
 		struct plugin_meta m;
-		struct meta_report r;
+		struct error r = ERROR_INIT;
 		if (package_drop_validate(&d, "25.17", &m, &r) == 0)
 			plugin_meta_destroy(&m);
 	}
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	unlink(path);
 	return 0;
 }

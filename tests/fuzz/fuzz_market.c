@@ -5,7 +5,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct market *m = NULL;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	if (market_parse((const char *)data, size, "fuzz", &m, &err) == 0) {
 		for (size_t i = 0; i < m->n_items; i++) {
 			struct strbuf info = STRBUF_INIT;
@@ -14,6 +14,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		market_free(m);
 	}
-	strbuf_release(&err);
+	error_release(&err);
 	return 0;
 }

@@ -10,10 +10,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	int rc = plugin_meta_parse((const char *)data, size, "25.17", &m, &r);
 	if (rc == 0) {
-		memset(&r, 0, sizeof(r));
+		r.n = 0;
 		plugin_meta_check_limits(&m, &r);
 	}
 	struct job_status st, back;

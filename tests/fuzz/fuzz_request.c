@@ -5,8 +5,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct install_request req;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	install_request_parse((const char *)data, size, &req, &err);
-	strbuf_release(&err);
+	error_release(&err);
 	return 0;
 }

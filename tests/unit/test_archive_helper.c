@@ -63,7 +63,7 @@ static void test_package_round_trip(void)
 	struct deb_control ctl = { "wazofs-test-x", "1.2-3", "t <t@example.org>",	  "misc",
 				   "optional",	    NULL,    "a test\nwith a second line" };
 	struct deb_scripts scripts = { "#!/bin/sh\nexit 0\n", NULL, NULL };
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(helper_deb_write(deb, root, &ctl, &scripts, &err), 0);
 	struct deb_info d;
 	CHECK_INT(helper_deb_read(deb, 0, &d, &err), 0);
@@ -76,13 +76,13 @@ static void test_package_round_trip(void)
 	/* an invalid version is refused by the writer, with its message */
 	ctl.version = "x!";
 	CHECK(helper_deb_write(deb, root, &ctl, &scripts, &err) < 0);
-	CHECK(err.buf && *err.buf);
-	strbuf_release(&err);
+	CHECK(err.msg.buf && *err.msg.buf);
+	error_release(&err);
 	/* not a package: the reader's error comes back */
 	CHECK(helper_deb_read(root, 0, &d, &err) < 0);
-	CHECK(err.len > 0);
+	CHECK(err.msg.len > 0);
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_refused_archive(void)
@@ -95,16 +95,15 @@ static void test_refused_archive(void)
 		 "tar -cf evil.tar e --transform 's|^e/wazo/plugin.yml|../escape|' 2>/dev/null",
 		 tmp);
 	CHECK_INT(system(cmd), 0);
-	struct meta_report r = { 0 };
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct import_limits lim = { 1 << 20, 100 };
-	CHECK_INT(tree_import(src, dest, &lim, &r, &err), -EINVAL);
-	CHECK(r.n >= 1);
-	CHECK(r.n >= 1 && strstr(r.e[0].message, "escape"));
+	CHECK_INT(tree_import(src, dest, &lim, &err), -EINVAL);
+	CHECK(err.n >= 1);
+	CHECK(err.n >= 1 && strstr(err.e[0].message, "escape"));
 	char escaped[300];
 	snprintf(escaped, sizeof(escaped), "%s/escape", tmp);
 	CHECK(access(escaped, F_OK) < 0);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_helper_dies_or_is_missing(void)
@@ -115,11 +114,11 @@ static void test_helper_dies_or_is_missing(void)
 	const char *real = strdup(archive_helper_path());
 	archive_helper_use(crash);
 	struct deb_info d;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(helper_deb_read("/nonexistent.deb", 0, &d, &err), -EIO);
-	CHECK_STR(err.buf, "wazofs-archive died of signal 11");
+	CHECK_STR(err.msg.buf, "wazofs-archive died of signal 11");
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	/* one that hangs is killed past its time, and says so */
 	char hang[300];
 	snprintf(hang, sizeof(hang), "%s/hang", tmp);
@@ -128,16 +127,16 @@ static void test_helper_dies_or_is_missing(void)
 	archive_helper_set_timeout(1);
 	time_t start = time(NULL);
 	CHECK_INT(helper_deb_read("/nonexistent.deb", 0, &d, &err), -ETIMEDOUT);
-	CHECK_STR(err.buf, "wazofs-archive did not finish within 1 seconds");
+	CHECK_STR(err.msg.buf, "wazofs-archive did not finish within 1 seconds");
 	CHECK(time(NULL) - start < 10);
 	archive_helper_set_timeout(0);
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	archive_helper_use("/nonexistent/wazofs-archive");
 	CHECK_INT(helper_deb_read("/nonexistent.deb", 0, &d, &err), -ENOENT);
-	CHECK(err.buf && strstr(err.buf, "cannot run /nonexistent/wazofs-archive"));
+	CHECK(err.msg.buf && strstr(err.msg.buf, "cannot run /nonexistent/wazofs-archive"));
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	archive_helper_use(real);
 	free((void *)real);
 }

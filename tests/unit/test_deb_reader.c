@@ -23,17 +23,17 @@ static int run(const char *const *argv)
 static int make_helloworld(const char *deb)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	if (plugin_meta_load("examples/helloworld/wazo/plugin.yml", "25.17", &m, &r))
 		return -1;
 	char pkgdir[512];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", tmp);
 	mkdir_p(pkgdir, 0755);
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	char *src = realpath("examples/helloworld", NULL);
 	int rc = src ? plugin_package_write(&m, src, pkgdir, deb, &err) : -1;
 	free(src);
-	strbuf_release(&err);
+	error_release(&err);
 	plugin_meta_destroy(&m);
 	return rc;
 }
@@ -41,7 +41,7 @@ static int make_helloworld(const char *deb)
 static void test_wazofs_package(const char *deb)
 {
 	struct deb_info d;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK(deb_looks_like_package(deb));
 	CHECK_INT(deb_read(deb, DEB_READ_DATA, &d, &err), 0);
 	char v[256];
@@ -66,7 +66,7 @@ static void test_wazofs_package(const char *deb)
 	CHECK_INT(deb_read(deb, 0, &d, &err), 0);
 	CHECK(d.control.len > 0 && d.n_plugin_yml == 0 && d.plugin_yml.len == 0);
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* A package that dpkg-deb builds (gzip data, no plugin metadata). */
@@ -84,7 +84,7 @@ static void test_dpkg_deb_package(void)
 	const char *build[] = { "dpkg-deb", "-Zgzip", "-b", dir, deb, NULL };
 	CHECK_INT(run(build), 0);
 	struct deb_info d;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(deb_read(deb, DEB_READ_DATA, &d, &err), 0);
 	CHECK_STR(d.control.buf, text);
 	CHECK_INT(d.n_plugin_yml, 0);
@@ -92,7 +92,7 @@ static void test_dpkg_deb_package(void)
 	CHECK_INT(deb_control_field(d.control.buf, "Description", v, sizeof(v)), 0);
 	CHECK_STR(v, "plain");
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* Each damaged copy of deb: -EINVAL and a message. */
@@ -100,7 +100,8 @@ static void test_damaged(const char *deb)
 {
 	struct stat st;
 	CHECK_INT(stat(deb, &st), 0);
-	struct strbuf whole = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf whole = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(strbuf_read_file(&whole, deb, 1 << 24), 0);
 	char bad[300];
 	snprintf(bad, sizeof(bad), "%s/bad.deb", tmp);
@@ -110,25 +111,25 @@ static void test_damaged(const char *deb)
 	for (size_t i = 0; i < 3; i++) {
 		CHECK_INT(write_file_atomic(bad, whole.buf, cuts[i], 0644), 0);
 		CHECK_INT(deb_read(bad, DEB_READ_DATA, &d, &err), -EINVAL);
-		CHECK(err.len > 0);
+		CHECK(err.msg.len > 0);
 		deb_info_release(&d);
-		strbuf_release(&err);
+		error_release(&err);
 	}
 	/* corrupt: bytes in the compressed data member (the last one) flipped */
 	for (size_t i = whole.len * 3 / 4; i < whole.len * 3 / 4 + 64; i++)
 		whole.buf[i] ^= 0x5a;
 	CHECK_INT(write_file_atomic(bad, whole.buf, whole.len, 0644), 0);
 	CHECK_INT(deb_read(bad, DEB_READ_DATA, &d, &err), -EINVAL);
-	CHECK(err.len > 0);
+	CHECK(err.msg.len > 0);
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	/* not a package at all */
 	CHECK_INT(write_file_atomic(bad, "hello\n", 6, 0644), 0);
 	CHECK(!deb_looks_like_package(bad));
 	CHECK_INT(deb_read(bad, 0, &d, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "not a"));
+	CHECK(err.msg.buf && strstr(err.msg.buf, "not a"));
 	deb_info_release(&d);
-	strbuf_release(&err);
+	error_release(&err);
 	strbuf_release(&whole);
 }
 

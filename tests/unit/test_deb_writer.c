@@ -22,7 +22,7 @@ static int run_capture(struct strbuf *out, const char *const *argv)
 static void test_helloworld_package(void)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(plugin_meta_load("examples/helloworld/wazo/plugin.yml", "25.17", &m, &r), 0);
 	char pkgdir[512], deb[512], conf[600];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", tmp);
@@ -31,14 +31,14 @@ static void test_helloworld_package(void)
 	CHECK_INT(mkdir_p(conf, 0755), 0);
 	strcat(conf, "/helloworld.conf");
 	CHECK_INT(write_file_atomic(conf, "[x]\n", 4, 0644), 0);
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	char *src = realpath("examples/helloworld", NULL);
 	CHECK(src != NULL);
 	int rc = plugin_package_write(&m, src ? src : "", pkgdir, deb, &err);
 	free(src);
 	CHECK_INT(rc, 0);
 	if (rc)
-		fprintf(stderr, "  %s\n", err.buf);
+		fprintf(stderr, "  %s\n", err.msg.buf);
 
 	struct strbuf out = STRBUF_INIT;
 	const char *field[] = { "dpkg-deb", "-f",	    deb,       "Package",
@@ -75,14 +75,14 @@ static void test_helloworld_package(void)
 	      strstr(out.buf, "$DPKG_ROOT/var/lib/wazo-plugind/rules/rules.helloworld.demo"));
 	strbuf_release(&out);
 	plugin_meta_destroy(&m);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_format0_has_no_postrm_call(void)
 {
 	const char *t = "name: a\nnamespace: b\nversion: '1'\n";
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(plugin_meta_parse(t, strlen(t), NULL, &m, &r), 0);
 	char *pi, *pr, *po;
 	CHECK_INT(plugin_scripts(&m, &pi, &pr, &po), 0);
@@ -96,32 +96,32 @@ static void test_format0_has_no_postrm_call(void)
 
 static void test_bad_version(void)
 {
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct deb_control ctl = { "p", "not a version", "M <m@x>", "s", "optional", NULL, "d" };
 	struct deb_scripts s = { 0 };
 	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &ctl, &s, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "not a valid Debian version"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "not a valid Debian version"));
+	error_release(&err);
 	CHECK_INT(deb_version_check("1:2.0~rc1-3"), 0);
 	CHECK_INT(deb_version_check("v1"), -EINVAL);
 	/* a newline in a one-line field would inject a control field */
 	struct deb_control inj = { "p", "1", "M <m@x>", "s", "optional", "x\nProtected: yes", "d" };
 	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &inj, &s, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "Depends field holds a control character"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "Depends field holds a control character"));
+	error_release(&err);
 }
 
 static void test_unreadable_tree(void)
 {
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	char deb[300];
 	snprintf(deb, sizeof(deb), "%s/x.deb", tmp);
 	struct deb_control ctl = { "p", "1", "M <m@x>", "s", "optional", NULL, "d" };
 	struct deb_scripts s = { 0 };
 	CHECK(deb_write(deb, "/nonexistent-tree", &ctl, &s, &err) < 0);
-	CHECK(err.buf && strstr(err.buf, "nonexistent-tree"));
+	CHECK(err.msg.buf && strstr(err.msg.buf, "nonexistent-tree"));
 	CHECK(access(deb, F_OK) < 0);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* data.tar.xz is streamed into the package: no side file beside it (a directory in the
@@ -144,11 +144,12 @@ static void test_streamed_data(void)
 		for (size_t i = 0; i < sizeof(data); i++)
 			data[i] = (char)((i * 7919u + (unsigned)round * 31u) % 251u);
 		CHECK_INT(write_file_atomic(file, data, 100 + (size_t)round * 301, 0644), 0);
-		struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+		struct strbuf out = STRBUF_INIT;
+		struct error err = ERROR_INIT;
 		int rc = deb_write(deb, tree, &ctl, &s, &err);
 		CHECK_INT(rc, 0);
 		if (rc)
-			fprintf(stderr, "  %s\n", err.buf);
+			fprintf(stderr, "  %s\n", err.msg.buf);
 		const char *ar_t[] = { "ar", "t", deb, NULL };
 		CHECK_INT(run_capture(&out, ar_t), 0);
 		CHECK_STR(out.buf, "debian-binary\ncontrol.tar.gz\ndata.tar.xz\n");
@@ -166,7 +167,7 @@ static void test_streamed_data(void)
 			 1 + round + 1); /* the root dir, one KiB a file */
 		CHECK_STR(out.buf, want);
 		strbuf_release(&out);
-		strbuf_release(&err);
+		error_release(&err);
 	}
 	struct stat st;
 	CHECK(stat(side, &st) == 0 && S_ISDIR(st.st_mode));

@@ -30,7 +30,7 @@ static void on_alarm(int sig)
 }
 
 /* Parses text as plugin.yml; returns the rc, fills m and r. */
-static int parse(const char *text, size_t len, struct plugin_meta *m, struct meta_report *r)
+static int parse(const char *text, size_t len, struct plugin_meta *m, struct error *r)
 {
 	alarm(10);
 	int rc = plugin_meta_parse(text, len, "25.17", m, r);
@@ -38,7 +38,7 @@ static int parse(const char *text, size_t len, struct plugin_meta *m, struct met
 	return rc;
 }
 
-static int parse_file(const char *name, struct plugin_meta *m, struct meta_report *r)
+static int parse_file(const char *name, struct plugin_meta *m, struct error *r)
 {
 	char path[512];
 	struct strbuf sb = STRBUF_INIT;
@@ -51,7 +51,7 @@ static int parse_file(const char *name, struct plugin_meta *m, struct meta_repor
 }
 
 /* wazo-plugind's schema accepts any length; wazofs's own limits then refuse. */
-static int limits_of(const char *name, struct meta_report *r)
+static int limits_of(const char *name, struct error *r)
 {
 	struct plugin_meta m;
 	CHECK_INT(parse_file(name, &m, r), 0);
@@ -61,7 +61,7 @@ static int limits_of(const char *name, struct meta_report *r)
 	return rc;
 }
 
-static int report_has(const struct meta_report *r, const char *field, const char *cid)
+static int report_has(const struct error *r, const char *field, const char *cid)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (strcmp(r->e[i].field, field) == 0 && strcmp(r->e[i].constraint_id, cid) == 0)
@@ -72,7 +72,7 @@ static int report_has(const struct meta_report *r, const char *field, const char
 static void test_plugin_yml_files(void)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 
 	/* 16 levels of `<<: [*a x8]`: a bounded lookup, then the plugin is valid */
 	CHECK_INT(parse_file("merge-bomb.yml", &m, &r), 0);
@@ -126,14 +126,14 @@ static void test_plugin_yml_files(void)
 	    "6789s123456789s123456789s12\nversion: 1123456789v123456789v123456789v123"
 	    "456789v123456789v123456789v123456789v123456789v123456789v1234\n";
 	CHECK_INT(parse(sum, strlen(sum), &m, &r), 0);
-	memset(&r, 0, sizeof(r));
+	error_release(&r);
 	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL); /* each fits, the file name not */
 	plugin_meta_destroy(&m);
 	CHECK(report_has(&r, "name", "range"));
 }
 
 /* The packageable check of a plugin.yml given as text: 0, or -EINVAL with r filled. */
-static int packageable(const char *yml, struct meta_report *r)
+static int packageable(const char *yml, struct error *r)
 {
 	struct plugin_meta m;
 	int rc = parse(yml, strlen(yml), &m, r);
@@ -149,7 +149,7 @@ static int packageable(const char *yml, struct meta_report *r)
  * defect 3): refused at validating, naming the field. */
 static void test_injection(void)
 {
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	static const char *const bad_debian[] = { "[\"x\\nProtected: yes\"]",
 						  "[\"x\\nEssential: yes\"]",
 						  "[\"x\\nPre-Depends: evil\"]",
@@ -213,12 +213,12 @@ static void test_injection(void)
 	 * name; checked on the parsed fields whatever the YAML loader kept */
 	char name[] = "a\n", ns[] = "b", nsnl[] = "b\n", version[] = "1";
 	struct plugin_meta m = { .name = name, .namespace = ns, .version = version };
-	memset(&r, 0, sizeof(r));
+	error_release(&r);
 	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
 	CHECK(report_has(&r, "name", "regex"));
 	m.name = version;
 	m.namespace = nsnl;
-	memset(&r, 0, sizeof(r));
+	error_release(&r);
 	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
 	CHECK(report_has(&r, "namespace", "regex"));
 }
@@ -234,7 +234,7 @@ static void test_generated_bombs(void)
 	for (size_t i = 0; i < depth; i++)
 		strbuf_add(&sb, "]", 1);
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(parse(sb.buf, sb.len, &m, &r), -EINVAL);
 	CHECK(report_has(&r, "_yaml", "yaml"));
 	strbuf_release(&sb);
@@ -250,12 +250,12 @@ static void test_generated_bombs(void)
 	}
 	close(fd);
 	struct market *mk = NULL;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	alarm(10);
 	CHECK_INT(market_load(path, &mk, &err), -EINVAL);
 	alarm(0);
-	CHECK(err.buf && strstr(err.buf, "nested deeper than"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "nested deeper than"));
+	error_release(&err);
 
 	FILE *f = fopen(path, "w");
 	fprintf(f, "a0: &a0 {x: 1}\n");
@@ -268,7 +268,7 @@ static void test_generated_bombs(void)
 	int rc = market_load(path, &mk, &err);
 	alarm(0);
 	CHECK_INT(rc, -EINVAL); /* no items: refused, after a bounded lookup */
-	strbuf_release(&err);
+	error_release(&err);
 	unlink(path);
 
 	/* an install request made of merge keys */
@@ -280,7 +280,7 @@ static void test_generated_bombs(void)
 	CHECK_INT(install_request_parse(reqtext, strlen(reqtext), &req, &err), 0);
 	alarm(0);
 	CHECK_STR(req.name, "x");
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_status_any_bytes(void)

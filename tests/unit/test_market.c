@@ -23,7 +23,7 @@ static const char market_json[] =
     "    \"options\": {\"url\": \"https://example.invalid/hello\"}}]},\n"
     " {\"namespace\": \"acme\", \"name\": \"empty\", \"versions\": []}]}\n";
 
-static struct market *load(const char *text, struct strbuf *err)
+static struct market *load(const char *text, struct error *err)
 {
 	char path[] = "/tmp/wazofs-unit-market.XXXXXX";
 	int fd = mkstemp(path);
@@ -40,11 +40,11 @@ static struct market *load(const char *text, struct strbuf *err)
 
 static void test_market(void)
 {
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct market *m = load(market_json, &err);
 	CHECK(m != NULL);
 	if (!m) {
-		fprintf(stderr, "  %s\n", err.buf);
+		fprintf(stderr, "  %s\n", err.msg.buf);
 		return;
 	}
 	CHECK_INT(m->n_items, 2);
@@ -82,19 +82,20 @@ static void test_market(void)
 	strbuf_release(&info);
 	market_free(m);
 
-	strbuf_release(&err);
+	error_release(&err);
 	CHECK(load("{\"items\": [{\"name\": \"x\"}]}", &err) == NULL);
-	CHECK(err.buf && strstr(err.buf, "needs namespace, name and a list of versions"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "needs namespace, name and a list of versions"));
+	error_release(&err);
 	CHECK(load("{\"items\": [", &err) == NULL);
-	CHECK(err.buf && strstr(err.buf, ": line 2 column 1: did not find expected node content"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf &&
+	      strstr(err.msg.buf, ": line 2 column 1: did not find expected node content"));
+	error_release(&err);
 }
 
 static void test_requests(void)
 {
 	struct install_request r;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	const char *t = "method: git\noptions: {url: 'file:///x', ref: main, subdirectory: p}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), 0);
 	CHECK_STR(r.method, "git");
@@ -109,11 +110,11 @@ static void test_requests(void)
 	CHECK_INT(r.reinstall, 1);
 	t = "method: git\noptions: {ref: main}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "options.url is required"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "options.url is required"));
+	error_release(&err);
 	t = "method: svn\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
-	strbuf_release(&err);
+	error_release(&err);
 	/* method apt: names and version end up on apt-get's command line */
 	t = "method: apt\noptions: {namespace: demo, name: hello-world, version: '1:2.0-1'}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), 0);
@@ -125,18 +126,18 @@ static void test_requests(void)
 	CHECK_STR(r.version, "");
 	t = "method: apt\noptions: {namespace: demo, name: x, version: --force-yes}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "not a Debian version"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "not a Debian version"));
+	error_release(&err);
 	t = "method: apt\noptions: {namespace: 'de mo', name: x}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "options.namespace"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "options.namespace"));
+	error_release(&err);
 	t = "method: apt\noptions: {namespace: demo}\n";
 	CHECK_INT(install_request_parse(t, strlen(t), &r, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "options.name is required"));
+	CHECK(err.msg.buf && strstr(err.msg.buf, "options.name is required"));
 	CHECK(install_request_name("x.yml") && install_request_name("x.yaml"));
 	CHECK(!install_request_name("x.yml.tar"));
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 /* Credentials in URLs never reach a log or a status (issue 9, defect 6). */

@@ -53,10 +53,10 @@ static void nothing(void *ctx)
 	(void)ctx;
 }
 static int no_market(void *ctx, const char *ns, const char *name, struct name_list *chain,
-		     char *reason, size_t len)
+		     struct error *err)
 {
 	(void)ctx, (void)chain;
-	snprintf(reason, len, "%s/%s: no market here", ns, name);
+	error_addf(err, "%s/%s: no market here", ns, name);
 	return -ENOENT;
 }
 
@@ -141,10 +141,10 @@ static int cancel_when_asked(void *ctx, const char *ns, const char *name, char *
 }
 
 static int count_dependency(void *ctx, const char *ns, const char *name, struct name_list *chain,
-			    char *reason, size_t len)
+			    struct error *err)
 {
 	dependency_installs++;
-	return no_market(ctx, ns, name, chain, reason, len);
+	return no_market(ctx, ns, name, chain, err);
 }
 
 /* A cancel is looked for before every step: one that comes while the plugin is validated
@@ -195,7 +195,7 @@ static int status_has(struct daemon *p, const char *ns, const char *name, const 
 static void test_core_installs_and_removes(struct wazofs_config *cfg)
 {
 	struct daemon *p;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(daemon_new(&p, cfg, &err), 0);
 	CHECK_INT(daemon_start(p), 0);
 	char cmd[2048];
@@ -226,21 +226,21 @@ static void test_core_installs_and_removes(struct wazofs_config *cfg)
 	CHECK(!status_has(p, "demo", "helloworld", "state"));
 	CHECK_INT(daemon_remove(p, "demo", "helloworld"), -ENOENT);
 	daemon_free(p);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 int main(void)
 {
 	setup();
 	struct wazofs_config cfg;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	config_defaults(&cfg);
 	snprintf(cfg.root, sizeof(cfg.root), "%s", root);
 	snprintf(cfg.state, sizeof(cfg.state), "%s", state);
 	snprintf(cfg.wazo_version, sizeof(cfg.wazo_version), "25.17");
 	cfg.settle_ms = 100;
 	CHECK_INT(config_finish(&cfg, &err), 0);
-	strbuf_release(&err);
+	error_release(&err);
 	RUN(test_failing_build_direct, &cfg);
 	RUN(test_hanging_rules_are_killed, &cfg);
 	RUN(test_cancel_between_steps, &cfg);

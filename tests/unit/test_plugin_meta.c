@@ -18,14 +18,14 @@ static const char *corpus_dir(void)
 static void verdict(const char *path, const char *wazo, char *out, size_t outlen)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	if (plugin_meta_load(path, wazo, &m, &r) == 0) {
 		snprintf(out, outlen, "valid");
 		plugin_meta_destroy(&m);
 		return;
 	}
 	char fields[256];
-	meta_report_fields(&r, fields, sizeof(fields));
+	error_field_names(&r, fields, sizeof(fields));
 	snprintf(out, outlen, "invalid %s", fields);
 }
 
@@ -65,7 +65,7 @@ static void test_corpus(void)
 static struct plugin_meta parse_ok(const char *text)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	int rc = plugin_meta_parse(text, strlen(text), "25.17", &m, &r);
 	CHECK_INT(rc, 0);
 	if (rc)
@@ -111,7 +111,7 @@ static void test_coercions(void)
 static void test_errors(void)
 {
 	struct plugin_meta m;
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	const char *t = "name: Hello\nnamespace: a-b\nplugin_format_version: 7\n";
 	CHECK_INT(plugin_meta_parse(t, strlen(t), "25.17", &m, &r), -EINVAL);
 	CHECK_INT(r.n, 4);
@@ -128,7 +128,7 @@ static void test_errors(void)
 	CHECK_INT(r.e[2].line, 0);
 	CHECK_INT(r.e[3].line, 3);
 	struct strbuf shown = STRBUF_INIT;
-	meta_report_render(&r, &shown);
+	error_render_fields(&r, &shown);
 	CHECK(shown.buf && strstr(shown.buf, "  namespace:\n") &&
 	      strstr(shown.buf, "    line: 2\n"));
 	strbuf_release(&shown);
@@ -168,7 +168,7 @@ static void test_errors(void)
 	struct strbuf details = STRBUF_INIT;
 	t = "name: a\nnamespace: B\nversion: '1'\n";
 	plugin_meta_parse(t, strlen(t), "25.17", &m, &r);
-	meta_report_render(&r, &details);
+	error_render_fields(&r, &details);
 	CHECK_STR(details.buf, "  namespace:\n    constraint_id: regex\n"
 			       "    constraint: '^[a-z0-9]+$'\n"
 			       "    message: String does not match expected pattern.\n"

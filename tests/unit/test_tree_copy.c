@@ -37,9 +37,9 @@ int main(void)
 	snprintf(src, sizeof(src), "%s/src", dir);
 	snprintf(a, sizeof(a), "%s/mine", dir);
 	snprintf(b, sizeof(b), "%s/cp", dir);
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(tree_copy(src, a, TREE_COPY_OWNERS, &err), 0);
-	CHECK(err.len == 0);
+	CHECK(err.msg.len == 0);
 	CHECK_INT(sh("cp -a %s/src %s/cp", dir), 0);
 	/* the same listing: type, mode, owner, size, mtime, link target, for every path */
 	CHECK_INT(
@@ -64,14 +64,15 @@ int main(void)
 	CHECK_INT(sh("mkfifo %s/src/fifo", dir), 0);
 	snprintf(b, sizeof(b), "%s/withfifo", dir);
 	CHECK_INT(tree_copy(src, b, 0, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "src/fifo: not a file, directory or symbolic link"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf &&
+	      strstr(err.msg.buf, "src/fifo: not a file, directory or symbolic link"));
+	error_release(&err);
 	CHECK_INT(tree_copy(src, b, 0, &err), -EEXIST); /* dest must not exist */
-	CHECK(err.buf && strstr(err.buf, "withfifo: File exists"));
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "withfifo: File exists"));
+	error_release(&err);
 	snprintf(b, sizeof(b), "%s/src/wazo/rules", dir);
 	CHECK_INT(tree_copy(b, a, 0, &err), -ENOTDIR);
-	strbuf_release(&err);
+	error_release(&err);
 	sh("rm -rf %s", dir);
 	return CHECK_SUMMARY();
 }

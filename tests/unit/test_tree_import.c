@@ -44,19 +44,20 @@ static void write_tar(const char *path, const struct member *m, size_t n)
 	archive_write_free(a);
 }
 
-static int import(const char *name, const struct member *m, size_t n, struct meta_report *r)
+static int import(const char *name, const struct member *m, size_t n, struct error *r)
 {
 	char arc[512], dest[512];
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	snprintf(arc, sizeof(arc), "%s/%s", tmp, name);
 	snprintf(dest, sizeof(dest), "%s/out-%s", tmp, name);
 	write_tar(arc, m, n);
 	struct import_limits lim = { 1 << 20, 50 };
-	memset(r, 0, sizeof(*r));
-	int rc = tree_import(arc, dest, &lim, r, &err);
-	if (rc && !r->n)
-		fprintf(stderr, "  import %s: %s\n", name, err.buf ? err.buf : "");
-	strbuf_release(&err);
+	int rc = tree_import(arc, dest, &lim, &err);
+	if (rc && !err.n)
+		fprintf(stderr, "  import %s: %s\n", name, error_msg(&err));
+	*r = err; /* the refused fields; the message stays here */
+	r->msg = (struct strbuf)STRBUF_INIT;
+	error_release(&err);
 	return rc;
 }
 
@@ -69,7 +70,7 @@ static int import(const char *name, const struct member *m, size_t n, struct met
 static void test_good_archive(void)
 {
 	struct member m[] = { PLUGIN_FILES, { "p/link", AE_IFLNK, "wazo/rules" } };
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(import("good.tar.gz", m, 3, &r), 0);
 	char dest[512], root[1024];
 	snprintf(dest, sizeof(dest), "%s/out-good.tar.gz", tmp);
@@ -80,7 +81,7 @@ static void test_good_archive(void)
 static void test_hostile(const char *name, struct member bad, const char *want)
 {
 	struct member m[] = { PLUGIN_FILES, bad };
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(import(name, m, 3, &r), -EINVAL);
 	CHECK_STR(r.e[0].field, "_archive");
 	if (!strstr(r.e[0].message, want))
@@ -95,7 +96,7 @@ static void test_symlink_chain(void)
 	struct member chain[] = { PLUGIN_FILES,
 				  { "p/wazo/a", AE_IFLNK, "." },
 				  { "p/wazo/esc", AE_IFLNK, "a/a/a/a/../../../../etc/passwd" } };
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(import("chain.tar.gz", chain, 4, &r), -EINVAL);
 	CHECK(r.n >= 1 && strstr(r.e[0].message, "'p/wazo/esc'") &&
 	      strstr(r.e[0].message, "symbolic link"));
@@ -124,7 +125,7 @@ static void test_limits(void)
 		snprintf(names[i], sizeof(names[i]), "p/f%d", i);
 		m[i] = (struct member){ names[i], AE_IFREG, "x" };
 	}
-	struct meta_report r;
+	struct error r = ERROR_INIT;
 	CHECK_INT(import("many.tar.gz", m, 60, &r), -EINVAL);
 	CHECK(strstr(r.e[0].message, "more than 50 entries") != NULL);
 	char *big = malloc((1 << 20) + 2);
@@ -142,12 +143,11 @@ static void test_not_an_archive(void)
 	snprintf(path, sizeof(path), "%s/notes.txt", tmp);
 	snprintf(dest, sizeof(dest), "%s/out-notes", tmp);
 	write_file_atomic(path, "hi\n", 3, 0644);
-	struct meta_report r = { 0 };
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct import_limits lim = { 1 << 20, 50 };
-	CHECK_INT(tree_import(path, dest, &lim, &r, &err), -EINVAL);
-	CHECK(r.n == 1 && strstr(r.e[0].message, "neither a plugin directory nor an archive"));
-	strbuf_release(&err);
+	CHECK_INT(tree_import(path, dest, &lim, &err), -EINVAL);
+	CHECK(err.n == 1 && strstr(err.e[0].message, "neither a plugin directory nor an archive"));
+	error_release(&err);
 	CHECK(tree_is_archive_name("x.tar.zst"));
 	CHECK(!tree_is_archive_name("x.tar.bz3"));
 }

@@ -95,7 +95,7 @@ static void order_and_links(void)
 static void errors(void)
 {
 	CHECK_INT(sh("mkdir -p e/d1/d2/d3 e/x; : > e/x/fail"), 0);
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	struct record r = { STRBUF_INIT, 0 };
 	struct tree_walk w = { .visit = record_visit, .ctx = &r, .max_depth = 10, .err = &err };
 	/* a visit's error ends the walk, and is returned as it is */
@@ -104,25 +104,25 @@ static void errors(void)
 	/* deeper than max_depth: -ELOOP naming the directory */
 	w.max_depth = 1;
 	CHECK_INT(tree_walk(at("e/d1"), &w), -ELOOP);
-	CHECK_STR(err.buf, at("e/d1/d2/d3: Too many levels of symbolic links"));
+	CHECK_STR(err.msg.buf, at("e/d1/d2/d3: Too many levels of symbolic links"));
 	/* a missing root */
-	strbuf_release(&err);
+	error_release(&err);
 	w.vanished_ok = 1;
 	CHECK_INT(tree_walk(at("e/none"), &w), -ENOENT);
-	CHECK_STR(err.buf, at("e/none: No such file or directory"));
-	strbuf_release(&err);
+	CHECK_STR(err.msg.buf, at("e/none: No such file or directory"));
+	error_release(&err);
 	strbuf_release(&r.log);
 }
 
 static void vanished(void)
 {
 	CHECK_INT(sh("mkdir -p v; : > v/f1; : > v/f2"), 0);
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	/* the first file visited removes the other, whose name was read already */
 	struct record r = { STRBUF_INIT, 1 };
 	struct tree_walk w = { .visit = record_visit, .ctx = &r, .max_depth = 4, .err = &err };
 	CHECK_INT(tree_walk(at("v"), &w), -ENOENT);
-	CHECK(strstr(err.buf ? err.buf : "", ": No such file or directory") != NULL);
+	CHECK(strstr(err.msg.buf ? err.msg.buf : "", ": No such file or directory") != NULL);
 	strbuf_release(&r.log);
 	CHECK_INT(sh(": > v/f1; : > v/f2"), 0);
 	r = (struct record){ STRBUF_INIT, 1 };
@@ -132,7 +132,7 @@ static void vanished(void)
 	CHECK(strcmp(got, "pre . 0\nother f1 1\npost . 0\n") == 0 ||
 	      strcmp(got, "pre . 0\nother f2 1\npost . 0\n") == 0);
 	strbuf_release(&r.log);
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void remove_and_chown(void)

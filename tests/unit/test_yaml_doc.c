@@ -13,16 +13,16 @@ static const char *get(const char *text, const char *key)
 {
 	static char value[256];
 	yaml_document_t doc;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	value[0] = 0;
 	if (ydoc_load(text, strlen(text), &doc, NULL, &err) == 0) {
 		const char *v = ydoc_get_scalar(&doc, yaml_document_get_root_node(&doc), key);
 		snprintf(value, sizeof(value), "%s", v ? v : "(absent)");
 		yaml_document_delete(&doc);
 	} else {
-		snprintf(value, sizeof(value), "(error: %s)", err.buf ? err.buf : "");
+		snprintf(value, sizeof(value), "(error: %s)", err.msg.buf ? err.msg.buf : "");
 	}
-	strbuf_release(&err);
+	error_release(&err);
 	return value;
 }
 
@@ -33,7 +33,7 @@ static void test_merge_keys(void)
 	/* explicit keys win over merged ones, wherever they stand */
 	snprintf(text, sizeof(text), "%sc: {<<: *a, x: 9}\n", base);
 	yaml_document_t doc;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	CHECK_INT(ydoc_load(text, strlen(text), &doc, NULL, &err), 0);
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	yaml_node_t *c = ydoc_get(&doc, root, "c");
@@ -55,7 +55,7 @@ static void test_merge_keys(void)
 	/* the last of two explicit keys wins */
 	CHECK_STR(get("k: 1\nk: 2\n", "k"), "2");
 	CHECK_STR(get("k: 1\n", "missing"), "(absent)");
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_merge_bomb_is_bounded(void)
@@ -73,11 +73,11 @@ static void test_merge_bomb_is_bounded(void)
 static void test_errors_and_limits(void)
 {
 	yaml_document_t doc;
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	const char *bad = "a: 1\nb: [1, 2\nc: 3\n";
 	CHECK_INT(ydoc_load(bad, strlen(bad), &doc, NULL, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "line ") != NULL);
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "line ") != NULL);
+	error_release(&err);
 	/* nested deeper than the limit: refused before it is loaded */
 	struct strbuf deep = STRBUF_INIT;
 	for (int i = 0; i < YDOC_DEPTH_MAX + 5; i++)
@@ -85,8 +85,8 @@ static void test_errors_and_limits(void)
 	for (int i = 0; i < YDOC_DEPTH_MAX + 5; i++)
 		strbuf_add(&deep, "]", 1);
 	CHECK_INT(ydoc_load(deep.buf, deep.len, &doc, NULL, &err), -EINVAL);
-	CHECK(err.buf && strstr(err.buf, "deep") != NULL);
-	strbuf_release(&err);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "deep") != NULL);
+	error_release(&err);
 	strbuf_release(&deep);
 	/* a document that follows is reported */
 	int more = 0;
@@ -99,7 +99,7 @@ static void test_errors_and_limits(void)
 	yaml_document_delete(&doc);
 	/* JSON is YAML */
 	CHECK_STR(get("{\"k\": \"v\", \"n\": [1]}", "k"), "v");
-	strbuf_release(&err);
+	error_release(&err);
 }
 
 static void test_status_round_trip(void)

@@ -1,0 +1,82 @@
+/* error: see error.h. */
+#include "error.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void error_addf(struct error *err, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(buf)) {
+		strbuf_add(&err->msg, buf, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big) {
+		err->msg.oom = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	strbuf_add(&err->msg, big, (size_t)n);
+	free(big);
+}
+
+const char *error_msg(const struct error *err)
+{
+	return err->msg.buf ? err->msg.buf : "";
+}
+
+void error_field(struct error *err, const char *field, const char *constraint_id,
+		 const char *constraint, const char *fmt, ...)
+{
+	if (err->n >= ERROR_MAX_FIELDS)
+		return;
+	struct field_error *e = &err->e[err->n++];
+	snprintf(e->field, sizeof(e->field), "%s", field);
+	snprintf(e->constraint_id, sizeof(e->constraint_id), "%s", constraint_id);
+	snprintf(e->constraint, sizeof(e->constraint), "%s", constraint ? constraint : "");
+	e->line = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void error_field_names(const struct error *err, char *out, size_t outlen)
+{
+	const char *names[ERROR_MAX_FIELDS];
+	size_t n = 0;
+	for (size_t i = 0; i < err->n; i++) {
+		size_t j;
+		for (j = 0; j < n && strcmp(names[j], err->e[i].field); j++)
+			;
+		if (j == n)
+			names[n++] = err->e[i].field;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(names[0]), cmp_str);
+	out[0] = 0;
+	size_t off = 0;
+	for (size_t i = 0; i < n && off < outlen; i++)
+		off += (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", names[i]);
+}
+
+void error_release(struct error *err)
+{
+	strbuf_release(&err->msg);
+	err->n = 0;
+}
