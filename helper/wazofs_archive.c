@@ -5,7 +5,7 @@
  *                                                 maintainer scripts, one record each
  *     wazofs-archive deb-read PACKAGE [data]      answer: control, and with data the
  *                                                 plugin metadata of the data member
- *     wazofs-archive import ARCHIVE DEST MAX_BYTES MAX_ENTRIES
+ *     wazofs-archive import ARCHIVE|- DEST MAX_BYTES MAX_ENTRIES   (-: the archive on stdin)
  *
  * and reads its answer on stdout: records (core/base/records.h), always a "result" (0
  * or the call's errno), an "error" with the message when it failed, and for an archive
@@ -66,7 +66,8 @@ static int deb_read_cmd(char **argv, int argc, struct strbuf *out, struct error 
 
 static int import_cmd(char **argv, struct strbuf *out, struct error *err)
 {
-	struct import_limits lim = { strtoull(argv[2], NULL, 10), strtoul(argv[3], NULL, 10) };
+	struct import_limits lim = { .max_bytes = strtoull(argv[2], NULL, 10),
+				     .max_entries = strtoul(argv[3], NULL, 10) };
 	int rc = archive_extract(argv[0], argv[1], &lim, err);
 	archive_helper_put_report(out, err);
 	return rc;
@@ -85,10 +86,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "import") && argc == 6)
 		rc = import_cmd(argv + 2, &out, &err);
 	else {
-		fprintf(stderr, "usage: wazofs-archive deb-write OUT.deb ROOTDIR < request\n"
-				"       wazofs-archive deb-read PACKAGE [data]\n"
-				"       wazofs-archive import ARCHIVE DEST MAX_BYTES MAX_ENTRIES\n"
-				"(run by the wazofs daemon; answers in records on stdout)\n");
+		fprintf(stderr,
+			"usage: wazofs-archive deb-write OUT.deb ROOTDIR < request\n"
+			"       wazofs-archive deb-read PACKAGE [data]\n"
+			"       wazofs-archive import ARCHIVE|- DEST MAX_BYTES MAX_ENTRIES\n"
+			"(run by the wazofs daemon; answers in records on stdout)\n");
 		return 2;
 	}
 	char result[16];

@@ -101,18 +101,28 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 		goto fail;
 	if (sp->as_user && (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
 		goto fail;
-	/* the error pipe moves to fd 3, the only one kept besides 0-2 */
+	/* the program's fd out of the way of the error pipe's move */
+	int prog = sp->exec_fd > 0 ? fcntl(sp->exec_fd, F_DUPFD, 10) : -1;
+	if (sp->exec_fd > 0 && prog < 0)
+		goto fail;
+	/* the error pipe moves to fd 3, and the program's fd to 4, the only ones kept
+	 * besides 0-2 (the program's stays open: a script's interpreter opens it) */
 	if (e > 3) {
 		if (dup2(e, 3) < 0)
 			goto fail;
 		e = 3;
 	}
 	fcntl(e, F_SETFD, FD_CLOEXEC);
-	close_range(4, ~0U, 0);
+	if (prog >= 0 && dup2(prog, 4) < 0)
+		goto fail;
+	close_range(prog >= 0 ? 5 : 4, ~0U, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(exe, (char *const *)sp->argv, (char *const *)env);
+	if (prog >= 0)
+		execveat(4, "", (char *const *)sp->argv, (char *const *)env, AT_EMPTY_PATH);
+	else
+		execve(exe, (char *const *)sp->argv, (char *const *)env);
 fail:;
 	int err = errno;
 	ssize_t w = write(e, &err, sizeof(err));
@@ -131,8 +141,8 @@ int subproc_start(struct subproc *sp)
 {
 	const char *const path_only[] = { subproc_default_path(), NULL };
 	const char *const *env = sp->env ? sp->env : path_only;
-	char exe[PATH_MAX];
-	int rc = resolve(sp->argv[0], env_get(env, "PATH"), exe, sizeof(exe));
+	char exe[PATH_MAX] = "";
+	int rc = sp->exec_fd > 0 ? 0 : resolve(sp->argv[0], env_get(env, "PATH"), exe, sizeof(exe));
 	if (rc)
 		return rc;
 	sp->timed_out = sp->cancelled = 0;

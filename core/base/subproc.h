@@ -25,6 +25,9 @@ struct subproc {
 	uid_t uid;
 	gid_t gid;
 	int no_network; /* in a network namespace of its own: loopback only, down */
+	/* > 0: an fd (O_PATH is enough) of the program to run instead of looking argv[0]
+	 * up: with as_user, the user need not reach the program's directory */
+	int exec_fd;
 	/* out */
 	int timed_out, cancelled;
 	/* between subproc_start and subproc_wait */

@@ -186,7 +186,9 @@ static int extract_archive(const char *src, const char *dest, const struct impor
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
-	if (archive_read_open_filename(in, src, 65536) != ARCHIVE_OK) {
+	int opened = strcmp(src, "-") == 0 ? archive_read_open_fd(in, 0, 65536)
+					   : archive_read_open_filename(in, src, 65536);
+	if (opened != ARCHIVE_OK) {
 		error_field(err, "_archive", "archive", NULL, "cannot read the archive: %s",
 			    archive_error_string(in));
 		rc = -EINVAL;

@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "tree_import.h"
 
-/* Extracts src into dest (created). Returns 0, -EINVAL with err's fields filled (a
+/* Extracts src ("-": stdin) into dest (created). Returns 0, -EINVAL with err's fields filled (a
  * refused archive or an unsupported entry), or -errno with err's message. */
 int archive_extract(const char *src, const char *dest, const struct import_limits *lim,
 		    struct error *err);

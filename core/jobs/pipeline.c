@@ -615,8 +615,18 @@ static int run_extract(struct install_run *ir)
 {
 	if (ir->src->git_url)
 		return 0;
-	struct import_limits lim = { ir->env->cfg->archive_max_bytes,
-				     ir->env->cfg->archive_max_entries };
+	const struct wazofs_config *cfg = ir->env->cfg;
+	/* an archive is read by the build user, with no network, as the build runs: the
+	 * work dir is theirs from here (a directory is copied by the daemon) */
+	struct import_limits lim = { cfg->archive_max_bytes,
+				     cfg->archive_max_entries,
+				     { !cfg->build_as_root, cfg->build_uid, cfg->build_gid } };
+	if (lim.who.as_user && lchown(ir->workdir, cfg->build_uid, cfg->build_gid) < 0) {
+		int rc = -errno;
+		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s",
+			 ir->workdir, strerror(-rc));
+		return rc;
+	}
 	int rc = tree_import(ir->src->path, ir->tree, &lim, &ir->err);
 	if (rc && !ir->err.n) {
 		job_fail(ir->job, INSTALL_ERROR, NULL, "%s",

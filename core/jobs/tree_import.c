@@ -51,7 +51,7 @@ int tree_import(const char *src, const char *dest, const struct import_limits *l
 		return -EINVAL;
 	}
 	/* extracted by wazofs-archive, in a process of its own */
-	return helper_import_archive(src, dest, lim->max_bytes, lim->max_entries, err);
+	return helper_import_archive(src, dest, lim->max_bytes, lim->max_entries, &lim->who, err);
 }
 
 static int has_plugin_yml(const char *dir)

@@ -6,12 +6,14 @@
 #define WAZOFS_TREE_IMPORT_H
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "plugin/archive_helper.h"
 #include "plugin/plugin_meta.h"
 #include <stddef.h>
 
 struct import_limits {
 	unsigned long long max_bytes; /* total size of the extracted files */
 	unsigned long max_entries;
+	struct helper_user who; /* who extracts an archive (zero: root) */
 };
 
 /* 1 when name ends with a supported archive extension (.tar, .tar.gz, .tgz, .tar.xz,

@@ -7,6 +7,7 @@
 #include "base/records.h"
 #include "base/subproc.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,32 +65,55 @@ const char *archive_helper_path(void)
 	return helper_path;
 }
 
-/* Runs the helper with args and the request in; its answer goes to out. Returns the
- * call's result (0 or -errno); err gets the helper's error record, or what went wrong
- * with the helper itself. */
-static int run_helper(const char *const *args, const struct strbuf *in, struct strbuf *out,
-		      struct error *err)
+/* The request in a memfd, read from its start: the helper's stdin. The fd, or -errno
+ * with err saying so. */
+static int request_fd(const struct strbuf *in, struct error *err)
+{
+	int fd = memfd_create("wazofs-archive-request", MFD_CLOEXEC);
+	int rc = fd < 0 ? -errno : in->len ? write_all(fd, in->buf, in->len) : 0;
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = -errno;
+	if (!rc)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	error_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
+	return rc;
+}
+
+/* Runs the helper with args and stdin (the request, the archive, or /dev/null when
+ * -1), as who says (NULL: root); its answer goes to out. Returns the call's result (0
+ * or -errno); err gets the helper's error record, or what went wrong with the helper
+ * itself. */
+static int run_helper(const char *const *args, int in, const struct helper_user *who,
+		      struct strbuf *out, struct error *err)
 {
 	const char *argv[8] = { archive_helper_path() };
 	for (size_t i = 0; args[i] && i + 2 < sizeof(argv) / sizeof(argv[0]); i++)
 		argv[i + 1] = args[i];
-	int fd = memfd_create("wazofs-archive-request", MFD_CLOEXEC);
-	int rc = fd < 0 ? -errno : in && in->len ? write_all(fd, in->buf, in->len) : 0;
-	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
-		rc = -errno;
-	if (rc) {
-		if (fd >= 0)
-			close(fd);
-		error_addf(err, "cannot pass the request to " HELPER ": %s", strerror(-rc));
-		return rc;
-	}
 	struct subproc sp = { .argv = argv,
-			      .stdin_fd = fd,
+			      .stdin_fd = in >= 0 ? in : 0,
 			      .log_fd = -1,
 			      .capture = out,
 			      .timeout_sec = atomic_load(&helper_timeout) };
+	int prog = -1;
+	if (who && who->as_user) {
+		/* by its fd: the user need not reach the helper's directory */
+		prog = open(argv[0], O_PATH | O_CLOEXEC);
+		if (prog < 0) {
+			int rc = -errno;
+			error_addf(err, "cannot run %s: %s", argv[0], strerror(-rc));
+			return rc;
+		}
+		sp.exec_fd = prog;
+		sp.as_user = 1;
+		sp.uid = who->uid;
+		sp.gid = who->gid;
+		sp.no_network = 1;
+	}
 	int status = subproc_run(&sp);
-	close(fd);
+	if (prog >= 0)
+		close(prog);
 	if (sp.timed_out) {
 		error_addf(err, "%s did not finish within %u seconds", HELPER, sp.timeout_sec);
 		return -ETIMEDOUT;
@@ -98,7 +122,7 @@ static int run_helper(const char *const *args, const struct strbuf *in, struct s
 	size_t pos = 0;
 	struct record rec;
 	int have_result = 0;
-	rc = 0;
+	int rc = 0;
 	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
 		if (record_is(&rec, "error"))
 			error_addf(err, "%.*s", (int)rec.value_len, rec.value);
@@ -174,7 +198,10 @@ int helper_deb_write(const char *out_path, const char *rootdir, const struct deb
 		if (*request_field(&req, i)) /* an absent record is NULL */
 			records_put_str(&in, deb_request_fields[i].name, *request_field(&req, i));
 	const char *args[] = { "deb-write", out_path, rootdir, NULL };
-	int rc = in.oom ? -ENOMEM : run_helper(args, &in, &out, err);
+	int fd = in.oom ? -ENOMEM : request_fd(&in, err);
+	int rc = fd < 0 ? fd : run_helper(args, fd, NULL, &out, err);
+	if (fd >= 0)
+		close(fd);
 	strbuf_release(&in);
 	strbuf_release(&out);
 	return rc;
@@ -185,7 +212,7 @@ int helper_deb_read(const char *path, int flags, struct deb_info *d, struct erro
 	memset(d, 0, sizeof(*d));
 	struct strbuf out = STRBUF_INIT;
 	const char *args[] = { "deb-read", path, (flags & DEB_READ_DATA) ? "data" : NULL, NULL };
-	int rc = run_helper(args, NULL, &out, err);
+	int rc = run_helper(args, -1, NULL, &out, err);
 	size_t pos = 0;
 	struct record rec;
 	while (out.buf && records_next(out.buf, out.len, &pos, &rec) == 1) {
@@ -252,14 +279,23 @@ static void take_report(const struct strbuf *out, struct error *r)
 }
 
 int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
-			  unsigned long max_entries, struct error *err)
+			  unsigned long max_entries, const struct helper_user *who,
+			  struct error *err)
 {
+	/* the archive comes in on stdin, opened here: the user need not reach it */
+	int fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = -errno;
+		error_addf(err, "%s: %s", src, strerror(-rc));
+		return rc;
+	}
 	char bytes[32], entries[32];
 	snprintf(bytes, sizeof(bytes), "%llu", max_bytes);
 	snprintf(entries, sizeof(entries), "%lu", max_entries);
-	const char *args[] = { "import", src, dest, bytes, entries, NULL };
+	const char *args[] = { "import", "-", dest, bytes, entries, NULL };
 	struct strbuf out = STRBUF_INIT;
-	int rc = run_helper(args, NULL, &out, err);
+	int rc = run_helper(args, fd, who, &out, err);
+	close(fd);
 	take_report(&out, err);
 	strbuf_release(&out);
 	return rc;

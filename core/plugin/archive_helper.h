@@ -12,6 +12,7 @@
 #include "deb_reader.h"
 #include "deb_writer.h"
 #include "plugin_meta.h"
+#include <sys/types.h>
 
 /* The helper's program: beside the running program, one directory up (the unit tests
  * in BUILD/tests), or WAZOFS_LIBEXECDIR (where `make install` puts it), the first that
@@ -26,10 +27,18 @@ void archive_helper_set_timeout(unsigned seconds);
 int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
 		     const struct deb_scripts *scripts, struct error *err);
 int helper_deb_read(const char *path, int flags, struct deb_info *out, struct error *err);
-/* tree_import of an archive (jobs/tree_import.h), limits as given; a directory is copied
- * in process by the caller. */
+/* Who extracts an archive: root (as_user 0), or uid:gid with no network. */
+struct helper_user {
+	int as_user;
+	uid_t uid;
+	gid_t gid;
+};
+/* tree_import of an archive (jobs/tree_import.h), limits as given, by who (NULL: root):
+ * the daemon opens src and the helper reads it on stdin, so who need not reach src,
+ * only dest's parent. A directory is copied in process by the caller. */
 int helper_import_archive(const char *src, const char *dest, unsigned long long max_bytes,
-			  unsigned long max_entries, struct error *err);
+			  unsigned long max_entries, const struct helper_user *who,
+			  struct error *err);
 
 /* The helper's side: what a result looks like on its way back (records.h). */
 void archive_helper_put_report(struct strbuf *out, const struct error *r);

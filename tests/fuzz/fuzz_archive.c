@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(src, sizeof(src), "%s/in.tar.gz", fuzz_dir("archive"));
 	snprintf(dest, sizeof(dest), "%s/out", fuzz_dir("archive"));
 	fuzz_write_input(src, data, size);
-	struct import_limits lim = { 1 << 20, 1000 };
+	struct import_limits lim = { .max_bytes = 1 << 20, .max_entries = 1000 };
 	struct error err = ERROR_INIT;
 	archive_extract(src, dest, &lim, &err);
 	error_release(&err);

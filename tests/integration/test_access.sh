@@ -152,4 +152,25 @@ check_fails "without group=, an admin-group member is refused too" as admin mkdi
 check_fails "with default_permissions, a stranger cannot read a log" as stranger cat "$MNT/demo/nonet/log"
 check "... and reads a status" as stranger cat "$MNT/demo/nonet/status"
 stop_daemon
+
+# --- an archive is read by wazofs-archive as the build user, with no network (a parser
+# of hostile input runs with no more than the build has). The daemon runs from a copy
+# beside a wrapper that records who runs it, then runs the real helper.
+mkdir -p "$T/bin"
+cp "$WAZOFS" "$T/bin/wazofs"
+cp "$(dirname "$WAZOFS")/wazofs-archive" "$T/bin/wazofs-archive.real"
+printf '#!/bin/sh\necho "$1 uid=$(id -u) net=$(grep -c : /proc/net/dev)" >>%s/helper.log\nexec %s/bin/wazofs-archive.real "$@"\n' \
+	"$W" "$T" >"$T/bin/wazofs-archive"
+chmod 0755 "$T/bin/wazofs-archive"
+install -m 0666 /dev/null "$W/helper.log" # root and the build user append to it
+EXTRA_OPTS=",allow_other,build_user=${P}build"
+WAZOFS=$T/bin/wazofs start_daemon
+make_plugin "$T/src/arch" arch demo 1.0.0
+tar -czf "$T/arch.tar.gz" -C "$T/src" arch
+cp "$T/arch.tar.gz" "$MNT/incoming/"
+check "a plugin dropped as an archive installs" wait_job arch.tar.gz
+check_contains "... wazofs-archive extracted it as the build user, with no network" \
+	"$W/helper.log" "^import uid=$BUILD_UID net=1$"
+check_contains "... and wrote the package as root" "$W/helper.log" '^deb-write uid=0 '
+stop_daemon
 finish

@@ -96,7 +96,7 @@ static void test_refused_archive(void)
 		 tmp);
 	CHECK_INT(system(cmd), 0);
 	struct error err = ERROR_INIT;
-	struct import_limits lim = { 1 << 20, 100 };
+	struct import_limits lim = { .max_bytes = 1 << 20, .max_entries = 100 };
 	CHECK_INT(tree_import(src, dest, &lim, &err), -EINVAL);
 	CHECK(err.n >= 1);
 	CHECK(err.n >= 1 && strstr(err.e[0].message, "escape"));

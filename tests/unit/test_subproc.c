@@ -171,6 +171,37 @@ static void test_start_then_wait(void)
 	CHECK_INT(sp.pid, -1);
 }
 
+/* A program in a directory the user cannot reach runs as that user from its fd; by its
+ * path it cannot. (mkdtemp's directory is 0700, root's.) */
+static void test_exec_fd_as_user(void)
+{
+	char prog[128];
+	snprintf(prog, sizeof(prog), "%s/whoami.sh", tmp);
+	CHECK_INT(write_file_atomic(prog, "#!/bin/sh\nid -u\n", 16, 0755), 0);
+	const char *argv[] = { prog, NULL };
+	struct strbuf out = STRBUF_INIT;
+	struct subproc by_path = { .argv = argv,
+				   .log_fd = -1,
+				   .capture = &out,
+				   .as_user = 1,
+				   .uid = 65534,
+				   .gid = 65534 };
+	CHECK_INT(subproc_run(&by_path), -EACCES);
+	int fd = open(prog, O_PATH | O_CLOEXEC);
+	CHECK(fd >= 0);
+	struct subproc by_fd = { .argv = argv,
+				 .log_fd = -1,
+				 .capture = &out,
+				 .as_user = 1,
+				 .uid = 65534,
+				 .gid = 65534,
+				 .exec_fd = fd };
+	CHECK_INT(subproc_run(&by_fd), 0);
+	CHECK_STR(out.buf, "65534\n");
+	close(fd);
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-subproc.XXXXXX");
@@ -183,6 +214,7 @@ int main(void)
 	RUN(test_timeout_kills_group);
 	RUN(test_cancel);
 	RUN(test_start_then_wait);
+	RUN(test_exec_fd_as_user);
 	rm_rf(tmp);
 	return CHECK_SUMMARY();
 }

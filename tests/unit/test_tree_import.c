@@ -51,7 +51,7 @@ static int import(const char *name, const struct member *m, size_t n, struct err
 	snprintf(arc, sizeof(arc), "%s/%s", tmp, name);
 	snprintf(dest, sizeof(dest), "%s/out-%s", tmp, name);
 	write_tar(arc, m, n);
-	struct import_limits lim = { 1 << 20, 50 };
+	struct import_limits lim = { .max_bytes = 1 << 20, .max_entries = 50 };
 	int rc = tree_import(arc, dest, &lim, &err);
 	if (rc && !err.n)
 		fprintf(stderr, "  import %s: %s\n", name, error_msg(&err));
@@ -144,7 +144,7 @@ static void test_not_an_archive(void)
 	snprintf(dest, sizeof(dest), "%s/out-notes", tmp);
 	write_file_atomic(path, "hi\n", 3, 0644);
 	struct error err = ERROR_INIT;
-	struct import_limits lim = { 1 << 20, 50 };
+	struct import_limits lim = { .max_bytes = 1 << 20, .max_entries = 50 };
 	CHECK_INT(tree_import(path, dest, &lim, &err), -EINVAL);
 	CHECK(err.n == 1 && strstr(err.e[0].message, "neither a plugin directory nor an archive"));
 	error_release(&err);
