@@ -7,27 +7,10 @@
 
 void error_addf(struct error *err, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	strbuf_vaddf(&err->msg, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(buf)) {
-		strbuf_add(&err->msg, buf, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	if (!big) {
-		err->msg.oom = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	strbuf_add(&err->msg, big, (size_t)n);
-	free(big);
 }
 
 const char *error_msg(const struct error *err)

@@ -17,6 +17,8 @@ struct strbuf {
 
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Takes the buffer (caller frees, never NULL unless oom) and resets sb. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 void strbuf_release(struct strbuf *sb);
