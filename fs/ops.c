@@ -265,23 +265,22 @@ static int stat_view(const char *path, struct view *v, struct stat *st, int priv
 	return rc;
 }
 
-/* libfuse gives no path (NULL) for a request on an open file whose name is gone (it was
- * unlinked through the mount, or its directory removed): only its handle is left. The
- * backing fd of an open incoming/ file, or -ESTALE (libfuse's own answer for such a file
- * without a handle). */
-static int orphan_fd(const struct fuse_file_info *fi)
+/* The backing fd of an open incoming/ file (fi may be NULL), or -ESTALE. libfuse gives
+ * no path (NULL) for a request on an open file whose name is gone (it was unlinked
+ * through the mount, or its directory removed): then only this fd is left, and
+ * -ESTALE is libfuse's own answer for such a file without one. */
+static int backing_fd(const struct fuse_file_info *fi)
 {
 	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
 	return h && h->fd >= 0 && !h->buf ? h->fd : -ESTALE;
 }
 
-/* incoming/ENTRY...: the copy's own attributes; a top-level name that is no copy may
- * be a job's ENTRY.status or ENTRY.log. */
-static int getattr_incoming(const char *path, const struct route *r, struct stat *st,
-			    const struct handle *h)
+/* incoming/ENTRY...: the open file's own attributes (fd >= 0), else the copy's; a
+ * top-level name that is no copy may be a job's ENTRY.status or ENTRY.log. */
+static int getattr_incoming(const char *path, const struct route *r, struct stat *st, int fd)
 {
-	if (h && h->fd >= 0 && !h->buf)
-		return fstat(h->fd, st) < 0 ? -errno : 0;
+	if (fd >= 0)
+		return fstat(fd, st) < 0 ? -errno : 0;
 	int rc = incoming_stat(r, st);
 	if (rc != -ENOENT || !r->top_level)
 		return rc;
@@ -295,14 +294,13 @@ static int getattr_incoming(const char *path, const struct route *r, struct stat
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	if (!path) {
-		int fd = orphan_fd(fi);
+		int fd = backing_fd(fi);
 		return fd < 0 ? fd : fstat(fd, st) < 0 ? -errno : 0;
 	}
 	struct route r;
 	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
-	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 	memset(st, 0, sizeof(*st));
 	struct name_list l = { 0 };
 	struct view v;
@@ -345,7 +343,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		file_stat(st, 0, 0, now);
 		return 0;
 	}
-	case R_INCOMING: return getattr_incoming(path, &r, st, h);
+	case R_INCOMING: return getattr_incoming(path, &r, st, backing_fd(fi));
 	case R_NAMESPACE:
 		rc = daemon_list_plugins(core(), r.ns, &l);
 		name_list_free(&l);
@@ -922,7 +920,7 @@ static int route_setattr(const char *path, const struct fuse_file_info *fi, stru
 		return route_copy(path, r);
 	if (!caller_is_admin())
 		return -EACCES;
-	int fd = orphan_fd(fi);
+	int fd = backing_fd(fi);
 	return fd < 0 ? fd : 0;
 }
 
@@ -932,15 +930,15 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	int rc = route_setattr(path, fi, &r);
 	if (rc)
 		return rc;
-	int fd = orphan_fd(fi); /* an open file: through its fd */
-	return incoming_truncate(path ? &r : NULL, fd < 0 ? -1 : fd, size);
+	/* an open file through its fd, else by path */
+	return incoming_truncate(path ? &r : NULL, backing_fd(fi), size);
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct route r;
 	int rc = route_setattr(path, fi, &r);
-	return rc ? rc : incoming_chmod(path ? &r : NULL, orphan_fd(fi), mode);
+	return rc ? rc : incoming_chmod(path ? &r : NULL, backing_fd(fi), mode);
 }
 
 /* Copies belong to root and the admin group whoever made them (cp -a still succeeds):
@@ -959,7 +957,7 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
 {
 	struct route r;
 	int rc = route_setattr(path, fi, &r);
-	return rc ? rc : incoming_utimens(path ? &r : NULL, orphan_fd(fi), tv);
+	return rc ? rc : incoming_utimens(path ? &r : NULL, backing_fd(fi), tv);
 }
 
 static int op_symlink(const char *target, const char *linkpath)

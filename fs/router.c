@@ -23,6 +23,8 @@ const char *const route_reserved[] = { "incoming", "market", "status", "events",
 int route_parse(const char *path, struct route *r)
 {
 	memset(r, 0, sizeof(*r));
+	if (!path) /* libfuse's path of an open file whose name is gone */
+		return -ESTALE;
 	const char *p = path;
 	char first[NAME_MAX + 1];
 	int n = component(&p, first);

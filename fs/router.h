@@ -33,6 +33,7 @@ struct route {
 
 /* Names at the top that are not namespaces (a namespace so named is hidden). */
 extern const char *const route_reserved[];
-/* Returns 0, or -ENAMETOOLONG. */
+/* Returns 0, -ENAMETOOLONG, or -ESTALE for no path (NULL: libfuse's path of an open
+ * file whose name is gone, which only its handle can answer for). */
 int route_parse(const char *path, struct route *r);
 #endif

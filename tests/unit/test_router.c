@@ -86,6 +86,12 @@ static void test_too_long(void)
 	CHECK_INT(r.kind, R_NAMESPACE);
 }
 
+/* libfuse's NULL path of an open file whose name is gone is no route */
+static void test_no_path(void)
+{
+	CHECK_INT(route_parse(NULL, &r), -ESTALE);
+}
+
 int main(void)
 {
 	RUN(test_top);
@@ -93,5 +99,6 @@ int main(void)
 	RUN(test_plugins);
 	RUN(test_market_and_repo);
 	RUN(test_too_long);
+	RUN(test_no_path);
 	return CHECK_SUMMARY();
 }
