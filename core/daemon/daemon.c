@@ -62,6 +62,15 @@ static void installed_changed(struct daemon *p, const struct installed_plugin *a
 	}
 }
 
+/* Frees the n kept status texts of an installed list that was replaced (texts may be
+ * NULL). */
+static void rendered_texts_free(struct rendered_text *texts, size_t n)
+{
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i].text);
+	free(texts);
+}
+
 void refresh_installed(struct daemon *p)
 {
 	/* the status file as it was before the query: a change made during it is seen
@@ -100,13 +109,6 @@ void refresh_installed(struct daemon *p)
 	rendered_texts_free(old_texts, n_old);
 	dpkg_free_plugins(old, n_old);
 	plugin_index_free(&old_idx);
-}
-
-void rendered_texts_free(struct rendered_text *texts, size_t n)
-{
-	for (size_t i = 0; texts && i < n; i++)
-		free(texts[i].text);
-	free(texts);
 }
 
 /* Whether dpkg's status file changed since the last read of the database. */

@@ -101,8 +101,6 @@ void daemon_repo_refresh(struct daemon *p);
 void daemon_reconcile(struct daemon *p);
 /* Reads the dpkg database again (takes p->lock to swap the cache). */
 void refresh_installed(struct daemon *p);
-/* Frees the n kept status texts of an installed list that was replaced (texts may be NULL). */
-void rendered_texts_free(struct rendered_text *texts, size_t n);
 /* Under p->lock: */
 const struct installed_plugin *find_installed(struct daemon *p, const char *ns, const char *name);
 struct job *find_job_for_plugin(struct daemon *p, const char *ns, const char *name);

@@ -207,6 +207,9 @@ int helper_deb_write(const char *out_path, const char *rootdir, const struct deb
 	return rc;
 }
 
+/* A record's value into a fixed char array (cut to fit). */
+#define COPY_FIELD(dst, rec) snprintf(dst, sizeof(dst), "%.*s", (int)(rec).value_len, (rec).value)
+
 int helper_deb_read(const char *path, int flags, struct deb_info *d, struct error *err)
 {
 	memset(d, 0, sizeof(*d));
@@ -223,11 +226,9 @@ int helper_deb_read(const char *path, int flags, struct deb_info *d, struct erro
 		else if (record_is(&rec, "n_plugin_yml"))
 			d->n_plugin_yml = (int)strtol(rec.value, NULL, 10);
 		else if (record_is(&rec, "yml_ns"))
-			snprintf(d->yml_ns, sizeof(d->yml_ns), "%.*s", (int)rec.value_len,
-				 rec.value);
+			COPY_FIELD(d->yml_ns, rec);
 		else if (record_is(&rec, "yml_name"))
-			snprintf(d->yml_name, sizeof(d->yml_name), "%.*s", (int)rec.value_len,
-				 rec.value);
+			COPY_FIELD(d->yml_name, rec);
 	}
 	strbuf_release(&out);
 	if (!rc && (d->control.oom || d->plugin_yml.oom))
@@ -249,8 +250,6 @@ void archive_helper_put_report(struct strbuf *out, const struct error *r)
 		records_put_str(out, "report_line", line);
 	}
 }
-
-#define COPY_FIELD(dst, rec) snprintf(dst, sizeof(dst), "%.*s", (int)(rec).value_len, (rec).value)
 
 static void take_report(const struct strbuf *out, struct error *r)
 {
