@@ -66,18 +66,17 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 	struct strbuf text = STRBUF_INIT;
 	struct error err = ERROR_INIT;
 	struct install_request req = { 0 };
-	struct error why = ERROR_INIT;
 	int rc = strbuf_read_file(&text, path, 1 << 20);
 	if (!rc)
 		rc = install_request_parse(text.buf, text.len, &req, &err);
 	else
 		error_addf(&err, "%s", strerror(-rc));
 	if (rc) {
-		struct error r = { 0 };
-		error_field(&r, "_request", "schema", NULL, "%s",
+		/* the request as a whole is the refused field */
+		error_field(&err, "_request", "schema", NULL, "%s",
 			    err.msg.buf ? err.msg.buf : "invalid");
-		job_fail(job, "validation-error", "Validation error", &r,
-			 "the install request is not valid: %s", r.e[0].message);
+		job_fail(job, "validation-error", "Validation error", &err,
+			 "the install request is not valid: %s", err.e[0].message);
 	} else if (strcmp(req.method, "apt") == 0) {
 		ms->apt = 1;
 		snprintf(ms->apt_ns, sizeof(ms->apt_ns), "%s", req.ns);
@@ -88,17 +87,16 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 		snprintf(ms->ref, sizeof(ms->ref), "%s", req.ref);
 		snprintf(ms->subdir, sizeof(ms->subdir), "%s", req.subdirectory);
 	} else {
-		rc = market_source(p, req.ns, req.name, req.version, ms, &why);
+		rc = market_source(p, req.ns, req.name, req.version, ms, &err);
 		if (rc) {
 			pthread_mutex_lock(&p->lock);
 			snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
 			snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
 			pthread_mutex_unlock(&p->lock);
 			job_fail(job, "install-error", "Installation error", NULL, "%s",
-				 error_msg(&why));
+				 error_msg(&err));
 		}
 	}
-	error_release(&why);
 	*reinstall = req.reinstall;
 	strbuf_release(&text);
 	error_release(&err);
