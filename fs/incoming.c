@@ -78,22 +78,24 @@ static int new_entry_ok(const struct route *r)
 	return !r->top_level || strlen(r->entry) + strlen(".status") <= NAME_MAX;
 }
 
-/* A mode a copy may have: no bit for others, no group write, no set-id. */
+/* The mode a copy keeps: the one its copier gave it (cp, rsync, tar leave the plugin's
+ * modes), which the build and the package inherit, less the set-id bits and the write
+ * bit for others (a file any local user could change would be run or installed by
+ * root). A copy is kept private by where it is (the state dir's incoming/, 0700,
+ * root's) and by the daemon's own checks (only admins open or list a copy through the
+ * mount), never by its modes. */
 static mode_t copy_mode(mode_t mode)
 {
-	return mode & 07750 & ~(mode_t)(S_ISUID | S_ISGID);
+	return mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID | S_IWOTH);
 }
 
-/* A new file or dir never keeps the copier's group or other write bits (nor any bit for
- * others); it belongs to its copier (root or an admin: the history says who asked) and
- * the admin group. */
-static void own_new(const struct route *r, gid_t group)
+/* A new file or dir (fd: opened beneath incoming/, no symlink on the way) belongs to its
+ * copier (root or an admin: the history says who asked) and the admin group, with the
+ * mode it was given (the daemon's own umask does not apply). */
+static void own_new(int fd, gid_t group, mode_t mode)
 {
-	struct stat st;
-	if (fstatat(dir_fd, r->rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISLNK(st.st_mode))
-		return;
-	if (fchownat(dir_fd, r->rel, fuse_get_context()->uid, group, AT_SYMLINK_NOFOLLOW) == 0)
-		fchmodat(dir_fd, r->rel, copy_mode(st.st_mode), 0);
+	if (fchown(fd, fuse_get_context()->uid, group) == 0)
+		fchmod(fd, copy_mode(mode));
 }
 
 int incoming_stat(const struct route *r, struct stat *st)
@@ -163,12 +165,12 @@ int incoming_create(const struct route *r, int flags, mode_t mode, gid_t group, 
 {
 	if (!new_entry_ok(r))
 		return -ENAMETOOLONG;
-	int fd = open_beneath(r->rel, flags | O_CREAT | O_EXCL, mode & 0750);
+	int fd = open_beneath(r->rel, flags | O_CREAT | O_EXCL, copy_mode(mode));
 	if (fd == -EEXIST && !(flags & O_EXCL)) /* no O_EXCL asked: open what is there */
 		return incoming_open(r, flags, tracked);
 	if (fd < 0)
 		return fd;
-	own_new(r, group);
+	own_new(fd, group, mode);
 	*tracked = track_open(r);
 	return fd;
 }
@@ -188,9 +190,13 @@ int incoming_mkdir(const struct route *r, mode_t mode, gid_t group)
 {
 	if (!new_entry_ok(r))
 		return -ENAMETOOLONG;
-	if (mkdirat(dir_fd, r->rel, mode & 0750) < 0)
+	if (mkdirat(dir_fd, r->rel, copy_mode(mode)) < 0)
 		return -errno;
-	own_new(r, group);
+	int fd = open_beneath(r->rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd >= 0) {
+		own_new(fd, group, mode);
+		close(fd);
+	}
 	note_change(r);
 	return 0;
 }

@@ -230,6 +230,10 @@ int main(int argc, char *argv[])
 	/* one malloc arena for all threads: the FUSE and worker threads allocate little and
 	 * seldom at once, and each extra arena kept ~80 KiB resident (P4, README) */
 	mallopt(M_ARENA_MAX, 1);
+	/* whatever umask started it: what the daemon and its children (rules, git, dpkg)
+	 * make without an explicit mode is made as under a stock Debian service (systemd's
+	 * UMask=0022), so a package's modes never depend on how wazofs was started */
+	umask(022);
 	config_defaults(&cfg);
 	if (fuse_opt_parse(&args, &cli, opt_spec, opt_proc) < 0)
 		goto out_args;

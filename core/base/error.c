@@ -26,7 +26,10 @@ void error_field(struct error *err, const char *field, const char *constraint_id
 	struct field_error *e = &err->e[err->n++];
 	snprintf(e->field, sizeof(e->field), "%s", field);
 	snprintf(e->constraint_id, sizeof(e->constraint_id), "%s", constraint_id);
-	snprintf(e->constraint, sizeof(e->constraint), "%s", constraint ? constraint : "");
+	/* every detail names its constraint (the status format): without one of its own,
+	 * the kind is the constraint, as wazo's own `required: required` */
+	snprintf(e->constraint, sizeof(e->constraint), "%s",
+		 constraint ? constraint : constraint_id);
 	e->line = 0;
 	va_list ap;
 	va_start(ap, fmt);

@@ -33,7 +33,8 @@ struct error {
 void error_addf(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message, "" when there is none. */
 const char *error_msg(const struct error *err);
-/* Adds a refused field (ignored past ERROR_MAX_FIELDS). */
+/* Adds a refused field (ignored past ERROR_MAX_FIELDS); a NULL constraint is the
+ * constraint_id. */
 void error_field(struct error *err, const char *field, const char *constraint_id,
 		 const char *constraint, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -137,9 +137,11 @@ static int check_rules(const char *root, struct error *r)
 	struct stat st;
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
 	if (stat(rules, &st) < 0 || !S_ISREG(st.st_mode))
-		error_field(r, "wazo/rules", "required", NULL, "wazo/rules is missing");
+		error_field(r, "wazo/rules", "required", "an executable file",
+			    "wazo/rules is missing");
 	else if (access(rules, X_OK) < 0)
-		error_field(r, "wazo/rules", "type", NULL, "wazo/rules is not executable");
+		error_field(r, "wazo/rules", "type", "an executable file",
+			    "wazo/rules is not executable");
 	return r->n ? -EINVAL : 0;
 }
 

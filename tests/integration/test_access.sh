@@ -88,8 +88,9 @@ chmod -R 777 "$T/src/ww"
 cp -a "$T/src/ww" "$MNT/incoming/"
 wait_job ww
 check_eq "a failed copy stays" "$(status_field "$MNT/incoming/ww.status" state)" error
-check_eq "its world-writable wazo/ is stored 0750" "$(stat -c %a "$STATE/incoming/ww/wazo")" 750
-check_eq "... its rules 0750, root and the admin group" "$(stat -c '%a %U %G' "$STATE/incoming/ww/wazo/rules")" "750 root $ADM_GROUP"
+check_eq "its world-writable wazo/ is stored 0775 (others never write a copy)" "$(stat -c %a "$STATE/incoming/ww/wazo")" 775
+check_eq "... its rules 0775, root and the admin group" "$(stat -c '%a %U %G' "$STATE/incoming/ww/wazo/rules")" "775 root $ADM_GROUP"
+check_eq "the drop zone itself is root's only" "$(stat -c '%a %U' "$STATE/incoming")" "700 root"
 check "stranger: cat of the copy's status" as stranger cat "$MNT/incoming/ww.status"
 check_fails "stranger: cat of the copy's files is refused" as stranger cat "$MNT/incoming/ww/wazo/rules"
 check_fails "stranger: ls of the copy is refused" as stranger ls "$MNT/incoming/ww"

@@ -21,6 +21,7 @@ expect_validation() {
 	check_eq "$1: step validating" "$(status_field "$s" step)" validating
 	check_contains "$1: details name $2" "$s" "^  '?$2'?:\$"
 	check_contains "$1: constraint_id $3" "$s" "^    constraint_id: $3\$"
+	check_eq "$1: every detail names its constraint" "$(grep -c '^    constraint_id: ' "$s")" "$(grep -c '^    constraint: ' "$s")"
 	check "$1: the copy stays in incoming/" test -e "$MNT/incoming/$1"
 }
 
@@ -90,6 +91,7 @@ make_plugin "$T/src/noexec" noexec demo 1.0.0
 chmod -x "$T/src/noexec/wazo/rules"
 drop noexec
 expect_validation noexec wazo/rules type
+check_contains "noexec: the rules detail's constraint" "$MNT/incoming/noexec.status" "^    constraint: an executable file\$"
 check "a copy with wazo/rules not executable names the plugin" test -e "$MNT/demo/noexec/status"
 
 # removing ENTRY.status discards the failed job and its copy
