@@ -1,12 +1,15 @@
 /* daemon_reconcile: at start, before any job, finish what a crash (of wazofs, of dpkg,
  * of the machine) left half done in dpkg's database, as an administrator would by hand:
  * a plugin package marked for removal is removed, one left unpacked or half-configured
- * is configured, one left half-installed is installed again from the package kept in
- * state/packages. What cannot be repaired stays in the mount as an error that says what
- * dpkg reports. `dpkg --audit` findings go to syslog. */
+ * is configured, one left half-installed is installed again from the package its job
+ * left pending (state/packages/.pending) or else the one kept in state/packages. Then a
+ * pending package is kept when dpkg has that version installed, and dropped otherwise.
+ * What cannot be repaired stays in the mount as an error that says what dpkg reports.
+ * `dpkg --audit` findings go to syslog. */
 #include "base/fsutil.h"
 #include "daemon_internal.h"
 #include "plugin/plugin_meta.h"
+#include "plugin/plugin_package.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,10 +39,19 @@ static void log_audit(struct daemon *p)
 	strbuf_release(&out);
 }
 
+/* The kept and the pending package of ip's version: 0 or -ENAMETOOLONG. */
+static int package_paths(const struct daemon *p, const struct installed_plugin *ip, char *kept,
+			 char *pending, size_t len)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+	return plugin_package_paths(dir, ip->ns, ip->name, ip->version, kept, pending, len);
+}
+
 /* One repair of a half-installed plugin package; 0 when dpkg now has it right. */
 static int repair(struct daemon *p, const struct installed_plugin *ip)
 {
-	char log[PATH_MAX], deb[PATH_MAX + 512], file[512];
+	char log[PATH_MAX], kept[PATH_MAX], pending[PATH_MAX];
 	plugin_log_path(p, ip->ns, ip->name, log, sizeof(log));
 	char sel = ip->status[0], state = ip->status[1];
 	if (sel == 'r' || sel == 'p') {
@@ -60,13 +72,17 @@ static int repair(struct daemon *p, const struct installed_plugin *ip)
 		const char *pkgs[] = { ip->package, NULL };
 		rc = dpkg_configure(p->cfg.root, pkgs, &ctl);
 	} else {
-		plugin_deb_filename(ip->name, ip->ns, ip->version, file, sizeof(file));
-		snprintf(deb, sizeof(deb), "%s/packages/%s", p->cfg.state, file);
-		if (access(deb, R_OK) == 0) {
+		/* the package being installed when the crash came, else the kept one */
+		rc = package_paths(p, ip, kept, pending, sizeof(kept));
+		const char *deb = rc			       ? NULL
+				  : access(pending, R_OK) == 0 ? pending
+				  : access(kept, R_OK) == 0    ? kept
+							       : NULL;
+		if (deb) {
 			if (fd >= 0)
 				dprintf(fd,
 					"at start: dpkg reports %s as '%s': installing %s again\n",
-					ip->package, ip->status, file);
+					ip->package, ip->status, deb);
 			rc = dpkg_install(p->cfg.root, deb, &ctl);
 		} else {
 			rc = -ENOENT;
@@ -93,6 +109,47 @@ static int repair(struct daemon *p, const struct installed_plugin *ip)
 static int half_done(const struct installed_plugin *ip)
 {
 	return !dpkg_is_installed(ip) || ip->status[2] == 'R';
+}
+
+/* A pending package whose version dpkg has installed (a crash came between dpkg's end and
+ * its keeping, or it was repaired above) is kept; every other pending one is dropped.
+ * Returns how many were kept. */
+static int settle_pending(struct daemon *p)
+{
+	char dir[PATH_MAX], pdir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+	snprintf(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
+	if (access(pdir, F_OK) < 0)
+		return 0;
+	struct name_list files = { 0 }; /* the package file of each version dpkg has */
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_installed; i++) {
+		const struct installed_plugin *ip = &p->installed[i];
+		char file[512];
+		if (half_done(ip))
+			continue;
+		plugin_deb_filename(ip->name, ip->ns, ip->version, file, sizeof(file));
+		name_list_add(&files, file);
+	}
+	pthread_mutex_unlock(&p->lock);
+	int n = 0;
+	for (size_t i = 0; i < files.n; i++) {
+		char kept[PATH_MAX + 512], pending[PATH_MAX + 528];
+		snprintf(kept, sizeof(kept), "%s/%s", dir, files.v[i]);
+		snprintf(pending, sizeof(pending), "%s/%s", pdir, files.v[i]);
+		if (access(pending, F_OK) < 0)
+			continue;
+		if (rename(pending, kept) == 0) {
+			syslog(LOG_NOTICE, "keeping %s, which dpkg has installed", files.v[i]);
+			n++;
+		} else
+			syslog(LOG_WARNING, "cannot keep %s: %m", pending);
+	}
+	name_list_free(&files);
+	int rc = rm_rf(pdir); /* what never installed */
+	if (rc)
+		syslog(LOG_WARNING, "cannot remove %s: %s", pdir, strerror(-rc));
+	return n;
 }
 
 void daemon_reconcile(struct daemon *p)
@@ -122,4 +179,6 @@ void daemon_reconcile(struct daemon *p)
 	dpkg_free_plugins(half, n);
 	if (n)
 		refresh_installed(p);
+	if (settle_pending(p))
+		daemon_repo_refresh(p); /* versions/ and repo/ show what is kept now */
 }

@@ -252,18 +252,23 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 	return rc;
 }
 
-/* Where the package of ns/name at version is kept: state/packages/<file> (the dir made
- * if need be: 0 or -errno). *existed: a file of that name was there before this job (a
- * reinstall): a failed install then leaves it. */
-static int kept_path(const struct pipeline_env *env, const char *ns, const char *name,
-		     const char *version, char *out, size_t len, int *existed)
+/* Where the package of ns/name at version is kept (state/packages/FILE) and where this
+ * job puts it until dpkg has installed it (state/packages/.pending/FILE, made free):
+ * 0 or -errno. */
+static int package_paths(const struct pipeline_env *env, const char *ns, const char *name,
+			 const char *version, char *kept, char *pending, size_t len)
 {
-	char dir[PATH_MAX], file[512];
+	char dir[PATH_MAX], pdir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-	plugin_deb_filename(name, ns, version, file, sizeof(file));
-	snprintf(out, len, "%s/%s", dir, file);
-	*existed = access(out, F_OK) == 0;
-	return mkdir_p(dir, 0755);
+	snprintf(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
+	int rc = plugin_package_paths(dir, ns, name, version, kept, pending, len);
+	if (!rc)
+		rc = mkdir_p(dir, 0755);
+	if (!rc && mkdir(pdir, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	if (!rc && unlink(pending) < 0 && errno != ENOENT) /* a crashed job's */
+		rc = -errno;
+	return rc;
 }
 
 /* The last two steps of an install that succeeded: cleaning (the work dir goes, when
@@ -276,29 +281,37 @@ static void step_finish(struct job *job, const char *workdir)
 	job_step(job, STEP_COMPLETED);
 }
 
-/* After the install of the kept package deb: rc 0 marks it as the last installed (its
- * mtime) and prunes all but the keep_versions others most recently installed; a failure
- * removes a package this job added, so a package that does not install is never shown in
- * versions/ nor served in repo/. */
+/* After the install of the pending package: rc 0 keeps it (it replaces the kept file of
+ * that version, its mtime marks it as the last installed) and prunes all but the
+ * keep_versions others most recently installed; a failure drops it and leaves the kept
+ * packages as they were, so a package that did not install is never shown in versions/
+ * nor served in repo/. */
 static void settle_package(struct job *job, const struct pipeline_env *env, const char *ns,
-			   const char *name, const char *deb, int existed, int rc)
+			   const char *name, const char *kept, const char *pending, int rc)
 {
 	if (rc) {
-		if (!existed)
-			unlink(deb);
+		if (unlink(pending) < 0 && errno != ENOENT)
+			job_logf(job, "cannot remove %s: %s\n", pending, strerror(errno));
+		return;
+	}
+	if (rename(pending, kept) < 0) {
+		job_logf(job, "the package is not kept: cannot move %s to %s: %s\n", pending, kept,
+			 strerror(errno));
+		unlink(pending);
 		return;
 	}
 	char dir[PATH_MAX], pkg[300];
 	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
 	plugin_package_name(name, ns, pkg, sizeof(pkg));
-	if (utimensat(AT_FDCWD, deb, NULL, 0) < 0)
-		job_logf(job, "cannot touch %s: %s\n", deb, strerror(errno));
-	plugin_prune_packages(dir, pkg, strrchr(deb, '/') + 1, env->cfg->keep_versions);
+	if (utimensat(AT_FDCWD, kept, NULL, 0) < 0)
+		job_logf(job, "cannot touch %s: %s\n", kept, strerror(errno));
+	plugin_prune_packages(dir, pkg, strrchr(kept, '/') + 1, env->cfg->keep_versions);
 }
 
+/* Builds the package at its pending path deb (kept is where it goes once installed). */
 static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
-			const char *workdir, const struct plugin_meta *m, char *deb, size_t deblen,
-			int *existed)
+			const char *workdir, const struct plugin_meta *m, char *deb, char *kept,
+			size_t len)
 {
 	char pkgdir[PATH_MAX];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
@@ -314,10 +327,11 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	rc = run_rules(job, env, root, "package", pkgdir);
 	if (rc)
 		return rc;
-	rc = kept_path(env, m->namespace, m->name, m->version, deb, deblen, existed);
+	rc = package_paths(env, m->namespace, m->name, m->version, kept, deb, len);
 	if (rc) {
-		job_fail(job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
-			 strerror(-rc));
+		deb[0] = 0;
+		job_fail(job, INSTALL_ERROR, NULL, "cannot write the package in %s/packages: %s",
+			 env->cfg->state, strerror(-rc));
 		return rc;
 	}
 	struct error err = ERROR_INIT;
@@ -347,13 +361,16 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 /* dpkg installs the package; apt does when debian_depends must be resolved. */
 /* target: a .deb for dpkg, or for apt (use_apt) a .deb or package[=version] from the
  * APT sources. */
+/* Installs target (a .deb, or with apt a name[=version]); reinstall: apt installs it
+ * again when that version is installed already (dpkg -i always does). */
 static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
-			const char *name, const char *target, int use_apt, int was_installed)
+			const char *name, const char *target, int use_apt, int was_installed,
+			int reinstall)
 {
 	const char *tool = use_apt ? "apt-get install" : "dpkg --install";
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = use_apt ? apt_install(env->cfg->root, target, &c)
+	int rc = use_apt ? apt_install(env->cfg->root, target, reinstall, &c)
 			 : dpkg_install(env->cfg->root, target, &c);
 	struct dpkg_ctl first = c;
 	if (rc != 0 && !was_installed && !c.lock_timed_out) {
@@ -479,18 +496,16 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 	quoted[q] = 0;
 	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
 		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
-	int existed;
 	struct error err = ERROR_INIT;
-	int rc = kept_path(env, ns, name, version, deb, sizeof(deb), &existed);
-	if (!rc) {
-		unlink(deb); /* file_copy makes a new file */
-		rc = file_copy(cached, deb, &err);
-	}
+	char pending[PATH_MAX];
+	int rc = package_paths(env, ns, name, version, deb, pending, sizeof(deb));
+	if (!rc)
+		rc = file_copy(cached, pending, &err);
 	if (rc)
 		job_logf(job, "the package is not kept (%s)\n",
 			 err.msg.buf ? err.msg.buf : strerror(-rc));
-	else
-		settle_package(job, env, ns, name, deb, 1, 0);
+	/* a copy that failed leaves the package kept of that version as it was */
+	settle_package(job, env, ns, name, deb, pending, rc);
 	error_release(&err);
 }
 
@@ -548,7 +563,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	job_name(job, ns, name, found);
 	int was_installed;
 	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {
-		rc = step_install(job, env, ns, name, spec, 1, was_installed);
+		rc = step_install(job, env, ns, name, spec, 1, was_installed, reinstall);
 		if (rc)
 			return rc;
 		if (env->host->installed_version(env->ctx, ns, name, installed,
@@ -575,8 +590,8 @@ struct install_run {
 	char tree[PATH_MAX]; /* the extracted or cloned source */
 	char root[PATH_MAX]; /* the plugin root in it */
 	char copy[PATH_MAX]; /* a dropped package: the copy that is checked and installed */
-	char deb[PATH_MAX];  /* the kept package, once there is one ("" before) */
-	int existed;	     /* deb was kept before this job */
+	char deb[PATH_MAX];  /* the package dpkg installs, pending ("" before there is one) */
+	char kept[PATH_MAX]; /* where it is kept once installed */
 	int was_installed;   /* a version of the plugin is installed */
 };
 
@@ -682,8 +697,8 @@ static int run_build(struct install_run *ir)
 
 static int run_package(struct install_run *ir)
 {
-	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, ir->deb,
-			    sizeof(ir->deb), &ir->existed);
+	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, ir->deb, ir->kept,
+			    sizeof(ir->deb));
 }
 
 static int run_update(struct install_run *ir)
@@ -694,7 +709,7 @@ static int run_update(struct install_run *ir)
 static int run_install(struct install_run *ir)
 {
 	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->deb,
-			    ir->m.n_debian_depends > 0, ir->was_installed);
+			    ir->m.n_debian_depends > 0, ir->was_installed, ir->reinstall);
 }
 
 /* A dropped package: what dpkg installs is the copy that was checked, out of the
@@ -735,21 +750,20 @@ static int run_validate_package(struct install_run *ir)
 	return done_if_installed(ir);
 }
 
-/* Kept under its canonical name, as if wazofs had built it (a crash during dpkg is
- * repaired at start from there), then installed. */
+/* Pending under its canonical name, as if wazofs had built it (a crash during dpkg is
+ * repaired at start from there), then installed; kept once it did install. */
 static int run_install_package(struct install_run *ir)
 {
-	char deb[PATH_MAX];
-	int rc = kept_path(ir->env, ir->m.namespace, ir->m.name, ir->m.version, deb, sizeof(deb),
-			   &ir->existed);
-	if (!rc && rename(ir->copy, deb) < 0)
+	int rc = package_paths(ir->env, ir->m.namespace, ir->m.name, ir->m.version, ir->kept,
+			       ir->deb, sizeof(ir->deb));
+	if (!rc && rename(ir->copy, ir->deb) < 0)
 		rc = -errno;
 	if (rc) {
-		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot keep the package as %s: %s", deb,
+		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot move the package to %s: %s", ir->deb,
 			 strerror(-rc));
+		ir->deb[0] = 0;
 		return rc;
 	}
-	snprintf(ir->deb, sizeof(ir->deb), "%s", deb);
 	return run_install(ir);
 }
 
@@ -820,13 +834,12 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 				    .workdir = workdir,
 				    .reinstall = reinstall,
 				    .chain = chain ? chain : &own_chain,
-				    .existed = 1, /* until kept_path says: never remove what was */
 				    .err = ERROR_INIT };
 	snprintf(ir->tree, sizeof(ir->tree), "%s/src", workdir);
 	int package = src->path && !src->git_url && deb_looks_like_package(src->path);
 	rc = run_steps(ir, package ? from_package : from_source);
 	if (ir->deb[0]) /* kept as the last installed, or dropped if it did not install */
-		settle_package(job, env, ir->m.namespace, ir->m.name, ir->deb, ir->existed,
+		settle_package(job, env, ir->m.namespace, ir->m.name, ir->kept, ir->deb,
 			       rc < 0 ? rc : 0);
 	if (rc == 0)
 		job_set_state(job, "installed");

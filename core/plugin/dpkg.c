@@ -224,9 +224,13 @@ int apt_update(const char *root, struct dpkg_ctl *ctl)
 	return apt_run(root, args, ctl);
 }
 
-int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl)
+int apt_install(const char *root, const char *deb, int reinstall, struct dpkg_ctl *ctl)
 {
-	const char *args[] = { "install", "--allow-downgrades", deb, NULL };
+	const char *args[] = { "install", "--allow-downgrades", deb, NULL, NULL };
+	if (reinstall) {
+		args[2] = "--reinstall";
+		args[3] = deb;
+	}
 	return apt_run(root, args, ctl);
 }
 

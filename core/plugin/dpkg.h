@@ -47,7 +47,9 @@ int dpkg_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
  * than "/", apt works inside it: -o Dir=ROOT and dpkg's root options. dpkg runs with
  * the daemon's PATH (DPkg::Path), so `rules install` finds what it would under dpkg. */
 int apt_update(const char *root, struct dpkg_ctl *ctl);
-int apt_install(const char *root, const char *deb, struct dpkg_ctl *ctl);
+/* apt-get install of deb (a package name, name=version or a .deb path); reinstall:
+ * --reinstall, so a version already installed is installed again. */
+int apt_install(const char *root, const char *deb, int reinstall, struct dpkg_ctl *ctl);
 /* apt-cache show of spec ("package" or "package=version") from the APT sources of root:
  * 0 when apt knows it (its record goes to the log or the capture), 100 when not. */
 int apt_show(const char *root, const char *spec, struct dpkg_ctl *ctl);

@@ -228,6 +228,17 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 	return rc;
 }
 
+int plugin_package_paths(const char *dir, const char *ns, const char *name, const char *version,
+			 char *kept, char *pending, size_t len)
+{
+	char file[512];
+	plugin_deb_filename(name, ns, version, file, sizeof(file));
+	if (snprintf(kept, len, "%s/%s", dir, file) >= (int)len ||
+	    snprintf(pending, len, "%s/" PLUGIN_PENDING_DIR "/%s", dir, file) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 struct kept {
 	char name[NAME_MAX + 1];
 	struct timespec mtime;

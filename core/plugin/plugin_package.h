@@ -24,6 +24,15 @@ char *plugin_depends_field(const struct plugin_meta *m);
  * the doc files, then writes the .deb at out_path. */
 int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
 			 const char *out_path, struct error *err);
+/* A package is kept in DIR (STATE/packages) only once dpkg has installed it: a job
+ * writes (or copies) it to DIR/.pending/FILE, and moves it to DIR/FILE when the install
+ * succeeded; a failure drops it, so the package of that version that did install (in
+ * versions/ and repo/) is never replaced by one that did not. */
+#define PLUGIN_PENDING_DIR ".pending"
+/* The kept and the pending path of ns/name at version below dir (each len bytes): 0,
+ * or -ENAMETOOLONG. */
+int plugin_package_paths(const char *dir, const char *ns, const char *name, const char *version,
+			 char *kept, char *pending, size_t len);
 /* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
  * keep (NULL: none) and the others most recently installed (newest mtime first). */
 void plugin_prune_packages(const char *dir, const char *package, const char *keep, unsigned others);

@@ -178,6 +178,12 @@ for n in unpacked halfinst halfgone; do
 	wait_job "$n"
 done
 stop_daemon
+# the crash came while halfinst's job was installing it: its package is still pending
+# (a package is kept only once dpkg has installed it); a stray pending package never
+# installed
+mkdir -p "$STATE/packages/.pending"
+mv "$STATE/packages/wazo-plugind-halfinst-demo_1.0.0_all.deb" "$STATE/packages/.pending/"
+cp "$STATE/packages/wazo-plugind-unpacked-demo_1.0.0_all.deb" "$STATE/packages/.pending/wazo-plugind-unpacked-demo_9.9_all.deb"
 abbrev() { dpkg_q -f '${db:Status-Abbrev}' -W "wazo-plugind-$1-demo" 2>/dev/null | tr -d ' '; }
 abbrev_is() { [ "$(abbrev "$1")" = "$2" ]; }
 DPKG="dpkg --root=$ROOT --force-script-chrootless --log=$ROOT/var/log/dpkg.log"
@@ -193,6 +199,11 @@ start_daemon
 check "at start, the unpacked plugin is configured" wait_for 30 abbrev_is unpacked ii
 check_eq "... its rules install ran again" "$(grep -c '^install$' "$ROOT/var/log/wazofs-test/unpacked.actions")" 2
 check "... the half-installed one is installed again" wait_for 30 abbrev_is halfinst ii
+check_contains "... from the package its job left pending" "$STATE/logs/plugins/demo.halfinst.log" "installing .*/packages/.pending/wazo-plugind-halfinst-demo_1.0.0_all.deb again"
+pending_settled() { [ -z "$(ls -A "$STATE/packages/.pending" 2>/dev/null)" ]; }
+check "... which is then kept, and a pending package that never installed is dropped" wait_for 30 pending_settled
+check "... the kept one is listed in versions/" test -f "$MNT/demo/halfinst/versions/wazo-plugind-halfinst-demo_1.0.0_all.deb"
+check_fails "... the stray one is nowhere" test -e "$STATE/packages/wazo-plugind-unpacked-demo_9.9_all.deb"
 check "... the interrupted removal is finished" wait_for 30 abbrev_is halfgone ""
 check_eq "... the mount shows the first two installed" \
 	"$(status_field "$MNT/demo/unpacked/status" state) $(status_field "$MNT/demo/halfinst/status" state)" \
