@@ -95,6 +95,20 @@ static struct daemon *core(void)
 	return fuse_get_context()->private_data;
 }
 
+/* The caller is in group gid (primary or supplementary). */
+static int caller_in_group(gid_t gid)
+{
+	const struct fuse_context *c = fuse_get_context();
+	if (c->gid == gid)
+		return 1;
+	gid_t groups[1024];
+	int n = fuse_getgroups(1024, groups);
+	for (int i = 0; i < n && i < 1024; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
 /* Root, or a member of the admin group (primary or supplementary). */
 static int caller_is_admin(void)
 {
@@ -103,16 +117,24 @@ static int caller_is_admin(void)
 	if (c->uid == 0)
 		return 1;
 	const struct wazofs_config *cfg = daemon_config(core());
-	if (!cfg->has_admin_group)
-		return 0;
-	if (c->gid == cfg->admin_gid)
+	return cfg->has_admin_group && caller_in_group(cfg->admin_gid);
+}
+
+/* A package (a plugin's .deb, versions/, repo/pool/) may hold files only root may read
+ * on the server: root, admins, and for repo/ the members of repo_group read it. */
+static int is_package_path(const struct route *r)
+{
+	size_t n = r->kind == R_LEAF ? strlen(r->leaf) : 0;
+	return r->kind == R_VERSION || (r->kind == R_REPO && strncmp(r->rel, "pool/", 5) == 0) ||
+	       (n > 4 && strcmp(r->leaf + n - 4, ".deb") == 0);
+}
+
+static int may_read_package(const struct route *r)
+{
+	if (caller_is_admin())
 		return 1;
-	gid_t groups[1024];
-	int n = fuse_getgroups(1024, groups);
-	for (int i = 0; i < n && i < 1024; i++)
-		if (groups[i] == cfg->admin_gid)
-			return 1;
-	return 0;
+	const struct wazofs_config *cfg = daemon_config(core());
+	return r->kind == R_REPO && cfg->has_repo_group && caller_in_group(cfg->repo_gid);
 }
 
 /* The group shown on what admins may change or read: the admin group, else root's. */
@@ -279,6 +301,10 @@ static int backing_fd(const struct fuse_file_info *fi)
  * top-level name that is no copy may be a job's ENTRY.status or ENTRY.log. */
 static int getattr_incoming(const char *path, const struct route *r, struct stat *st, int fd)
 {
+	/* what a copy holds is private: anyone may see its top-level name, only admins
+	 * what is below it (names, sizes, modes, owners) */
+	if (!r->top_level && !caller_is_admin())
+		return -EACCES;
 	if (fd >= 0)
 		return fstat(fd, st) < 0 ? -errno : 0;
 	int rc = incoming_stat(r, st);
@@ -362,7 +388,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
 		if (rc)
 			return rc;
-		return stat_view(path, &v, st, is_private_leaf(r.leaf));
+		return stat_view(path, &v, st, is_private_leaf(r.leaf) || is_package_path(&r));
 	case R_VERSIONS: {
 		struct timespec mtime;
 		rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime);
@@ -375,14 +401,20 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		rc = daemon_version_open(core(), r.ns, r.name, r.file, &v);
 		if (rc)
 			return rc;
-		return stat_view(path, &v, st, 0);
-	case R_REPO:
+		return stat_view(path, &v, st, 1);
+	case R_REPO: {
 		rc = daemon_repo_open(core(), r.rel, &v);
 		if (rc == -EISDIR)
 			dir_stat(st, 0555, daemon_repo_mtime(core()));
-		else if (rc == 0)
-			return stat_view(path, &v, st, 0);
-		return rc == -EISDIR ? 0 : rc;
+		if (rc)
+			return rc == -EISDIR ? 0 : rc;
+		int pool = is_package_path(&r);
+		rc = stat_view(path, &v, st, pool);
+		const struct wazofs_config *cfg = daemon_config(core());
+		if (pool && cfg->has_repo_group) /* the group that reads them (a web server's) */
+			st->st_gid = cfg->repo_gid;
+		return rc;
+	}
 	default: return -ENOENT;
 	}
 }
@@ -638,6 +670,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (r.kind == R_VERSION || r.kind == R_REPO) {
 		if (is_write(fi->flags))
 			return -EROFS;
+		if (is_package_path(&r) && !may_read_package(&r))
+			return -EACCES;
 		rc = r.kind == R_REPO ? daemon_repo_open(core(), r.rel, &v)
 				      : daemon_version_open(core(), r.ns, r.name, r.file, &v);
 		return rc ? rc : open_view_at(path, fi, &v);
@@ -646,7 +680,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return r.kind == R_NONE ? -ENOENT : -EISDIR;
 	if (is_write(fi->flags))
 		return -EROFS;
-	if (is_private_leaf(r.leaf) && !caller_is_admin())
+	if ((is_private_leaf(r.leaf) || is_package_path(&r)) && !caller_is_admin())
 		return -EACCES;
 	rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
 	if (rc)

@@ -1,8 +1,9 @@
 /* wazofs-archive: the archive work of the wazofs daemon, in a process of its own
  * (core/plugin/archive_helper.h says why). The daemon runs it as
  *
- *     wazofs-archive deb-write OUT.deb ROOTDIR    request on stdin: control fields and
- *                                                 maintainer scripts, one record each
+ *     wazofs-archive deb-write OUT.deb|- ROOTDIR  request on stdin: control fields,
+ *                                                 maintainer scripts and the entries
+ *                                                 added to ROOTDIR's; -: into fd 5
  *     wazofs-archive deb-read PACKAGE [data]      answer: control, and with data the
  *                                                 plugin metadata of the data member
  *     wazofs-archive import ARCHIVE|- DEST MAX_BYTES MAX_ENTRIES   (-: the archive on stdin)
@@ -38,8 +39,10 @@ static int deb_write_cmd(char **argv, struct error *err)
 	rc = archive_helper_take_deb_request(&req, &dr);
 	if (rc)
 		error_addf(err, "reading the request: %s", strerror(-rc));
-	else
+	else if (strcmp(argv[0], "-"))
 		rc = deb_write(argv[0], argv[1], &dr.ctl, &dr.scripts, err);
+	else
+		rc = deb_write_fd(5, argv[1], &dr.more, &dr.ctl, &dr.scripts, err);
 	archive_helper_deb_request_release(&dr);
 	strbuf_release(&req);
 	return rc;
@@ -87,7 +90,7 @@ int main(int argc, char **argv)
 		rc = import_cmd(argv + 2, &out, &err);
 	else {
 		fprintf(stderr,
-			"usage: wazofs-archive deb-write OUT.deb ROOTDIR < request\n"
+			"usage: wazofs-archive deb-write OUT.deb|- ROOTDIR < request (-: fd 5)\n"
 			"       wazofs-archive deb-read PACKAGE [data]\n"
 			"       wazofs-archive import ARCHIVE|- DEST MAX_BYTES MAX_ENTRIES\n"
 			"(run by the wazofs daemon; answers in records on stdout)\n");

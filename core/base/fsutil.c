@@ -1,10 +1,11 @@
 /* fsutil: mkdir -p, rm -rf, chown -R and atomic file publication. */
 #include "fsutil.h"
-#include "tree_walk.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,27 +29,105 @@ int mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-/* Deep enough for any path the kernel takes (each level is at least "/x") */
-enum { WALK_ANY_DEPTH = PATH_MAX / 2 };
+/* How deep rm_rf and chown_tree go (one descriptor is held per level): deeper than any
+ * path the kernel takes by name, so no tree a path walk could make is out of reach. */
+enum { FD_WALK_MAX_DEPTH = PATH_MAX / 2 };
 
-static int rm_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
+/* Calls each(dfd, name, st, ctx) for every entry of the open directory dfd (. and ..
+ * left out); the directory is read again from its start until a pass sees nothing new
+ * to do, so an entry each removes does not hide another. */
+typedef int (*entry_fn)(int dfd, const char *name, const struct stat *st, int depth, void *ctx);
+
+static int each_entry(int dfd, int depth, entry_fn each, void *ctx, int again)
 {
-	(void)ctx;
-	if (when == TREE_DIR_PRE)
-		return 0;
-	int r = when == TREE_DIR_POST ? rmdir(e->path) : unlink(e->path);
-	return r < 0 && errno != ENOENT ? -errno : 0;
+	int lfd = dup(dfd);
+	DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+	if (!d) {
+		int e = errno;
+		if (lfd >= 0)
+			close(lfd);
+		return -e;
+	}
+	int rc = 0, seen;
+	do {
+		seen = 0;
+		rewinddir(d);
+		struct dirent *de;
+		while (!rc && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			struct stat st;
+			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				rc = errno == ENOENT ? 0 : -errno;
+				continue;
+			}
+			seen = 1;
+			rc = each(dfd, de->d_name, &st, depth, ctx);
+		}
+	} while (!rc && again && seen);
+	closedir(d);
+	return rc;
+}
+
+/* The directory name below dfd, opened with no link followed: -ENOTDIR or -ELOOP when
+ * it is (now) no directory. */
+static int open_dir_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int rm_at(int dfd, const char *name, const struct stat *st, int depth, void *ctx)
+{
+	if (S_ISDIR(st->st_mode)) {
+		if (depth >= FD_WALK_MAX_DEPTH)
+			return -ELOOP;
+		int fd = open_dir_at(dfd, name);
+		if (fd >= 0) {
+			int rc = each_entry(fd, depth + 1, rm_at, ctx, 1);
+			close(fd);
+			if (rc)
+				return rc;
+			if (unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+				return 0;
+			return -errno;
+		}
+		if (fd != -ENOTDIR && fd != -ELOOP)
+			return fd == -ENOENT ? 0 : fd;
+		/* swapped for a link or a file since it was looked at: that goes */
+	}
+	return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* The parent of path, opened, and path's last name in it (a pointer into path). */
+static int open_parent(const char *path, char *buf, size_t len, const char **name)
+{
+	if (snprintf(buf, len, "%s", path) >= (int)len)
+		return -ENAMETOOLONG;
+	size_t n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = 0;
+	char *slash = strrchr(buf, '/');
+	*name = slash ? slash + 1 : buf;
+	const char *dir = slash == buf ? "/" : slash ? buf : ".";
+	if (slash && slash != buf)
+		*slash = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int rm_rf(const char *path)
 {
-	/* st_dev is not looked at: on an overlayfs over several filesystems, files report
-	 * another st_dev than their directory */
-	const struct tree_walk w = { .visit = rm_visit,
-				     .max_depth = WALK_ANY_DEPTH,
-				     .vanished_ok = 1 };
-	int rc = tree_walk(path, &w);
-	return rc == -ENOENT ? 0 : rc;
+	char buf[PATH_MAX];
+	const char *name;
+	int dfd = open_parent(path, buf, sizeof(buf), &name);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	struct stat st;
+	int rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? (errno == ENOENT ? 0 : -errno)
+								  : rm_at(dfd, name, &st, 0, NULL);
+	close(dfd);
+	return rc;
 }
 
 struct owner {
@@ -56,19 +135,35 @@ struct owner {
 	gid_t gid;
 };
 
-static int chown_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
+static int chown_at(int dfd, const char *name, const struct stat *st, int depth, void *ctx)
 {
 	const struct owner *o = ctx;
-	if (when == TREE_DIR_POST)
-		return 0;
-	return lchown(e->path, o->uid, o->gid) < 0 ? -errno : 0;
+	if (!S_ISDIR(st->st_mode)) /* a link itself, never what it points to */
+		return fchownat(dfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (depth >= FD_WALK_MAX_DEPTH)
+		return -ELOOP;
+	int fd = open_dir_at(dfd, name);
+	if (fd < 0)
+		return fd;
+	int rc =
+	    fchown(fd, o->uid, o->gid) < 0 ? -errno : each_entry(fd, depth + 1, chown_at, ctx, 0);
+	close(fd);
+	return rc;
 }
 
 int chown_tree(const char *path, uid_t uid, gid_t gid)
 {
+	char buf[PATH_MAX];
+	const char *name;
 	struct owner o = { uid, gid };
-	const struct tree_walk w = { .visit = chown_visit, .ctx = &o, .max_depth = WALK_ANY_DEPTH };
-	return tree_walk(path, &w);
+	int dfd = open_parent(path, buf, sizeof(buf), &name);
+	if (dfd < 0)
+		return dfd;
+	struct stat st;
+	int rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+								  : chown_at(dfd, name, &st, 0, &o);
+	close(dfd);
+	return rc;
 }
 
 int write_all(int fd, const void *buf, size_t len)
@@ -87,28 +182,26 @@ int write_all(int fd, const void *buf, size_t len)
 
 int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
+	/* a short temporary name beside path, whatever path's name: one of NAME_MAX
+	 * bytes still has room for it */
 	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	if (snprintf(tmp, sizeof(tmp), "%.*s.wazofs-tmp.XXXXXX", dirlen, path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int rc = write_all(fd, data, len);
-	if (rc) {
-		close(fd);
+	int rc = fchmod(fd, (mode_t)mode) < 0 ? -errno : write_all(fd, data, len);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
 		unlink(tmp);
-		return rc;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
+	return rc;
 }
 
 int file_state_same(const struct stat *a, const struct stat *b)

@@ -4,13 +4,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 int mkdir_p(const char *path, int mode);
-/* Removes path and everything below it; symbolic links are removed, never followed. */
+/* Removes path and everything below it; symbolic links are removed, never followed.
+ * The walk goes by descriptors (openat O_NOFOLLOW, unlinkat), so a directory swapped for
+ * a link meanwhile is removed as a link, and no path length limits it. */
 int rm_rf(const char *path);
-/* lchown of path and everything below it (symbolic links themselves, never followed). */
+/* chown of path and everything below it, by descriptors as rm_rf (fchown of each
+ * directory opened with no link followed; a link itself, never what it points to). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);
 /* Writes all len bytes of buf to fd, going on after short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
-/* Writes data to path atomically (temp file, fsync, rename). */
+/* Writes data to path atomically (a temporary file of a short name beside it, fsync,
+ * rename), with mode. */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode);
 struct stat;
 /* 1 when a and b show the same version of a file (inode, size, mtime). */

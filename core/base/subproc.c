@@ -2,17 +2,25 @@
  * fork and exec. */
 #include "subproc.h"
 #include "monotonic.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/landlock.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE /* Landlock ABI 3 (Linux 6.2); Debian 12's headers are 6.1 */
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,6 +86,200 @@ static void kill_group(pid_t pid, int sig)
 	kill(-pid, sig);
 }
 
+/* The first process of a PID namespace's parent: waits for it (its PID 1) and ends as it
+ * ended. When it is killed (a timeout, a cancel), PID 1 gets SIGKILL (its parent-death
+ * signal), and the kernel kills every process left in the namespace with it. */
+_Noreturn static void reap_init(pid_t init, int alive_w)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* alive_w stays open while this process lives: PID 1 sees it to know its parent
+	 * was there once its parent-death signal was set */
+	if (alive_w > 0)
+		close_range(0, (unsigned)alive_w - 1, 0);
+	close_range((unsigned)alive_w + 1, ~0U, 0);
+	int status;
+	while (waitpid(init, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* In a child that runs as the build user, as root still: a PID namespace of its own,
+ * whose PID 1 (the program) takes every process it starts with it when it ends
+ * (setsid, double forks and daemons included). Returns in PID 1; -1 on failure. */
+static int own_pid_namespace(void)
+{
+	int alive[2];
+	if (pipe2(alive, O_CLOEXEC) < 0 || unshare(CLONE_NEWPID) < 0)
+		return -1;
+	pid_t init = fork();
+	if (init < 0)
+		return -1;
+	if (init > 0)
+		reap_init(init, alive[1]);
+	close(alive[1]);
+	/* the parent may have died before this: then its end of the pipe is closed */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -1;
+	struct pollfd pfd = { alive[0], POLLIN, 0 };
+	if (poll(&pfd, 1, 0) != 0)
+		_exit(128 + SIGKILL);
+	close(alive[0]);
+	return 0;
+}
+
+static int confinement;
+static pthread_once_t confinement_once = PTHREAD_ONCE_INIT;
+static __u64 landlock_writes; /* the write rights this kernel's Landlock handles */
+
+static void probe_confinement(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi >= 1) {
+		confinement |= SUBPROC_LANDLOCK;
+		landlock_writes = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+				  LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+				  LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+				  LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+				  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+		if (abi >= 2)
+			landlock_writes |= LANDLOCK_ACCESS_FS_REFER;
+		if (abi >= 3)
+			landlock_writes |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWPID) == 0 ? 0 : 1);
+	int status;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)
+		confinement |= SUBPROC_OWN_PIDS;
+}
+
+int subproc_confinement(void)
+{
+	pthread_once(&confinement_once, probe_confinement);
+	return confinement;
+}
+
+/* A Landlock rule: the rights below path (a directory, or a file with the rights a file
+ * takes). A path that cannot be opened gets no rule. */
+static void allow_beneath(int ruleset, const char *path, __u64 rights)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		struct landlock_path_beneath_attr pb = {
+			.allowed_access = S_ISDIR(st.st_mode)
+					      ? rights
+					      : rights & (LANDLOCK_ACCESS_FS_WRITE_FILE |
+							  LANDLOCK_ACCESS_FS_TRUNCATE),
+			.parent_fd = fd,
+		};
+		syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	}
+	close(fd);
+}
+
+/* The child may write only below sp->write_beneath (and to /dev/null and its kin). */
+static int restrict_writes(const struct subproc *sp)
+{
+	struct landlock_ruleset_attr attr = { .handled_access_fs = landlock_writes };
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0)
+		return -1;
+	for (const char *const *d = sp->write_beneath; *d; d++)
+		allow_beneath(rs, *d, landlock_writes);
+	static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/tty" };
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		allow_beneath(rs, devices[i], landlock_writes);
+	int rc = (int)syscall(SYS_landlock_restrict_self, rs, 0);
+	close(rs);
+	return rc;
+}
+
+/* "/proc/self/fd/N" into buf (no stdio between fork and exec). */
+static void fd_path(char buf[32], int fd)
+{
+	char digits[12];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) && n < 11);
+	memcpy(buf, "/proc/self/fd/", 14);
+	for (int i = 0; i < n; i++)
+		buf[14 + i] = digits[n - 1 - i];
+	buf[14 + n] = 0;
+}
+
+/* mkdir -p of path in the child's new tmpfs (root made it: nothing there to follow). */
+static void make_path(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf))
+		return;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	mkdir(buf, 0755);
+}
+
+/* The host's /tmp, /var/tmp, /run and /dev/shm hidden under empty tmpfs in a mount
+ * namespace of the child's own; cwd and the write_beneath directories bound back where
+ * they were. 0, or -1 (errno set). */
+static int hide_host_dirs(const struct subproc *sp)
+{
+	static const char *const hidden[] = { "/tmp", "/var/tmp", "/run", "/dev/shm" };
+	enum { KEEP_MAX = 16 };
+	int keep_fd[KEEP_MAX];
+	const char *keep[KEEP_MAX];
+	size_t nk = 0;
+	const char *want[KEEP_MAX + 1] = { sp->cwd };
+	size_t nw = sp->cwd ? 1 : 0;
+	for (const char *const *d = sp->write_beneath; d && *d && nw < KEEP_MAX; d++)
+		want[nw++] = *d;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	/* opened in the new namespace (a bind takes a mount of the caller's own) */
+	for (size_t i = 0; i < nw; i++)
+		for (size_t h = 0; h < sizeof(hidden) / sizeof(hidden[0]); h++) {
+			size_t len = strlen(hidden[h]);
+			if (strncmp(want[i], hidden[h], len) || want[i][len] != '/')
+				continue;
+			int fd = open(want[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				keep_fd[nk] = fd;
+				keep[nk++] = want[i];
+			}
+			break;
+		}
+	for (size_t h = 0; h < sizeof(hidden) / sizeof(hidden[0]); h++) {
+		struct stat st;
+		if (lstat(hidden[h], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("tmpfs", hidden[h], "tmpfs", MS_NOSUID | MS_NODEV,
+			  strcmp(hidden[h], "/run") ? "mode=1777" : "mode=0755") < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < nk; i++) {
+		char src[32];
+		fd_path(src, keep_fd[i]);
+		make_path(keep[i]);
+		if (mount(src, keep[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		close(keep_fd[i]);
+	}
+	return 0;
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
 static void exec_child(const struct subproc *sp, const char *exe, const char *const *env,
 		       int errpipe_w, int outpipe_w)
@@ -99,14 +301,31 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 		goto fail;
 	if (sp->no_network && unshare(CLONE_NEWNET) < 0)
 		goto fail;
+	if (sp->as_user && (confinement & SUBPROC_OWN_PIDS) && own_pid_namespace() < 0)
+		goto fail;
+	if (sp->as_user && sp->hide_host && hide_host_dirs(sp) < 0)
+		goto fail;
+	/* the cwd again, in the mount namespace it now has */
+	if (sp->as_user && sp->hide_host && chdir(cwd) < 0)
+		goto fail;
 	if (sp->as_user && (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
 		goto fail;
-	/* the program's fd out of the way of the error pipe's move */
+	/* no set-id program, no file capability gives the user more than it has */
+	if (sp->as_user && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		goto fail;
+	if (sp->as_user && sp->write_beneath && (confinement & SUBPROC_LANDLOCK) &&
+	    restrict_writes(sp) < 0)
+		goto fail;
+	/* the program's and the passed fd out of the way of the error pipe's move */
 	int prog = sp->exec_fd > 0 ? fcntl(sp->exec_fd, F_DUPFD, 10) : -1;
 	if (sp->exec_fd > 0 && prog < 0)
 		goto fail;
-	/* the error pipe moves to fd 3, and the program's fd to 4, the only ones kept
-	 * besides 0-2 (the program's stays open: a script's interpreter opens it) */
+	int passed = sp->pass_fd > 0 ? fcntl(sp->pass_fd, F_DUPFD, 10) : -1;
+	if (sp->pass_fd > 0 && passed < 0)
+		goto fail;
+	/* the error pipe moves to fd 3, the program's fd to 4 and the passed fd to 5, the
+	 * only ones kept besides 0-2 (the program's stays open: a script's interpreter
+	 * opens it) */
 	if (e > 3) {
 		if (dup2(e, 3) < 0)
 			goto fail;
@@ -115,7 +334,11 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 	fcntl(e, F_SETFD, FD_CLOEXEC);
 	if (prog >= 0 && dup2(prog, 4) < 0)
 		goto fail;
-	close_range(prog >= 0 ? 5 : 4, ~0U, 0);
+	if (passed >= 0 && dup2(passed, 5) < 0)
+		goto fail;
+	if (prog < 0)
+		close(4);
+	close_range(passed >= 0 ? 6 : 5, ~0U, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -145,6 +368,8 @@ int subproc_start(struct subproc *sp)
 	int rc = sp->exec_fd > 0 ? 0 : resolve(sp->argv[0], env_get(env, "PATH"), exe, sizeof(exe));
 	if (rc)
 		return rc;
+	if (sp->as_user)
+		subproc_confinement(); /* probed before the fork: the child only reads it */
 	sp->timed_out = sp->cancelled = 0;
 	sp->pid = -1;
 	sp->err_fd = sp->out_fd = sp->devnull_fd = -1;
@@ -286,4 +511,27 @@ int subproc_run(struct subproc *sp)
 {
 	int rc = subproc_start(sp);
 	return rc ? rc : subproc_wait(sp);
+}
+
+int subproc_user_left(uid_t uid, int kill_them)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct stat st;
+		/* /proc/PID belongs to the process's effective uid */
+		if (*end || pid <= 0 || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    st.st_uid != uid)
+			continue;
+		n++;
+		if (kill_them)
+			kill((pid_t)pid, SIGKILL);
+	}
+	closedir(d);
+	return n;
 }

@@ -20,7 +20,9 @@ struct subproc {
 	unsigned timeout_sec;	 /* 0: none */
 	atomic_int *cancel;	 /* when set and becomes non-zero, the child is killed */
 	/* when as_user is set, the child runs as uid:gid with no supplementary group (set
-	 * after cwd, so cwd may be a directory only root can reach) */
+	 * after cwd, so cwd may be a directory only root can reach), with no_new_privs, and
+	 * where the kernel allows it as PID 1 of a PID namespace of its own: every process
+	 * it starts dies when it ends (see subproc_confinement) */
 	int as_user;
 	uid_t uid;
 	gid_t gid;
@@ -28,6 +30,16 @@ struct subproc {
 	/* > 0: an fd (O_PATH is enough) of the program to run instead of looking argv[0]
 	 * up: with as_user, the user need not reach the program's directory */
 	int exec_fd;
+	/* > 0: an fd the child gets as its fd 5 (an output the caller opened) */
+	int pass_fd;
+	/* with as_user, where the kernel has Landlock: the directories (NULL-terminated)
+	 * below which the child may write; anywhere else it may only read (and write to
+	 * /dev/null, /dev/zero, /dev/full, /dev/tty). NULL: no such bound. */
+	const char *const *write_beneath;
+	/* with as_user: in a mount namespace of its own where /tmp, /var/tmp, /run and
+	 * /dev/shm are empty (so no UNIX socket of the host under them is reachable), but for
+	 * cwd and the write_beneath directories, which stay where they are */
+	int hide_host;
 	/* out */
 	int timed_out, cancelled;
 	/* between subproc_start and subproc_wait */
@@ -51,6 +63,14 @@ int subproc_wait(struct subproc *sp);
 int subproc_status(int wait_status, int exec_errno);
 /* subproc_start, then subproc_wait. */
 int subproc_run(struct subproc *sp);
+
+/* What confines a child run as_user on this kernel, probed once: SUBPROC_OWN_PIDS, and
+ * SUBPROC_LANDLOCK (write_beneath applies). no_new_privs always applies. */
+enum { SUBPROC_OWN_PIDS = 1, SUBPROC_LANDLOCK = 2 };
+int subproc_confinement(void);
+
+/* How many processes of uid run now (0, or -errno); kill_them: SIGKILL to each. */
+int subproc_user_left(uid_t uid, int kill_them);
 
 /* The default PATH for children: the daemon's PATH plus the sbin directories. */
 const char *subproc_default_path(void);

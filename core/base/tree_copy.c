@@ -1,7 +1,7 @@
 /* tree_copy: see tree_copy.h. */
 #include "tree_copy.h"
 #include "fsutil.h"
-#include "tree_walk.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,20 +49,10 @@ static int copy_data(int in, int out)
 	}
 }
 
-static int copy_file(const char *src, const char *dest, const struct stat *st, int flags,
-		     struct error *err)
+/* Content, owner, mode and times of the open file in into the new file out. */
+static int copy_fd(int in, int out, const struct stat *st, int flags)
 {
-	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		return fail(err, src, errno);
-	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0) {
-		int e = errno;
-		close(in);
-		return fail(err, dest, e);
-	}
 	int rc = copy_data(in, out);
-	const char *where = rc ? src : dest;
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
 	if (!rc && (flags & TREE_COPY_OWNERS) && fchown(out, st->st_uid, st->st_gid) < 0)
 		rc = -errno;
@@ -71,85 +61,168 @@ static int copy_file(const char *src, const char *dest, const struct stat *st, i
 		rc = -errno;
 	if (!rc && futimens(out, times) < 0)
 		rc = -errno;
-	if (close(out) < 0 && !rc)
-		rc = -errno;
-	close(in);
-	return rc ? fail(err, where, -rc) : 0;
+	return rc;
 }
 
-static int copy_link(const char *src, const char *dest, const struct stat *st, int flags,
-		     struct error *err)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(src, target, sizeof(target) - 1);
-	if (n < 0)
-		return fail(err, src, errno);
-	target[n] = 0;
-	struct timespec times[2] = { st->st_atim, st->st_mtim };
-	if (symlink(target, dest) < 0 ||
-	    ((flags & TREE_COPY_OWNERS) && lchown(dest, st->st_uid, st->st_gid) < 0) ||
-	    utimensat(AT_FDCWD, dest, times, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(err, dest, errno);
-	return 0;
-}
-
+/* What is being copied: the source's path (for messages) and how. */
 struct copy {
-	const char *dest; /* the copy's root */
 	int flags;
 	struct error *err;
-	char *to; /* PATH_MAX: where the entry being visited goes */
+	char *path; /* PATH_MAX: the entry's source path, for messages (cut to fit) */
 };
 
-static int copy_visit(const struct tree_entry *e, enum tree_visit when, void *ctx)
+/* The entry name of the source directory sfd, looked at as st, opened with no link
+ * followed: it must still be what was looked at (-ESTALE when it was swapped). */
+static int open_same(int sfd, const char *name, int flags, const struct stat *st)
 {
-	struct copy *c = ctx;
-	if (snprintf(c->to, PATH_MAX, "%s%s%s", c->dest, e->rel[0] ? "/" : "", e->rel) >= PATH_MAX)
-		return fail(c->err, e->path, ENAMETOOLONG);
-	const struct stat *st = e->st;
-	if (when == TREE_DIR_PRE)
-		return mkdir(c->to, 0700) < 0 ? fail(c->err, c->to, errno) : 0;
-	if (when == TREE_DIR_POST) { /* its mode and times once its entries are in */
-		struct timespec times[2] = { st->st_atim, st->st_mtim };
-		if (((c->flags & TREE_COPY_OWNERS) && lchown(c->to, st->st_uid, st->st_gid) < 0) ||
-		    chmod(c->to, st->st_mode & 07777) < 0 ||
-		    utimensat(AT_FDCWD, c->to, times, AT_SYMLINK_NOFOLLOW) < 0)
-			return fail(c->err, c->to, errno);
+	int fd = openat(sfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat ost;
+	if (fstat(fd, &ost) < 0 || ost.st_ino != st->st_ino || ost.st_dev != st->st_dev ||
+	    (ost.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+static int copy_dir(struct copy *c, int sfd, int dfd, size_t plen, int depth);
+
+/* One entry of the source directory sfd into dfd. */
+static int copy_entry(struct copy *c, int sfd, int dfd, const char *name, size_t plen, int depth)
+{
+	snprintf(c->path + plen, PATH_MAX - plen, "/%s", name);
+	size_t len = plen + strlen(c->path + plen);
+	struct stat st;
+	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c->err, c->path, errno);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return fail(c->err, c->path, errno);
+		target[n] = 0;
+		if (symlinkat(target, dfd, name) < 0 ||
+		    ((c->flags & TREE_COPY_OWNERS) &&
+		     fchownat(dfd, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+		    utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(c->err, c->path, errno);
 		return 0;
 	}
-	if (S_ISREG(st->st_mode))
-		return copy_file(e->path, c->to, st, c->flags, c->err);
-	if (S_ISLNK(st->st_mode))
-		return copy_link(e->path, c->to, st, c->flags, c->err);
-	error_addf(c->err, "%s: not a file, directory or symbolic link", e->path);
-	return -EINVAL;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		error_addf(c->err, "%s: not a file, directory or symbolic link", c->path);
+		return -EINVAL;
+	}
+	int dir = S_ISDIR(st.st_mode);
+	int in = open_same(sfd, name, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st);
+	if (in < 0)
+		return fail(c->err, c->path,
+			    in == -ESTALE || in == -ELOOP || in == -ENOTDIR ? ESTALE : -in);
+	int rc = 0, out = -1;
+	if (dir) {
+		if (depth >= MAX_DEPTH)
+			rc = -ELOOP;
+		else if (mkdirat(dfd, name, 0700) < 0 ||
+			 (out = openat(dfd, name,
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			rc = -errno;
+		if (!rc)
+			rc = copy_dir(c, in, out, len, depth + 1);
+		c->path[len] = 0;
+		/* its mode and times once its entries are in */
+		if (!rc &&
+		    (((c->flags & TREE_COPY_OWNERS) && fchown(out, st.st_uid, st.st_gid) < 0) ||
+		     fchmod(out, st.st_mode & 07777) < 0 || futimens(out, times) < 0))
+			rc = -errno;
+		if (rc && !c->err->msg.len)
+			fail(c->err, c->path, -rc);
+	} else {
+		out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		rc = out < 0 ? -errno : copy_fd(in, out, &st, c->flags);
+		if (rc)
+			fail(c->err, c->path, -rc);
+	}
+	if (out >= 0)
+		close(out);
+	close(in);
+	return rc;
+}
+
+/* The entries of the source directory sfd into dfd (c->path: its path, plen bytes). */
+static int copy_dir(struct copy *c, int sfd, int dfd, size_t plen, int depth)
+{
+	int lfd = dup(sfd);
+	DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+	if (!d) {
+		if (lfd >= 0)
+			close(lfd);
+		return fail(c->err, c->path, errno);
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		rc = copy_entry(c, sfd, dfd, de->d_name, plen, depth);
+		c->path[plen] = 0;
+	}
+	closedir(d);
+	return rc;
 }
 
 int file_copy(const char *src, const char *dest, struct error *err)
 {
+	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
-	if (lstat(src, &st) < 0)
-		return fail(err, src, errno);
+	if (in < 0 || fstat(in, &st) < 0) {
+		int e = errno;
+		if (in >= 0)
+			close(in);
+		return fail(err, src, e);
+	}
 	if (!S_ISREG(st.st_mode)) {
+		close(in);
 		error_addf(err, "%s: not a regular file", src);
 		return -EINVAL;
 	}
-	return copy_file(src, dest, &st, 0, err);
+	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = out < 0 ? -errno : copy_fd(in, out, &st, 0);
+	if (out >= 0 && close(out) < 0 && !rc)
+		rc = -errno;
+	close(in);
+	return rc ? fail(err, out < 0 ? dest : src, -rc) : 0;
 }
 
 int tree_copy(const char *src, const char *dest, int flags, struct error *err)
 {
+	int in = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return fail(err, src, errno == ELOOP ? ENOTDIR : errno);
 	struct stat st;
-	if (lstat(src, &st) < 0)
-		return fail(err, src, errno);
-	if (!S_ISDIR(st.st_mode))
-		return fail(err, src, ENOTDIR);
-	struct copy c = { dest, flags, err, malloc(PATH_MAX) };
-	if (!c.to)
+	int out = -1, rc = fstat(in, &st) < 0 ? -errno : 0;
+	if (!rc && (mkdir(dest, 0700) < 0 ||
+		    (out = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0))
+		rc = -errno;
+	if (rc) {
+		close(in);
+		return fail(err, dest, -rc);
+	}
+	struct copy c = { flags, err, malloc(PATH_MAX) };
+	if (!c.path) {
+		close(in);
+		close(out);
 		return fail(err, src, ENOMEM);
-	const struct tree_walk w = {
-		.visit = copy_visit, .ctx = &c, .max_depth = MAX_DEPTH, .err = err
-	};
-	int rc = tree_walk(src, &w);
-	free(c.to);
+	}
+	snprintf(c.path, PATH_MAX, "%s", src);
+	rc = copy_dir(&c, in, out, strlen(c.path), 1);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	if (!rc && (((flags & TREE_COPY_OWNERS) && fchown(out, st.st_uid, st.st_gid) < 0) ||
+		    fchmod(out, st.st_mode & 07777) < 0 || futimens(out, times) < 0))
+		rc = fail(err, dest, errno);
+	free(c.path);
+	close(out);
+	close(in);
 	return rc;
 }

@@ -1,7 +1,10 @@
 /* tree_copy: copies a directory tree in-process, as `cp -a` would for a plugin tree:
  * directories, regular files (copy_file_range), symbolic links (never followed), with
  * their modes and times, and their owners when asked. Hard links become separate
- * files; anything else (a fifo, a device, a socket) is refused. */
+ * files; anything else (a fifo, a device, a socket) is refused. Both trees are walked
+ * by descriptors (openat with O_NOFOLLOW, each entry checked to be what was looked at):
+ * a directory of the source swapped for a link meanwhile fails the copy (-ESTALE), it
+ * is never followed, and no path length limits the walk. */
 #ifndef WAZOFS_TREE_COPY_H
 #define WAZOFS_TREE_COPY_H
 #include "error.h"

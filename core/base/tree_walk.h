@@ -1,5 +1,6 @@
-/* tree_walk: the one walk of a directory tree that core/ uses (rm_rf, chown_tree,
- * tree_copy, the daemon's list of a copy's paths). Entries are lstat'ed: a symbolic link
+/* tree_walk: the walk of a directory tree by path that core/ uses (tree_copy, the
+ * archive link check, the daemon's list of a copy's paths; rm_rf and chown_tree walk by
+ * descriptors, fsutil.c). Entries are lstat'ed: a symbolic link
  * is an entry, never followed. A directory's names are read and the directory closed
  * before its entries are visited, so a walk holds no descriptor per level and a visit
  * may remove what it is given. */

@@ -22,6 +22,8 @@ void config_defaults(struct wazofs_config *c)
 	snprintf(c->root, sizeof(c->root), "/");
 	snprintf(c->state, sizeof(c->state), "/var/lib/wazofs");
 	c->job_timeout = 1800;
+	c->download_timeout = 300;
+	c->log_max_bytes = 10u << 20;
 	c->dpkg_lock_timeout = 600;
 	c->quiet_ms = 5000;
 	c->settle_ms = 500;
@@ -79,13 +81,17 @@ static const struct setting {
 	{ "state", SET_PATH, FIELD(state), 0, 0 },
 	{ "wazo_version", SET_TEXT, FIELD(wazo_version), 0, 0 },
 	{ "market", SET_TEXT, FIELD(market), 0, 0 },
+	{ "build_write", SET_TEXT, FIELD(build_write), 0, 0 },
 	{ "group", SET_TEXT, FIELD(group), 0, 0 },
+	{ "repo_group", SET_TEXT, FIELD(repo_group), 0, 0 },
 	{ "build_user", SET_TEXT, FIELD(build_user), 0, 0 },
 	{ "sign_key", SET_KEY_ID, FIELD(sign_key), 0, 0 },
 	{ "build_network", SET_BOOL, FIELD(build_network), 0, 0 },
 	{ "debug", SET_DEBUG, FIELD(log_level), 0, 0 },
 	{ "log_level", SET_LOG_LEVEL, FIELD(log_level), 0, 0 },
 	{ "job_timeout", SET_NUMBER, FIELD(job_timeout), 1, 86400 * 7 },
+	{ "download_timeout", SET_NUMBER, FIELD(download_timeout), 1, 86400 * 7 },
+	{ "log_max_bytes", SET_NUMBER, FIELD(log_max_bytes), 4096, 1u << 30 },
 	{ "dpkg_lock_timeout", SET_NUMBER, FIELD(dpkg_lock_timeout), 0, 86400 },
 	{ "quiet_ms", SET_NUMBER, FIELD(quiet_ms), 0, 3600000 },
 	{ "settle_ms", SET_NUMBER, FIELD(settle_ms), 0, 600000 },
@@ -303,6 +309,15 @@ static int resolve_users(struct wazofs_config *c, struct error *err)
 		c->has_admin_group = 1;
 		c->admin_gid = g->gr_gid;
 	}
+	if (c->repo_group[0]) {
+		struct group gr, *g = NULL;
+		if (getgrnam_r(c->repo_group, &gr, buf, sizeof(buf), &g) || !g) {
+			error_addf(err, "repo_group '%s' does not exist", c->repo_group);
+			return -ENOENT;
+		}
+		c->has_repo_group = 1;
+		c->repo_gid = g->gr_gid;
+	}
 	c->build_note[0] = 0;
 	struct passwd pw, *u = NULL;
 	const char *name = c->build_user;
@@ -326,6 +341,7 @@ static int resolve_users(struct wazofs_config *c, struct error *err)
 	}
 	c->build_uid = u->pw_uid;
 	c->build_gid = u->pw_gid;
+	snprintf(c->build_home, sizeof(c->build_home), "%s", u->pw_dir ? u->pw_dir : "");
 	c->build_as_root = u->pw_uid == 0;
 	if (c->build_as_root)
 		snprintf(c->build_note, sizeof(c->build_note),

@@ -18,6 +18,8 @@ struct wazofs_config {
 	char wazo_version[64];	    /* running Wazo version; "" = do not check */
 	char market[PATH_MAX];	    /* market index (JSON); "" = none */
 	unsigned job_timeout;	    /* seconds one rules step (or dpkg/apt run) may take */
+	unsigned download_timeout;  /* seconds a git clone may take */
+	unsigned log_max_bytes;	    /* the most a job's log keeps */
 	unsigned dpkg_lock_timeout; /* seconds a job waits for another program's dpkg lock */
 	unsigned quiet_ms;	    /* quiet period that completes a copy by a live writer */
 	unsigned settle_ms;	    /* wait after the writer exited, for a follow-up writer */
@@ -28,11 +30,16 @@ struct wazofs_config {
 	int log_level;		/* syslog priority kept (LOG_INFO; debug: LOG_DEBUG) */
 	char group[64];		/* admin group: may change the tree; "" = root only */
 	char build_user[64];	/* runs rules build and package; "root" = no drop */
+	char build_home[256];	/* its home directory (from the passwd entry) */
+	char build_write[1024]; /* more directories builds may write, ':'-separated */
 	int build_user_set;	/* build_user was given (else the default, with a fallback) */
 	int build_network;	/* 0: rules build and package run without network */
 	/* resolved by config_finish */
 	int has_admin_group;
 	gid_t admin_gid;
+	char repo_group[64]; /* may read the packages of repo/pool (a web server's); "" = none */
+	int has_repo_group;
+	gid_t repo_gid;
 	int build_as_root;
 	uid_t build_uid;
 	gid_t build_gid;

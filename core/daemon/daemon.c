@@ -595,6 +595,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
 	/* reading, writing or extracting an archive is bounded as a rules step is */
 	archive_helper_set_timeout(cfg->job_timeout);
+	job_set_log_max(cfg->log_max_bytes);
 	int rc = p->wake_fd < 0 ? -errno : make_dirs(p, err);
 	if (rc && p->wake_fd < 0)
 		error_addf(err, "cannot create an eventfd: %s", strerror(-rc));
@@ -718,6 +719,19 @@ void daemon_incoming_close(struct daemon *p, const char *entry)
 	wake_monitor(p); /* the last close may complete it */
 }
 
+/* A job may be cancelled by the removal of its copy until dpkg or apt may run for it:
+ * a step of its own (no dependency installs, no dpkg run left half done). */
+static int cancellable_step(const char *step)
+{
+	static const char *const before_dpkg[] = { STEP_STARTING,   STEP_DOWNLOADING,
+						   STEP_EXTRACTING, STEP_VALIDATING,
+						   STEP_BUILDING,   STEP_PACKAGING };
+	for (size_t i = 0; i < sizeof(before_dpkg) / sizeof(before_dpkg[0]); i++)
+		if (strcmp(step, before_dpkg[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void daemon_incoming_gone(struct daemon *p, const char *entry)
 {
 	tracker_forget(p->tracker, entry);
@@ -726,5 +740,7 @@ void daemon_incoming_gone(struct daemon *p, const char *entry)
 	struct job *j = find_job_for_entry(p, entry);
 	if (j && j->phase != JOB_RUNNING)
 		drop_job(p, j, 0);
+	else if (j && cancellable_step(j->st.step))
+		atomic_store(&j->cancel, 1); /* a clone that stalls, a long build */
 	pthread_mutex_unlock(&p->lock);
 }

@@ -202,6 +202,14 @@ void run_install(struct daemon *p, const char *entry)
 		char path[PATH_MAX];
 		status_file_path(p, entry, path, sizeof(path));
 		unlink(path);
+	} else if (lstat(src, &st) < 0 && errno == ENOENT) {
+		/* removed while its job ran: cancelled, and nothing is left to show */
+		syslog(LOG_INFO, "incoming/%s: removed while its job ran: cancelled", entry);
+		char path[PATH_MAX];
+		status_file_path(p, entry, path, sizeof(path));
+		unlink(path);
+		unlink(log);
+		rc = 0; /* forgotten as a success is */
 	} else {
 		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
 		persist_status(p, job);

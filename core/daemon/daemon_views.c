@@ -31,6 +31,14 @@ void view_release(struct view *v)
 
 /* ---- the tree ---- */
 
+/* A job shows in the tree under its namespace and name only when both are valid
+ * tokens: a name that is not one (a request's "../..") never reaches a listing. */
+static int job_listable(const struct job *j)
+{
+	return plugin_token_valid(j->st.ns, strlen(j->st.ns), 0) &&
+	       plugin_token_valid(j->st.name, strlen(j->st.name), 1);
+}
+
 int daemon_list_namespaces(struct daemon *p, struct name_list *out)
 {
 	pthread_mutex_lock(&p->lock);
@@ -39,7 +47,7 @@ int daemon_list_namespaces(struct daemon *p, struct name_list *out)
 		if (i == 0 || strcmp(p->installed[i].ns, p->installed[i - 1].ns))
 			name_list_add(out, p->installed[i].ns);
 	for (struct job *j = p->jobs; j; j = j->next)
-		if (j->st.ns[0])
+		if (job_listable(j))
 			name_list_add_unique(out, j->st.ns);
 	for (size_t i = 0; i < p->empty_ns.n; i++)
 		name_list_add_unique(out, p->empty_ns.v[i]);
@@ -55,7 +63,7 @@ int daemon_list_plugins(struct daemon *p, const char *ns, struct name_list *out)
 	     i < p->n_installed && strcmp(p->installed[i].ns, ns) == 0; i++)
 		known = 1, name_list_add(out, p->installed[i].name);
 	for (struct job *j = p->jobs; j; j = j->next)
-		if (strcmp(j->st.ns, ns) == 0 && j->st.name[0])
+		if (strcmp(j->st.ns, ns) == 0 && job_listable(j))
 			known = 1, name_list_add_unique(out, j->st.name);
 	pthread_mutex_unlock(&p->lock);
 	return known ? 0 : -ENOENT;

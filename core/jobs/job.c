@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,8 +65,41 @@ struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *lo
 	return j;
 }
 
+static _Atomic size_t log_max = 10u << 20;
+
+void job_set_log_max(size_t bytes)
+{
+	log_max = bytes;
+}
+
+/* A log past log_max keeps its head and its tail, half each, with a line between them
+ * saying how much was cut. Run between steps (no child writes it then); the log's own fd
+ * appends, so what follows lands after the tail. */
+static void trim_log(struct job *j)
+{
+	struct stat st;
+	size_t max = log_max, half = max / 2;
+	if (j->log_fd < 0 || fstat(j->log_fd, &st) < 0 || (size_t)st.st_size <= max)
+		return;
+	int fd = open(j->log_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	char *tail = malloc(half ? half : 1);
+	if (fd >= 0 && tail && pread(fd, tail, half, st.st_size - (off_t)half) == (ssize_t)half) {
+		char line[160];
+		int n = snprintf(line, sizeof(line),
+				 "\n[... %lld bytes of this log cut (log_max_bytes %zu) ...]\n",
+				 (long long)(st.st_size - (off_t)(2 * half)), max);
+		if (pwrite(fd, line, (size_t)n, (off_t)half) == n &&
+		    pwrite(fd, tail, half, (off_t)half + n) == (ssize_t)half)
+			ftruncate(fd, (off_t)half + n + (off_t)half);
+	}
+	free(tail);
+	if (fd >= 0)
+		close(fd);
+}
+
 void job_close_log(struct job *j)
 {
+	trim_log(j);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
 	j->log_fd = -1;
@@ -103,6 +137,7 @@ void job_step(struct job *j, const char *step)
 	struct tm tm;
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	trim_log(j); /* what the step before wrote */
 	job_logf(j, "== %s (%s.%03ld) ==\n", step, when, ts.tv_nsec / 1000000);
 }
 

@@ -47,7 +47,11 @@ struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry
 struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *log_path,
 			struct job_status *st);
 void job_free(struct job *j);
+/* Closes the log (cut to log_max as job_step cuts it). */
 void job_close_log(struct job *j);
+/* The most a job's log keeps (its head and tail, half each; job_step and job_close_log
+ * cut it). The daemon sets log_max_bytes. */
+void job_set_log_max(size_t bytes);
 /* Under *lock: after a change of j->st made by the caller; stamps and notifies. */
 void job_changed(struct job *j);
 

@@ -6,6 +6,7 @@
 #include "base/fsutil.h"
 #include "base/subproc.h"
 #include "base/tree_copy.h"
+#include "base/tree_snapshot.h"
 #include "plugin/archive_helper.h"
 #include "plugin/deb_reader.h"
 #include "plugin/dpkg.h"
@@ -26,42 +27,100 @@
 
 /* Runs `rules ACTION` in the plugin root as the build user (build and package; package
  * under fakeroot with pkgdir set); returns 0 or fails the job. */
-static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
-		     const char *action, const char *pkgdir)
+/* The child that runs a rules step (argv and environment are the caller's). */
+/* Where a build step may write (with Landlock): its work dir (pkgdir and its temp dir
+ * are in it), the build user's home, and build_write's directories. */
+struct build_writes {
+	const char *v[16];
+	char tmp[PATH_MAX + 8]; /* the step's TMPDIR: WORKDIR/tmp */
+	char extra[sizeof(((struct wazofs_config *)0)->build_write)];
+};
+
+static void build_writes_init(struct build_writes *bw, const struct pipeline_env *env,
+			      const char *workdir)
+{
+	size_t n = 0;
+	snprintf(bw->tmp, sizeof(bw->tmp), "%s/tmp", workdir);
+	bw->v[n++] = workdir;
+	if (env->cfg->build_home[0])
+		bw->v[n++] = env->cfg->build_home;
+	snprintf(bw->extra, sizeof(bw->extra), "%s", env->cfg->build_write);
+	for (char *d = strtok(bw->extra, ":"); d && n + 1 < sizeof(bw->v) / sizeof(bw->v[0]);
+	     d = strtok(NULL, ":"))
+		bw->v[n++] = d;
+	bw->v[n] = NULL;
+}
+
+/* What confines a build step here, for its log line. */
+static const char *confinement_text(void)
+{
+	int c = subproc_confinement();
+	return (c & SUBPROC_OWN_PIDS) && (c & SUBPROC_LANDLOCK)
+		   ? "no_new_privs, own PID namespace, Landlock (writes: work dir, home, "
+		     "build_write)"
+	       : (c & SUBPROC_OWN_PIDS) ? "no_new_privs, own PID namespace, no Landlock"
+	       : (c & SUBPROC_LANDLOCK) ? "no_new_privs, no PID namespace, Landlock (writes: work "
+					  "dir, home, build_write)"
+					: "no_new_privs, no PID namespace, no Landlock";
+}
+
+static struct subproc rules_subproc(struct job *job, const struct pipeline_env *env,
+				    const char *root, const struct build_writes *bw)
 {
 	const struct wazofs_config *cfg = env->cfg;
-	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16];
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
-	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
-	const char *env_vars[7] = { subproc_default_path(), pkgdir ? pkgenv : NULL, NULL };
-	const char *plain[] = { rules, action, NULL };
-	const char *script[] = { "fakeroot", "--", rules, action, NULL };
-	struct subproc sp = {
-		.argv = pkgdir ? script : plain,
-		.env = env_vars,
+	return (struct subproc){
+		.write_beneath = bw->v,
 		.cwd = root,
 		.log_fd = job->log_fd,
-		.timeout_sec = env->cfg->job_timeout,
+		.timeout_sec = cfg->job_timeout,
 		.cancel = &job->cancel,
 		.as_user = !cfg->build_as_root,
 		.uid = cfg->build_uid,
 		.gid = cfg->build_gid,
 		.no_network = !cfg->build_network,
+		/* no network: no UNIX socket of the host under /tmp or /run either */
+		.hide_host = !cfg->build_network,
 	};
+}
+
+/* `rules ACTION` in root; with pkgdir, `rules package` under the fakeroot session fr
+ * (or, when faked could not be started, under the fakeroot script). */
+static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
+		     const char *workdir, const char *action, const char *pkgdir,
+		     const struct fakeroot *fr)
+{
+	const struct wazofs_config *cfg = env->cfg;
+	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16], tmpenv[PATH_MAX + 16];
+	struct build_writes bw;
+	build_writes_init(&bw, env, workdir);
+	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
+	snprintf(tmpenv, sizeof(tmpenv), "TMPDIR=%s", bw.tmp);
+	/* PATH, TMPDIR, pkgdir, then the fakeroot session's four, NULL */
+	const char *env_vars[9] = { subproc_default_path(), tmpenv, pkgdir ? pkgenv : NULL, NULL };
+	const char *plain[] = { rules, action, NULL };
+	const char *script[] = { "fakeroot", "--", rules, action, NULL };
+	struct subproc sp = rules_subproc(job, env, root, &bw);
+	sp.argv = pkgdir ? script : plain;
+	sp.env = env_vars;
+	if (mkdir(bw.tmp, 0700) == 0 && !cfg->build_as_root &&
+	    lchown(bw.tmp, cfg->build_uid, cfg->build_gid) < 0)
+		job_logf(job, "cannot hand %s to the build user: %s\n", bw.tmp, strerror(errno));
 	if (cfg->build_as_root)
 		job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
 	else
-		job_logf(job, "$ %s%s %s (as uid %u%s)\n", pkgdir ? "fakeroot -- " : "",
-			 "wazo/rules", action, (unsigned)cfg->build_uid,
-			 cfg->build_network ? "" : ", no network");
-	/* faked started here, or else the fakeroot script */
-	struct fakeroot fr = { 0 };
-	if (pkgdir && fakeroot_start(&fr, &sp) == 0) {
+		job_logf(job, "$ %s%s %s (as uid %u%s; confinement: %s)\n",
+			 pkgdir ? "fakeroot -- " : "", "wazo/rules", action,
+			 (unsigned)cfg->build_uid,
+			 cfg->build_network
+			     ? ""
+			     : ", no network, nor the host's /tmp, /var/tmp, /run, /dev/shm",
+			 confinement_text());
+	if (pkgdir && fr && fr->faked.pid > 0) { /* faked started by the caller */
 		sp.argv = plain;
-		memcpy(&env_vars[2], fr.env, sizeof(fr.env));
+		memcpy(&env_vars[3], fr->env, sizeof(fr->env));
 	}
 	int rc = subproc_run(&sp);
-	fakeroot_stop(&fr);
 	if (rc == 0)
 		return 0;
 	if (sp.cancelled)
@@ -131,44 +190,59 @@ static int cancelled(struct job *job)
 	return 1;
 }
 
-static int check_rules(const char *root, struct error *r)
+/* The snapshot's entry at path (below wazo/), or NULL. */
+static const struct tree_snapshot_entry *snapshot_find(const struct tree_snapshot *s,
+						       const char *path)
 {
-	char rules[PATH_MAX + 16];
-	struct stat st;
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
-	if (stat(rules, &st) < 0 || !S_ISREG(st.st_mode))
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].path, path) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+/* wazo/rules, as the snapshot has it: an executable file (or a link, run as it is). */
+static int check_rules(const struct tree_snapshot *wazo, struct error *r)
+{
+	const struct tree_snapshot_entry *e = snapshot_find(wazo, "rules");
+	if (!e || !(S_ISREG(e->mode) || S_ISLNK(e->mode)))
 		error_field(r, "wazo/rules", "required", "an executable file",
 			    "wazo/rules is missing");
-	else if (access(rules, X_OK) < 0)
+	else if (S_ISREG(e->mode) && !(e->mode & 0111))
 		error_field(r, "wazo/rules", "type", "an executable file",
 			    "wazo/rules is not executable");
 	return r->n ? -EINVAL : 0;
 }
 
-static int step_validate(struct job *job, const struct pipeline_env *env, const char *root,
-			 struct plugin_meta *m)
+/* plugin.yml and rules, from the snapshot of wazo/ (root reads nothing of the tree by
+ * path). */
+static int step_validate(struct job *job, const struct pipeline_env *env,
+			 const struct tree_snapshot *wazo, struct plugin_meta *m)
 {
 	struct error r = ERROR_INIT;
-	char yml[PATH_MAX + 32];
-	snprintf(yml, sizeof(yml), "%s/wazo/plugin.yml", root);
 	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
-	struct strbuf text = STRBUF_INIT;
-	int rc = strbuf_read_file(&text, yml, PLUGIN_YML_MAX);
-	if (rc == 0)
-		rc = plugin_meta_parse(text.buf, text.len, wv, m, &r);
-	else
-		rc = plugin_meta_load(yml, wv, m, &r); /* same error, worded for the user */
+	const struct tree_snapshot_entry *yml = snapshot_find(wazo, "plugin.yml");
+	int rc;
+	if (!yml || !S_ISREG(yml->mode)) {
+		error_field(&r, "_yaml", "required", NULL, "cannot read wazo/plugin.yml: %s",
+			    yml ? "not a regular file" : strerror(ENOENT));
+		rc = -EINVAL;
+	} else if (yml->len > PLUGIN_YML_MAX) {
+		error_field(&r, "_yaml", "size", NULL, "plugin.yml is larger than %d bytes",
+			    PLUGIN_YML_MAX);
+		rc = -EINVAL;
+	} else {
+		rc = plugin_meta_parse(yml->data, yml->len, wv, m, &r);
+	}
 	if (rc == 0) {
 		struct error rr = { 0 };
 		if (plugin_meta_check_limits(m, &rr) == 0)
-			job_identify(job, m, text.buf, text.len);
-		if (rr.n || check_rules(root, &rr)) {
+			job_identify(job, m, yml->data, yml->len);
+		if (rr.n || check_rules(wazo, &rr)) {
 			r = rr;
 			rc = -EINVAL;
 			plugin_meta_destroy(m);
 		}
 	}
-	strbuf_release(&text);
 	if (rc) {
 		job_fail(job, "validation-error", "Validation error", &r,
 			 "wazo/plugin.yml or wazo/rules is not valid: %s: %s", r.e[0].field,
@@ -308,40 +382,94 @@ static void settle_package(struct job *job, const struct pipeline_env *env, cons
 	plugin_prune_packages(dir, pkg, strrchr(kept, '/') + 1, env->cfg->keep_versions);
 }
 
-/* Builds the package at its pending path deb (kept is where it goes once installed). */
-static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
-			const char *workdir, const struct plugin_meta *m, char *deb, char *kept,
-			size_t len)
+/* The package written by the build user: read as a dropped package is (through the
+ * helper, as root), it must be the package of m. */
+static int check_built(struct job *job, const struct pipeline_env *env, const char *deb,
+		       const struct plugin_meta *m)
 {
+	struct deb_info d = { 0 };
+	struct error err = ERROR_INIT;
+	struct plugin_meta got = { 0 };
+	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	int rc = helper_deb_read(deb, DEB_READ_DATA, &d, &err);
+	if (!rc)
+		rc = package_drop_validate(&d, wv, &got, &err);
+	if (!rc && (strcmp(got.namespace, m->namespace) || strcmp(got.name, m->name) ||
+		    strcmp(got.version, m->version))) {
+		error_addf(&err, "it holds %s/%s %s", got.namespace, got.name, got.version);
+		rc = -EINVAL;
+	}
+	if (rc)
+		job_fail(job, INSTALL_ERROR, NULL, "the package written is not the plugin's: %s",
+			 err.n	       ? err.e[0].message
+			 : err.msg.buf ? err.msg.buf
+				       : strerror(-rc));
+	plugin_meta_destroy(&got);
+	deb_info_release(&d);
+	error_release(&err);
+	return rc;
+}
+
+/* `rules package` under fakeroot, then the package written by the build user under
+ * the same fakeroot session (as dpkg-deb under fakeroot writes wazo-plugind's) into
+ * deb, its pending path, which root opened (kept is where it goes once installed);
+ * root reads pkgdir never. */
+static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
+			const char *workdir, const struct plugin_meta *m,
+			const struct tree_snapshot *wazo, char *deb, char *kept, size_t len)
+{
+	const struct wazofs_config *cfg = env->cfg;
 	char pkgdir[PATH_MAX];
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
 	/* `rules package` must start from an empty pkgdir: one that exists is refused */
 	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
-	if (!rc && !env->cfg->build_as_root &&
-	    lchown(pkgdir, env->cfg->build_uid, env->cfg->build_gid) < 0)
+	if (!rc && !cfg->build_as_root && lchown(pkgdir, cfg->build_uid, cfg->build_gid) < 0)
 		rc = -errno;
 	if (rc) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot create %s: %s", pkgdir, strerror(-rc));
 		return rc;
 	}
-	rc = run_rules(job, env, root, "package", pkgdir);
-	if (rc)
-		return rc;
-	rc = package_paths(env, m->namespace, m->name, m->version, kept, deb, len);
-	if (rc) {
-		deb[0] = 0;
-		job_fail(job, INSTALL_ERROR, NULL, "cannot write the package in %s/packages: %s",
-			 env->cfg->state, strerror(-rc));
-		return rc;
+	struct fakeroot fr = { 0 };
+	struct build_writes bw;
+	build_writes_init(&bw, env, workdir);
+	struct subproc like = rules_subproc(job, env, root, &bw);
+	const char *path_only[] = { subproc_default_path(), NULL };
+	like.env = path_only;
+	if (fakeroot_start(&fr, &like) != 0)
+		fr.faked.pid = 0; /* the fakeroot script runs rules package instead */
+	rc = run_rules(job, env, root, workdir, "package", pkgdir, &fr);
+	int fd = -1;
+	if (!rc) {
+		rc = package_paths(env, m->namespace, m->name, m->version, kept, deb, len);
+		fd =
+		    rc ? rc : open(deb, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = fd == -1 ? -errno : fd;
+			job_fail(job, INSTALL_ERROR, NULL, "cannot write the package in %s: %s",
+				 cfg->state, strerror(-rc));
+			deb[0] = 0;
+		}
 	}
-	struct error err = ERROR_INIT;
-	rc = plugin_package_write(m, root, pkgdir, deb, &err);
-	if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
-			 err.msg.buf ? err.msg.buf : strerror(-rc));
-	else
+	if (!rc) {
+		const char *env_vars[7] = { subproc_default_path(), NULL };
+		if (fr.faked.pid > 0)
+			memcpy(&env_vars[1], fr.env, sizeof(fr.env));
+		struct helper_user who = { !cfg->build_as_root, cfg->build_uid, cfg->build_gid,
+					   env_vars };
+		struct error err = ERROR_INIT;
+		rc = plugin_package_write(m, wazo, pkgdir, fd, &who, &err);
+		if (rc)
+			job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
+				 err.msg.buf ? err.msg.buf : strerror(-rc));
+		error_release(&err);
+	}
+	fakeroot_stop(&fr);
+	if (fd >= 0)
+		close(fd);
+	if (!rc)
+		rc = check_built(job, env, deb, m);
+	if (!rc)
 		job_logf(job, "wrote %s\n", deb);
-	error_release(&err);
 	return rc;
 }
 
@@ -358,11 +486,9 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 	return rc ? -EIO : 0;
 }
 
-/* dpkg installs the package; apt does when debian_depends must be resolved. */
-/* target: a .deb for dpkg, or for apt (use_apt) a .deb or package[=version] from the
- * APT sources. */
-/* Installs target (a .deb, or with apt a name[=version]); reinstall: apt installs it
- * again when that version is installed already (dpkg -i always does). */
+/* dpkg installs target, a .deb; apt does (use_apt) when debian_depends must be
+ * resolved, target then a .deb or package[=version] from the APT sources. reinstall:
+ * apt installs it again when that version is installed already (dpkg -i always does). */
 static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
 			const char *name, const char *target, int use_apt, int was_installed,
 			int reinstall)
@@ -437,10 +563,13 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 		 src->git_ref && *src->git_ref ? "--branch " : "",
 		 src->git_ref && *src->git_ref ? src->git_ref : "", shown);
 	int out_fd = memfd_create("git-output", MFD_CLOEXEC);
+	struct build_writes bw; /* git writes its clone and its HOME, both in workdir */
+	build_writes_init(&bw, env, workdir);
 	struct subproc sp = { .argv = argv,
+			      .write_beneath = bw.v,
 			      .env = env_vars,
 			      .log_fd = out_fd,
-			      .timeout_sec = cfg->job_timeout,
+			      .timeout_sec = cfg->download_timeout,
 			      .cancel = &job->cancel,
 			      .as_user = !cfg->build_as_root,
 			      .uid = cfg->build_uid,
@@ -456,7 +585,14 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 		strbuf_release(&clean);
 		close(out_fd);
 	}
-	if (rc < 0)
+	if (sp.cancelled)
+		job_fail(job, INSTALL_ERROR, NULL, "cancelled during git clone of %s", shown);
+	else if (sp.timed_out)
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "git clone of %s did not finish within %u seconds (download_timeout) and "
+			 "was killed",
+			 shown, cfg->download_timeout);
+	else if (rc < 0)
 		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
 	else if (rc)
 		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
@@ -586,13 +722,14 @@ struct install_run {
 	int reinstall;
 	struct name_list *chain;
 	struct plugin_meta m;
-	struct error err;    /* what failed, and the fields refused */
-	char tree[PATH_MAX]; /* the extracted or cloned source */
-	char root[PATH_MAX]; /* the plugin root in it */
-	char copy[PATH_MAX]; /* a dropped package: the copy that is checked and installed */
-	char deb[PATH_MAX];  /* the package dpkg installs, pending ("" before there is one) */
-	char kept[PATH_MAX]; /* where it is kept once installed */
-	int was_installed;   /* a version of the plugin is installed */
+	struct error err;	   /* what failed, and the fields refused */
+	char tree[PATH_MAX];	   /* the extracted or cloned source */
+	char root[PATH_MAX];	   /* the plugin root in it */
+	char copy[PATH_MAX];	   /* a dropped package: the copy that is checked and installed */
+	char deb[PATH_MAX];	   /* the package dpkg installs, pending ("" before there is one) */
+	char kept[PATH_MAX];	   /* where it is kept once installed */
+	struct tree_snapshot wazo; /* the plugin's wazo/, read before any rules step */
+	int was_installed;	   /* a version of the plugin is installed */
 };
 
 /* A step's result besides 0 (go on) and -errno (the job failed; its status says why):
@@ -637,7 +774,8 @@ static int run_extract(struct install_run *ir)
 	 * work dir is theirs from here (a directory is copied by the daemon) */
 	struct import_limits lim = { cfg->archive_max_bytes,
 				     cfg->archive_max_entries,
-				     { !cfg->build_as_root, cfg->build_uid, cfg->build_gid } };
+				     { !cfg->build_as_root, cfg->build_uid, cfg->build_gid,
+				       NULL } };
 	if (lim.who.as_user && lchown(ir->workdir, cfg->build_uid, cfg->build_gid) < 0) {
 		int rc = -errno;
 		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s",
@@ -659,6 +797,40 @@ static int run_extract(struct install_run *ir)
 	return rc;
 }
 
+/* The most a plugin's wazo/ may hold: it is read into memory and packaged from there. */
+enum { WAZO_MAX_BYTES = 64 << 20, WAZO_MAX_ENTRIES = 10000 };
+
+/* wazo/ as it is now, before any rules step, read by root through descriptors (no link
+ * followed, nothing outside the work dir): what the package ships at
+ * /usr/lib/wazo-plugind/plugins/<ns>/<name>/wazo/, whatever the build does to its copy. */
+static int snapshot_wazo(struct install_run *ir)
+{
+	char rel[PATH_MAX + 8];
+	size_t wl = strlen(ir->workdir);
+	snprintf(rel, sizeof(rel), "%s/wazo", ir->root + wl + (ir->root[wl] == '/'));
+	int wd = open(ir->workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = wd < 0 ? -errno : 0;
+	if (!rc)
+		rc = tree_snapshot_take(wd, rel, WAZO_MAX_BYTES, WAZO_MAX_ENTRIES, &ir->wazo,
+					&ir->err);
+	if (wd >= 0)
+		close(wd);
+	if (rc == -EFBIG || rc == -E2BIG)
+		error_field(&ir->err, "wazo", "range", NULL,
+			    "wazo/ holds more than %d MiB or %d entries", WAZO_MAX_BYTES >> 20,
+			    WAZO_MAX_ENTRIES);
+	else if (rc && rc != -ENOMEM) /* a link leading out, a device, ... */
+		error_field(&ir->err, "wazo", "type", "a directory of the plugin's tree",
+			    "wazo/ cannot be taken: %s",
+			    ir->err.msg.buf ? ir->err.msg.buf : strerror(-rc));
+	if (rc == -ENOMEM)
+		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot read wazo/: out of memory");
+	else if (rc)
+		job_fail(ir->job, "validation-error", "Validation error", &ir->err, "%s",
+			 ir->err.e[0].message);
+	return rc;
+}
+
 static int run_validate_tree(struct install_run *ir)
 {
 	int rc = ir->src->git_url
@@ -669,10 +841,10 @@ static int run_validate_tree(struct install_run *ir)
 			 ir->err.e[0].message);
 		return rc;
 	}
-	rc = step_validate(ir->job, ir->env, ir->root, &ir->m);
-	if (rc)
-		return rc;
-	return done_if_installed(ir);
+	rc = snapshot_wazo(ir);
+	if (!rc)
+		rc = step_validate(ir->job, ir->env, &ir->wazo, &ir->m);
+	return rc ? rc : done_if_installed(ir);
 }
 
 static int run_dependencies(struct install_run *ir)
@@ -684,6 +856,19 @@ static int run_build(struct install_run *ir)
 {
 	const struct wazofs_config *cfg = ir->env->cfg;
 	if (!cfg->build_as_root) {
+		/* nothing of an earlier build may touch this one: a build's processes end
+		 * with its step (subproc), and whatever else runs as the build user is
+		 * killed; as the fallback 'nobody', which other daemons share, it is only
+		 * reported */
+		int fallback = cfg->build_note[0] != 0;
+		int left = subproc_user_left(cfg->build_uid, !fallback);
+		if (left > 0)
+			job_logf(
+			    ir->job, "%d process(es) of the build user (uid %u) were running%s\n",
+			    left, (unsigned)cfg->build_uid,
+			    fallback ? " (it is the fallback build user: left alone)" : ": killed");
+	}
+	if (!cfg->build_as_root) {
 		int rc = chown_tree(ir->workdir, cfg->build_uid, cfg->build_gid);
 		if (rc) {
 			job_fail(ir->job, INSTALL_ERROR, NULL,
@@ -692,13 +877,13 @@ static int run_build(struct install_run *ir)
 			return rc;
 		}
 	}
-	return run_rules(ir->job, ir->env, ir->root, "build", NULL);
+	return run_rules(ir->job, ir->env, ir->root, ir->workdir, "build", NULL, NULL);
 }
 
 static int run_package(struct install_run *ir)
 {
-	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, ir->deb, ir->kept,
-			    sizeof(ir->deb));
+	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, &ir->wazo, ir->deb,
+			    ir->kept, sizeof(ir->deb));
 }
 
 static int run_update(struct install_run *ir)
@@ -852,6 +1037,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		rm_rf(workdir);
 	}
 	plugin_meta_destroy(&ir->m);
+	tree_snapshot_release(&ir->wazo);
 	error_release(&ir->err);
 	free(ir);
 	name_list_free(&own_chain);

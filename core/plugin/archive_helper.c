@@ -85,7 +85,7 @@ static int request_fd(const struct strbuf *in, struct error *err)
  * -1), as who says (NULL: root); its answer goes to out. Returns the call's result (0
  * or -errno); err gets the helper's error record, or what went wrong with the helper
  * itself. */
-static int run_helper(const char *const *args, int in, const struct helper_user *who,
+static int run_helper(const char *const *args, int in, int pass, const struct helper_user *who,
 		      struct strbuf *out, struct error *err)
 {
 	const char *argv[8] = { archive_helper_path() };
@@ -95,8 +95,11 @@ static int run_helper(const char *const *args, int in, const struct helper_user 
 			      .stdin_fd = in >= 0 ? in : 0,
 			      .log_fd = -1,
 			      .capture = out,
-			      .timeout_sec = atomic_load(&helper_timeout) };
+			      .timeout_sec = atomic_load(&helper_timeout),
+			      .pass_fd = pass };
 	int prog = -1;
+	if (who)
+		sp.env = who->env;
 	if (who && who->as_user) {
 		/* by its fd: the user need not reach the helper's directory */
 		prog = open(argv[0], O_PATH | O_CLOEXEC);
@@ -167,29 +170,73 @@ static const char **request_field(struct deb_request *req, size_t i)
 	return (const char **)((char *)req + deb_request_fields[i].offset);
 }
 
+/* One record of more: x_path starts an entry, x_mode and x_data complete it. */
+static int take_more(struct deb_contents *more, const struct record *rec)
+{
+	struct deb_entry *last = more->n ? (struct deb_entry *)&more->entries[more->n - 1] : NULL;
+	if (record_is(rec, "x_path")) {
+		struct deb_entry *bigger =
+		    realloc((void *)more->entries, (more->n + 1) * sizeof(*more->entries));
+		if (!bigger)
+			return -ENOMEM;
+		more->entries = bigger;
+		last = &bigger[more->n++];
+		memset(last, 0, sizeof(*last));
+		last->path = strndup(rec->value, rec->value_len);
+		return last->path ? 0 : -ENOMEM;
+	}
+	if (record_is(rec, "x_mode") && last)
+		last->mode = (mode_t)strtoul(rec->value, NULL, 8);
+	else if (record_is(rec, "x_data") && last) {
+		last->data = rec->value;
+		last->len = rec->value_len;
+	} else if (record_is(rec, "keep_owners"))
+		more->keep_owners = 1;
+	else if (record_is(rec, "replaced")) {
+		const char **bigger = realloc((void *)more->replaced,
+					      (more->n_replaced + 1) * sizeof(*more->replaced));
+		if (!bigger)
+			return -ENOMEM;
+		more->replaced = bigger;
+		bigger[more->n_replaced] = strndup(rec->value, rec->value_len);
+		return bigger[more->n_replaced++] ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 int archive_helper_take_deb_request(const struct strbuf *in, struct deb_request *req)
 {
 	memset(req, 0, sizeof(*req));
 	size_t pos = 0;
 	struct record rec;
-	while (in->buf && records_next(in->buf, in->len, &pos, &rec) == 1)
+	int rc = 0;
+	while (!rc && in->buf && records_next(in->buf, in->len, &pos, &rec) == 1) {
 		for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
 			if (record_is(&rec, deb_request_fields[i].name) && !req->owned[i]) {
 				if (!(req->owned[i] = strndup(rec.value, rec.value_len)))
 					return -ENOMEM;
 				*request_field(req, i) = req->owned[i];
 			}
-	return 0;
+		rc = take_more(&req->more, &rec);
+	}
+	return rc;
 }
 
 void archive_helper_deb_request_release(struct deb_request *req)
 {
 	for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
 		free(req->owned[i]);
+	for (size_t i = 0; i < req->more.n; i++)
+		free((void *)req->more.entries[i].path);
+	for (size_t i = 0; i < req->more.n_replaced; i++)
+		free((void *)req->more.replaced[i]);
+	free((void *)req->more.entries);
+	free((void *)req->more.replaced);
 	memset(req, 0, sizeof(*req));
 }
 
-int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
+int helper_deb_write(int out_fd, const char *rootdir, const struct deb_contents *more,
+		     const struct helper_user *who, const struct deb_control *ctl,
 		     const struct deb_scripts *scripts, struct error *err)
 {
 	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
@@ -197,9 +244,21 @@ int helper_deb_write(const char *out_path, const char *rootdir, const struct deb
 	for (size_t i = 0; i < DEB_REQUEST_FIELDS; i++)
 		if (*request_field(&req, i)) /* an absent record is NULL */
 			records_put_str(&in, deb_request_fields[i].name, *request_field(&req, i));
-	const char *args[] = { "deb-write", out_path, rootdir, NULL };
+	for (size_t i = 0; more && i < more->n; i++) {
+		const struct deb_entry *x = &more->entries[i];
+		char mode[16];
+		snprintf(mode, sizeof(mode), "%o", (unsigned)x->mode);
+		records_put_str(&in, "x_path", x->path);
+		records_put_str(&in, "x_mode", mode);
+		records_put(&in, "x_data", x->data ? x->data : "", x->data ? x->len : 0);
+	}
+	for (size_t i = 0; more && i < more->n_replaced; i++)
+		records_put_str(&in, "replaced", more->replaced[i]);
+	if (more && more->keep_owners)
+		records_put_str(&in, "keep_owners", "1");
+	const char *args[] = { "deb-write", "-", rootdir, NULL };
 	int fd = in.oom ? -ENOMEM : request_fd(&in, err);
-	int rc = fd < 0 ? fd : run_helper(args, fd, NULL, &out, err);
+	int rc = fd < 0 ? fd : run_helper(args, fd, out_fd, who, &out, err);
 	if (fd >= 0)
 		close(fd);
 	strbuf_release(&in);
@@ -215,7 +274,7 @@ int helper_deb_read(const char *path, int flags, struct deb_info *d, struct erro
 	memset(d, 0, sizeof(*d));
 	struct strbuf out = STRBUF_INIT;
 	const char *args[] = { "deb-read", path, (flags & DEB_READ_DATA) ? "data" : NULL, NULL };
-	int rc = run_helper(args, -1, NULL, &out, err);
+	int rc = run_helper(args, -1, -1, NULL, &out, err);
 	size_t pos = 0;
 	struct record rec;
 	while (out.buf && records_next(out.buf, out.len, &pos, &rec) == 1) {
@@ -293,7 +352,7 @@ int helper_import_archive(const char *src, const char *dest, unsigned long long 
 	snprintf(entries, sizeof(entries), "%lu", max_entries);
 	const char *args[] = { "import", "-", dest, bytes, entries, NULL };
 	struct strbuf out = STRBUF_INIT;
-	int rc = run_helper(args, fd, who, &out, err);
+	int rc = run_helper(args, fd, -1, who, &out, err);
 	close(fd);
 	take_report(&out, err);
 	strbuf_release(&out);

@@ -24,15 +24,21 @@ void archive_helper_use(const char *path);
  * killed and the call fails with -ETIMEDOUT. The daemon sets job_timeout. */
 void archive_helper_set_timeout(unsigned seconds);
 
-int helper_deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-		     const struct deb_scripts *scripts, struct error *err);
-int helper_deb_read(const char *path, int flags, struct deb_info *out, struct error *err);
-/* Who extracts an archive: root (as_user 0), or uid:gid with no network. */
+/* Who runs the helper: root (as_user 0), or uid:gid with no network; env: its
+ * environment besides PATH (NULL: none), e.g. a fakeroot session's. */
 struct helper_user {
 	int as_user;
 	uid_t uid;
 	gid_t gid;
+	const char *const *env;
 };
+/* deb_write_fd (plugin/deb_writer.h) of rootdir and more into out_fd (a new file the
+ * caller opened), run by who (NULL: root), which need reach neither out_fd's path nor
+ * the helper's. */
+int helper_deb_write(int out_fd, const char *rootdir, const struct deb_contents *more,
+		     const struct helper_user *who, const struct deb_control *ctl,
+		     const struct deb_scripts *scripts, struct error *err);
+int helper_deb_read(const char *path, int flags, struct deb_info *out, struct error *err);
 /* tree_import of an archive (jobs/tree_import.h), limits as given, by who (NULL: root):
  * the daemon opens src and the helper reads it on stdin, so who need not reach src,
  * only dest's parent. A directory is copied in process by the caller. */
@@ -50,6 +56,9 @@ struct deb_request {
 	struct deb_control ctl;
 	struct deb_scripts scripts;
 	char *owned[DEB_REQUEST_FIELDS];
+	/* more.entries' data point into the request (it must outlive this); their paths
+	 * and more.replaced are owned */
+	struct deb_contents more;
 };
 int archive_helper_take_deb_request(const struct strbuf *in, struct deb_request *req);
 void archive_helper_deb_request_release(struct deb_request *req);

@@ -4,6 +4,7 @@
  * copy of the data. */
 #include "deb_writer.h"
 #include "base/fsutil.h"
+#include "base/name_list.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
@@ -59,10 +60,37 @@ static int add_mem_file(struct archive *a, const char *path, const char *data, i
 	return rc;
 }
 
+/* 1 when the tree's entry rel is left out: an entry of more has its path, or it is at
+ * or below a replaced path. */
+static int is_replaced(const struct deb_contents *more, const char *rel)
+{
+	if (!more)
+		return 0;
+	for (size_t i = 0; i < more->n; i++)
+		if (strcmp(rel, more->entries[i].path) == 0)
+			return 1;
+	for (size_t i = 0; i < more->n_replaced; i++) {
+		size_t n = strlen(more->replaced[i]);
+		if (strncmp(rel, more->replaced[i], n) == 0 && (rel[n] == 0 || rel[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the tree's entry rel is a parent directory of an entry of more. */
+static int holds_more(const struct deb_contents *more, const char *rel)
+{
+	size_t n = strlen(rel);
+	for (size_t i = 0; more && i < more->n; i++)
+		if (strncmp(more->entries[i].path, rel, n) == 0 && more->entries[i].path[n] == '/')
+			return 1;
+	return 0;
+}
+
 /* Installed-Size and conffiles, from a walk of rootdir before data.tar is written: the
  * control member comes first in the ar, and data.tar is streamed after it. */
-static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned long *installed_kb,
-			struct error *err)
+static int measure_tree(const char *rootdir, const struct deb_contents *more,
+			struct strbuf *conffiles, unsigned long *installed_kb, struct error *err)
 {
 	char *roots[] = { (char *)rootdir, NULL };
 	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
@@ -86,6 +114,19 @@ static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned 
 		const char *rel = f->fts_path + rootlen;
 		while (*rel == '/')
 			rel++;
+		if (*rel && is_replaced(more, rel)) {
+			if (f->fts_info == FTS_D)
+				fts_set(fts, f, FTS_SKIP);
+			continue;
+		}
+		/* where the package's own entries go, the tree may hold only directories: a
+		 * link there would take them elsewhere when dpkg unpacks them */
+		if (f->fts_info != FTS_D && holds_more(more, rel)) {
+			error_addf(err, "%s: must be a directory (wazofs puts /%s there)", rel,
+				   more->entries[0].path);
+			rc = -EINVAL;
+			break;
+		}
 		if (f->fts_info == FTS_F) {
 			kb += (unsigned long)((f->fts_statp->st_size + 1023) / 1024);
 			if (strncmp(rel, "etc/", 4) == 0)
@@ -99,16 +140,94 @@ static int measure_tree(const char *rootdir, struct strbuf *conffiles, unsigned 
 		error_addf(err, "%s: %s", rootdir, strerror(errno));
 	}
 	fts_close(fts);
+	for (size_t i = 0; more && i < more->n; i++) {
+		const struct deb_entry *x = &more->entries[i];
+		kb += S_ISREG(x->mode) ? (unsigned long)((x->len + 1023) / 1024) : 1;
+		if (S_ISREG(x->mode) && strncmp(x->path, "etc/", 4) == 0)
+			strbuf_addf(conffiles, "/%s\n", x->path);
+	}
 	*installed_kb = kb;
 	return rc;
 }
 
-/* Streams data.tar.xz of rootdir to fd, at its current offset. */
-static int write_data_tar(int fd, const char *rootdir, struct error *err)
+/* An entry of the tree keeps the owner stat() gave it (fakeroot's), except the writer's
+ * own real uid or gid, which is root's: then its set-id bit goes too. */
+static void keep_owner(struct archive_entry *e)
+{
+	uid_t ruid = getuid();
+	gid_t rgid = getgid();
+	mode_t perm = archive_entry_perm(e);
+	if (ruid != 0 && archive_entry_uid(e) == (la_int64_t)ruid) {
+		archive_entry_set_uid(e, 0);
+		perm &= ~(mode_t)S_ISUID;
+	}
+	if (rgid != 0 && archive_entry_gid(e) == (la_int64_t)rgid) {
+		archive_entry_set_gid(e, 0);
+		perm &= ~(mode_t)S_ISGID;
+	}
+	archive_entry_set_perm(e, perm);
+	/* numeric owners (dpkg maps them), but root by its name as dpkg-deb writes it */
+	archive_entry_set_uname(e, archive_entry_uid(e) == 0 ? "root" : NULL);
+	archive_entry_set_gname(e, archive_entry_gid(e) == 0 ? "root" : NULL);
+}
+
+/* The entries of more, after the tree's: each missing parent directory first (dirs
+ * holds the directories written so far). */
+static int write_more(struct archive *tar, const struct deb_contents *more, struct name_list *dirs,
+		      time_t now, struct error *err)
+{
+	for (size_t i = 0; more && i < more->n; i++) {
+		const struct deb_entry *x = &more->entries[i];
+		char path[PATH_MAX + 4];
+		for (const char *slash = strchr(x->path, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			snprintf(path, sizeof(path), "%.*s", (int)(slash - x->path), x->path);
+			if (name_list_has(dirs, path))
+				continue;
+			if (name_list_add(dirs, path))
+				return -ENOMEM;
+			struct deb_entry parent = { path, S_IFDIR | 0755, NULL, 0 };
+			struct deb_contents one = { &parent, 1, NULL, 0, 0 };
+			int rc = write_more(tar, &one, dirs, now, err);
+			if (rc)
+				return rc;
+		}
+		int dir = S_ISDIR(x->mode);
+		snprintf(path, sizeof(path), "./%s%s", x->path, dir ? "/" : "");
+		if (dir && !name_list_has(dirs, x->path) && name_list_add(dirs, x->path))
+			return -ENOMEM;
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, path);
+		archive_entry_set_filetype(e, x->mode & S_IFMT);
+		archive_entry_set_perm(e, x->mode & 07777);
+		archive_entry_set_mtime(e, now, 0);
+		set_root_owner(e);
+		if (S_ISLNK(x->mode)) {
+			char target[PATH_MAX];
+			snprintf(target, sizeof(target), "%.*s", (int)x->len, x->data);
+			archive_entry_set_symlink(e, target);
+		}
+		if (S_ISREG(x->mode))
+			archive_entry_set_size(e, (la_int64_t)x->len);
+		int rc = 0;
+		if (archive_write_header(tar, e) < ARCHIVE_WARN ||
+		    (S_ISREG(x->mode) && x->len && archive_write_data(tar, x->data, x->len) < 0))
+			rc = fail_archive(err, tar, path);
+		archive_entry_free(e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Streams data.tar.xz of rootdir (and more) to fd, at its current offset. */
+static int write_data_tar(int fd, const char *rootdir, const struct deb_contents *more, time_t now,
+			  struct error *err)
 {
 	struct archive *disk = archive_read_disk_new();
 	struct archive *tar = archive_write_new();
 	struct archive_entry *e = NULL;
+	struct name_list dirs = { 0 }; /* the directories written, for more's parents */
 	int rc = 0;
 	size_t rootlen = strlen(rootdir);
 	if (!disk || !tar) {
@@ -144,11 +263,16 @@ static int write_data_tar(int fd, const char *rootdir, struct error *err)
 			rc = fail_archive(err, disk, "reading the package tree");
 			goto out;
 		}
-		archive_read_disk_descend(disk);
 		const char *src = archive_entry_sourcepath(e);
 		const char *rel = src + (strncmp(src, rootdir, rootlen) == 0 ? rootlen : 0);
 		while (*rel == '/')
 			rel++;
+		if (*rel && is_replaced(more, rel)) { /* nor what is below it */
+			archive_entry_free(e);
+			e = NULL;
+			continue;
+		}
+		archive_read_disk_descend(disk);
 		mode_t type = archive_entry_filetype(e);
 		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 			error_addf(err, "%s: only files, directories and symlinks can be packaged",
@@ -159,8 +283,15 @@ static int write_data_tar(int fd, const char *rootdir, struct error *err)
 		char path[PATH_MAX + 4];
 		snprintf(path, sizeof(path), "./%s%s", rel, type == AE_IFDIR && *rel ? "/" : "");
 		archive_entry_set_pathname(e, path);
-		set_root_owner(e);
+		if (more && more->keep_owners)
+			keep_owner(e);
+		else
+			set_root_owner(e);
 		archive_entry_set_nlink(e, 1);
+		if (type == AE_IFDIR && name_list_add(&dirs, rel)) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		if (archive_write_header(tar, e) < ARCHIVE_WARN) {
 			rc = fail_archive(err, tar, path);
 			goto out;
@@ -181,9 +312,11 @@ static int write_data_tar(int fd, const char *rootdir, struct error *err)
 		archive_entry_free(e);
 		e = NULL;
 	}
-	if (archive_write_close(tar) != ARCHIVE_OK)
+	rc = write_more(tar, more, &dirs, now, err);
+	if (!rc && archive_write_close(tar) != ARCHIVE_OK)
 		rc = fail_archive(err, tar, "data.tar");
 out:
+	name_list_free(&dirs);
 	archive_entry_free(e);
 	if (disk)
 		archive_read_free(disk);
@@ -335,12 +468,13 @@ static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t si
 
 /* data.tar.xz, streamed after a header left blank and written once its size is known,
  * then the pad to an even size. */
-static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct error *err)
+static int ar_put_data_member(int fd, const char *rootdir, const struct deb_contents *more,
+			      time_t now, struct error *err)
 {
 	off_t hdr_at = lseek(fd, 0, SEEK_CUR);
 	if (hdr_at < 0 || lseek(fd, AR_HEADER_LEN, SEEK_CUR) < 0)
 		return -errno;
-	int rc = write_data_tar(fd, rootdir, err);
+	int rc = write_data_tar(fd, rootdir, more, now, err);
 	if (rc)
 		return rc;
 	off_t end = lseek(fd, 0, SEEK_CUR);
@@ -355,8 +489,8 @@ static int ar_put_data_member(int fd, const char *rootdir, time_t now, struct er
 	return (end - hdr_at) % 2 ? write_all(fd, "\n", 1) : 0;
 }
 
-static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir, time_t now,
-			 struct error *err)
+static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir,
+			 const struct deb_contents *more, time_t now, struct error *err)
 {
 	struct archive *ar = ar_open(fd, NULL, err);
 	if (!ar)
@@ -370,7 +504,7 @@ static int write_package(int fd, const struct strbuf *control_tar, const char *r
 	archive_write_free(ar);
 	size_t before = err->msg.len;
 	if (!rc)
-		rc = ar_put_data_member(fd, rootdir, now, err);
+		rc = ar_put_data_member(fd, rootdir, more, now, err);
 	if (rc && err->msg.len == before)
 		error_addf(err, "writing data.tar.xz: %s", strerror(-rc));
 	if (!rc && fsync(fd) < 0) {
@@ -380,15 +514,9 @@ static int write_package(int fd, const struct strbuf *control_tar, const char *r
 	return rc;
 }
 
-int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
-	      const struct deb_scripts *scripts, struct error *err)
+/* The control fields the package may have: 0, or -EINVAL with err saying which not. */
+static int control_ok(const struct deb_control *ctl, struct error *err)
 {
-	char tmp_path[PATH_MAX];
-	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path);
-	struct strbuf conffiles = STRBUF_INIT, control_tar = STRBUF_INIT;
-	unsigned long kb = 0;
-	time_t now = time(NULL);
-	int rc;
 	if (deb_version_check(ctl->version)) {
 		error_addf(err, "version '%s' is not a valid Debian version", ctl->version);
 		return -EINVAL;
@@ -404,17 +532,45 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 			error_addf(err, "the %s field holds a control character", names[i]);
 			return -EINVAL;
 		}
-	rc = measure_tree(rootdir, &conffiles, &kb, err);
+	return 0;
+}
+
+int deb_write_fd(int fd, const char *rootdir, const struct deb_contents *more,
+		 const struct deb_control *ctl, const struct deb_scripts *scripts,
+		 struct error *err)
+{
+	int rc = control_ok(ctl, err);
+	if (rc)
+		return rc;
+	struct strbuf conffiles = STRBUF_INIT, control_tar = STRBUF_INIT;
+	unsigned long kb = 0;
+	time_t now = time(NULL);
+	rc = measure_tree(rootdir, more, &conffiles, &kb, err);
 	if (!rc)
 		rc = write_control_tar(&control_tar, ctl, scripts,
 				       conffiles.buf ? conffiles.buf : "", kb, now, err);
-	int fd = -1;
-	if (!rc && (fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if (!rc)
+		rc = write_package(fd, &control_tar, rootdir, more, now, err);
+	strbuf_release(&conffiles);
+	strbuf_release(&control_tar);
+	return rc;
+}
+
+int deb_write(const char *out_path, const char *rootdir, const struct deb_control *ctl,
+	      const struct deb_scripts *scripts, struct error *err)
+{
+	char tmp_path[PATH_MAX];
+	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path);
+	int rc = control_ok(ctl, err);
+	if (rc)
+		return rc;
+	int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		rc = -errno;
 		error_addf(err, "%s: %s", tmp_path, strerror(errno));
 	}
 	if (!rc)
-		rc = write_package(fd, &control_tar, rootdir, now, err);
+		rc = deb_write_fd(fd, rootdir, NULL, ctl, scripts, err);
 	if (fd >= 0 && close(fd) < 0 && !rc) {
 		rc = -errno;
 		error_addf(err, "close %s: %s", tmp_path, strerror(errno));
@@ -425,7 +581,5 @@ int deb_write(const char *out_path, const char *rootdir, const struct deb_contro
 	}
 	if (rc)
 		unlink(tmp_path);
-	strbuf_release(&conffiles);
-	strbuf_release(&control_tar);
 	return rc;
 }

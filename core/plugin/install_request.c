@@ -32,8 +32,9 @@ static int copy_opt(yaml_document_t *d, yaml_node_t *opts, const char *key, char
 	return 0;
 }
 
-/* method apt: the names become a package name and version on apt-get's command line */
-static int check_apt_names(const struct install_request *r, struct error *err)
+/* methods apt and market: the names become a package name and version on apt-get's
+ * command line, a job's directory in the mount and a market lookup */
+static int check_names(const struct install_request *r, struct error *err)
 {
 	if (!plugin_token_valid(r->ns, strlen(r->ns), 0))
 		error_addf(err, "options.namespace '%s' does not match ^[a-z0-9]+$", r->ns);
@@ -83,8 +84,8 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 					      0, err);
 		}
 	}
-	if (!rc && strcmp(r->method, "apt") == 0)
-		rc = check_apt_names(r, err);
+	if (!rc && strcmp(r->method, "git"))
+		rc = check_names(r, err);
 	if (!rc && reinstall) {
 		char b[8];
 		r->reinstall = y11_resolve_plain(reinstall) == Y11_BOOL &&

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The control field's value for messages ("(none)" when absent). */
 static const char *field_or_none(const struct deb_info *d, const char *field, char *buf, size_t len)
@@ -26,6 +27,19 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 			    "package %s is in section '%s', not a wazo-plugind plugin package "
 			    "(section " PLUGIN_SECTION ")",
 			    package, section);
+	/* a package dpkg will not remove without a force: rm -r could never remove it */
+	static const char *const never[] = { "Protected", "Essential" };
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		char v[64];
+		if (deb_control_field(d->control.buf ? d->control.buf : "", never[i], v,
+				      sizeof(v)) == 0 &&
+		    strcasecmp(v, "no") != 0)
+			error_field(
+			    r, never[i], "regex", "no",
+			    "package %s is marked %s: %s; dpkg would refuse to remove it, so "
+			    "rm -r could not",
+			    package, never[i], v);
+	}
 	if (d->n_plugin_yml == 0)
 		error_field(r, "plugin.yml", "required", NULL,
 			    "the package holds no /" PLUGINS_DIR

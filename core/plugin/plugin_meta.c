@@ -297,6 +297,26 @@ int plugin_meta_check_limits(const struct plugin_meta *m, struct error *r)
 			    "only letters, digits and . + ~ - :).");
 		each_ok = 0;
 	}
+	/* a plugin depends on a few others: what more a file holds is refused, not copied
+	 * into every control file and status */
+	if (m->n_depends > PLUGIN_DEPENDS_MAX)
+		error_field(r, "depends", "range",
+			    "at most " PLUGIN_STR(PLUGIN_DEPENDS_MAX) " entries",
+			    "More than %d entries.", PLUGIN_DEPENDS_MAX);
+	if (m->n_debian_depends > PLUGIN_DEPENDS_MAX)
+		error_field(r, "debian_depends", "range",
+			    "at most " PLUGIN_STR(PLUGIN_DEPENDS_MAX) " entries",
+			    "More than %d entries.", PLUGIN_DEPENDS_MAX);
+	for (size_t i = 0; i < m->n_debian_depends; i++)
+		if (m->debian_depends[i] && strlen(m->debian_depends[i]) > PLUGIN_DEPEND_LEN_MAX) {
+			error_field(r, "debian_depends", "range",
+				    "length <= " PLUGIN_STR(PLUGIN_DEPEND_LEN_MAX),
+				    "debian_depends[%zu] is longer than %d characters.", i,
+				    PLUGIN_DEPEND_LEN_MAX);
+			break;
+		}
+	if (r->n)
+		each_ok = 0;
 	check_injection(m, r);
 	if (r->n)
 		each_ok = 0;

@@ -12,6 +12,11 @@
 #define PLUGIN_NAME_MAX	     127
 #define PLUGIN_NAMESPACE_MAX 63
 #define PLUGIN_VERSION_MAX   127
+/* depends and debian_depends: entries each, and the length of a debian_depends entry */
+#define PLUGIN_DEPENDS_MAX    256
+#define PLUGIN_DEPEND_LEN_MAX 1024
+#define PLUGIN_STR_(x)	      #x
+#define PLUGIN_STR(x)	      PLUGIN_STR_(x)
 
 struct plugin_dep {
 	char *name, *namespace, *version; /* version may be NULL */

@@ -2,7 +2,6 @@
 #include "plugin_package.h"
 #include "archive_helper.h"
 #include "base/fsutil.h"
-#include "base/tree_copy.h"
 #include "deb_writer.h"
 #include <dirent.h>
 #include <errno.h>
@@ -109,94 +108,99 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 	return 0;
 }
 
-/* Writes data gzip-compressed (as Debian wants changelogs) to path, with zlib: the
- * header has no name and no time, so the same text gives the same bytes. */
-static int write_gzip_file(const char *path, const char *data, struct error *err)
+/* data gzip-compressed (as Debian wants changelogs) into out, with zlib: the header has
+ * no name and no time, so the same text gives the same bytes. */
+static int gzip_text(const char *data, struct strbuf *out)
 {
-	gzFile gz = gzopen(path, "wbe9");
-	if (!gz) {
-		error_addf(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
-		return errno ? -errno : -ENOMEM;
-	}
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
 	size_t len = strlen(data);
-	int wrote = len ? gzwrite(gz, data, (unsigned)len) : 0;
-	int closed = gzclose(gz);
-	if ((size_t)wrote != len || closed != Z_OK) {
-		error_addf(err, "%s: cannot write the compressed file", path);
-		return -EIO;
+	uLong bound = deflateBound(&z, (uLong)len);
+	unsigned char *buf = malloc(bound);
+	int rc = buf ? 0 : -ENOMEM;
+	if (!rc) {
+		z.next_in = (Bytef *)data;
+		z.avail_in = (uInt)len;
+		z.next_out = buf;
+		z.avail_out = (uInt)bound;
+		rc = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : -EIO;
 	}
-	return 0;
+	if (!rc)
+		strbuf_add(out, (const char *)buf, z.total_out);
+	deflateEnd(&z);
+	free(buf);
+	return rc ? rc : out->oom ? -ENOMEM : 0;
 }
 
-static int write_doc_files(const struct plugin_meta *m, const char *pkgdir, const char *pkg,
-			   struct error *err)
+/* The doc files of pkg: copyright (text) and changelog.gz. */
+static int doc_texts(const struct plugin_meta *m, const char *pkg, struct strbuf *copyright,
+		     struct strbuf *changelog_gz)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/usr/share/doc/%s", pkgdir, pkg);
-	int rc = mkdir_p(dir, 0755);
-	if (rc) {
-		error_addf(err, "%s: %s", dir, strerror(-rc));
-		return rc;
-	}
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb,
+	strbuf_addf(copyright,
 		    "This package was built by wazofs from the sources of the Wazo plugin\n"
 		    "%s/%s, version %s.\n\n"
 		    "Copyright and license: those of the plugin's sources, as stated by its\n"
 		    "authors in the plugin repository.\n",
 		    m->namespace, m->name, m->version);
-	snprintf(path, sizeof(path), "%s/copyright", dir);
-	rc = write_file_atomic(path, sb.buf, sb.len, 0644);
-	strbuf_release(&sb);
-	if (rc) {
-		error_addf(err, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
 	char date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	strbuf_addf(&sb,
+	struct strbuf changelog = STRBUF_INIT;
+	strbuf_addf(&changelog,
 		    "%s (%s) unstable; urgency=medium\n\n"
 		    "  * Built by wazofs from the Wazo plugin %s/%s.\n\n"
 		    " -- %s  %s\n",
 		    pkg, m->version, m->namespace, m->name, PLUGIN_MAINTAINER, date);
-	snprintf(path, sizeof(path), "%s/changelog.gz", dir);
-	rc = write_gzip_file(path, sb.buf, err);
-	strbuf_release(&sb);
+	int rc = changelog.oom || copyright->oom ? -ENOMEM : gzip_text(changelog.buf, changelog_gz);
+	strbuf_release(&changelog);
 	return rc;
 }
 
-int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, struct error *err)
+int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
+			 const char *pkgdir, int out_fd, const struct helper_user *who,
+			 struct error *err)
 {
-	char pkg[300], dest[PATH_MAX], src[PATH_MAX];
+	char pkg[300], wazo_dir[PATH_MAX], doc_dir[PATH_MAX];
 	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
-	snprintf(dest, sizeof(dest), "%s/" PLUGINS_DIR "/%s/%s", pkgdir, m->namespace, m->name);
-	snprintf(src, sizeof(src), "%s/wazo", plugin_root);
-	int rc = mkdir_p(dest, 0755);
-	strncat(dest, "/wazo", sizeof(dest) - strlen(dest) - 1);
-	if (rc) {
-		error_addf(err, "%s: %s", dest, strerror(-rc));
-		return rc;
+	snprintf(wazo_dir, sizeof(wazo_dir), PLUGINS_DIR "/%s/%s/wazo", m->namespace, m->name);
+	snprintf(doc_dir, sizeof(doc_dir), "usr/share/doc/%s", pkg);
+	struct strbuf copyright = STRBUF_INIT, changelog = STRBUF_INIT;
+	/* wazo/ as it was before any rules step, then the doc files */
+	size_t n = wazo->n + 2;
+	struct deb_entry *entries = calloc(n, sizeof(*entries));
+	char **paths = calloc(n, sizeof(*paths));
+	int rc = entries && paths ? doc_texts(m, pkg, &copyright, &changelog) : -ENOMEM;
+	for (size_t i = 0; !rc && i < wazo->n; i++) {
+		const struct tree_snapshot_entry *x = &wazo->v[i];
+		if (asprintf(&paths[i], "%s%s%s", wazo_dir, *x->path ? "/" : "", x->path) < 0) {
+			paths[i] = NULL;
+			rc = -ENOMEM;
+			break;
+		}
+		entries[i] = (struct deb_entry){ paths[i], x->mode, x->data, x->len };
 	}
-	struct error why = ERROR_INIT;
-	rc = tree_copy(src, dest, 0, &why);
-	if (rc)
-		error_addf(err, "copying wazo/ into the package failed: %s",
-			   why.msg.buf ? why.msg.buf : "");
-	error_release(&why);
-	if (rc)
-		return rc;
-	rc = write_doc_files(m, pkgdir, pkg, err);
-	if (rc)
-		return rc;
+	if (!rc && (asprintf(&paths[n - 2], "%s/copyright", doc_dir) < 0 ||
+		    asprintf(&paths[n - 1], "%s/changelog.gz", doc_dir) < 0))
+		rc = -ENOMEM;
+	if (rc) {
+		error_addf(err, "preparing the package: %s", strerror(-rc));
+		goto out;
+	}
+	entries[n - 2] =
+	    (struct deb_entry){ paths[n - 2], S_IFREG | 0644, copyright.buf, copyright.len };
+	entries[n - 1] =
+	    (struct deb_entry){ paths[n - 1], S_IFREG | 0644, changelog.buf, changelog.len };
+	const char *replaced[] = { wazo_dir };
+	struct deb_contents more = { entries, n, replaced, 1, 1 };
 
 	char *postinst, *prerm, *postrm;
 	rc = plugin_scripts(m, &postinst, &prerm, &postrm);
 	if (rc)
-		return rc;
+		goto out;
 	char *depends = plugin_depends_field(m);
 	struct strbuf desc = STRBUF_INIT;
 	const char *title = m->display_name ? m->display_name : m->name;
@@ -219,12 +223,19 @@ int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, c
 		.description = desc.buf,
 	};
 	struct deb_scripts scripts = { postinst, prerm, postrm };
-	rc = helper_deb_write(out_path, pkgdir, &ctl, &scripts, err);
+	rc = helper_deb_write(out_fd, pkgdir, &more, who, &ctl, &scripts, err);
 	free(postinst);
 	free(prerm);
 	free(postrm);
 	free(depends);
 	strbuf_release(&desc);
+out:
+	for (size_t i = 0; paths && i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(entries);
+	strbuf_release(&copyright);
+	strbuf_release(&changelog);
 	return rc;
 }
 

@@ -4,8 +4,10 @@
  * and `postrm` (under $DPKG_ROOT). */
 #ifndef WAZOFS_PLUGIN_PACKAGE_H
 #define WAZOFS_PLUGIN_PACKAGE_H
+#include "archive_helper.h"
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "base/tree_snapshot.h"
 #include "plugin_meta.h"
 
 #define PLUGIN_SECTION	  "wazo-plugind-plugin"
@@ -20,10 +22,14 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 /* The Depends: value (debian_depends, then wazo-plugind-<name>-<ns> per depends); may
  * be empty. malloc'd. */
 char *plugin_depends_field(const struct plugin_meta *m);
-/* Completes pkgdir (filled by `rules package`) with the plugin's wazo/ directory and
- * the doc files, then writes the .deb at out_path. */
-int plugin_package_write(const struct plugin_meta *m, const char *plugin_root, const char *pkgdir,
-			 const char *out_path, struct error *err);
+/* Writes the package of m into out_fd (a new file the caller opened): what pkgdir holds
+ * (filled by `rules package`; read by who, under its fakeroot session when its env
+ * has one, so owners are what `rules package` set there), the plugin's wazo/ as the
+ * snapshot wazo holds it (taken before any rules step; it replaces whatever pkgdir has
+ * at that place) and the doc files. Nothing is written into pkgdir. */
+int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
+			 const char *pkgdir, int out_fd, const struct helper_user *who,
+			 struct error *err);
 /* A package is kept in DIR (STATE/packages) only once dpkg has installed it: a job
  * writes (or copies) it to DIR/.pending/FILE, and moves it to DIR/FILE when the install
  * succeeded; a failure drops it, so the package of that version that did install (in

@@ -14,14 +14,77 @@ static void add_problem(struct error *err, const yaml_parser_t *p)
 		   p->context ? p->context : "");
 }
 
-/* Walks the events of text and refuses nesting past YDOC_DEPTH_MAX; stops at the first
- * problem, so a deep document costs only its first levels. */
-static int check_depth(const char *text, size_t len, struct error *err)
+/* What an anchor stands for: the bytes of scalars an alias to it brings in, aliases
+ * inside it counted as they expand. */
+struct anchor {
+	char *name;
+	size_t bytes;
+};
+
+/* The anchors of a document, and the anchored collections still open. */
+struct expansion {
+	struct anchor *v;
+	size_t n;
+	struct open_anchor {
+		char *name;
+		size_t bytes;
+		int depth;
+	} open[YDOC_DEPTH_MAX + 1];
+	size_t n_open;
+	size_t total, budget;
+};
+
+static void expansion_free(struct expansion *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->v[i].name);
+	for (size_t i = 0; i < x->n_open; i++)
+		free(x->open[i].name);
+	free(x->v);
+}
+
+/* bytes more in the document: in every open anchor too. -E2BIG past the budget. */
+static int charge(struct expansion *x, size_t bytes)
+{
+	x->total += bytes;
+	for (size_t i = 0; i < x->n_open; i++)
+		x->open[i].bytes += bytes;
+	return x->total > x->budget ? -E2BIG : 0;
+}
+
+/* An anchor defined (a later one of the same name hides it, as in YAML). */
+static int define(struct expansion *x, const char *name, size_t bytes)
+{
+	struct anchor *v = realloc(x->v, (x->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	x->v = v;
+	if (!(v[x->n].name = strdup(name)))
+		return -ENOMEM;
+	v[x->n++].bytes = bytes;
+	return 0;
+}
+
+static size_t anchor_bytes(const struct expansion *x, const char *name)
+{
+	for (size_t i = x->n; i-- > 0;)
+		if (strcmp(x->v[i].name, name) == 0)
+			return x->v[i].bytes;
+	return 0;
+}
+
+/* Walks the events of text before it is loaded: refuses nesting past YDOC_DEPTH_MAX,
+ * and a document whose aliases (merge keys' included) expand to more than the budget
+ * (an alias is charged what its anchor holds, so a reader that copies what aliases name,
+ * as PyYAML does, never gets more than that); stops at the first problem, so a hostile
+ * document costs only what was read of it. */
+static int check_shape(const char *text, size_t len, struct error *err)
 {
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	struct expansion x = { .budget = len > YDOC_EXPAND_MIN ? len : YDOC_EXPAND_MIN };
 	int depth = 0, rc = 0;
 	for (;;) {
 		yaml_event_t ev;
@@ -31,26 +94,52 @@ static int check_depth(const char *text, size_t len, struct error *err)
 		}
 		yaml_event_type_t type = ev.type;
 		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
-		yaml_event_delete(&ev);
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+		const yaml_char_t *anchor = NULL;
+		if (type == YAML_SCALAR_EVENT) {
+			anchor = ev.data.scalar.anchor;
+			rc = charge(&x, ev.data.scalar.length + 1);
+			if (!rc && anchor)
+				rc = define(&x, (const char *)anchor, ev.data.scalar.length + 1);
+		} else if (type == YAML_ALIAS_EVENT) {
+			rc = charge(&x, anchor_bytes(&x, (const char *)ev.data.alias.anchor));
+		} else if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			anchor = type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+								   : ev.data.mapping_start.anchor;
 			if (++depth > YDOC_DEPTH_MAX) {
 				error_addf(err, "line %zu column %zu: nested deeper than %d levels",
 					   line, col, YDOC_DEPTH_MAX);
 				rc = -E2BIG;
-				break;
+			} else if (anchor) {
+				struct open_anchor *o = &x.open[x.n_open];
+				o->name = strdup((const char *)anchor);
+				o->bytes = 0;
+				o->depth = depth;
+				rc = o->name ? (x.n_open++, 0) : -ENOMEM;
 			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			if (x.n_open && x.open[x.n_open - 1].depth == depth) {
+				struct open_anchor *o = &x.open[--x.n_open];
+				rc = define(&x, o->name, o->bytes);
+				free(o->name);
+			}
 			depth--;
-		else if (type == YAML_STREAM_END_EVENT)
+		}
+		yaml_event_delete(&ev);
+		if (rc == -E2BIG && x.total > x.budget)
+			error_addf(
+			    err, "line %zu column %zu: aliases expand the document past %zu bytes",
+			    line, col, x.budget);
+		if (rc || type == YAML_STREAM_END_EVENT)
 			break;
 	}
+	expansion_free(&x);
 	yaml_parser_delete(&p);
 	return rc;
 }
 
 int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct error *err)
 {
-	int rc = check_depth(text, len, err);
+	int rc = check_shape(text, len, err);
 	if (rc == -ENOMEM || rc == -E2BIG)
 		return rc == -E2BIG ? -EINVAL : rc;
 	yaml_parser_t p;

@@ -10,9 +10,14 @@
 /* Deepest nesting of collections a loaded document may have. */
 #define YDOC_DEPTH_MAX 64
 
+/* What the scalars of a document may add up to with every alias expanded (merge keys'
+ * included): the document's own size, or this much when it is smaller. */
+#define YDOC_EXPAND_MIN (1024 * 1024)
+
 /* Loads the first document of text (len bytes) into doc (caller deletes it with
- * yaml_document_delete). Input nested deeper than YDOC_DEPTH_MAX is refused before it is
- * loaded, so its cost is bounded by the first levels. *more (when not NULL) tells whether
+ * yaml_document_delete). Input nested deeper than YDOC_DEPTH_MAX, or whose aliases expand
+ * past YDOC_EXPAND_MIN (or len when larger), is refused before it is loaded, so its
+ * cost is bounded by what was read of it. *more (when not NULL) tells whether
  * another document follows. Returns 0, -EINVAL with "line L column C: problem" in err,
  * or -ENOMEM. */
 int ydoc_load(const char *text, size_t len, yaml_document_t *doc, int *more, struct error *err);

@@ -98,7 +98,8 @@ STUBEOF
 start_daemon() {
 	[ -c /dev/fuse ] || { not_ok "/dev/fuse is missing"; return 1; }
 	[ -d "$ROOT" ] || make_sandbox
-	PATH="$STUB:$PATH" "$WAZOFS" -f ${WAZOFS_FLAGS:-} -o "root=$ROOT,state=$STATE,wazo_version=25.17,settle_ms=200$EXTRA_OPTS" \
+	# builds may write $W besides their work dir (build_write: Landlock bounds the rest)
+	PATH="$STUB:$PATH" "$WAZOFS" -f ${WAZOFS_FLAGS:-} -o "root=$ROOT,state=$STATE,wazo_version=25.17,settle_ms=200,build_write=$W$EXTRA_OPTS" \
 		"$MNT" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -8,12 +8,15 @@
 P=wzt$$
 ADM_GROUP=${P}adm
 useradd_quiet() { useradd --system --no-create-home --shell /usr/sbin/nologin "$@" >/dev/null 2>&1; }
+WEB_GROUP=${P}web
 groupadd "$ADM_GROUP" && useradd_quiet -G "$ADM_GROUP" "${P}admin" &&
-	useradd_quiet "${P}stranger" && useradd_quiet "${P}build" ||
+	useradd_quiet "${P}stranger" && useradd_quiet "${P}build" &&
+	groupadd "$WEB_GROUP" && useradd_quiet -G "$WEB_GROUP" "${P}www" ||
 	{ not_ok "cannot create the test users"; finish; exit 1; }
 remove_users() {
-	for u in "${P}admin" "${P}stranger" "${P}build"; do userdel "$u" 2>/dev/null; done
+	for u in "${P}admin" "${P}stranger" "${P}build" "${P}www"; do userdel "$u" 2>/dev/null; done
 	groupdel "$ADM_GROUP" 2>/dev/null
+	groupdel "$WEB_GROUP" 2>/dev/null
 }
 trap 'cleanup; remove_users' EXIT
 BUILD_UID=$(id -u "${P}build")
@@ -26,10 +29,11 @@ as() {
 	root) timeout 60 "$@" ;;
 	admin) timeout 60 setpriv --reuid="${P}admin" --regid="${P}admin" --init-groups "$@" ;;
 	stranger) timeout 60 setpriv --reuid="${P}stranger" --regid="${P}stranger" --clear-groups "$@" ;;
+	web) timeout 60 setpriv --reuid="${P}www" --regid="${P}www" --init-groups "$@" ;;
 	esac
 }
 
-EXTRA_OPTS=",allow_other,group=$ADM_GROUP,build_user=${P}build"
+EXTRA_OPTS=",allow_other,group=$ADM_GROUP,build_user=${P}build,repo_group=$WEB_GROUP"
 make_sandbox
 start_daemon || { finish; exit 1; }
 
@@ -94,6 +98,11 @@ check_eq "the drop zone itself is root's only" "$(stat -c '%a %U' "$STATE/incomi
 check "stranger: cat of the copy's status" as stranger cat "$MNT/incoming/ww.status"
 check_fails "stranger: cat of the copy's files is refused" as stranger cat "$MNT/incoming/ww/wazo/rules"
 check_fails "stranger: ls of the copy is refused" as stranger ls "$MNT/incoming/ww"
+sync; echo 2 >/proc/sys/vm/drop_caches # what the kernel kept of an admin's lookups
+check_fails "stranger: stat of a guessed name in the copy is refused" as stranger stat "$MNT/incoming/ww/wazo/rules"
+check_fails "stranger: ... nor of a directory in it" as stranger stat "$MNT/incoming/ww/wazo"
+check "stranger: the copy's own name stays visible" as stranger stat "$MNT/incoming/ww"
+check "admin: stat of a name in the copy" as admin stat "$MNT/incoming/ww/wazo/rules"
 check_fails "stranger: cat of the copy's log is refused" as stranger cat "$MNT/incoming/ww.log"
 check "admin: cat of the copy's log" as admin cat "$MNT/incoming/ww.log"
 check "admin: cat of the copy's files" as admin cat "$MNT/incoming/ww/wazo/plugin.yml"
@@ -101,6 +110,25 @@ check_fails "stranger: swapping wazo/rules of the failed copy is refused" as str
 check_eq "modes shown: log 0440, status 0444" \
 	"$(stat -c %a "$MNT/incoming/ww.log") $(stat -c %a "$MNT/incoming/ww.status")" "440 444"
 rm -r "$MNT/incoming/ww"
+
+# --- packages may hold files only root reads (a 0600 file under /etc): their views
+# are for root and admins; repo/pool/ also for repo_group (a web server serving repo/)
+make_plugin "$T/src/creds" creds demo 1.0.0
+sed -i 's|^        echo "creds 1.0.0" > "$pkgdir/usr/share/creds/data"|&; mkdir -p "$pkgdir/etc/creds"; echo password > "$pkgdir/etc/creds/secret"; chmod 600 "$pkgdir/etc/creds/secret"|' "$T/src/creds/wazo/rules"
+cp -r "$T/src/creds" "$MNT/incoming/"
+wait_job creds
+CDEB=wazo-plugind-creds-demo_1.0.0_all.deb
+check_eq "a plugin with a 0600 file installs" "$(stat -c %a "$ROOT/etc/creds/secret")" 600
+check_fails "stranger: cat of the plugin's .deb is refused" as stranger cat "$MNT/demo/creds/$CDEB"
+check_fails "stranger: cat of it in versions/ is refused" as stranger cat "$MNT/demo/creds/versions/$CDEB"
+check_fails "stranger: cat of it in repo/pool/ is refused" as stranger cat "$MNT/repo/pool/main/$CDEB"
+check "stranger: repo/'s Packages stays readable" as stranger cat "$MNT/repo/dists/wazofs/main/binary-all/Packages"
+check "admin: cat of the plugin's .deb" as admin cat "$MNT/demo/creds/$CDEB"
+check "admin: cat of it in versions/" as admin cat "$MNT/demo/creds/versions/$CDEB"
+check "repo_group: cat of it in repo/pool/" as web cat "$MNT/repo/pool/main/$CDEB"
+check_fails "repo_group: ... but not in versions/" as web cat "$MNT/demo/creds/versions/$CDEB"
+check_eq "modes shown: the .deb 0440, in repo/pool/ 0440 with repo_group's group" \
+	"$(stat -c %a "$MNT/demo/creds/$CDEB") $(stat -c '%a %G' "$MNT/repo/pool/main/$CDEB")" "440 440 $WEB_GROUP"
 
 # --- metadata that would inject a control field: a validation error, nothing runs
 make_plugin "$T/src/inj" inj demo 1.0.0 0 'touch /tmp/never'
@@ -145,10 +173,24 @@ stop_daemon
 # the kernel's checks agree with the daemon's; without group= only root may change
 EXTRA_OPTS=",allow_other,default_permissions,build_user=${P}build,build_network=no"
 start_daemon
+# a UNIX socket of the host in a world-writable directory (as D-Bus's or PostgreSQL's
+# under /run): with build_network=no a build reaches it not
+mkdir -m 1777 "$T/sockdir"
+python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(4)
+while True:
+    c, _ = s.accept(); open(sys.argv[2], "a").write("connected\n")' "$T/sockdir/host.sock" "$T/sock.log" &
+SOCK_PID=$!
+wait_for 5 test -S "$T/sockdir/host.sock"
 who_plugin "$T/src/nonet" nonet
+sed -i "s|^    build) echo|    build) python3 -c 'import socket; socket.socket(socket.AF_UNIX).connect(\"$T/sockdir/host.sock\")' 2>/dev/null \&\& echo 'sock: reached' \|\| echo 'sock: unreachable'; echo|" "$T/src/nonet/wazo/rules"
 cp -r "$T/src/nonet" "$MNT/incoming/"
 check "with build_network=no a plugin installs" wait_job nonet
 check_contains "... its build saw only loopback" "$STATE/logs/plugins/demo.nonet.log" '^build: .* net=1$'
+check_contains "... and could not reach a UNIX socket of the host" "$STATE/logs/plugins/demo.nonet.log" '^sock: unreachable$'
+check_fails "... which received nothing" test -s "$T/sock.log"
+kill "$SOCK_PID" 2>/dev/null
 check_fails "without group=, an admin-group member is refused too" as admin mkdir "$MNT/nsx"
 check_fails "with default_permissions, a stranger cannot read a log" as stranger cat "$MNT/demo/nonet/log"
 check "... and reads a status" as stranger cat "$MNT/demo/nonet/status"

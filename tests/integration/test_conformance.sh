@@ -78,7 +78,17 @@ check_contains "badyaml: the message gives the line" "$MNT/incoming/badyaml.stat
 } >"$T/bomb.yml"
 yml bomb "$(cat "$T/bomb.yml")\n"
 drop bomb
-expect_validation bomb name type
+expect_validation bomb _yaml yaml
+check_contains "bomb: refused for what its aliases expand to (PyYAML would copy them)" "$MNT/incoming/bomb.status" 'aliases expand the document past'
+# 5,000 aliases of a 200 KB scalar in debian_depends: a 200 KB file, 1 GB once copied
+python3 -c '
+import sys
+sys.stdout.write("name: aliasbomb\nnamespace: demo\nversion: 1.0.0\nx: &a " + "a" * 200000 + "\ndebian_depends: [" + ", ".join(["*a"] * 5000) + "]\n")' >"$T/aliasbomb.yml"
+make_plugin "$T/src/aliasbomb" aliasbomb demo 1.0.0
+cp "$T/aliasbomb.yml" "$T/src/aliasbomb/wazo/plugin.yml"
+drop aliasbomb
+expect_validation aliasbomb _yaml yaml
+check "the daemon stays small after it (RSS under 100 MB)" sh -c "[ \$(ps -o rss= -p $DAEMON_PID) -lt 100000 ]"
 yml huge ''
 head -c 2000000 /dev/zero | tr '\0' '#' >"$T/src/huge/wazo/plugin.yml"
 drop huge

@@ -9,6 +9,7 @@
 #include "jobs/tree_import.h"
 #include "plugin/archive_helper.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,34 @@ static void test_package_round_trip(void)
 				   "optional",	    NULL,    "a test\nwith a second line" };
 	struct deb_scripts scripts = { "#!/bin/sh\nexit 0\n", NULL, NULL };
 	struct error err = ERROR_INIT;
-	CHECK_INT(helper_deb_write(deb, root, &ctl, &scripts, &err), 0);
+	/* more: wazo/ from memory replaces what the tree has there; parents are added */
+	char old[300];
+	snprintf(old, sizeof(old), "%s/root/usr/lib/p/wazo", tmp);
+	CHECK_INT(mkdir_p(old, 0755), 0);
+	snprintf(old, sizeof(old), "%s/root/usr/lib/p/wazo/old", tmp);
+	CHECK_INT(write_file_atomic(old, "old\n", 4, 0644), 0);
+	const struct deb_entry entries[] = {
+		{ "usr/lib/p/wazo", S_IFDIR | 0750, NULL, 0 },
+		{ "usr/lib/p/wazo/rules", S_IFREG | 0751, "#!/bin/sh\n", 10 },
+		{ "usr/share/doc/x/link", S_IFLNK | 0777, "../t", 4 }
+	};
+	const char *const replaced[] = { "usr/lib/p/wazo" };
+	struct deb_contents more = { entries, 3, replaced, 1, 1 };
+	int fd = open(deb, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CHECK(fd >= 0);
+	CHECK_INT(helper_deb_write(fd, root, &more, NULL, &ctl, &scripts, &err), 0);
+	close(fd);
+	char cmd[900];
+	snprintf(cmd, sizeof(cmd),
+		 "dpkg-deb -c %s | awk '{print $1, $2, $6, $7, $8}' | grep -q "
+		 "'^drwxr-x--- root/root ./usr/lib/p/wazo/' && "
+		 "dpkg-deb -c %s | grep -q '^-rwxr-x--x root/root .* ./usr/lib/p/wazo/rules$' && "
+		 "dpkg-deb -c %s | grep -q '^drwxr-xr-x root/root .* ./usr/share/doc/x/$' && "
+		 "dpkg-deb -c %s | grep -q ' ./usr/share/doc/x/link -> ../t$' && "
+		 "dpkg-deb -c %s | grep -q ' ./etc/x/x.conf$' && "
+		 "! dpkg-deb -c %s | grep -q 'wazo/old'",
+		 deb, deb, deb, deb, deb, deb);
+	CHECK_INT(system(cmd), 0);
 	struct deb_info d;
 	CHECK_INT(helper_deb_read(deb, 0, &d, &err), 0);
 	char v[64];
@@ -75,7 +103,9 @@ static void test_package_round_trip(void)
 	deb_info_release(&d);
 	/* an invalid version is refused by the writer, with its message */
 	ctl.version = "x!";
-	CHECK(helper_deb_write(deb, root, &ctl, &scripts, &err) < 0);
+	fd = open(deb, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	CHECK(helper_deb_write(fd, root, NULL, NULL, &ctl, &scripts, &err) < 0);
+	close(fd);
 	CHECK(err.msg.buf && *err.msg.buf);
 	error_release(&err);
 	/* not a package: the reader's error comes back */

@@ -4,6 +4,7 @@
 #include "base/fsutil.h"
 #include "base/subproc.h"
 #include "check.h"
+#include "package_source.h"
 #include "plugin/deb_reader.h"
 #include "plugin/plugin_package.h"
 #include <errno.h>
@@ -30,9 +31,7 @@ static int make_helloworld(const char *deb)
 	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", tmp);
 	mkdir_p(pkgdir, 0755);
 	struct error err = ERROR_INIT;
-	char *src = realpath("examples/helloworld", NULL);
-	int rc = src ? plugin_package_write(&m, src, pkgdir, deb, &err) : -1;
-	free(src);
+	int rc = package_source(&m, "examples/helloworld", pkgdir, deb, &err);
 	error_release(&err);
 	plugin_meta_destroy(&m);
 	return rc;

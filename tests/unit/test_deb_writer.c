@@ -4,6 +4,7 @@
 #include "base/fsutil.h"
 #include "base/subproc.h"
 #include "check.h"
+#include "package_source.h"
 #include "plugin/deb_writer.h"
 #include "plugin/plugin_package.h"
 #include <errno.h>
@@ -32,10 +33,7 @@ static void test_helloworld_package(void)
 	strcat(conf, "/helloworld.conf");
 	CHECK_INT(write_file_atomic(conf, "[x]\n", 4, 0644), 0);
 	struct error err = ERROR_INIT;
-	char *src = realpath("examples/helloworld", NULL);
-	CHECK(src != NULL);
-	int rc = plugin_package_write(&m, src ? src : "", pkgdir, deb, &err);
-	free(src);
+	int rc = package_source(&m, "examples/helloworld", pkgdir, deb, &err);
 	CHECK_INT(rc, 0);
 	if (rc)
 		fprintf(stderr, "  %s\n", err.msg.buf);

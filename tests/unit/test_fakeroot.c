@@ -42,10 +42,21 @@ static void test_fake_root_session(void)
 	CHECK_INT(fakeroot_start(&fr, &sp), 0);
 	pid_t faked = fr.faked.pid;
 	CHECK(faked > 0);
-	/* faked runs as the command's user */
+	/* faked runs as the command's user; in a PID namespace of its own, the child the
+	 * daemon holds is the namespace's parent (root), and faked is its only child */
 	char proc[64];
 	struct stat pst;
-	snprintf(proc, sizeof(proc), "/proc/%d", (int)faked);
+	int shown = (int)faked;
+	if (subproc_confinement() & SUBPROC_OWN_PIDS) {
+		snprintf(proc, sizeof(proc), "/proc/%d/task/%d/children", (int)faked, (int)faked);
+		FILE *c = fopen(proc, "r");
+		CHECK(c != NULL);
+		if (c) {
+			CHECK_INT(fscanf(c, "%d", &shown), 1);
+			fclose(c);
+		}
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d", shown);
 	CHECK_INT(stat(proc, &pst), 0);
 	CHECK_INT(pst.st_uid, NOBODY);
 	memcpy(&env[1], fr.env, sizeof(fr.env));

@@ -74,10 +74,13 @@ static void test_plugin_yml_files(void)
 	struct plugin_meta m;
 	struct error r = ERROR_INIT;
 
-	/* 16 levels of `<<: [*a x8]`: a bounded lookup, then the plugin is valid */
-	CHECK_INT(parse_file("merge-bomb.yml", &m, &r), 0);
-	CHECK_STR(m.name, "bomb");
-	plugin_meta_destroy(&m);
+	/* 16 levels of `<<: [*a x8]`: refused before it is loaded (PyYAML, which copies
+	 * what aliases name, would never finish reading it: wazo-plugind listing the
+	 * installed plugin would hang) */
+	CHECK_INT(parse_file("merge-bomb.yml", &m, &r), -EINVAL);
+	CHECK(r.n && strstr(r.e[0].message, "aliases expand") != NULL);
+	error_release(&r);
+	r = (struct error)ERROR_INIT;
 
 	/* sexagesimal ints of any size read as Python reads them */
 	CHECK_INT(parse_file("sexagesimal-version.yml", &m, &r), 0);

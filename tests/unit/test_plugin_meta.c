@@ -138,7 +138,8 @@ static void test_errors(void)
 	CHECK_STR(r.e[0].field, "_yaml");
 	CHECK(strstr(r.e[0].message, "line 2") != NULL);
 
-	/* A billion-laughs document stays cheap: aliases are references. */
+	/* A billion-laughs document is refused before it is loaded: aliases are charged
+	 * what they expand to (PyYAML copies them). */
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
 	for (int i = 1; i < 30; i++) {
@@ -148,7 +149,40 @@ static void test_errors(void)
 		strbuf_addf(&sb, "]\n");
 	}
 	strbuf_addf(&sb, "name: a\nnamespace: b\nversion: '1'\n");
+	CHECK_INT(plugin_meta_parse(sb.buf, sb.len, "25.17", &m, &r), -EINVAL);
+	CHECK_STR(r.e[0].field, "_yaml");
+	CHECK(strstr(r.e[0].message, "aliases expand") != NULL);
+	strbuf_release(&sb);
+
+	/* depends and debian_depends are bounded: entries, and an entry's length */
+	strbuf_addf(&sb, "name: a\nnamespace: b\nversion: '1'\ndebian_depends: [");
+	for (int i = 0; i < PLUGIN_DEPENDS_MAX + 1; i++)
+		strbuf_addf(&sb, "%sp%d", i ? ", " : "", i);
+	strbuf_addf(&sb, "]\n");
+	r.n = 0;
 	CHECK_INT(plugin_meta_parse(sb.buf, sb.len, "25.17", &m, &r), 0);
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
+	CHECK(r.n && strcmp(r.e[0].field, "debian_depends") == 0);
+	plugin_meta_destroy(&m);
+	strbuf_release(&sb);
+	strbuf_addf(&sb, "name: a\nnamespace: b\nversion: '1'\ndebian_depends: [p");
+	for (int i = 0; i < PLUGIN_DEPEND_LEN_MAX; i++)
+		strbuf_add(&sb, "x", 1);
+	strbuf_addf(&sb, "]\n");
+	r.n = 0;
+	CHECK_INT(plugin_meta_parse(sb.buf, sb.len, "25.17", &m, &r), 0);
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
+	CHECK(r.n && strcmp(r.e[0].field, "debian_depends") == 0);
+	CHECK(r.n && strstr(r.e[0].message, "longer than") != NULL);
+	plugin_meta_destroy(&m);
+	strbuf_release(&sb);
+	strbuf_addf(&sb, "name: a\nnamespace: b\nversion: '1'\ndepends:\n");
+	for (int i = 0; i < PLUGIN_DEPENDS_MAX + 1; i++)
+		strbuf_addf(&sb, "  - {namespace: n, name: p%d}\n", i);
+	r.n = 0;
+	CHECK_INT(plugin_meta_parse(sb.buf, sb.len, "25.17", &m, &r), 0);
+	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
+	CHECK(r.n && strcmp(r.e[0].field, "depends") == 0);
 	plugin_meta_destroy(&m);
 	strbuf_release(&sb);
 

@@ -7,6 +7,7 @@
 #include "base/tree_walk.h"
 #include "check.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,49 @@ static void remove_and_chown(void)
 	CHECK(access(at("keep/target"), F_OK) < 0);
 }
 
+/* rm_rf and chown_tree go by descriptors: a tree deeper than PATH_MAX (which a walk by
+ * path cannot reach) is changed and removed whole, and a directory that is a link by
+ * the time it is reached is taken as a link. */
+static void deep_and_swapped(void)
+{
+	char name[201];
+	memset(name, 'd', 200);
+	name[200] = 0;
+	CHECK_INT(sh("mkdir deep"), 0);
+	int fd = open(at("deep"), O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0);
+	for (int i = 0; fd >= 0 && i < 30; i++) { /* 30 x 201 bytes: past PATH_MAX */
+		CHECK_INT(mkdirat(fd, name, 0755), 0);
+		int sub = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = sub;
+	}
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		int f = openat(fd, "leaf", O_WRONLY | O_CREAT, 0644);
+		CHECK(f >= 0);
+		if (f >= 0)
+			close(f);
+		close(fd);
+	}
+	CHECK_INT(chown_tree(at("deep"), 65534, 65534), 0);
+	CHECK_INT(rm_rf(at("deep")), 0);
+	CHECK_INT(access(at("deep"), F_OK), -1);
+	/* a link where a directory was: removed as a link, its target untouched */
+	CHECK_INT(sh("mkdir -p outside/keep swap && touch outside/keep/f && ln -s ../outside/keep "
+		     "swap/d"),
+		  0);
+	CHECK_INT(rm_rf(at("swap")), 0);
+	CHECK_INT(access(at("outside/keep/f"), F_OK), 0);
+	CHECK_INT(sh("mkdir swap2 && ln -s ../outside swap2/d"), 0);
+	CHECK_INT(chown_tree(at("swap2"), 65534, 65534), 0);
+	struct stat st;
+	CHECK_INT(stat(at("outside/keep/f"), &st), 0);
+	CHECK_INT(st.st_uid, 0);
+	CHECK_INT(rm_rf(at("swap2")), 0);
+	CHECK_INT(rm_rf(at("outside")), 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -167,6 +211,7 @@ int main(void)
 	RUN(errors);
 	RUN(vanished);
 	RUN(remove_and_chown);
+	RUN(deep_and_swapped);
 	rm_rf(dir);
 	return CHECK_SUMMARY();
 }
