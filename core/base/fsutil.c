@@ -130,6 +130,38 @@ int rm_rf(const char *path)
 	return rc;
 }
 
+static int size_at(int dfd, const char *name, const struct stat *st, int depth, void *ctx)
+{
+	unsigned long long *bytes = ctx;
+	*bytes += (unsigned long long)st->st_blocks * 512;
+	if (!S_ISDIR(st->st_mode))
+		return 0;
+	if (depth >= FD_WALK_MAX_DEPTH)
+		return -ELOOP;
+	int fd = open_dir_at(dfd, name);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	int rc = each_entry(fd, depth + 1, size_at, ctx, 0);
+	close(fd);
+	return rc;
+}
+
+int tree_disk_usage(const char *path, unsigned long long *bytes)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	*bytes = 0;
+	int dfd = open_parent(path, buf, sizeof(buf), &name);
+	if (dfd < 0)
+		return dfd;
+	struct stat st;
+	int rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0
+		     ? -errno
+		     : size_at(dfd, name, &st, 0, bytes);
+	close(dfd);
+	return rc;
+}
+
 struct owner {
 	uid_t uid;
 	gid_t gid;

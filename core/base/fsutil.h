@@ -11,6 +11,9 @@ int rm_rf(const char *path);
 /* chown of path and everything below it, by descriptors as rm_rf (fchown of each
  * directory opened with no link followed; a link itself, never what it points to). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);
+/* The disk space path and everything below it take (st_blocks), walked by descriptors
+ * as rm_rf. */
+int tree_disk_usage(const char *path, unsigned long long *bytes);
 /* Writes all len bytes of buf to fd, going on after short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 /* Writes data to path atomically (a temporary file of a short name beside it, fsync,

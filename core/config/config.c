@@ -29,6 +29,7 @@ void config_defaults(struct wazofs_config *c)
 	c->settle_ms = 500;
 	c->keep_versions = 3;
 	c->archive_max_bytes = 1ULL << 30;
+	c->work_max_bytes = 4ULL << 30;
 	c->archive_max_entries = 100000;
 	snprintf(c->build_user, sizeof(c->build_user), "%s", CONFIG_DEFAULT_BUILD_USER);
 	c->build_network = 1;
@@ -96,6 +97,7 @@ static const struct setting {
 	{ "quiet_ms", SET_NUMBER, FIELD(quiet_ms), 0, 3600000 },
 	{ "settle_ms", SET_NUMBER, FIELD(settle_ms), 0, 600000 },
 	{ "archive_max_bytes", SET_NUMBER, FIELD(archive_max_bytes), 0, 1ULL << 50 },
+	{ "work_max_bytes", SET_NUMBER, FIELD(work_max_bytes), 1 << 20, 1ULL << 50 },
 	{ "archive_max_entries", SET_NUMBER, FIELD(archive_max_entries), 0, 100000000 },
 	{ "keep_versions", SET_NUMBER, FIELD(keep_versions), 0, 1000 },
 #undef FIELD
@@ -296,28 +298,32 @@ static int absolutize(char *path, size_t len, const char *what, struct error *er
 	return 0;
 }
 
-/* The admin group and the build user, by name. */
+/* The gid of group name (the setting key, for the error), when name is set: *has 1. */
+static int resolve_group(const char *key, const char *name, int *has, gid_t *gid, struct error *err)
+{
+	char buf[16384];
+	struct group gr, *g = NULL;
+	if (!name[0])
+		return 0;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &g) || !g) {
+		error_addf(err, "%s '%s' does not exist", key, name);
+		return -ENOENT;
+	}
+	*has = 1;
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* The admin group, repo/'s group and the build user, by name. */
 static int resolve_users(struct wazofs_config *c, struct error *err)
 {
 	char buf[16384];
-	if (c->group[0]) {
-		struct group gr, *g = NULL;
-		if (getgrnam_r(c->group, &gr, buf, sizeof(buf), &g) || !g) {
-			error_addf(err, "group '%s' does not exist", c->group);
-			return -ENOENT;
-		}
-		c->has_admin_group = 1;
-		c->admin_gid = g->gr_gid;
-	}
-	if (c->repo_group[0]) {
-		struct group gr, *g = NULL;
-		if (getgrnam_r(c->repo_group, &gr, buf, sizeof(buf), &g) || !g) {
-			error_addf(err, "repo_group '%s' does not exist", c->repo_group);
-			return -ENOENT;
-		}
-		c->has_repo_group = 1;
-		c->repo_gid = g->gr_gid;
-	}
+	int rc = resolve_group("group", c->group, &c->has_admin_group, &c->admin_gid, err);
+	if (!rc)
+		rc = resolve_group("repo_group", c->repo_group, &c->has_repo_group, &c->repo_gid,
+				   err);
+	if (rc)
+		return rc;
 	c->build_note[0] = 0;
 	struct passwd pw, *u = NULL;
 	const char *name = c->build_user;

@@ -13,16 +13,17 @@
 #define CONFIG_FALLBACK_BUILD_USER "nobody"
 
 struct wazofs_config {
-	char root[PATH_MAX];	    /* install root handed to dpkg; "/" by default */
-	char state[PATH_MAX];	    /* what must survive: incoming, jobs, packages, logs */
-	char wazo_version[64];	    /* running Wazo version; "" = do not check */
-	char market[PATH_MAX];	    /* market index (JSON); "" = none */
-	unsigned job_timeout;	    /* seconds one rules step (or dpkg/apt run) may take */
-	unsigned download_timeout;  /* seconds a git clone may take */
-	unsigned log_max_bytes;	    /* the most a job's log keeps */
-	unsigned dpkg_lock_timeout; /* seconds a job waits for another program's dpkg lock */
-	unsigned quiet_ms;	    /* quiet period that completes a copy by a live writer */
-	unsigned settle_ms;	    /* wait after the writer exited, for a follow-up writer */
+	char root[PATH_MAX];		   /* install root handed to dpkg; "/" by default */
+	char state[PATH_MAX];		   /* what must survive: incoming, jobs, packages, logs */
+	char wazo_version[64];		   /* running Wazo version; "" = do not check */
+	char market[PATH_MAX];		   /* market index (JSON); "" = none */
+	unsigned job_timeout;		   /* seconds one rules step (or dpkg/apt run) may take */
+	unsigned download_timeout;	   /* seconds a git clone may take */
+	unsigned log_max_bytes;		   /* the most a job's log keeps */
+	unsigned long long work_max_bytes; /* the most a job's work dir may hold */
+	unsigned dpkg_lock_timeout;	   /* seconds a job waits for another program's dpkg lock */
+	unsigned quiet_ms;		   /* quiet period that completes a copy by a live writer */
+	unsigned settle_ms; /* wait after the writer exited, for a follow-up writer */
 	unsigned long long archive_max_bytes;
 	unsigned long archive_max_entries;
 	unsigned keep_versions; /* earlier packages kept per plugin, beside the installed one */

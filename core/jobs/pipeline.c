@@ -40,13 +40,15 @@ static void build_writes_init(struct build_writes *bw, const struct pipeline_env
 			      const char *workdir)
 {
 	size_t n = 0;
+	memset(bw, 0, sizeof(*bw));
 	snprintf(bw->tmp, sizeof(bw->tmp), "%s/tmp", workdir);
 	bw->v[n++] = workdir;
 	if (env->cfg->build_home[0])
 		bw->v[n++] = env->cfg->build_home;
 	snprintf(bw->extra, sizeof(bw->extra), "%s", env->cfg->build_write);
-	for (char *d = strtok(bw->extra, ":"); d && n + 1 < sizeof(bw->v) / sizeof(bw->v[0]);
-	     d = strtok(NULL, ":"))
+	char *save = NULL;
+	for (char *d = strtok_r(bw->extra, ":", &save);
+	     d && n + 1 < sizeof(bw->v) / sizeof(bw->v[0]); d = strtok_r(NULL, ":", &save))
 		bw->v[n++] = d;
 	bw->v[n] = NULL;
 }
@@ -121,6 +123,14 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 		memcpy(&env_vars[3], fr->env, sizeof(fr->env));
 	}
 	int rc = subproc_run(&sp);
+	unsigned long long used = 0;
+	if (rc == 0 && tree_disk_usage(workdir, &used) == 0 && used > cfg->work_max_bytes) {
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "after `rules %s` the work dir holds %llu bytes, more than work_max_bytes "
+			 "(%llu)",
+			 action, used, cfg->work_max_bytes);
+		return -EFBIG;
+	}
 	if (rc == 0)
 		return 0;
 	if (sp.cancelled)
@@ -614,6 +624,19 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 			    "subdirectory '%s' must be a relative path inside the repository", sub);
 		return -EINVAL;
 	}
+	/* resolved beneath the clone, no link on the way: a subdirectory that is a link
+	 * (leading out or not) is refused */
+	int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = tfd < 0 ? -errno : open_beneath(tfd, sub, O_RDONLY | O_DIRECTORY);
+	if (tfd >= 0)
+		close(tfd);
+	if (fd < 0) {
+		error_field(r, "subdirectory", "type", "a directory of the repository",
+			    "subdirectory '%s' is not a directory of the repository: %s", sub,
+			    fd == -ELOOP ? "a symbolic link is on its way" : strerror(-fd));
+		return -EINVAL;
+	}
+	close(fd);
 	snprintf(root, len, "%s/%s", tree, sub);
 	return 0;
 }

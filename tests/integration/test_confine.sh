@@ -151,6 +151,41 @@ wait_job deep.tar.gz 120
 check_eq "a plugin archive holding a path longer than PATH_MAX installs" "$(status_field "$MNT/demo/deep/status" state)" installed
 check_eq "... and its work dir is gone" "$(ls -A "$STATE/work")" ""
 
+# --- 11. the work dir is bounded too: work_max_bytes, checked after each rules step
+stop_daemon
+EXTRA_OPTS=",allow_other,build_user=${P}build,work_max_bytes=2097152"
+start_daemon
+make_plugin "$T/src/fat" fat demo 1.0.0 0 "head -c 4000000 /dev/zero >big"
+timeout 20 cp -r "$T/src/fat" "$MNT/incoming/"
+wait_job fat
+check_contains "a build that fills its work dir past work_max_bytes fails, saying so" "$MNT/incoming/fat.status" "the work dir holds [0-9]+ bytes, more than work_max_bytes \(2097152\)"
+check_eq "... and its work dir is gone" "$(ls -A "$STATE/work")" ""
+stop_daemon
+EXTRA_OPTS=",allow_other,build_user=${P}build"
+start_daemon
+
+# --- a git subdirectory (or a wazo/) that is a link leading out of the clone: refused
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+mkdir -p "$T/git/linky/plugins" "$T/outside-plugin"
+make_plugin "$T/outside-plugin/p" escaped demo 1.0.0
+ln -s "$T/outside-plugin/p" "$T/git/linky/plugins/p"
+make_plugin "$T/git/linky/plugins/q" q demo 1.0.0
+mv "$T/git/linky/plugins/q/wazo" "$T/outside-plugin/qwazo"
+ln -s "$T/outside-plugin/qwazo" "$T/git/linky/plugins/q/wazo"
+git -C "$T/git/linky" init -q -b main && git -C "$T/git/linky" add -A && git -C "$T/git/linky" commit -qm linky
+chmod -R a+rX "$T/git" "$T/outside-plugin"
+printf 'method: git\noptions:\n  url: file://%s/git/linky\n  ref: main\n  subdirectory: plugins/p\n' "$T" >"$T/linky.yml"
+timeout 20 cp "$T/linky.yml" "$MNT/incoming/"
+wait_job linky.yml 60
+check_eq "a git subdirectory that is a link leading out: validation error" "$(status_field "$MNT/incoming/linky.yml.status" error_id)" validation-error
+check_contains "... naming subdirectory" "$MNT/incoming/linky.yml.status" "^  subdirectory:"
+printf 'method: git\noptions:\n  url: file://%s/git/linky\n  ref: main\n  subdirectory: plugins/q\n' "$T" >"$T/linkq.yml"
+timeout 20 cp "$T/linkq.yml" "$MNT/incoming/"
+wait_job linkq.yml 60
+check_eq "a wazo/ that is a link leading out: validation error" "$(status_field "$MNT/incoming/linkq.yml.status" error_id)" validation-error
+check_contains "... naming wazo" "$MNT/incoming/linkq.yml.status" "^  wazo:"
+check_eq "... nothing of either is installed" "$(dpkg_q -W wazo-plugind-escaped-demo wazo-plugind-q-demo 2>/dev/null)" ""
+
 # --- 10. a market request with names that are no tokens: refused, and never listed
 printf 'method: market\noptions:\n  namespace: "../.."\n  name: x\n' >"$T/dots.yml"
 timeout 20 cp "$T/dots.yml" "$MNT/incoming/"

@@ -4,14 +4,17 @@
  * leading out of it. */
 #include "base/fsutil.h"
 #include "base/strbuf.h"
+#include "base/tree_copy.h"
 #include "base/tree_walk.h"
 #include "check.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/wazofs-tree-walk.XXXXXX";
@@ -203,6 +206,73 @@ static void deep_and_swapped(void)
 	CHECK_INT(rm_rf(at("outside")), 0);
 }
 
+/* A writer that swaps directory d of tree for a link to outside and back, as fast as it
+ * can, until killed (a build's survivor, a member changing a copy). */
+static pid_t start_swapper(const char *tree, const char *outside)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	char d[600], away[600];
+	snprintf(d, sizeof(d), "%s/d", tree);
+	snprintf(away, sizeof(away), "%s/d.away", tree);
+	for (;;) {
+		if (rename(d, away) == 0) {
+			symlink(outside, d);
+			usleep(300);
+			unlink(d);
+			rename(away, d);
+			usleep(300);
+		}
+	}
+}
+
+/* rm_rf, chown_tree and tree_copy of a tree whose directory is swapped for a link to
+ * another directory while they walk it: what the link leads to is never removed,
+ * changed or copied (a walk by path would follow it in one round or another). */
+static void walks_race_a_swapper(void)
+{
+	CHECK_INT(sh("mkdir -p race-outside && for i in $(seq 1 50); do echo secret > "
+		     "race-outside/s$i; done && chmod 600 race-outside/*"),
+		  0);
+	int leaked = 0, lost = 0, chowned = 0;
+	for (int round = 0; round < 40; round++) {
+		CHECK_INT(sh("rm -rf race race-copy && mkdir -p race/d && for i in $(seq 1 50); do "
+			     "echo x > race/d/f$i; done"),
+			  0);
+		pid_t sw = start_swapper(at("race"), at("race-outside"));
+		struct error err = ERROR_INIT;
+		switch (round % 3) {
+		case 0: rm_rf(at("race")); break;
+		case 1: chown_tree(at("race"), 65534, 65534); break;
+		default: tree_copy(at("race"), at("race-copy"), 0, &err); break;
+		}
+		kill(sw, SIGKILL);
+		waitpid(sw, NULL, 0);
+		error_release(&err);
+		for (int i = 1; i <= 50; i++) {
+			char f[64];
+			struct stat st;
+			snprintf(f, sizeof(f), "race-outside/s%d", i);
+			if (stat(at(f), &st) < 0)
+				lost++;
+			else if (st.st_uid != 0)
+				chowned++;
+			/* a link copied as a link is right; a directory holding the secrets is not
+			 */
+			struct stat dst;
+			snprintf(f, sizeof(f), "race-copy/d/s%d", i);
+			if (lstat(at("race-copy/d"), &dst) == 0 && S_ISDIR(dst.st_mode) &&
+			    access(at(f), F_OK) == 0)
+				leaked++;
+		}
+	}
+	CHECK_INT(lost, 0);
+	CHECK_INT(chowned, 0);
+	CHECK_INT(leaked, 0);
+	CHECK_INT(sh("rm -rf race race-copy race-outside"), 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -212,6 +282,7 @@ int main(void)
 	RUN(vanished);
 	RUN(remove_and_chown);
 	RUN(deep_and_swapped);
+	RUN(walks_race_a_swapper);
 	rm_rf(dir);
 	return CHECK_SUMMARY();
 }
