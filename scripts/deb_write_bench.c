@@ -12,10 +12,10 @@ int main(int argc, char **argv)
 	struct deb_control ctl = { "bench",    "1.0", "bench <bench@example.org>", "misc",
 				   "optional", NULL,  "a benchmark package" };
 	struct deb_scripts scripts = { 0 };
-	struct strbuf err = STRBUF_INIT;
+	struct error err = ERROR_INIT;
 	int rc = deb_write(argv[2], argv[1], &ctl, &scripts, &err);
 	if (rc)
-		fprintf(stderr, "deb_write: %s\n", err.buf ? err.buf : "failed");
-	strbuf_release(&err);
+		fprintf(stderr, "deb_write: %s\n", err.msg.buf ? err.msg.buf : "failed");
+	error_release(&err);
 	return rc ? 1 : 0;
 }
