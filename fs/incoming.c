@@ -1,17 +1,13 @@
 /* incoming: see incoming.h. */
 #include "incoming.h"
+#include "base/fsutil.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-#ifndef RESOLVE_BENEATH
-#include <linux/openat2.h>
-#endif
 
 /* The backing directory, opened once: every call below is relative to it. */
 static int dir_fd = -1;
@@ -126,16 +122,9 @@ DIR *incoming_opendir(const struct route *r)
 }
 
 /* Opens below the directory only: no symlink, no "..", no magic link on the way. */
-static int open_beneath(const char *path, int flags, mode_t mode)
+static int open_in(const char *path, int flags, mode_t mode)
 {
-	struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
-				.mode = (flags & O_CREAT) ? mode : 0,
-				.resolve =
-				    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	long fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* a kernel before 5.6 */
-		fd = openat(dir_fd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-	return fd < 0 ? -errno : (int)fd;
+	return open_beneath(dir_fd, path, flags, mode);
 }
 
 static int is_change(int flags)
@@ -156,7 +145,7 @@ static int track_open(const struct route *r)
 
 int incoming_open(const struct route *r, int flags, int *tracked)
 {
-	int fd = open_beneath(r->rel, flags & ~O_CREAT, 0);
+	int fd = open_in(r->rel, flags & ~O_CREAT, 0);
 	*tracked = fd >= 0 && is_change(flags) && track_open(r);
 	return fd;
 }
@@ -165,7 +154,7 @@ int incoming_create(const struct route *r, int flags, mode_t mode, gid_t group, 
 {
 	if (!new_entry_ok(r))
 		return -ENAMETOOLONG;
-	int fd = open_beneath(r->rel, flags | O_CREAT | O_EXCL, copy_mode(mode));
+	int fd = open_in(r->rel, flags | O_CREAT | O_EXCL, copy_mode(mode));
 	if (fd == -EEXIST && !(flags & O_EXCL)) /* no O_EXCL asked: open what is there */
 		return incoming_open(r, flags, tracked);
 	if (fd < 0)
@@ -192,7 +181,7 @@ int incoming_mkdir(const struct route *r, mode_t mode, gid_t group)
 		return -ENAMETOOLONG;
 	if (mkdirat(dir_fd, r->rel, copy_mode(mode)) < 0)
 		return -errno;
-	int fd = open_beneath(r->rel, O_RDONLY | O_DIRECTORY, 0);
+	int fd = open_in(r->rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0) {
 		own_new(fd, group, mode);
 		close(fd);
@@ -243,7 +232,7 @@ int incoming_rename(const struct route *from, const struct route *to, unsigned f
 int incoming_truncate(const struct route *r, int fd, off_t size)
 {
 	int own = fd < 0;
-	if (own && (fd = open_beneath(r->rel, O_WRONLY, 0)) < 0)
+	if (own && (fd = open_in(r->rel, O_WRONLY, 0)) < 0)
 		return fd;
 	int rc = ftruncate(fd, size) < 0 ? -errno : 0;
 	if (own)

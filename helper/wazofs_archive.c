@@ -26,6 +26,22 @@
 
 #define REQUEST_MAX (16u << 20)
 
+/* In a build with AddressSanitizer (make asan), the helper may run with fakeroot's
+ * library in LD_PRELOAD (deb-write as the build user): ASan must not refuse to start
+ * because its runtime is not the first library. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WAZOFS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(WAZOFS_ASAN)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "verify_asan_link_order=0";
+}
+#endif
+
 static int deb_write_cmd(char **argv, struct error *err)
 {
 	struct strbuf req = STRBUF_INIT;

@@ -8,7 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef RESOLVE_BENEATH
+#include <linux/openat2.h>
+#endif
+
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
+				.mode = (flags & O_CREAT) ? mode : 0,
+				.resolve =
+				    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	return fd < 0 ? -errno : (int)fd;
+}
 
 int mkdir_p(const char *path, int mode)
 {

@@ -4,6 +4,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 int mkdir_p(const char *path, int mode);
+/* An open of path beneath dirfd (flags with O_CLOEXEC and O_NOFOLLOW added; mode for
+ * O_CREAT) that follows no link, magic ones included, and leaves dirfd on no "..":
+ * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. The fd, or -errno (-ELOOP: a link
+ * on the way). On a kernel before 5.6 (no openat2), openat with O_NOFOLLOW. */
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
 /* Removes path and everything below it; symbolic links are removed, never followed.
  * The walk goes by descriptors (openat O_NOFOLLOW, unlinkat), so a directory swapped for
  * a link meanwhile is removed as a link, and no path length limits it. */

@@ -1,5 +1,6 @@
 /* tree_snapshot: see tree_snapshot.h. */
 #include "tree_snapshot.h"
+#include "fsutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,24 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef RESOLVE_BENEATH
-#include <linux/openat2.h>
-#endif
 
 /* Deep enough for any plugin; a deeper tree is refused (-ELOOP), not walked. */
 enum { SNAPSHOT_MAX_DEPTH = 64 };
-
-int open_beneath(int dirfd, const char *path, int flags)
-{
-	struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
-				.resolve =
-				    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
 
 struct walk {
 	struct tree_snapshot *s;
@@ -154,7 +141,7 @@ static int walk_dir(struct walk *w, int dfd, const char *path, int depth)
 			break;
 		}
 		int fd = open_beneath(dfd, names[i],
-				      S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+				      S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY, 0);
 		if (fd < 0) {
 			rc = fail(w, sub, fd);
 			break;
@@ -184,7 +171,7 @@ int tree_snapshot_take(int dirfd, const char *rel, size_t max_bytes, size_t max_
 {
 	memset(s, 0, sizeof(*s));
 	struct walk w = { s, max_bytes, max_entries, err };
-	int fd = open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY);
+	int fd = open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fail(&w, rel, fd);
 	struct stat st;

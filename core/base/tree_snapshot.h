@@ -29,7 +29,4 @@ struct tree_snapshot {
 int tree_snapshot_take(int dirfd, const char *rel, size_t max_bytes, size_t max_entries,
 		       struct tree_snapshot *s, struct error *err);
 void tree_snapshot_release(struct tree_snapshot *s);
-/* An open of path beneath dirfd that follows no link and leaves it on no "..": the fd, or
- * -errno. */
-int open_beneath(int dirfd, const char *path, int flags);
 #endif

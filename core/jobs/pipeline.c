@@ -627,7 +627,7 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 	/* resolved beneath the clone, no link on the way: a subdirectory that is a link
 	 * (leading out or not) is refused */
 	int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int fd = tfd < 0 ? -errno : open_beneath(tfd, sub, O_RDONLY | O_DIRECTORY);
+	int fd = tfd < 0 ? -errno : open_beneath(tfd, sub, O_RDONLY | O_DIRECTORY, 0);
 	if (tfd >= 0)
 		close(tfd);
 	if (fd < 0) {
