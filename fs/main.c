@@ -158,9 +158,11 @@ static int apply_settings(struct wazofs_config *cfg, struct cli *c)
 static int check_mountpoint(const char *mnt, const struct wazofs_config *cfg)
 {
 	struct stat st;
-	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	int found = stat(mnt, &st) == 0;
+	if (!found || !S_ISDIR(st.st_mode)) {
+		/* errno only when stat failed: it says nothing of a file that is there */
 		fprintf(stderr, "wazofs: mountpoint %s: %s\n", mnt,
-			errno ? strerror(errno) : "not a directory");
+			found ? "not a directory" : strerror(errno));
 		return -1;
 	}
 	char *real = realpath(mnt, NULL);

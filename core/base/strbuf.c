@@ -58,8 +58,11 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 
 char *strbuf_detach(struct strbuf *sb, size_t *len)
 {
-	if (!sb->buf && !sb->oom)
-		grow(sb, 0), sb->buf[0] = 0;
+	if (!sb->buf && !sb->oom) {
+		grow(sb, 0);
+		if (sb->buf) /* NULL when even that allocation failed: oom says so */
+			sb->buf[0] = 0;
+	}
 	char *b = sb->oom ? NULL : sb->buf;
 	if (sb->oom)
 		free(sb->buf);

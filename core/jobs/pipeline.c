@@ -214,9 +214,12 @@ static const struct tree_snapshot_entry *snapshot_find(const struct tree_snapsho
 static int check_rules(const struct tree_snapshot *wazo, struct error *r)
 {
 	const struct tree_snapshot_entry *e = snapshot_find(wazo, "rules");
-	if (!e || !(S_ISREG(e->mode) || S_ISLNK(e->mode)))
+	if (!e)
 		error_field(r, "wazo/rules", "required", "an executable file",
 			    "wazo/rules is missing");
+	else if (!S_ISREG(e->mode) && !S_ISLNK(e->mode))
+		error_field(r, "wazo/rules", "type", "an executable file",
+			    "wazo/rules is not a regular file");
 	else if (S_ISREG(e->mode) && !(e->mode & 0111))
 		error_field(r, "wazo/rules", "type", "an executable file",
 			    "wazo/rules is not executable");

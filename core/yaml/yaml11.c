@@ -194,7 +194,8 @@ int y11_float_value(const char *plain, double *out)
 		*out = NAN;
 	else if (strchr(p, ':')) {
 		double v = 0;
-		for (char *tok = strtok(p, ":"); tok; tok = strtok(NULL, ":"))
+		char *save = NULL; /* strtok's state is the process's: jobs parse at once */
+		for (char *tok = strtok_r(p, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
 			v = v * 60 + strtod(tok, NULL);
 		*out = sign * v;
 	} else

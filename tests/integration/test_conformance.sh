@@ -102,6 +102,11 @@ chmod -x "$T/src/noexec/wazo/rules"
 drop noexec
 expect_validation noexec wazo/rules type
 check_contains "noexec: the rules detail's constraint" "$MNT/incoming/noexec.status" "^    constraint: an executable file\$"
+make_plugin "$T/src/rulesdir" rulesdir demo 1.0.0
+rm "$T/src/rulesdir/wazo/rules" && mkdir "$T/src/rulesdir/wazo/rules"
+drop rulesdir
+expect_validation rulesdir wazo/rules type
+check_contains "rulesdir: a wazo/rules that is a directory is said to be one, not missing" "$MNT/incoming/rulesdir.status" "wazo/rules is not a regular file"
 check "a copy with wazo/rules not executable names the plugin" test -e "$MNT/demo/noexec/status"
 
 # removing ENTRY.status discards the failed job and its copy
