@@ -13,7 +13,7 @@
 /* Sent to the reading thread to end its read() of /dev/fuse at exit. */
 #define WAKE_SIGNAL SIGUSR2
 /* How often the main thread looks whether a signal ended the session. */
-enum { EXIT_CHECK_MS = 100 };
+enum { EXIT_CHECK_MS = 100, DONE_MAX = 64 };
 
 static struct {
 	struct fuse_session *se;
@@ -26,6 +26,11 @@ static struct {
 	/* requests under way that hold a path's write lock in libfuse (counted by the
 	 * reading thread before it hands the reading over) */
 	atomic_uint locking;
+	/* threads that have left, for the main thread to join: a thread's libfuse context
+	 * is freed by its thread-specific destructor, after it returns, so only a join
+	 * makes sure none is left when the session is destroyed */
+	pthread_t done[DONE_MAX];
+	unsigned n_done;
 } sl = { .read_lock = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void on_wake(int sig)
@@ -105,6 +110,29 @@ static int receive(struct fuse_buf *buf)
 	}
 }
 
+/* Under sl.lock: the calling thread leaves; the main thread joins it (or, when the list
+ * is full, it is detached: the main thread joins the others first). */
+static void leaving(void)
+{
+	if (sl.n_done < DONE_MAX)
+		sl.done[sl.n_done++] = pthread_self();
+	else
+		pthread_detach(pthread_self());
+	sl.threads--;
+	pthread_cond_broadcast(&sl.gone);
+}
+
+/* Under sl.lock: joins the threads that have left (the lock let go meanwhile). */
+static void join_done(void)
+{
+	while (sl.n_done) {
+		pthread_t t = sl.done[--sl.n_done];
+		pthread_mutex_unlock(&sl.lock);
+		pthread_join(t, NULL);
+		pthread_mutex_lock(&sl.lock);
+	}
+}
+
 static void *worker(void *arg)
 {
 	(void)arg;
@@ -131,8 +159,11 @@ static void *worker(void *arg)
 			atomic_fetch_sub(&sl.locking, 1);
 		pthread_mutex_lock(&sl.lock);
 		sl.free++;
-		if (sl.free > sl.max_free) /* a burst is over: fewer idle threads */
-			stay = 0, sl.free--, sl.threads--, pthread_cond_broadcast(&sl.gone);
+		if (sl.free > sl.max_free) { /* a burst is over: fewer idle threads */
+			stay = 0;
+			sl.free--;
+			leaving();
+		}
 		pthread_mutex_unlock(&sl.lock);
 		if (stay)
 			pthread_mutex_lock(&sl.read_lock);
@@ -141,8 +172,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&sl.read_lock);
 		pthread_mutex_lock(&sl.lock);
 		sl.free--;
-		sl.threads--;
-		pthread_cond_broadcast(&sl.gone);
+		leaving();
 		pthread_mutex_unlock(&sl.lock);
 	}
 	free(buf.mem);
@@ -157,12 +187,8 @@ static int start_thread(void)
 	sigfillset(&all);
 	sigdelset(&all, WAKE_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, worker, NULL);
-	pthread_attr_destroy(&attr);
+	pthread_t t; /* joinable: it is joined once it has left (leaving, join_done) */
+	int rc = pthread_create(&t, NULL, worker, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		syslog(LOG_WARNING, "cannot start a FUSE thread: %s", strerror(rc));
@@ -193,12 +219,16 @@ int session_loop_run(struct fuse_session *se, unsigned max_threads, unsigned max
 	 * an unmount ends it in the reading thread */
 	pthread_mutex_lock(&sl.lock);
 	while (sl.threads) {
+		join_done();
+		if (!sl.threads)
+			break;
 		if (fuse_session_exited(se) && sl.reading)
 			pthread_kill(sl.reader, WAKE_SIGNAL);
 		struct timespec until;
 		monotonic_deadline(&until, EXIT_CHECK_MS);
 		pthread_cond_timedwait(&sl.gone, &sl.lock, &until);
 	}
+	join_done(); /* every thread has ended, its destructors run, before fuse_destroy */
 	pthread_mutex_unlock(&sl.lock);
 	pthread_cond_destroy(&sl.gone);
 	return 0;

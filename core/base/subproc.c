@@ -462,10 +462,10 @@ int subproc_wait(struct subproc *sp)
 			poll(pfd, np, 200);
 		else
 			usleep(50000);
-		if (np == 2 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+		/* what it wrote is taken, then the deadline looked at all the same: a child
+		 * that keeps writing is timed out like any other */
+		if (np == 2 && (pfd[1].revents & (POLLIN | POLLHUP)))
 			read_capture(sp);
-			continue;
-		}
 		int exited = child_exited(sp->pid);
 		if (exited < 0) {
 			rc = exited;

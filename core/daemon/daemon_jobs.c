@@ -223,7 +223,7 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		   struct name_list *chain, struct error *err)
 {
 	char log[PATH_MAX], work[PATH_MAX];
-	struct market_source ms;
+	struct market_source ms = { 0 };
 	int rc = market_source(p, ns, name, NULL, &ms, err);
 	if (!job) {
 		if (rc)
@@ -247,8 +247,8 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		job_step(job, STEP_STARTING);
 		job_fail(job, "install-error", "Installation error", NULL, "%s", error_msg(err));
 	}
-	syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 	if (!rc) {
+		syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 		struct install_source source = { .git_url = ms.url,
 						 .git_ref = ms.ref,
 						 .git_subdir = ms.subdir };

@@ -136,6 +136,20 @@ static void test_timeout_kills_group(void)
 	CHECK(group_gone(pidfile));
 }
 
+/* A child that keeps writing to its captured output is timed out all the same. */
+static void test_timeout_while_writing(void)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct subproc sp;
+	long t0 = monotonic_ms();
+	int rc = sh("while :; do echo x; sleep 0.01; done", &out, 1, NULL, &sp);
+	long took = monotonic_ms() - t0;
+	CHECK_INT(rc, 128 + SIGTERM);
+	CHECK_INT(sp.timed_out, 1);
+	CHECK(took >= 900 && took < 5000);
+	strbuf_release(&out);
+}
+
 static void *set_later(void *arg)
 {
 	usleep(300000);
@@ -212,6 +226,7 @@ int main(void)
 	RUN(test_exec_failures);
 	RUN(test_capture_and_log);
 	RUN(test_timeout_kills_group);
+	RUN(test_timeout_while_writing);
 	RUN(test_cancel);
 	RUN(test_start_then_wait);
 	RUN(test_exec_fd_as_user);
