@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -236,6 +237,13 @@ int main(int argc, char *argv[])
 	 * make without an explicit mode is made as under a stock Debian service (systemd's
 	 * UMask=0022), so a package's modes never depend on how wazofs was started */
 	umask(022);
+	/* every open of a package view holds a descriptor: as many as the system lets us
+	 * (the unit raises the hard limit too) */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	config_defaults(&cfg);
 	if (fuse_opt_parse(&args, &cli, opt_spec, opt_proc) < 0)
 		goto out_args;

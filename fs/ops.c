@@ -47,11 +47,57 @@ struct handle {
 	struct strbuf pending;	/* events read but not yet returned */
 	size_t pending_off;
 	struct handle *prev, *next; /* every open handle, freed at exit if still open */
+	int charged;		    /* counted against uid's bounds (a caller not an admin) */
+	uid_t uid;
+	size_t text;
 };
 
 /* Open handles: a file still open when the session ends gets no release. */
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct handle *handles;
+
+/* What one user who is neither root nor an admin may hold open at once: opens, text of
+ * rendered views held in memory, readers of MOUNT/events (each holds a FUSE thread while
+ * it waits). Past them an open fails with EMFILE, so a stranger's opens change neither
+ * what admins can do nor the daemon's memory by more than USER_TEXT_MAX a user. */
+enum {
+	USER_OPEN_MAX = 256,
+	USER_TEXT_MAX = 4 << 20,
+	USER_EVENTS_MAX = 8,
+	QUOTA_USERS = 256, /* users counted at once; one more is refused */
+};
+static struct quota {
+	uid_t uid;
+	unsigned opens, events;
+	size_t text;
+} quotas[QUOTA_USERS];
+static size_t n_quotas;
+
+/* Under handles_lock: uid's counts (made when add), or NULL. */
+static struct quota *quota_of(uid_t uid, int add)
+{
+	for (size_t i = 0; i < n_quotas; i++)
+		if (quotas[i].uid == uid)
+			return &quotas[i];
+	if (!add || n_quotas == QUOTA_USERS)
+		return NULL;
+	quotas[n_quotas] = (struct quota){ .uid = uid };
+	return &quotas[n_quotas++];
+}
+
+/* Under handles_lock: h's share given back; a user with nothing open is forgotten. */
+static void uncharge(struct handle *h)
+{
+	struct quota *q = h->charged ? quota_of(h->uid, 0) : NULL;
+	if (!q)
+		return;
+	q->opens--;
+	q->events -= h->events ? 1 : 0;
+	q->text -= h->text;
+	if (!q->opens)
+		*q = quotas[--n_quotas];
+	h->charged = 0;
+}
 
 static struct handle *handle_new(void)
 {
@@ -79,6 +125,7 @@ static void handle_free(struct handle *h, int tell)
 		handles = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
+	uncharge(h);
 	pthread_mutex_unlock(&handles_lock);
 	free(h->buf);
 	free(h->view_path);
@@ -118,6 +165,33 @@ static int caller_is_admin(void)
 		return 1;
 	const struct wazofs_config *cfg = daemon_config(core());
 	return cfg->has_admin_group && caller_in_group(cfg->admin_gid);
+}
+
+/* Counts h, a new handle holding text bytes (and reading events), against its caller
+ * when that is not an admin: 0, or -EMFILE past the caller's bounds. */
+static int charge(struct handle *h, size_t text, int events)
+{
+	if (caller_is_admin())
+		return 0;
+	uid_t uid = fuse_get_context()->uid;
+	pthread_mutex_lock(&handles_lock);
+	struct quota *q = quota_of(uid, 1);
+	int rc = !q || q->opens >= USER_OPEN_MAX || text > USER_TEXT_MAX - q->text ||
+			 (events && q->events >= USER_EVENTS_MAX)
+		     ? -EMFILE
+		     : 0;
+	if (!rc) {
+		q->opens++;
+		q->events += events ? 1 : 0;
+		q->text += text;
+		h->charged = 1;
+		h->uid = uid;
+		h->text = text;
+	} else if (q && !q->opens) {
+		*q = quotas[--n_quotas];
+	}
+	pthread_mutex_unlock(&handles_lock);
+	return rc;
 }
 
 /* A package (a plugin's .deb, versions/, repo/pool/) may hold files only root may read
@@ -553,6 +627,12 @@ static int open_view_at(const char *path, struct fuse_file_info *fi, struct view
 		view_release(v);
 		return -ENOMEM;
 	}
+	int rc = charge(h, v->fd < 0 ? v->len : 0, 0);
+	if (rc) {
+		handle_free(h, 0);
+		view_release(v);
+		return rc;
+	}
 	h->fd = v->fd;
 	h->buf = v->buf;
 	h->len = v->len;
@@ -575,6 +655,11 @@ static int open_events(struct fuse_file_info *fi)
 		return -ENOMEM;
 	h->fd = -1;
 	h->events = 1;
+	int rc = charge(h, 0, 1);
+	if (rc) {
+		handle_free(h, 0);
+		return rc;
+	}
 	h->seq = daemon_events_now(core());
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
