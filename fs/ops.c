@@ -1125,7 +1125,14 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 {
 	struct route r;
 	int rc = route_xattr(path, 1, &r);
-	return rc ? rc : incoming_setxattr(&r, name, value, size, flags);
+	if (!rc)
+		rc = incoming_setxattr(&r, name, value, size, flags);
+	/* an access ACL changed the mode bits (cp -a sets the final mode so): the kernel's
+	 * copy of the attributes goes now, not at its timeout (the inode only: nothing of
+	 * this request's path waits on it) */
+	if (!rc && strcmp(name, "system.posix_acl_access") == 0)
+		fuse_invalidate_path(fuse_get_context()->fuse, path);
+	return rc;
 }
 
 static int op_getxattr(const char *path, const char *name, char *value, size_t size)

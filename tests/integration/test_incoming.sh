@@ -133,5 +133,22 @@ check "a partial copy (no wazo/rules yet) does not start when its writer exits" 
 cp -p "$T/src/part/wazo/rules" "$MNT/incoming/part/wazo/"
 check "... and starts once the rest arrives" wait_job part 30
 check_eq "... installed" "$(status_field "$MNT/demo/part/status" state)" installed
+# --- an access ACL sets the mode bits (cp -a sets a file's final mode so): the mode the
+# mount shows is the new one at once, not 10 s later
+mkdir "$MNT/incoming/acl"
+echo x >"$MNT/incoming/acl/f"
+chmod 600 "$MNT/incoming/acl/f"
+stat -c %a "$MNT/incoming/acl/f" >/dev/null # the kernel keeps these attributes
+setfacl -m u::rwx,g::r-x,o::r-x "$MNT/incoming/acl/f"
+check_eq "setfacl's mode shows at once" "$(stat -c %a "$MNT/incoming/acl/f")" 755
+mkdir -p "$T/aclsrc" && echo y >"$T/aclsrc/g" && chmod 640 "$T/aclsrc/g"
+cp -a "$T/aclsrc" "$MNT/incoming/acl/copy"
+check_eq "cp -a: the copied file's mode shows at once" "$(stat -c %a "$MNT/incoming/acl/copy/g")" 640
+check_fails "a fifo in incoming/ is refused (mkfifo)" mkfifo "$MNT/incoming/acl/fifo"
+mkfifo "$T/aclsrc/fifo"
+check_fails "... so cp -r of a tree holding one exits non-zero" cp -r "$T/aclsrc" "$MNT/incoming/acl/withfifo"
+check "... having copied the rest" test -f "$MNT/incoming/acl/withfifo/g"
+rm -r "$MNT/incoming/acl"
+
 stop_daemon
 finish
