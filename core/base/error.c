@@ -24,16 +24,20 @@ void error_field(struct error *err, const char *field, const char *constraint_id
 	if (err->n >= ERROR_MAX_FIELDS)
 		return;
 	struct field_error *e = &err->e[err->n++];
-	snprintf(e->field, sizeof(e->field), "%s", field);
+	/* what does not fit is cut at a whole UTF-8 character */
+	if (snprintf(e->field, sizeof(e->field), "%s", field) >= (int)sizeof(e->field))
+		utf8_cut_end(e->field);
 	snprintf(e->constraint_id, sizeof(e->constraint_id), "%s", constraint_id);
 	/* every detail names its constraint (the status format): without one of its own,
 	 * the kind is the constraint, as wazo's own `required: required` */
-	snprintf(e->constraint, sizeof(e->constraint), "%s",
-		 constraint ? constraint : constraint_id);
+	if (snprintf(e->constraint, sizeof(e->constraint), "%s",
+		     constraint ? constraint : constraint_id) >= (int)sizeof(e->constraint))
+		utf8_cut_end(e->constraint);
 	e->line = 0;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	if (vsnprintf(e->message, sizeof(e->message), fmt, ap) >= (int)sizeof(e->message))
+		utf8_cut_end(e->message);
 	va_end(ap);
 }
 

@@ -112,3 +112,17 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
 	close(fd);
 	return rc;
 }
+
+void utf8_cut_end(char *s)
+{
+	size_t n = strlen(s);
+	size_t i = n;
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && n - i < 3)
+		i--; /* the continuation bytes of the last character */
+	if (i == 0)
+		return;
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (lead >= 0xC0 && n - (i - 1) < need)
+		s[i - 1] = 0;
+}

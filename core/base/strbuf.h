@@ -26,4 +26,7 @@ void strbuf_release(struct strbuf *sb);
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
 /* The same from an open fd, read to its end (the fd stays open). */
 int strbuf_read_fd(struct strbuf *sb, int fd, size_t max);
+/* s, cut to fit a field, ends at its last whole UTF-8 character, never inside one (a
+ * half character would read back as U+FFFD). */
+void utf8_cut_end(char *s);
 #endif

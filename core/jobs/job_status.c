@@ -30,7 +30,8 @@ void job_status_fail(struct job_status *st, const char *error_id, const char *me
 	snprintf(st->message, sizeof(st->message), "%s", message);
 	va_list ap;
 	va_start(ap, reason_fmt);
-	vsnprintf(st->reason, sizeof(st->reason), reason_fmt, ap);
+	if (vsnprintf(st->reason, sizeof(st->reason), reason_fmt, ap) >= (int)sizeof(st->reason))
+		utf8_cut_end(st->reason);
 	va_end(ap);
 	free(st->details);
 	st->details = NULL;
@@ -70,7 +71,41 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 
 static void copy_field(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src);
+	if (snprintf(dst, len, "%s", src) >= (int)len)
+		utf8_cut_end(dst);
+}
+
+/* The details mapping read back (a validation error's fields, or the step alone), rendered
+ * as job_status_render writes it: from the parser's nodes, never from a search of the
+ * text (a quoted reason may hold a "details:" line). NULL for the step alone. */
+static char *details_from(yaml_document_t *doc, yaml_node_t *v)
+{
+	if (v->type != YAML_MAPPING_NODE)
+		return NULL;
+	struct error e = ERROR_INIT;
+	for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
+		yaml_node_t *f = yaml_document_get_node(doc, pr->value);
+		if (!k || !f || k->type != YAML_SCALAR_NODE || f->type != YAML_MAPPING_NODE)
+			continue;
+		const char *cid = ydoc_get_scalar(doc, f, "constraint_id");
+		const char *c = ydoc_get_scalar(doc, f, "constraint");
+		const char *m = ydoc_get_scalar(doc, f, "message");
+		const char *line = ydoc_get_scalar(doc, f, "line");
+		error_field(&e, (const char *)k->data.scalar.value, cid ? cid : "", c ? c : "",
+			    "%s", m ? m : "");
+		if (e.n && line)
+			e.e[e.n - 1].line = (unsigned)strtoul(line, NULL, 10);
+	}
+	char *out = NULL;
+	if (e.n) {
+		struct strbuf sb = STRBUF_INIT;
+		error_render_fields(&e, &sb);
+		out = strbuf_detach(&sb, NULL);
+	}
+	error_release(&e);
+	return out;
 }
 
 /* The one-line fields of a status file, as job_status_render writes them. */
@@ -110,14 +145,8 @@ int job_status_parse(const char *text, size_t len, struct job_status *st)
 				continue;
 			const char *key = (const char *)k->data.scalar.value;
 			if (strcmp(key, "details") == 0) {
-				/* keep the rendered body: everything after "details:\n" */
-				static const char mark[] = "\ndetails:\n";
-				const char *d = memmem(text, len, mark, sizeof(mark) - 1);
-				if (d) {
-					d += sizeof(mark) - 1;
-					free(st->details);
-					st->details = strndup(d, len - (size_t)(d - text));
-				}
+				free(st->details);
+				st->details = details_from(&doc, v);
 				continue;
 			}
 			if (v->type != YAML_SCALAR_NODE)

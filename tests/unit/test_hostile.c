@@ -293,6 +293,33 @@ static void test_status_any_bytes(void)
 	CHECK(status_round_trip("BOM \xef\xbb\xbf and \xef\xbf\xbe"));
 	CHECK(status_round_trip("escape \x1b[31m red \x7f"));
 	CHECK(status_round_trip("surrogate \xed\xa0\x80 overlong \xc0\xaf"));
+	/* a reason that quotes a "details:" line, and one past the field's size in 2-byte
+	 * characters: both come back as they were */
+	CHECK(status_round_trip("a reason\ndetails:\n  evil: 1\nend"));
+	char wide[1600] = "";
+	for (int i = 0; i < 700; i++)
+		strcat(wide, "\xc3\xa9");
+	CHECK(status_round_trip(wide));
+	struct job_status ws;
+	job_status_init(&ws);
+	job_status_fail(&ws, "install-error", "Installation error", NULL, "%s", wide);
+	CHECK_INT((int)strlen(ws.reason), 1022); /* whole characters only: no half of one */
+	struct strbuf wr = STRBUF_INIT;
+	job_status_render(&ws, &wr);
+	CHECK(wr.buf && !strstr(wr.buf, "\xef\xbf\xbd")); /* no U+FFFD */
+	strbuf_release(&wr);
+	job_status_destroy(&ws);
+	/* a valid saved status whose quoted reason spans a "details:" line: the details
+	 * read back are the real ones */
+	const char *saved = "state: error\nstep: validating\nerror_id: validation-error\n"
+			    "message: Validation error\nreason: 'first\ndetails:\n  evil: x'\n"
+			    "details:\n  name:\n    constraint_id: regex\n    constraint: x\n"
+			    "    message: bad\n";
+	struct job_status sback;
+	CHECK_INT(job_status_parse(saved, strlen(saved), &sback), 0);
+	CHECK(sback.details && strstr(sback.details, "  name:\n    constraint_id: regex\n"));
+	CHECK(sback.details && !strstr(sback.details, "evil"));
+	job_status_destroy(&sback);
 	/* a UTF-8 sequence cut by a fixed-size field: é at the last byte of name[128] */
 	char cut[300];
 	memset(cut, 'a', sizeof(cut));
@@ -307,7 +334,8 @@ static void test_status_any_bytes(void)
 		memcpy(exact, text, sizeof(text) - 1);
 		struct job_status back;
 		job_status_parse(exact, sizeof(text) - 1, &back);
-		CHECK(back.details && strcmp(back.details, "espace: demo\nversion: 2\n") == 0);
+		/* details is read through the parser: here it is empty */
+		CHECK(back.details == NULL);
 		job_status_destroy(&back);
 		free(exact);
 	}
