@@ -504,5 +504,9 @@ int daemon_incoming_virtual_unlink(struct daemon *p, const char *fname)
 	drop_job(p, j, 0);
 	pthread_mutex_unlock(&p->lock);
 	tracker_forget(p->tracker, entry);
-	return daemon_remove_copy(p, entry);
+	int rc = daemon_remove_copy(p, entry);
+	/* the kernel's names and attributes of the copy go before rm returns: a look at
+	 * incoming/ENTRY right after it finds nothing (bounded wait, as at a job's end) */
+	daemon_cache_flush(p);
+	return rc;
 }
