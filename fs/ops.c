@@ -727,12 +727,26 @@ static int open_incoming(const char *path, const struct route *r, struct fuse_fi
 	return rc ? rc : open_view_at(path, fi, &v);
 }
 
+/* A caller already at its bound of opens is refused before anything is rendered. */
+static int at_open_bound(void)
+{
+	if (caller_is_admin())
+		return 0;
+	pthread_mutex_lock(&handles_lock);
+	const struct quota *q = quota_of(fuse_get_context()->uid, 0);
+	int full = q && q->opens >= USER_OPEN_MAX;
+	pthread_mutex_unlock(&handles_lock);
+	return full;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct route r;
 	int rc = route_parse(path, &r);
 	if (rc)
 		return rc;
+	if (r.kind != R_INCOMING && at_open_bound())
+		return -EMFILE;
 	struct view v;
 	if (r.kind == R_INCOMING)
 		return open_incoming(path, &r, fi);
