@@ -1,7 +1,7 @@
-/* tree_walk: the walk of a directory tree by path that core/ uses (tree_copy, the
- * archive link check, the daemon's list of a copy's paths; rm_rf and chown_tree walk by
- * descriptors, fsutil.c). Entries are lstat'ed: a symbolic link
- * is an entry, never followed. A directory's names are read and the directory closed
+/* tree_walk: the walk of a directory tree by path that core/ uses where it only reads
+ * names (the archive link check, the daemon's list of a copy's paths); rm_rf,
+ * chown_tree and tree_copy walk by descriptors (fsutil.c, tree_copy.c). Entries are lstat'ed: a
+ * symbolic link is an entry, never followed. A directory's names are read and the directory closed
  * before its entries are visited, so a walk holds no descriptor per level and a visit
  * may remove what it is given. */
 #ifndef WAZOFS_TREE_WALK_H
