@@ -27,6 +27,22 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int open_as_seen(int dirfd, const char *name, int flags, const struct stat *seen, struct stat *now)
+{
+	int fd = open_beneath(dirfd, name, flags, 0);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_ino != seen->st_ino || st.st_dev != seen->st_dev ||
+	    (st.st_mode & S_IFMT) != (seen->st_mode & S_IFMT)) {
+		close(fd);
+		return -ESTALE;
+	}
+	if (now)
+		*now = st;
+	return fd;
+}
+
 int mkdir_p(const char *path, int mode)
 {
 	char buf[PATH_MAX];

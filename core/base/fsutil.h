@@ -9,6 +9,11 @@ int mkdir_p(const char *path, int mode);
  * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. The fd, or -errno (-ELOOP: a link
  * on the way). On a kernel before 5.6 (no openat2), openat with O_NOFOLLOW. */
 int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+struct stat;
+/* The entry name of directory dirfd, looked at (fstatat) as *seen, opened as open_beneath
+ * does: it must still be what was looked at (same inode, device and type), or -ESTALE
+ * (a swap meanwhile). The fd, or -errno; now (may be NULL) gets its fstat. */
+int open_as_seen(int dirfd, const char *name, int flags, const struct stat *seen, struct stat *now);
 /* Removes path and everything below it; symbolic links are removed, never followed.
  * The walk goes by descriptors (openat O_NOFOLLOW, unlinkat), so a directory swapped for
  * a link meanwhile is removed as a link, and no path length limits it. */

@@ -71,22 +71,6 @@ struct copy {
 	char *path; /* PATH_MAX: the entry's source path, for messages (cut to fit) */
 };
 
-/* The entry name of the source directory sfd, looked at as st, opened with no link
- * followed: it must still be what was looked at (-ESTALE when it was swapped). */
-static int open_same(int sfd, const char *name, int flags, const struct stat *st)
-{
-	int fd = openat(sfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat ost;
-	if (fstat(fd, &ost) < 0 || ost.st_ino != st->st_ino || ost.st_dev != st->st_dev ||
-	    (ost.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
 static int copy_dir(struct copy *c, int sfd, int dfd, size_t plen, int depth);
 
 /* One entry of the source directory sfd into dfd. */
@@ -116,7 +100,7 @@ static int copy_entry(struct copy *c, int sfd, int dfd, const char *name, size_t
 		return -EINVAL;
 	}
 	int dir = S_ISDIR(st.st_mode);
-	int in = open_same(sfd, name, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st);
+	int in = open_as_seen(sfd, name, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st, NULL);
 	if (in < 0)
 		return fail(c->err, c->path,
 			    in == -ESTALE || in == -ELOOP || in == -ENOTDIR ? ESTALE : -in);

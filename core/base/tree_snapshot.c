@@ -140,17 +140,13 @@ static int walk_dir(struct walk *w, int dfd, const char *path, int depth)
 			rc = -EINVAL;
 			break;
 		}
-		int fd = open_beneath(dfd, names[i],
-				      S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY, 0);
+		/* what is opened is what was looked at: a swap meanwhile is refused */
+		struct stat ost;
+		int fd = open_as_seen(dfd, names[i],
+				      S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st,
+				      &ost);
 		if (fd < 0) {
 			rc = fail(w, sub, fd);
-			break;
-		}
-		/* what was opened is what was looked at: a swap meanwhile is refused */
-		struct stat ost;
-		if (fstat(fd, &ost) < 0 || ost.st_ino != st.st_ino || ost.st_dev != st.st_dev) {
-			close(fd);
-			rc = fail(w, sub, -ESTALE);
 			break;
 		}
 		e->mode = ost.st_mode;

@@ -25,9 +25,6 @@
 
 #define INSTALL_ERROR "install-error", "Installation error"
 
-/* Runs `rules ACTION` in the plugin root as the build user (build and package; package
- * under fakeroot with pkgdir set); returns 0 or fails the job. */
-/* The child that runs a rules step (argv and environment are the caller's). */
 /* Where a build step may write (with Landlock): its work dir (pkgdir and its temp dir
  * are in it), the build user's home, and build_write's directories. */
 struct build_writes {
@@ -66,12 +63,14 @@ static const char *confinement_text(void)
 					: "no_new_privs, no PID namespace, no Landlock";
 }
 
+/* The child that runs a rules step as the build user (argv and environment are the
+ * caller's); bw: where it may write (NULL: no such bound). */
 static struct subproc rules_subproc(struct job *job, const struct pipeline_env *env,
 				    const char *root, const struct build_writes *bw)
 {
 	const struct wazofs_config *cfg = env->cfg;
 	return (struct subproc){
-		.write_beneath = bw->v,
+		.write_beneath = bw ? bw->v : NULL,
 		.cwd = root,
 		.log_fd = job->log_fd,
 		.timeout_sec = cfg->job_timeout,
@@ -85,8 +84,9 @@ static struct subproc rules_subproc(struct job *job, const struct pipeline_env *
 	};
 }
 
-/* `rules ACTION` in root; with pkgdir, `rules package` under the fakeroot session fr
- * (or, when faked could not be started, under the fakeroot script). */
+/* `rules ACTION` in the plugin root as the build user; with pkgdir, `rules package`
+ * under the fakeroot session fr (or, when faked could not be started, under the fakeroot
+ * script). 0, or the job fails. */
 static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
 		     const char *workdir, const char *action, const char *pkgdir,
 		     const struct fakeroot *fr)
@@ -443,9 +443,8 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 		return rc;
 	}
 	struct fakeroot fr = { 0 };
-	struct build_writes bw;
-	build_writes_init(&bw, env, workdir);
-	struct subproc like = rules_subproc(job, env, root, &bw);
+	/* faked runs as rules package will: its user and network (it writes no file) */
+	struct subproc like = rules_subproc(job, env, root, NULL);
 	const char *path_only[] = { subproc_default_path(), NULL };
 	like.env = path_only;
 	if (fakeroot_start(&fr, &like) != 0)
@@ -454,10 +453,11 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	int fd = -1;
 	if (!rc) {
 		rc = package_paths(env, m->namespace, m->name, m->version, kept, deb, len);
-		fd =
-		    rc ? rc : open(deb, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			rc = fd == -1 ? -errno : fd;
+		if (!rc) {
+			fd = open(deb, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+			rc = fd < 0 ? -errno : 0;
+		}
+		if (rc) {
 			job_fail(job, INSTALL_ERROR, NULL, "cannot write the package in %s: %s",
 				 cfg->state, strerror(-rc));
 			deb[0] = 0;
@@ -893,8 +893,6 @@ static int run_build(struct install_run *ir)
 			    ir->job, "%d process(es) of the build user (uid %u) were running%s\n",
 			    left, (unsigned)cfg->build_uid,
 			    fallback ? " (it is the fallback build user: left alone)" : ": killed");
-	}
-	if (!cfg->build_as_root) {
 		int rc = chown_tree(ir->workdir, cfg->build_uid, cfg->build_gid);
 		if (rc) {
 			job_fail(ir->job, INSTALL_ERROR, NULL,
