@@ -25,7 +25,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qD
 BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 	$(if $(MULTIARCH),-DWAZOFS_MULTIARCH='"$(MULTIARCH)"') -DWAZOFS_LIBEXECDIR='"$(LIBEXECDIR)"'
 CORE_CFLAGS := $(BASE_CFLAGS) -Icore $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
-FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3)
+FS_CFLAGS := $(CORE_CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3) -DFUSE_USE_VERSION=314
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS)) -pthread -lm
 FS_LIBS := $(shell $(PKG_CONFIG) --libs fuse3) $(CORE_LIBS)
 DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 $(filter-out libarchive,$(CORE_PKGS))) -pthread -lm
@@ -70,6 +70,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libwazocore
 $(BUILD)/tests/test_router: tests/unit/test_router.c fs/router.c fs/router.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Ifs -o $@ $< fs/router.c
+
+# fs/nodes.c uses libfuse's types only: its unit test builds it in
+$(BUILD)/tests/test_nodes: tests/unit/test_nodes.c fs/nodes.c fs/nodes.h $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(FS_CFLAGS) -Ifs -o $@ $< fs/nodes.c
 
 # scripts/bench-deb.sh's helper: wazofs's .deb writer on a directory
 $(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a

@@ -3,23 +3,24 @@
 #include "base/fsutil.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* The backing directory, opened once: every call below is relative to it. */
+/* The backing directory, opened once, and the core told of changes. */
 static int dir_fd = -1;
-static const char *dir_path;
+static struct daemon *core;
 
-int incoming_start(const char *dir)
+int incoming_start(struct daemon *p, const char *dir)
 {
 	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	dir_fd = fd;
-	dir_path = dir;
+	core = p;
 	return 0;
 }
 
@@ -30,15 +31,16 @@ void incoming_stop(void)
 	dir_fd = -1;
 }
 
-/* "." for incoming/ itself, else the path below it. */
-static const char *rel(const struct route *r)
+int incoming_dir_fd(void)
 {
-	return r->kind == R_INCOMING ? r->rel : ".";
+	return dir_fd;
 }
 
-static struct daemon *core(void)
+/* The path naming the object behind fd itself (an O_PATH descriptor is reopened, or its
+ * object changed, through it: no name of the object is looked up again). */
+static void proc_path(int fd, char out[32])
 {
-	return fuse_get_context()->private_data;
+	snprintf(out, 32, "/proc/self/fd/%d", fd);
 }
 
 /* An editor's swap or lock file (vim's .name.swp, emacs's .#name): kept open for as long
@@ -61,11 +63,11 @@ static int editor_artifact(const char *path)
 	return 0;
 }
 
-/* A change under incoming/ by the caller, for the completion tracker. */
-static void note_change(const struct route *r)
+/* A change under incoming/ by pid, for the completion tracker. */
+static void note_change(const struct route *r, pid_t pid)
 {
-	if (!editor_artifact(r->rel))
-		daemon_incoming_touch(core(), r->entry, fuse_get_context()->pid);
+	if (r && !editor_artifact(r->rel))
+		daemon_incoming_touch(core, r->entry, pid);
 }
 
 /* A new top-level entry must leave room for its ENTRY.status beside it. */
@@ -88,43 +90,43 @@ static mode_t copy_mode(mode_t mode)
 /* A new file or dir (fd: opened beneath incoming/, no symlink on the way) belongs to its
  * copier (root or an admin: the history says who asked) and the admin group, with the
  * mode it was given (the daemon's own umask does not apply). */
-static void own_new(int fd, gid_t group, mode_t mode)
+static void own_new(int fd, const struct incoming_caller *c, mode_t mode)
 {
-	if (fchown(fd, fuse_get_context()->uid, group) == 0)
+	if (fchown(fd, c->uid, c->group) == 0)
 		fchmod(fd, copy_mode(mode));
 }
 
-int incoming_stat(const struct route *r, struct stat *st)
+int incoming_lookup(int pfd, const char *name, struct stat *st, int *fd)
 {
-	int rc = r->kind == R_INCOMING ? fstatat(dir_fd, r->rel, st, AT_SYMLINK_NOFOLLOW)
-				       : fstat(dir_fd, st);
-	return rc < 0 ? -errno : 0;
-}
-
-int incoming_exists(const struct route *r)
-{
-	struct stat st;
-	return incoming_stat(r, &st) == 0;
-}
-
-DIR *incoming_opendir(const struct route *r)
-{
-	int fd = openat(dir_fd, rel(r), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	DIR *d = fdopendir(fd);
-	if (!d) {
+	int f = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	if (fstatat(f, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
-		close(fd);
+		close(f);
+		return -e;
+	}
+	*fd = f;
+	return 0;
+}
+
+int incoming_fstat(int fd, struct stat *st)
+{
+	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+DIR *incoming_opendir(int fd)
+{
+	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0)
+		return NULL;
+	DIR *dir = fdopendir(d);
+	if (!dir) {
+		int e = errno;
+		close(d);
 		errno = e;
 	}
-	return d;
-}
-
-/* Opens below the directory only: no symlink, no "..", no magic link on the way. */
-static int open_in(const char *path, int flags, mode_t mode)
-{
-	return open_beneath(dir_fd, path, flags, mode);
+	return dir;
 }
 
 static int is_change(int flags)
@@ -134,217 +136,239 @@ static int is_change(int flags)
 
 /* A file of r opened to be written: it counts as a copy in progress of its entry until
  * closed (an editor's swap file never does). Returns whether it counts. */
-static int track_open(const struct route *r)
+static int track_open(const struct route *r, pid_t pid)
 {
-	if (editor_artifact(r->rel))
+	if (!r || editor_artifact(r->rel))
 		return 0;
-	daemon_incoming_open(core(), r->entry, fuse_get_context()->pid);
-	note_change(r);
+	daemon_incoming_open(core, r->entry, pid);
+	note_change(r, pid);
 	return 1;
 }
 
-int incoming_open(const struct route *r, int flags, int *tracked)
+int incoming_open(const struct route *r, int fd, int flags, pid_t pid, int *tracked)
 {
-	int fd = open_in(r->rel, flags & ~O_CREAT, 0);
-	*tracked = fd >= 0 && is_change(flags) && track_open(r);
-	return fd;
+	char self[32];
+	proc_path(fd, self);
+	int f = open(self, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY)) | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	*tracked = is_change(flags) && track_open(r, pid);
+	return f;
 }
 
-int incoming_create(const struct route *r, int flags, mode_t mode, gid_t group, int *tracked)
+int incoming_create(const struct route *r, int pfd, const char *name, int flags, mode_t mode,
+		    const struct incoming_caller *c, int *tracked)
 {
 	if (!new_entry_ok(r))
 		return -ENAMETOOLONG;
-	int fd = open_in(r->rel, flags | O_CREAT | O_EXCL, copy_mode(mode));
-	if (fd == -EEXIST && !(flags & O_EXCL)) /* no O_EXCL asked: open what is there */
-		return incoming_open(r, flags, tracked);
+	int fd = openat(pfd, name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
+			copy_mode(mode));
 	if (fd < 0)
-		return fd;
-	own_new(fd, group, mode);
-	*tracked = track_open(r);
+		return -errno;
+	own_new(fd, c, mode);
+	*tracked = track_open(r, c->pid);
 	return fd;
 }
 
-void incoming_wrote(const char *entry)
+void incoming_wrote(const char *entry, pid_t pid)
 {
-	daemon_incoming_touch(core(), entry, fuse_get_context()->pid);
+	daemon_incoming_touch(core, entry, pid);
 }
 
 void incoming_closed(const char *entry)
 {
-	daemon_incoming_touch(core(), entry, 0);
-	daemon_incoming_close(core(), entry);
+	daemon_incoming_touch(core, entry, 0);
+	daemon_incoming_close(core, entry);
 }
 
-int incoming_mkdir(const struct route *r, mode_t mode, gid_t group)
+int incoming_mkdir(const struct route *r, int pfd, const char *name, mode_t mode,
+		   const struct incoming_caller *c)
 {
 	if (!new_entry_ok(r))
 		return -ENAMETOOLONG;
-	if (mkdirat(dir_fd, r->rel, copy_mode(mode)) < 0)
+	if (mkdirat(pfd, name, copy_mode(mode)) < 0)
 		return -errno;
-	int fd = open_in(r->rel, O_RDONLY | O_DIRECTORY, 0);
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
-		own_new(fd, group, mode);
+		own_new(fd, c, mode);
 		close(fd);
 	}
-	note_change(r);
+	note_change(r, c->pid);
+	return 0;
+}
+
+int incoming_symlink(const char *target, const struct route *r, int pfd, const char *name,
+		     pid_t pid)
+{
+	if (!new_entry_ok(r))
+		return -ENAMETOOLONG;
+	if (symlinkat(target, pfd, name) < 0)
+		return -errno;
+	note_change(r, pid);
+	return 0;
+}
+
+int incoming_link(int fd, const struct route *to, int npfd, const char *newname, pid_t pid)
+{
+	if (!new_entry_ok(to))
+		return -ENAMETOOLONG;
+	/* the object itself, whichever of its names the kernel knows it by */
+	if (linkat(fd, "", npfd, newname, AT_EMPTY_PATH) < 0)
+		return -errno;
+	note_change(to, pid);
 	return 0;
 }
 
 /* After r is gone: a top-level entry is forgotten, anything below it is a change. */
-static void removed(const struct route *r)
+static void removed(const struct route *r, pid_t pid)
 {
 	if (r->top_level)
-		daemon_incoming_gone(core(), r->entry);
+		daemon_incoming_gone(core, r->entry);
 	else
-		note_change(r);
+		note_change(r, pid);
 }
 
-int incoming_unlink(const struct route *r)
+int incoming_unlink(const struct route *r, int pfd, const char *name, pid_t pid)
 {
-	if (unlinkat(dir_fd, r->rel, 0) < 0)
+	if (unlinkat(pfd, name, 0) < 0)
 		return -errno;
-	removed(r);
+	removed(r, pid);
 	return 0;
 }
 
-int incoming_rmdir(const struct route *r)
+int incoming_rmdir(const struct route *r, int pfd, const char *name, pid_t pid)
 {
-	if (unlinkat(dir_fd, r->rel, AT_REMOVEDIR) < 0)
+	if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
 		return -errno;
-	removed(r);
+	removed(r, pid);
 	return 0;
 }
 
-int incoming_rename(const struct route *from, const struct route *to, unsigned flags)
+int incoming_rename(const struct route *from, int pfd, const char *name, const struct route *to,
+		    int npfd, const char *newname, unsigned flags, pid_t pid)
 {
 	if (!new_entry_ok(to))
 		return -ENAMETOOLONG;
-	if (renameat2(dir_fd, from->rel, dir_fd, to->rel, flags) < 0)
+	if (renameat2(pfd, name, npfd, newname, flags) < 0)
 		return -errno;
 	if (from->top_level && strcmp(from->entry, to->entry))
-		daemon_incoming_gone(core(), from->entry);
+		daemon_incoming_gone(core, from->entry);
 	else
-		note_change(from);
-	note_change(to);
+		note_change(from, pid);
+	note_change(to, pid);
 	return 0;
 }
 
-int incoming_truncate(const struct route *r, int fd, off_t size)
+int incoming_readlink(int fd, char *buf, size_t size)
 {
-	int own = fd < 0;
-	if (own && (fd = open_in(r->rel, O_WRONLY, 0)) < 0)
-		return fd;
-	int rc = ftruncate(fd, size) < 0 ? -errno : 0;
-	if (own)
-		close(fd);
-	if (!rc && r)
-		note_change(r);
-	return rc;
-}
-
-int incoming_chmod(const struct route *r, int fd, mode_t mode)
-{
-	/* a copy only admins may change */
-	int rc = r ? fchmodat(dir_fd, r->rel, copy_mode(mode), 0) : fchmod(fd, copy_mode(mode));
-	if (rc < 0)
-		return -errno;
-	if (r)
-		note_change(r);
-	return 0;
-}
-
-int incoming_utimens(const struct route *r, int fd, const struct timespec tv[2])
-{
-	int rc = r ? utimensat(dir_fd, r->rel, tv, AT_SYMLINK_NOFOLLOW) : futimens(fd, tv);
-	if (rc < 0)
-		return -errno;
-	if (r)
-		note_change(r);
-	return 0;
-}
-
-int incoming_symlink(const char *target, const struct route *r)
-{
-	if (!new_entry_ok(r))
-		return -ENAMETOOLONG;
-	if (symlinkat(target, dir_fd, r->rel) < 0)
-		return -errno;
-	note_change(r);
-	return 0;
-}
-
-int incoming_readlink(const struct route *r, char *buf, size_t size)
-{
-	ssize_t n = readlinkat(dir_fd, r->rel, buf, size - 1);
+	ssize_t n = readlinkat(fd, "", buf, size - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
 	return 0;
 }
 
-int incoming_link(const struct route *from, const struct route *to)
+static int set_size(int fd, int open_fd, off_t size)
 {
-	if (!new_entry_ok(to))
-		return -ENAMETOOLONG;
-	if (linkat(dir_fd, from->rel, dir_fd, to->rel, 0) < 0)
-		return -errno;
-	note_change(to);
-	return 0;
+	if (open_fd >= 0)
+		return ftruncate(open_fd, size) < 0 ? -errno : 0;
+	char self[32];
+	proc_path(fd, self);
+	return truncate(self, size) < 0 ? -errno : 0;
 }
 
-/* The extended-attribute calls have no *at() form before Linux 6.13: they take the
- * backing path (no symlink followed). */
-static int backing_path(const struct route *r, char *out, size_t len)
+static int set_times(int fd, const struct stat *attr, int to_set)
 {
-	return snprintf(out, len, "%s/%s", dir_path, r->rel) >= (int)len ? -ENAMETOOLONG : 0;
+	struct timespec tv[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+	return utimensat(fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-int incoming_setxattr(const struct route *r, const char *name, const char *value, size_t size,
-		      int flags)
+int incoming_setattr(const struct route *r, int fd, int open_fd, const struct stat *attr,
+		     int to_set, pid_t pid)
 {
-	char b[PATH_MAX];
-	int rc = backing_path(r, b, sizeof(b));
+	struct stat st;
+	int rc = incoming_fstat(fd, &st);
+	char self[32];
+	proc_path(fd, self);
+	if (!rc && (to_set & FUSE_SET_ATTR_MODE))
+		rc = S_ISLNK(st.st_mode)			 ? -EOPNOTSUPP
+		     : chmod(self, copy_mode(attr->st_mode)) < 0 ? -errno
+								 : 0;
+	if (!rc && (to_set & FUSE_SET_ATTR_SIZE))
+		rc = S_ISREG(st.st_mode) ? set_size(fd, open_fd, attr->st_size) : -EISDIR;
+	if (!rc && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			      FUSE_SET_ATTR_MTIME_NOW)))
+		rc = set_times(fd, attr, to_set);
+	if (!rc)
+		note_change(r, pid);
+	return rc;
+}
+
+/* The extended-attribute calls of an object behind an O_PATH descriptor: through its
+ * /proc/self/fd path, for anything but a symlink (which the path would follow). */
+static int xattr_path(int fd, char out[32])
+{
+	struct stat st;
+	int rc = incoming_fstat(fd, &st);
 	if (rc)
 		return rc;
-	if (lsetxattr(b, name, value, size, flags) < 0)
+	proc_path(fd, out);
+	return S_ISLNK(st.st_mode) ? -EPERM : 0;
+}
+
+int incoming_setxattr(const struct route *r, int fd, const char *name, const char *value,
+		      size_t size, int flags, pid_t pid)
+{
+	char self[32];
+	int rc = xattr_path(fd, self);
+	if (rc)
+		return rc;
+	if (setxattr(self, name, value, size, flags) < 0)
 		return -errno;
-	note_change(r);
+	note_change(r, pid);
 	/* an access ACL sets the mode bits too: they keep the mask of every copy */
 	struct stat st;
-	if (strcmp(name, "system.posix_acl_access") == 0 &&
-	    fstatat(dir_fd, r->rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
-		fchmodat(dir_fd, r->rel, copy_mode(st.st_mode), 0);
+	if (strcmp(name, "system.posix_acl_access") == 0 && incoming_fstat(fd, &st) == 0)
+		chmod(self, copy_mode(st.st_mode));
 	return 0;
 }
 
-int incoming_getxattr(const struct route *r, const char *name, char *value, size_t size)
+int incoming_getxattr(int fd, const char *name, char *value, size_t size)
 {
-	char b[PATH_MAX];
-	int rc = backing_path(r, b, sizeof(b));
+	char self[32];
+	int rc = xattr_path(fd, self);
 	if (rc)
-		return rc;
-	ssize_t n = lgetxattr(b, name, value, size);
+		return rc == -EPERM ? -ENODATA : rc;
+	ssize_t n = getxattr(self, name, value, size);
 	return n < 0 ? -errno : (int)n;
 }
 
-int incoming_listxattr(const struct route *r, char *list, size_t size)
+int incoming_listxattr(int fd, char *list, size_t size)
 {
-	char b[PATH_MAX];
-	int rc = backing_path(r, b, sizeof(b));
+	char self[32];
+	int rc = xattr_path(fd, self);
 	if (rc)
-		return rc;
-	ssize_t n = llistxattr(b, list, size);
+		return rc == -EPERM ? 0 : rc;
+	ssize_t n = listxattr(self, list, size);
 	return n < 0 ? -errno : (int)n;
 }
 
-int incoming_removexattr(const struct route *r, const char *name)
+int incoming_removexattr(const struct route *r, int fd, const char *name, pid_t pid)
 {
-	char b[PATH_MAX];
-	int rc = backing_path(r, b, sizeof(b));
+	char self[32];
+	int rc = xattr_path(fd, self);
 	if (rc)
 		return rc;
-	if (lremovexattr(b, name) < 0)
+	if (removexattr(self, name) < 0)
 		return -errno;
-	note_change(r);
+	note_change(r, pid);
 	return 0;
 }

@@ -2,7 +2,8 @@
 #include "kernel_cache.h"
 #include "base/monotonic.h"
 #include "base/name_list.h"
-#include "poll_waiters.h"
+#include "events.h"
+#include "nodes.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static struct {
 	struct name_list queue;
 	unsigned long long told, dropped; /* paths queued and handed to the kernel so far */
 	int stopping, running;
-	struct fuse *fuse;
+	struct fuse_session *se;
+	int (*exists)(const char *path);
 	pthread_t thread;
 } kc = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -49,6 +51,24 @@ static void on_flush(void *ctx)
 	pthread_mutex_unlock(&kc.lock);
 }
 
+/* The kernel's attributes and text of path's node; and, when the name is gone, the name
+ * in its directory (a name that went must not be found in the cache). A name that is
+ * still there keeps its entry: dropping it waits for its directory, which an rmdir
+ * holds for a whole removal (the plugin's `status` shows the removal meanwhile). Names
+ * in incoming/ are never kept (an entry timeout of 0), so none is dropped there: the
+ * drop would wait for the directory an unlink in it holds, while that unlink waits for
+ * this drop. */
+static void drop_path(const char *path)
+{
+	fuse_ino_t ino, parent;
+	nodes_path_inos(path, &ino, &parent);
+	if (ino)
+		fuse_lowlevel_notify_inval_inode(kc.se, ino, 0, 0);
+	const char *base = strrchr(path, '/');
+	if (parent && base && base[1] && strncmp(path, "/incoming/", 10) != 0 && !kc.exists(path))
+		fuse_lowlevel_notify_inval_entry(kc.se, parent, base + 1, strlen(base + 1));
+}
+
 static void *dropper(void *arg)
 {
 	(void)arg;
@@ -61,16 +81,15 @@ static void *dropper(void *arg)
 		struct name_list batch = kc.queue;
 		memset(&kc.queue, 0, sizeof(kc.queue));
 		pthread_mutex_unlock(&kc.lock);
-		/* -ENOENT: the kernel never looked that path up, nothing to drop */
 		for (size_t i = 0; i < batch.n; i++)
-			fuse_invalidate_path(kc.fuse, batch.v[i]);
+			drop_path(batch.v[i]);
 		pthread_mutex_lock(&kc.lock);
 		kc.dropped += batch.n;
 		name_list_free(&batch);
 		pthread_cond_broadcast(&kc.cond);
 		/* a poll() that waited for these to be dropped may now say "changed" */
 		pthread_mutex_unlock(&kc.lock);
-		poll_waiters_wake();
+		events_wake_pollers();
 		pthread_mutex_lock(&kc.lock);
 	}
 	pthread_mutex_unlock(&kc.lock);
@@ -85,10 +104,11 @@ int kernel_cache_pending(void)
 	return pending;
 }
 
-int kernel_cache_start(struct fuse *f, struct daemon *p)
+int kernel_cache_start(struct fuse_session *se, struct daemon *p, int (*exists)(const char *path))
 {
 	monotonic_cond_init(&kc.cond);
-	kc.fuse = f;
+	kc.se = se;
+	kc.exists = exists;
 	kc.stopping = 0;
 	kc.running = 1;
 	int rc = pthread_create(&kc.thread, NULL, dropper, NULL);

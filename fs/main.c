@@ -5,7 +5,6 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "ops.h"
-#include "session_loop.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -30,9 +29,9 @@ struct cli {
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_CONFIG, KEY_DISCARD };
-/* FUSE threads (session_loop): at most this many answer at once (each request that
- * waits holds one), and idle ones beyond FUSE_THREADS_IDLE end */
-enum { FUSE_THREADS_MAX = 32, FUSE_THREADS_IDLE = 10 };
+/* FUSE threads (libfuse's loop): no request holds one while it waits (a read of
+ * MOUNT/events, an rm -r: their answers come later), so a few serve everyone */
+enum { FUSE_THREADS_MAX = 16, FUSE_THREADS_IDLE = 4 };
 
 /* The settings are not listed here: opt_proc asks config which keys it has. */
 static const struct fuse_opt opt_spec[] = {
@@ -218,6 +217,94 @@ static void sd_notify_state(const char *state)
 	close(fd);
 }
 
+/* libfuse's loop: one thread (-s), or a few that each read a request and answer it. */
+static int run_loop(struct fuse_session *se, int single)
+{
+	if (single)
+		return fuse_session_loop(se);
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -1;
+	fuse_loop_cfg_set_max_threads(lc, FUSE_THREADS_MAX);
+	fuse_loop_cfg_set_idle_threads(lc, FUSE_THREADS_IDLE);
+	int rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
+/* The command line, then the settings: 0 to mount, 1 when done (help, version), -1 on
+ * a bad one (said on stderr). */
+static int read_options(struct fuse_args *args, struct cli *cli, struct fuse_cmdline_opts *opts,
+			struct wazofs_config *cfg, const char *prog)
+{
+	if (fuse_opt_parse(args, cli, opt_spec, opt_proc) < 0)
+		return -1;
+	if (cli->help) {
+		usage(prog);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		return 1;
+	}
+	if (cli->version) {
+		printf("wazofs %s (libfuse %s)\n", WAZOFS_VERSION, fuse_pkgversion());
+		return 1;
+	}
+	if (fuse_parse_cmdline(args, opts) != 0)
+		return -1;
+	if (!opts->mountpoint) {
+		fprintf(stderr, "wazofs: no mountpoint given (see %s --help)\n", prog);
+		return -1;
+	}
+	if (apply_settings(cfg, cli) || check_mountpoint(opts->mountpoint, cfg))
+		return -1;
+	if (opts->debug)
+		fuse_opt_add_arg(args, "-odebug");
+	return 0;
+}
+
+/* What the process is set up with whatever started it. */
+static void process_setup(void)
+{
+	/* one malloc arena for all threads: the FUSE and worker threads allocate little and
+	 * seldom at once, and each extra arena kept ~80 KiB resident (P4, README) */
+	mallopt(M_ARENA_MAX, 1);
+	/* whatever umask started it: what the daemon and its children (rules, git, dpkg)
+	 * make without an explicit mode is made as under a stock Debian service (systemd's
+	 * UMask=0022), so a package's modes never depend on how wazofs was started */
+	umask(022);
+	/* as many descriptors as the system lets us (the unit raises the hard limit too) */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+}
+
+/* Serves the mount until it ends: the daemon's threads started, readiness told. */
+static int serve(struct fuse_session *se, struct daemon *core, const struct wazofs_config *cfg,
+		 const struct fuse_cmdline_opts *opts)
+{
+	/* threads after the fork of fuse_daemonize, or they would stay in the parent */
+	if (daemon_start(core) != 0) {
+		syslog(LOG_ERR, "cannot start the worker threads");
+		return 1;
+	}
+	syslog(LOG_INFO, "mounted on %s (root %s, state %s, wazo %s)", opts->mountpoint, cfg->root,
+	       cfg->state, cfg->wazo_version[0] ? cfg->wazo_version : "unknown");
+	if (cfg->build_note[0])
+		syslog(LOG_WARNING, "%s", cfg->build_note);
+	if (!cfg->has_admin_group)
+		syslog(LOG_INFO, "only root may change the tree (no group= option)");
+	sd_notify_state("READY=1");
+	int ret = run_loop(se, opts->singlethread) < 0 ? 1 : 0;
+	sd_notify_state("STOPPING=1");
+	daemon_stop(core);
+	/* no thread may call into libfuse once the session is destroyed */
+	wazofs_ops_stop_threads();
+	syslog(LOG_INFO, "unmounted %s", opts->mountpoint);
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
 	argc = drop_source_word(argc, argv);
@@ -226,48 +313,17 @@ int main(int argc, char *argv[])
 	struct cli cli = { 0 };
 	struct wazofs_config cfg;
 	struct daemon *core = NULL;
-	struct fuse *fuse = NULL;
+	struct fuse_session *se = NULL;
 	struct error err = ERROR_INIT;
 	int ret = 1;
 
-	/* one malloc arena for all threads: the FUSE and worker threads allocate little and
-	 * seldom at once, and each extra arena kept ~80 KiB resident (P4, README) */
-	mallopt(M_ARENA_MAX, 1);
-	/* whatever umask started it: what the daemon and its children (rules, git, dpkg)
-	 * make without an explicit mode is made as under a stock Debian service (systemd's
-	 * UMask=0022), so a package's modes never depend on how wazofs was started */
-	umask(022);
-	/* every open of a package view holds a descriptor: as many as the system lets us
-	 * (the unit raises the hard limit too) */
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
+	process_setup();
 	config_defaults(&cfg);
-	if (fuse_opt_parse(&args, &cli, opt_spec, opt_proc) < 0)
-		goto out_args;
-	if (cli.help) {
-		usage(argv[0]);
-		fuse_lib_help(&args);
-		ret = 0;
-		goto out_args;
-	}
-	if (cli.version) {
-		printf("wazofs %s (libfuse %s)\n", WAZOFS_VERSION, fuse_pkgversion());
-		ret = 0;
-		goto out_args;
-	}
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		goto out_args;
-	if (!opts.mountpoint) {
-		fprintf(stderr, "wazofs: no mountpoint given (see %s --help)\n", argv[0]);
+	int parsed = read_options(&args, &cli, &opts, &cfg, argv[0]);
+	if (parsed) {
+		ret = parsed > 0 ? 0 : 1;
 		goto out_opts;
 	}
-	if (apply_settings(&cfg, &cli) || check_mountpoint(opts.mountpoint, &cfg))
-		goto out_opts;
-	if (opts.debug)
-		fuse_opt_add_arg(&args, "-odebug");
 	/* no access times: a readdir would otherwise drop the directory's cached attributes */
 	fuse_opt_add_arg(&args, "-onoatime");
 
@@ -280,50 +336,29 @@ int main(int argc, char *argv[])
 			err.msg.buf ? err.msg.buf : "cannot set up the state dir");
 		goto out_opts;
 	}
-	fuse = fuse_new(&args, &wazofs_ops, sizeof(wazofs_ops), core);
-	if (!fuse)
-		goto out_core; /* fuse_new printed the bad option */
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
-		goto out_fuse;
-	if (fuse_mount(fuse, opts.mountpoint) != 0)
+	se = fuse_session_new(&args, &wazofs_ops, sizeof(wazofs_ops), core);
+	if (!se)
+		goto out_core; /* fuse_session_new printed the bad option */
+	wazofs_ops_session(se);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
-	fcntl(fuse_session_fd(fuse_get_session(fuse)), F_SETFD, FD_CLOEXEC);
+	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
-	/* threads after the fork of fuse_daemonize, or they would stay in the parent */
-	if (daemon_start(core) != 0) {
-		syslog(LOG_ERR, "cannot start the worker threads");
-		goto out_unmount;
-	}
-	syslog(LOG_INFO, "mounted on %s (root %s, state %s, wazo %s)", opts.mountpoint, cfg.root,
-	       cfg.state, cfg.wazo_version[0] ? cfg.wazo_version : "unknown");
-	if (cfg.build_note[0])
-		syslog(LOG_WARNING, "%s", cfg.build_note);
-	if (!cfg.has_admin_group)
-		syslog(LOG_INFO, "only root may change the tree (no group= option)");
-	sd_notify_state("READY=1");
-	ret = opts.singlethread
-		  ? fuse_loop(fuse)
-		  : session_loop_run(fuse_get_session(fuse), FUSE_THREADS_MAX, FUSE_THREADS_IDLE);
-	ret = ret < 0 ? 1 : 0;
-	sd_notify_state("STOPPING=1");
-	daemon_stop(core);
-	/* no thread may call into libfuse once fuse_destroy begins (ThreadSanitizer saw the
-	 * cache thread lock what fuse_destroy was destroying) */
-	wazofs_ops_stop_threads();
-	syslog(LOG_INFO, "unmounted %s", opts.mountpoint);
+	ret = serve(se, core, &cfg, &opts);
 out_unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out_signals:
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-out_fuse:
-	fuse_destroy(fuse);
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
 out_core:
 	daemon_free(core);
 	closelog();
 out_opts:
 	free(opts.mountpoint);
-out_args:
 	fuse_opt_free_args(&args);
 	free(cli.config);
 	name_list_free(&cli.kv);

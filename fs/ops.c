@@ -1,23 +1,29 @@
-/* ops: FUSE operations: each routes its path (router), decides who may do it, and hands
- * incoming/ to incoming.c (the pass-through to the drop zone); everything else is a
- * read-only view of core state. A view's text is snapshotted at open; the kernel
- * keeps it (page cache) when the core tells every change of it (kernel_cache drops it
- * then), else every read comes here (direct_io).
+/* ops: the low-level FUSE operations of wazofs. A request names nodes by number
+ * (nodes.h); a node of the rendered tree is routed by its mount path (router) to one
+ * core call, a node of a copy in incoming/ is acted on through its descriptors
+ * (incoming.c). No operation waits: a read of MOUNT/events with nothing new is parked
+ * (events.c), an `rm -r` of a plugin is answered by the remover thread when dpkg is
+ * done (daemon_remove_async); every other answer comes from memory or one system call.
  *
- * Who may do what is decided here, from the caller (fuse_get_context), whatever the
- * mount options: root and members of -o group change the tree and read logs and copies;
- * anyone else reads the rest and gets EACCES for the others. */
+ * A view's text is snapshotted at open; the kernel keeps it (page cache) when the core
+ * tells every change of it (kernel_cache drops it then), else every read comes here
+ * (direct_io).
+ *
+ * Who may do what is decided here, from the caller (fuse_req_ctx), whatever the mount
+ * options: root and members of -o group change the tree and read logs, packages and
+ * copies; anyone else reads the rest and gets EACCES for the others, and EAGAIN when
+ * the caller's groups cannot be read (never a silent "not an admin"). */
 #include "ops.h"
 #include "base/strbuf.h"
 #include "daemon/daemon.h"
+#include "events.h"
 #include "incoming.h"
 #include "kernel_cache.h"
-#include "poll_waiters.h"
+#include "nodes.h"
 #include "router.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -30,22 +36,87 @@
 #include <time.h>
 #include <unistd.h>
 
+static struct daemon *core;
+static struct fuse_session *session;
+static double cache_timeout; /* names and attributes the kernel keeps, in seconds */
+
 /* Guards the buffer of rendered views, which a read from offset 0 replaces. */
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* One entry of a directory listing taken at opendir. */
+struct dent {
+	char *name;
+	uint64_t ino;
+	unsigned char type; /* DT_* */
+};
+
+/* A package's descriptor, shared by every open of it (a stranger's thousand opens of a
+ * .deb hold one descriptor of the daemon's, not a thousand). */
+struct shared_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	unsigned refs;
+	struct shared_fd *next;
+};
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_fd *shared;
+
+/* fd's shared descriptor (fd is closed when one of its file is open already): NULL when
+ * out of memory or fd cannot be looked at (fd is then the caller's still). */
+static struct shared_fd *share_fd(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	pthread_mutex_lock(&shared_lock);
+	struct shared_fd *s = shared;
+	while (s && (s->dev != st.st_dev || s->ino != st.st_ino))
+		s = s->next;
+	if (s) {
+		close(fd);
+	} else if ((s = calloc(1, sizeof(*s)))) {
+		*s = (struct shared_fd){
+			.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .next = shared
+		};
+		shared = s;
+	}
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&shared_lock);
+	return s;
+}
+
+static void unshare_fd(struct shared_fd *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&shared_lock);
+	if (--s->refs == 0) {
+		struct shared_fd **pp = &shared;
+		while (*pp != s)
+			pp = &(*pp)->next;
+		*pp = s->next;
+		close(s->fd);
+		free(s);
+	}
+	pthread_mutex_unlock(&shared_lock);
+}
+
 struct handle {
-	int fd;	   /* incoming/ file, or a view backed by a file */
-	char *buf; /* a view held in memory */
+	struct shared_fd *pkg; /* a view backed by a file: its shared descriptor (fd is -1) */
+	int fd;		       /* a copy's file */
+	char *buf;	       /* a view held in memory */
 	size_t len;
+	int copy;    /* fd is a copy's file, opened through the mount */
 	int tracked; /* counted as an open file of entry */
 	char entry[NAME_MAX + 1];
-	char *view_path;	/* a rendered view: rendered again when read from offset 0 */
-	int served;		/* a read was answered (the first one uses the view of open) */
-	int cached;		/* the kernel keeps the text: reads seldom reach us */
-	int events;		/* MOUNT/events: lines after seq, read as they come */
-	unsigned long long seq; /* the last event this reader has */
-	struct strbuf pending;	/* events read but not yet returned */
-	size_t pending_off;
+	char *view_path; /* a rendered view: rendered again when read from offset 0 */
+	int served;	 /* a read was answered (the first one uses the view of open) */
+	int cached;	 /* the kernel keeps the text: reads seldom reach us */
+	struct events_reader *events;
+	struct dent *dents; /* a directory: its listing */
+	size_t n_dents;
 	struct handle *prev, *next; /* every open handle, freed at exit if still open */
 	int charged;		    /* counted against uid's bounds (a caller not an admin) */
 	uid_t uid;
@@ -56,19 +127,19 @@ struct handle {
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct handle *handles;
 
-/* What one user who is neither root nor an admin may hold open at once: opens, text of
- * rendered views held in memory, readers of MOUNT/events (each holds a FUSE thread while
- * it waits). Past them an open fails with EMFILE, so a stranger's opens change neither
- * what admins can do nor the daemon's memory by more than USER_TEXT_MAX a user. */
+/* What one user who is neither root nor an admin may hold open at once: opens and the
+ * text of rendered views held in memory. Past them an open fails with EMFILE, so a
+ * stranger's opens change neither what admins can do nor the daemon's memory by more
+ * than USER_TEXT_MAX and USER_OPEN_MAX handles a user. A reader of MOUNT/events holds
+ * no thread (its read is parked), so it is one open as any other. */
 enum {
-	USER_OPEN_MAX = 256,
+	USER_OPEN_MAX = 1024,
 	USER_TEXT_MAX = 4 << 20,
-	USER_EVENTS_MAX = 8,
 	QUOTA_USERS = 256, /* users counted at once; one more is refused */
 };
 static struct quota {
 	uid_t uid;
-	unsigned opens, events;
+	unsigned opens;
 	size_t text;
 } quotas[QUOTA_USERS];
 static size_t n_quotas;
@@ -92,7 +163,6 @@ static void uncharge(struct handle *h)
 	if (!q)
 		return;
 	q->opens--;
-	q->events -= h->events ? 1 : 0;
 	q->text -= h->text;
 	if (!q->opens)
 		*q = quotas[--n_quotas];
@@ -104,6 +174,7 @@ static struct handle *handle_new(void)
 	struct handle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	h->fd = -1;
 	pthread_mutex_lock(&handles_lock);
 	h->next = handles;
 	if (handles)
@@ -129,60 +200,72 @@ static void handle_free(struct handle *h, int tell)
 	pthread_mutex_unlock(&handles_lock);
 	free(h->buf);
 	free(h->view_path);
-	strbuf_release(&h->pending);
+	events_close(h->events);
+	for (size_t i = 0; i < h->n_dents; i++)
+		free(h->dents[i].name);
+	free(h->dents);
 	if (h->fd >= 0)
 		close(h->fd);
+	unshare_fd(h->pkg);
 	if (h->tracked && tell)
 		incoming_closed(h->entry);
 	free(h);
 }
 
-static struct daemon *core(void)
+static struct handle *handle_of(const struct fuse_file_info *fi)
 {
-	return fuse_get_context()->private_data;
+	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 }
 
-/* The caller is in group gid (primary or supplementary). */
-static int caller_in_group(gid_t gid)
+/* ---- who asks ---- */
+
+/* The caller is in group gid (primary or supplementary): 1, 0, or -EAGAIN when its
+ * groups cannot be read (a process gone, /proc not readable). */
+static int caller_in_group(fuse_req_t req, gid_t gid)
 {
-	const struct fuse_context *c = fuse_get_context();
-	if (c->gid == gid)
+	if (fuse_req_ctx(req)->gid == gid)
 		return 1;
 	gid_t groups[1024];
-	int n = fuse_getgroups(1024, groups);
+	int n = fuse_req_getgroups(req, 1024, groups);
+	if (n < 0)
+		return -EAGAIN;
 	for (int i = 0; i < n && i < 1024; i++)
 		if (groups[i] == gid)
 			return 1;
 	return 0;
 }
 
-/* Root, or a member of the admin group (primary or supplementary). */
-static int caller_is_admin(void)
+/* Root, or a member of the admin group: 1, 0, or -EAGAIN. */
+static int caller_is_admin(fuse_req_t req)
 {
-	const struct fuse_context *c = fuse_get_context();
+	const struct fuse_ctx *c = fuse_req_ctx(req);
 	daemon_set_caller(c->uid); /* who asked, for the history */
 	if (c->uid == 0)
 		return 1;
-	const struct wazofs_config *cfg = daemon_config(core());
-	return cfg->has_admin_group && caller_in_group(cfg->admin_gid);
+	const struct wazofs_config *cfg = daemon_config(core);
+	return cfg->has_admin_group ? caller_in_group(req, cfg->admin_gid) : 0;
 }
 
-/* Counts h, a new handle holding text bytes (and reading events), against its caller
- * when that is not an admin: 0, or -EMFILE past the caller's bounds. */
-static int charge(struct handle *h, size_t text, int events)
+/* 0 for an admin, else -EACCES (or -EAGAIN). */
+static int need_admin(fuse_req_t req)
 {
-	if (caller_is_admin())
-		return 0;
-	uid_t uid = fuse_get_context()->uid;
+	int admin = caller_is_admin(req);
+	return admin < 0 ? admin : admin ? 0 : -EACCES;
+}
+
+/* Counts h, a new handle holding text bytes, against its caller when that is not an
+ * admin: 0, or -EMFILE past the caller's bounds. */
+static int charge(fuse_req_t req, struct handle *h, size_t text)
+{
+	int admin = caller_is_admin(req);
+	if (admin)
+		return admin < 0 ? admin : 0;
+	uid_t uid = fuse_req_ctx(req)->uid;
 	pthread_mutex_lock(&handles_lock);
 	struct quota *q = quota_of(uid, 1);
-	int rc = !q || q->opens >= USER_OPEN_MAX || text > USER_TEXT_MAX - q->text ||
-			 (events && q->events >= USER_EVENTS_MAX)
-		     ? -EMFILE
-		     : 0;
+	int rc = !q || q->opens >= USER_OPEN_MAX || text > USER_TEXT_MAX - q->text ? -EMFILE : 0;
 	if (!rc) {
 		q->opens++;
-		q->events += events ? 1 : 0;
 		q->text += text;
 		h->charged = 1;
 		h->uid = uid;
@@ -194,6 +277,18 @@ static int charge(struct handle *h, size_t text, int events)
 	return rc;
 }
 
+/* A caller already at its bound of opens is refused before anything is rendered. */
+static int at_open_bound(fuse_req_t req)
+{
+	if (caller_is_admin(req))
+		return 0;
+	pthread_mutex_lock(&handles_lock);
+	const struct quota *q = quota_of(fuse_req_ctx(req)->uid, 0);
+	int full = q && q->opens >= USER_OPEN_MAX;
+	pthread_mutex_unlock(&handles_lock);
+	return full;
+}
+
 /* A package (a plugin's .deb, versions/, repo/pool/) may hold files only root may read
  * on the server: root, admins, and for repo/ the members of repo_group read it. */
 static int is_package_path(const struct route *r)
@@ -203,25 +298,26 @@ static int is_package_path(const struct route *r)
 	       (n > 4 && strcmp(r->leaf + n - 4, ".deb") == 0);
 }
 
-static int may_read_package(const struct route *r)
+static int may_read_package(fuse_req_t req, const struct route *r)
 {
-	if (caller_is_admin())
-		return 1;
-	const struct wazofs_config *cfg = daemon_config(core());
-	return r->kind == R_REPO && cfg->has_repo_group && caller_in_group(cfg->repo_gid);
+	int admin = caller_is_admin(req);
+	if (admin)
+		return admin;
+	const struct wazofs_config *cfg = daemon_config(core);
+	return r->kind == R_REPO && cfg->has_repo_group ? caller_in_group(req, cfg->repo_gid) : 0;
 }
 
 /* The group shown on what admins may change or read: the admin group, else root's. */
 static gid_t admin_gid(void)
 {
-	const struct wazofs_config *cfg = daemon_config(core());
+	const struct wazofs_config *cfg = daemon_config(core);
 	return cfg->has_admin_group ? cfg->admin_gid : 0;
 }
 
 /* Mode of a directory admins change (mkdir, rmdir, copies). */
 static mode_t changeable_dir_mode(void)
 {
-	return daemon_config(core())->has_admin_group ? 0775 : 0755;
+	return daemon_config(core)->has_admin_group ? 0775 : 0755;
 }
 
 /* Logs and copies may hold secrets: readable by admins only. */
@@ -231,43 +327,53 @@ static int is_private_leaf(const char *name)
 	return strcmp(name, "log") == 0 || (n > 4 && strcmp(name + n - 4, ".log") == 0);
 }
 
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+static struct incoming_caller copier(fuse_req_t req)
 {
-	(void)conn;
-	/* the kernel keeps names and attributes until the core says they changed
-	 * (kernel_cache); a missing name is always asked again (a copy may appear) */
-	struct daemon *p = core();
-	int cached = kernel_cache_start(fuse_get_context()->fuse, p) == 0;
-	if (!cached)
-		syslog(LOG_WARNING, "no cache thread: the kernel caches nothing");
-	cfg->entry_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
-	cfg->attr_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
-	cfg->negative_timeout = 0;
-	cfg->hard_remove = 1;
-	cfg->use_ino = 0;
-	if (poll_waiters_start(p))
-		syslog(LOG_WARNING, "poll() on status files will not wake: no notifier thread");
-	if (incoming_start(daemon_incoming_dir(p)))
-		syslog(LOG_ERR, "cannot open %s: incoming/ will fail", daemon_incoming_dir(p));
-	return p;
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	return (struct incoming_caller){ .uid = c->uid, .group = admin_gid(), .pid = c->pid };
 }
 
-void wazofs_ops_stop_threads(void)
+/* ---- nodes, paths and routes ---- */
+
+/* A node's mount path and route (r->rel points into path, PATH_MAX bytes). */
+static int node_route(struct node *n, char *path, struct route *r)
 {
-	kernel_cache_stop();
-	poll_waiters_stop();
-	incoming_stop();
+	int rc = nodes_path(n, path, PATH_MAX);
+	return rc ? rc : route_parse(path, r);
 }
 
-/* Called from within fuse_destroy, after it destroyed its own locks: main.c has
- * stopped the threads by then (wazofs_ops_stop_threads); this covers the other exits. */
-static void op_destroy(void *private_data)
+/* parent's name: its mount path and route. */
+static int child_route(struct node *parent, const char *name, char *path, struct route *r)
 {
-	(void)private_data;
-	wazofs_ops_stop_threads();
-	while (handles) /* files still open when the session ended */
-		handle_free(handles, 0);
+	int rc = nodes_path(parent, path, PATH_MAX);
+	if (rc)
+		return rc;
+	size_t n = strlen(path);
+	if (snprintf(path + n, PATH_MAX - n, "%s%s", n > 1 ? "/" : "", name) >= (int)(PATH_MAX - n))
+		return -ENAMETOOLONG;
+	return route_parse(path, r);
 }
+
+/* The descriptor names in parent are looked up in: a copy's directory, or incoming/
+ * itself; -ENOENT for a parent that holds no copy. */
+static int parent_fd(struct node *parent)
+{
+	if (parent->fd >= 0)
+		return parent->fd;
+	char path[PATH_MAX];
+	struct route r;
+	return node_route(parent, path, &r) == 0 && r.kind == R_INCOMING_DIR ? incoming_dir_fd()
+									     : -ENOENT;
+}
+
+/* A copy's node below the top of its copy (its parent is a copy's directory): what it
+ * holds is for admins only. */
+static int below_copy_top(const struct node *n)
+{
+	return n->parent && n->parent->fd >= 0;
+}
+
+/* ---- attributes ---- */
 
 /* A directory of the tree, last changed at mtime. */
 static void dir_stat(struct stat *st, mode_t mode, struct timespec mtime)
@@ -301,15 +407,7 @@ static struct told_size {
 	off_t size;
 } told[TOLD_SLOTS];
 
-static uint64_t path_hash(const char *path)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
-		h = (h ^ *c) * 1099511628211ULL;
-	return h ? h : 1; /* 0 is an empty slot */
-}
-
-/* Under view_lock: the slot of hash h (open addressing over a few probes; when all are
+/* Under view_lock: the slot of h (open addressing over a few probes; when all are
  * taken by other paths, the first is reused). */
 static struct told_size *told_slot(uint64_t h)
 {
@@ -323,7 +421,7 @@ static struct told_size *told_slot(uint64_t h)
 
 static void tell_size(const char *path, off_t size)
 {
-	uint64_t h = path_hash(path);
+	uint64_t h = nodes_view_ino(path);
 	pthread_mutex_lock(&view_lock);
 	*told_slot(h) = (struct told_size){ h, size };
 	pthread_mutex_unlock(&view_lock);
@@ -331,7 +429,7 @@ static void tell_size(const char *path, off_t size)
 
 static int size_was_told(const char *path, off_t size)
 {
-	uint64_t h = path_hash(path);
+	uint64_t h = nodes_view_ino(path);
 	pthread_mutex_lock(&view_lock);
 	const struct told_size *t = told_slot(h);
 	int same = t->hash == h && t->size == size;
@@ -361,236 +459,407 @@ static int stat_view(const char *path, struct view *v, struct stat *st, int priv
 	return rc;
 }
 
-/* The backing fd of an open incoming/ file (fi may be NULL), or -ESTALE. libfuse gives
- * no path (NULL) for a request on an open file whose name is gone (it was unlinked
- * through the mount, or its directory removed): then only this fd is left, and
- * -ESTALE is libfuse's own answer for such a file without one. */
-static int backing_fd(const struct fuse_file_info *fi)
+static int market_attr(const char *path, const struct route *r, struct stat *st)
 {
-	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
-	return h && h->fd >= 0 && !h->buf ? h->fd : -ESTALE;
-}
-
-/* incoming/ENTRY...: the open file's own attributes (fd >= 0), else the copy's; a
- * top-level name that is no copy may be a job's ENTRY.status or ENTRY.log. */
-static int getattr_incoming(const char *path, const struct route *r, struct stat *st, int fd)
-{
-	/* what a copy holds is private: anyone may see its top-level name, only admins
-	 * what is below it (names, sizes, modes, owners) */
-	if (!r->top_level && !caller_is_admin())
-		return -EACCES;
-	if (fd >= 0)
-		return fstat(fd, st) < 0 ? -errno : 0;
-	int rc = incoming_stat(r, st);
-	if (rc != -ENOENT || !r->top_level)
-		return rc;
 	struct view v;
-	rc = daemon_incoming_view_open(core(), r->entry, &v);
-	if (rc)
-		return rc;
-	return stat_view(path, &v, st, is_private_leaf(r->entry));
-}
-
-static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-	if (!path) {
-		int fd = backing_fd(fi);
-		return fd < 0 ? fd : fstat(fd, st) < 0 ? -errno : 0;
-	}
-	struct route r;
-	int rc = route_parse(path, &r);
-	if (rc)
-		return rc;
-	memset(st, 0, sizeof(*st));
 	struct name_list l = { 0 };
+	if (r->depth == 3) {
+		if (strcmp(r->leaf, "info") || daemon_market_info(core, r->ns, r->name, &v))
+			return -ENOENT;
+		return stat_view(path, &v, st, 0);
+	}
+	int rc = daemon_market_list(core, r->depth ? r->ns : NULL, &l);
+	if (!rc && r->depth == 2 && !name_list_has(&l, r->name))
+		rc = -ENOENT;
+	name_list_free(&l);
+	if (!rc)
+		dir_stat(st, 0555, daemon_market_mtime(core));
+	return rc;
+}
+
+static int repo_attr(const char *path, const struct route *r, struct stat *st)
+{
 	struct view v;
-	switch (r.kind) {
-	case R_ROOT: dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core())); return 0;
-	case R_MARKET:
-		if (r.depth == 3) {
-			if (strcmp(r.leaf, "info") || daemon_market_info(core(), r.ns, r.name, &v))
-				return -ENOENT;
-			return stat_view(path, &v, st, 0);
-		}
-		rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l);
-		if (!rc && r.depth == 2 && !name_list_has(&l, r.name))
-			rc = -ENOENT;
-		name_list_free(&l);
-		if (!rc)
-			dir_stat(st, 0555, daemon_market_mtime(core()));
-		return rc;
+	int rc = daemon_repo_open(core, r->rel, &v);
+	if (rc == -EISDIR)
+		dir_stat(st, 0555, daemon_repo_mtime(core));
+	if (rc)
+		return rc == -EISDIR ? 0 : rc;
+	int pool = is_package_path(r);
+	rc = stat_view(path, &v, st, pool);
+	const struct wazofs_config *cfg = daemon_config(core);
+	if (pool && cfg->has_repo_group) /* the group that reads them (a web server's) */
+		st->st_gid = cfg->repo_gid;
+	return rc;
+}
+
+/* A plugin's directory or its versions/ (mode), last changed when the plugin did. */
+static int plugin_dir_attr(const struct route *r, mode_t mode, struct stat *st)
+{
+	struct timespec mtime;
+	int rc = daemon_plugin_mtime(core, r->ns, r->name, &mtime);
+	if (!rc)
+		dir_stat(st, mode, mtime);
+	return rc;
+}
+
+/* The attributes of a node of the rendered tree at path (a copy's are its own). */
+static int view_attr(const char *path, const struct route *r, struct stat *st)
+{
+	struct view v;
+	struct name_list l = { 0 };
+	int rc;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = nodes_view_ino(path);
+	switch (r->kind) {
+	case R_ROOT: dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core)); return 0;
+	case R_MARKET: return market_attr(path, r, st);
 	case R_INCOMING_DIR: {
 		struct stat bst; /* the drop zone's own mtime */
-		rc = incoming_stat(&r, &bst);
-		if (rc)
-			return rc;
-		dir_stat(st, changeable_dir_mode(), bst.st_mtim);
-		return 0;
+		rc = incoming_fstat(incoming_dir_fd(), &bst);
+		if (!rc)
+			dir_stat(st, changeable_dir_mode(), bst.st_mtim);
+		return rc;
 	}
 	case R_OVERVIEW:
-		rc = daemon_overview_open(core(), &v);
-		if (rc)
-			return rc;
-		return stat_view(path, &v, st, 0);
 	case R_HISTORY:
-		rc = daemon_history_open(core(), &v);
-		if (rc)
-			return rc;
-		return stat_view(path, &v, st, 0);
+		rc = r->kind == R_OVERVIEW ? daemon_overview_open(core, &v)
+					   : daemon_history_open(core, &v);
+		return rc ? rc : stat_view(path, &v, st, 0);
 	case R_EVENTS: {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		file_stat(st, 0, 0, now);
 		return 0;
 	}
-	case R_INCOMING: return getattr_incoming(path, &r, st, backing_fd(fi));
+	case R_INCOMING: /* a job's ENTRY.status or ENTRY.log */
+		rc = r->top_level ? daemon_incoming_view_open(core, r->entry, &v) : -ENOENT;
+		return rc ? rc : stat_view(path, &v, st, is_private_leaf(r->entry));
 	case R_NAMESPACE:
-		rc = daemon_list_plugins(core(), r.ns, &l);
+		rc = daemon_list_plugins(core, r->ns, &l);
 		name_list_free(&l);
 		if (!rc)
-			dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core()));
+			dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core));
 		return rc;
-	case R_PLUGIN: {
-		struct timespec mtime;
-		rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime);
-		if (rc)
-			return rc;
-		dir_stat(st, changeable_dir_mode(), mtime);
-		return 0;
-	}
+	case R_PLUGIN: return plugin_dir_attr(r, changeable_dir_mode(), st);
+	case R_VERSIONS: return plugin_dir_attr(r, 0555, st);
 	case R_LEAF:
-		rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
-		if (rc)
-			return rc;
-		return stat_view(path, &v, st, is_private_leaf(r.leaf) || is_package_path(&r));
-	case R_VERSIONS: {
-		struct timespec mtime;
-		rc = daemon_plugin_mtime(core(), r.ns, r.name, &mtime);
-		if (rc)
-			return rc;
-		dir_stat(st, 0555, mtime);
-		return 0;
-	}
+		rc = daemon_view_open(core, r->ns, r->name, r->leaf, &v);
+		return rc ? rc
+			  : stat_view(path, &v, st, is_private_leaf(r->leaf) || is_package_path(r));
 	case R_VERSION:
-		rc = daemon_version_open(core(), r.ns, r.name, r.file, &v);
-		if (rc)
-			return rc;
-		return stat_view(path, &v, st, 1);
-	case R_REPO: {
-		rc = daemon_repo_open(core(), r.rel, &v);
-		if (rc == -EISDIR)
-			dir_stat(st, 0555, daemon_repo_mtime(core()));
-		if (rc)
-			return rc == -EISDIR ? 0 : rc;
-		int pool = is_package_path(&r);
-		rc = stat_view(path, &v, st, pool);
-		const struct wazofs_config *cfg = daemon_config(core());
-		if (pool && cfg->has_repo_group) /* the group that reads them (a web server's) */
-			st->st_gid = cfg->repo_gid;
-		return rc;
-	}
+		rc = daemon_version_open(core, r->ns, r->name, r->file, &v);
+		return rc ? rc : stat_view(path, &v, st, 1);
+	case R_REPO: return repo_attr(path, r, st);
 	default: return -ENOENT;
 	}
 }
 
-static int fill_list(void *buf, fuse_fill_dir_t filler, struct name_list *l)
+/* Whether a path of the rendered tree is there now (kernel_cache drops a name gone).
+ * The files of the top are always there: they are not opened to say so (state/history
+ * is read through a descriptor, and an open of it has effects when it is a FIFO). */
+static int view_exists(const char *path)
 {
-	for (size_t i = 0; i < l->n; i++)
-		filler(buf, l->v[i], NULL, 0, 0);
-	name_list_free(l);
+	struct route r;
+	struct stat st;
+	if (route_parse(path, &r))
+		return 0;
+	switch (r.kind) {
+	case R_ROOT:
+	case R_INCOMING_DIR:
+	case R_OVERVIEW:
+	case R_EVENTS:
+	case R_HISTORY: return 1;
+	default: return view_attr(path, &r, &st) == 0;
+	}
+}
+
+/* A copy's node: its own attributes (admins only below the top of a copy). */
+static int copy_attr(fuse_req_t req, struct node *n, struct stat *st)
+{
+	int rc = below_copy_top(n) ? need_admin(req) : 0;
+	return rc ? rc : incoming_fstat(n->fd, st);
+}
+
+static void reply_attr(fuse_req_t req, int rc, const struct stat *st)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, st, cache_timeout);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct node *n = nodes_get(ino);
+	char path[PATH_MAX];
+	struct route r;
+	struct stat st;
+	int rc = !n ? -ESTALE : n->fd >= 0 ? copy_attr(req, n, &st) : node_route(n, path, &r);
+	if (!rc && n->fd < 0)
+		rc = view_attr(path, &r, &st);
+	reply_attr(req, rc, &st);
+}
+
+/* ---- lookups ---- */
+
+/* name in parent, a copy's object: its node and attributes in e; -ENOENT when there is
+ * none. The kernel keeps no name of incoming/ (entry timeout 0): each is looked up
+ * again, so a name removed behind it (a job's end, rm of ENTRY.status) is gone at once. */
+static int lookup_copy(fuse_req_t req, struct node *parent, const char *name, const struct route *r,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e)); /* a generation other than 0 would make the node stale */
+	int rc = r->top_level ? 0 : need_admin(req);
+	int pfd = rc ? rc : parent_fd(parent);
+	if (pfd < 0)
+		return pfd;
+	int fd;
+	rc = incoming_lookup(pfd, name, &e->attr, &fd);
+	if (rc)
+		return rc;
+	struct node *n = nodes_lookup_copy(parent, name, e->attr.st_ino, fd);
+	if (!n)
+		return -ENOMEM;
+	e->ino = n->ino;
+	e->attr_timeout = cache_timeout;
+	e->entry_timeout = 0;
 	return 0;
 }
 
-/* incoming/ (with the jobs' ENTRY.status and ENTRY.log) or a directory of a copy. */
-static int readdir_incoming(const struct route *r, void *buf, fuse_fill_dir_t filler)
+static int lookup_view(struct node *parent, const char *name, const char *path,
+		       const struct route *r, struct fuse_entry_param *e)
 {
-	if (r->kind == R_INCOMING && !caller_is_admin())
-		return -EACCES;
-	DIR *d = incoming_opendir(r);
+	memset(e, 0, sizeof(*e));
+	int rc = view_attr(path, r, &e->attr);
+	if (rc)
+		return rc;
+	struct node *n = nodes_lookup_view(parent, name);
+	if (!n)
+		return -ENOMEM;
+	e->ino = n->ino;
+	e->attr_timeout = cache_timeout;
+	e->entry_timeout = r->kind == R_INCOMING ? 0 : cache_timeout;
+	return 0;
+}
+
+/* name in parent, whichever kind: a copy's object first, then a view of that name. */
+static int lookup_any(fuse_req_t req, struct node *parent, const char *name,
+		      struct fuse_entry_param *e)
+{
+	char path[PATH_MAX];
+	struct route r;
+	memset(e, 0, sizeof(*e));
+	int rc = child_route(parent, name, path, &r);
+	if (rc)
+		return rc;
+	if (r.kind == R_INCOMING) {
+		rc = lookup_copy(req, parent, name, &r, e);
+		if (rc != -ENOENT || !r.top_level || parent->fd >= 0)
+			return rc;
+	}
+	return lookup_view(parent, name, path, &r, e);
+}
+
+/* Replies with e (a lookup counted in the node), or the error; a reply the kernel never
+ * got gives the lookup back. */
+static void reply_entry(fuse_req_t req, int rc, const struct fuse_entry_param *e)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_entry(req, e) == -ENOENT)
+		nodes_forget(e->ino, 1);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node *pn = nodes_get(parent);
+	struct fuse_entry_param e;
+	reply_entry(req, pn ? lookup_any(req, pn, name, &e) : -ESTALE, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	nodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		nodes_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* ---- directories ---- */
+
+static int dents_add(struct handle *h, size_t *cap, const char *name, uint64_t ino,
+		     unsigned char type)
+{
+	if (h->n_dents == *cap) {
+		size_t c = *cap ? *cap * 2 : 32;
+		struct dent *g = realloc(h->dents, c * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		h->dents = g;
+		*cap = c;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	h->dents[h->n_dents++] = (struct dent){ copy, ino, type };
+	return 0;
+}
+
+/* The names of l under the directory at path, as views (l is freed). */
+static int dents_views(struct handle *h, size_t *cap, const char *path, struct name_list *l)
+{
+	int rc = 0;
+	char child[PATH_MAX];
+	for (size_t i = 0; !rc && i < l->n; i++) {
+		snprintf(child, sizeof(child), "%s%s%s", path, path[1] ? "/" : "", l->v[i]);
+		rc = dents_add(h, cap, l->v[i], nodes_view_ino(child), DT_UNKNOWN);
+	}
+	name_list_free(l);
+	return rc;
+}
+
+/* What a copy's directory holds (fd), as the backing directory has it. */
+static int dents_copy(struct handle *h, size_t *cap, int fd)
+{
+	DIR *d = incoming_opendir(fd);
 	if (!d)
 		return -errno;
 	struct dirent *de;
-	while ((de = readdir(d)))
+	int rc = 0;
+	while (!rc && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			filler(buf, de->d_name, NULL, 0, 0);
+			rc = dents_add(h, cap, de->d_name, de->d_ino, de->d_type);
 	closedir(d);
-	if (r->kind == R_INCOMING_DIR) {
-		struct name_list l = { 0 };
-		daemon_incoming_virtual(core(), &l);
-		fill_list(buf, filler, &l);
-	}
+	return rc;
+}
+
+static int list_root(struct name_list *l)
+{
+	struct name_list ns = { 0 };
+	name_list_add(l, "incoming");
+	if (daemon_market_list(core, NULL, &ns) == 0)
+		name_list_add(l, "market");
+	name_list_free(&ns);
+	for (const char *const *f =
+		 (const char *const[]){ "status", "events", "history", "repo", NULL };
+	     *f; f++)
+		name_list_add(l, *f);
+	daemon_list_namespaces(core, &ns);
+	for (const char *const *name = route_reserved; *name; name++)
+		name_list_remove(&ns, *name); /* a namespace so named is hidden */
+	for (size_t i = 0; i < ns.n; i++)
+		name_list_add(l, ns.v[i]);
+	name_list_free(&ns);
 	return 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+static int list_market(const struct route *r, struct name_list *l)
 {
-	(void)off;
-	(void)fi;
-	(void)flags;
-	if (!path) /* a directory removed while open */
-		return -ENOENT;
-	struct route r;
-	int rc = route_parse(path, &r);
-	if (rc)
+	if (r->depth == 3)
+		return -ENOTDIR;
+	int rc = daemon_market_list(core, r->depth ? r->ns : NULL, l);
+	if (rc || r->depth != 2)
 		return rc;
-	struct name_list l = { 0 };
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	switch (r.kind) {
-	case R_ROOT:
-		filler(buf, "incoming", NULL, 0, 0);
-		if (daemon_market_list(core(), NULL, &l) == 0)
-			filler(buf, "market", NULL, 0, 0);
-		name_list_free(&l);
-		filler(buf, "status", NULL, 0, 0);
-		filler(buf, "events", NULL, 0, 0);
-		filler(buf, "history", NULL, 0, 0);
-		filler(buf, "repo", NULL, 0, 0);
-		daemon_list_namespaces(core(), &l);
-		for (const char *const *name = route_reserved; *name; name++)
-			name_list_remove(&l, *name); /* a namespace so named is hidden */
-		return fill_list(buf, filler, &l);
-	case R_MARKET:
-		if (r.depth == 3)
-			return -ENOTDIR;
-		rc = daemon_market_list(core(), r.depth ? r.ns : NULL, &l);
-		if (rc)
-			return rc;
-		if (r.depth == 2) {
-			int found = name_list_has(&l, r.name);
-			name_list_free(&l);
-			if (!found)
-				return -ENOENT;
-			filler(buf, "info", NULL, 0, 0);
-			return 0;
-		}
-		return fill_list(buf, filler, &l);
-	case R_INCOMING_DIR:
-	case R_INCOMING: return readdir_incoming(&r, buf, filler);
-	case R_NAMESPACE:
-		rc = daemon_list_plugins(core(), r.ns, &l);
-		if (rc)
-			return rc;
-		return fill_list(buf, filler, &l);
-	case R_PLUGIN:
-		rc = daemon_list_leaves(core(), r.ns, r.name, &l);
-		if (rc)
-			return rc;
-		return fill_list(buf, filler, &l);
-	case R_VERSIONS:
-		rc = daemon_list_versions(core(), r.ns, r.name, &l);
-		if (rc)
-			return rc;
-		return fill_list(buf, filler, &l);
-	case R_REPO:
-		rc = daemon_repo_list(core(), r.rel, &l);
-		if (rc)
-			return rc;
-		return fill_list(buf, filler, &l);
+	int found = name_list_has(l, r->name);
+	name_list_free(l);
+	return found ? name_list_add(l, "info") : -ENOENT;
+}
+
+/* The names of a directory of the rendered tree at path. */
+static int list_view(const struct route *r, struct name_list *l)
+{
+	switch (r->kind) {
+	case R_ROOT: return list_root(l);
+	case R_MARKET: return list_market(r, l);
+	case R_NAMESPACE: return daemon_list_plugins(core, r->ns, l);
+	case R_PLUGIN: return daemon_list_leaves(core, r->ns, r->name, l);
+	case R_VERSIONS: return daemon_list_versions(core, r->ns, r->name, l);
+	case R_REPO: return daemon_repo_list(core, r->rel, l);
 	default: return -ENOTDIR;
 	}
 }
+
+/* The listing of node n into h: "." and "..", then what it holds. */
+static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
+{
+	size_t cap = 0;
+	char path[PATH_MAX];
+	struct route r;
+	struct name_list l = { 0 };
+	int rc = dents_add(h, &cap, ".", n->ino, DT_DIR);
+	if (!rc)
+		rc = dents_add(h, &cap, "..", n->parent ? n->parent->ino : n->ino, DT_DIR);
+	if (!rc && n->fd >= 0) { /* a copy's directory: admins only */
+		rc = need_admin(req);
+		return rc ? rc : dents_copy(h, &cap, n->fd);
+	}
+	if (!rc)
+		rc = node_route(n, path, &r);
+	if (!rc && r.kind == R_INCOMING_DIR) { /* the copies, then the jobs' files */
+		rc = dents_copy(h, &cap, incoming_dir_fd());
+		daemon_incoming_virtual(core, &l);
+		return rc ? rc : dents_views(h, &cap, path, &l);
+	}
+	if (!rc)
+		rc = list_view(&r, &l);
+	return rc ? rc : dents_views(h, &cap, path, &l);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = nodes_get(ino);
+	struct handle *h = n ? handle_new() : NULL;
+	int rc = !n ? -ESTALE : !h ? -ENOMEM : list_dir(req, n, h);
+	if (!rc)
+		rc = charge(req, h, 0);
+	if (rc) {
+		handle_free(h, 0);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(h, 0);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct handle *h = handle_of(fi);
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t pos = 0;
+	for (size_t i = (size_t)off; i < h->n_dents; i++) {
+		struct stat st = { .st_ino = h->dents[i].ino, .st_mode = h->dents[i].type << 12 };
+		size_t need = fuse_add_direntry(req, buf + pos, size - pos, h->dents[i].name, &st,
+						(off_t)(i + 1));
+		if (need > size - pos)
+			break;
+		pos += need;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	handle_free(handle_of(fi), 0);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ---- */
 
 static int is_write(int flags)
 {
@@ -606,38 +875,39 @@ static int render_view(const char *path, struct view *v)
 	if (rc)
 		return rc;
 	switch (r.kind) {
-	case R_LEAF: return daemon_view_open(core(), r.ns, r.name, r.leaf, v);
-	case R_REPO: return daemon_repo_open(core(), r.rel, v);
-	case R_OVERVIEW: return daemon_overview_open(core(), v);
-	case R_INCOMING:
-		return r.top_level ? daemon_incoming_view_open(core(), r.entry, v) : -ENOENT;
+	case R_LEAF: return daemon_view_open(core, r.ns, r.name, r.leaf, v);
+	case R_REPO: return daemon_repo_open(core, r.rel, v);
+	case R_OVERVIEW: return daemon_overview_open(core, v);
+	case R_INCOMING: return r.top_level ? daemon_incoming_view_open(core, r.entry, v) : -ENOENT;
 	case R_MARKET:
 		return r.depth == 3 && strcmp(r.leaf, "info") == 0
-			   ? daemon_market_info(core(), r.ns, r.name, v)
+			   ? daemon_market_info(core, r.ns, r.name, v)
 			   : -ENOENT;
 	default: return -ENOENT;
 	}
 }
 
-static int open_view_at(const char *path, struct fuse_file_info *fi, struct view *v)
+/* A handle of view v (taken) opened at path. */
+static int open_view(fuse_req_t req, const char *path, struct view *v, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_new();
-	if (!h || (v->fd < 0 && !(h->view_path = strdup(path)))) {
-		handle_free(h, 0);
-		view_release(v);
-		return -ENOMEM;
-	}
-	int rc = charge(h, v->fd < 0 ? v->len : 0, 0);
+	int rc = !h || (v->fd < 0 && !(h->view_path = strdup(path))) ? -ENOMEM : 0;
+	if (!rc)
+		rc = charge(req, h, v->fd < 0 ? v->len : 0);
 	if (rc) {
 		handle_free(h, 0);
 		view_release(v);
 		return rc;
 	}
-	h->fd = v->fd;
-	h->buf = v->buf;
-	h->len = v->len;
 	struct stat fst;
 	off_t size = v->fd < 0 ? (off_t)v->len : fstat(v->fd, &fst) == 0 ? fst.st_size : -1;
+	if (v->fd >= 0 && !(h->pkg = share_fd(v->fd))) {
+		handle_free(h, 0);
+		view_release(v);
+		return -ENOMEM;
+	}
+	h->buf = v->buf;
+	h->len = v->len;
 	h->cached = v->cacheable && size_was_told(path, size);
 	fi->fh = (uintptr_t)h;
 	/* a told change drops the kernel's copy (and size) before it shows; other views
@@ -647,50 +917,24 @@ static int open_view_at(const char *path, struct fuse_file_info *fi, struct view
 	return 0;
 }
 
-/* MOUNT/events: from now on, one JSON line per state change, blocking until the next. */
-static int open_events(struct fuse_file_info *fi)
+/* MOUNT/events: from now on, one JSON line per state change; a read waits for the next. */
+static int open_events(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_new();
-	if (!h)
-		return -ENOMEM;
-	h->fd = -1;
-	h->events = 1;
-	int rc = charge(h, 0, 1);
+	int rc = !h ? -ENOMEM : charge(req, h, 0);
+	if (!rc && !(h->events = events_open(core)))
+		rc = -ENOMEM;
 	if (rc) {
 		handle_free(h, 0);
 		return rc;
 	}
-	h->seq = daemon_events_now(core());
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	return 0;
 }
 
-/* Waits (in bounded steps, so an interrupted reader, an unmount or a termination
- * signal is seen) until there are events for h, then returns as many bytes of them as
- * fit; the end of the session ends the file. */
-static int read_events(struct handle *h, char *buf, size_t size)
-{
-	struct fuse_session *se = fuse_get_session(fuse_get_context()->fuse);
-	while (h->pending_off >= h->pending.len) {
-		strbuf_release(&h->pending);
-		h->pending_off = 0;
-		int n = daemon_events_read(core(), &h->seq, 1000, &h->pending);
-		if (n == -ESHUTDOWN || (n <= 0 && fuse_session_exited(se)))
-			return 0;
-		if (n <= 0 && fuse_interrupted())
-			return -EINTR;
-	}
-	size_t n = h->pending.len - h->pending_off;
-	if (n > size)
-		n = size;
-	memcpy(buf, h->pending.buf + h->pending_off, n);
-	h->pending_off += n;
-	return (int)n;
-}
-
-/* A handle of a copy's file (fd from incoming_open or incoming_create). */
+/* A handle of a copy's open file (fd from incoming_open or incoming_create). */
 static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_file_info *fi)
 {
 	if (fd < 0)
@@ -703,114 +947,121 @@ static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_f
 		return -ENOMEM;
 	}
 	h->fd = fd;
+	h->copy = 1;
 	h->tracked = tracked;
-	snprintf(h->entry, sizeof(h->entry), "%s", r->entry);
+	snprintf(h->entry, sizeof(h->entry), "%s", r ? r->entry : "");
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
 
-/* incoming/...: a copy's file (admins only), else a job's ENTRY.status or ENTRY.log. */
-static int open_incoming(const char *path, const struct route *r, struct fuse_file_info *fi)
+/* A copy's file (admins only): r is its route, NULL when no name of it is left. */
+static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
-	int copy = !r->top_level || incoming_exists(r);
-	if ((copy || is_write(fi->flags) || is_private_leaf(r->entry)) && !caller_is_admin())
-		return -EACCES;
-	if (copy) {
-		int tracked = 0;
-		int fd = incoming_open(r, fi->flags, &tracked);
-		return copy_handle(r, fd, tracked, fi);
-	}
-	if (is_write(fi->flags))
-		return -EACCES;
-	struct view v;
-	int rc = daemon_incoming_view_open(core(), r->entry, &v);
-	return rc ? rc : open_view_at(path, fi, &v);
-}
-
-/* A caller already at its bound of opens is refused before anything is rendered. */
-static int at_open_bound(void)
-{
-	if (caller_is_admin())
-		return 0;
-	pthread_mutex_lock(&handles_lock);
-	const struct quota *q = quota_of(fuse_get_context()->uid, 0);
-	int full = q && q->opens >= USER_OPEN_MAX;
-	pthread_mutex_unlock(&handles_lock);
-	return full;
-}
-
-static int op_open(const char *path, struct fuse_file_info *fi)
-{
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_parse(path, &r);
+	int rc = need_admin(req);
 	if (rc)
 		return rc;
-	if (r.kind != R_INCOMING && at_open_bound())
-		return -EMFILE;
-	struct view v;
-	if (r.kind == R_INCOMING)
-		return open_incoming(path, &r, fi);
-	if (r.kind == R_OVERVIEW || r.kind == R_HISTORY || r.kind == R_EVENTS) {
-		if (is_write(fi->flags))
-			return -EROFS;
-		if (r.kind == R_EVENTS)
-			return open_events(fi);
-		rc = r.kind == R_OVERVIEW ? daemon_overview_open(core(), &v)
-					  : daemon_history_open(core(), &v);
-		return rc ? rc : open_view_at(path, fi, &v);
-	}
-	if (r.kind == R_MARKET && r.depth == 3) {
-		if (is_write(fi->flags))
-			return -EROFS;
-		if (strcmp(r.leaf, "info") || daemon_market_info(core(), r.ns, r.name, &v))
-			return -ENOENT;
-		return open_view_at(path, fi, &v);
-	}
-	if (r.kind == R_VERSION || r.kind == R_REPO) {
-		if (is_write(fi->flags))
-			return -EROFS;
-		if (is_package_path(&r) && !may_read_package(&r))
-			return -EACCES;
-		rc = r.kind == R_REPO ? daemon_repo_open(core(), r.rel, &v)
-				      : daemon_version_open(core(), r.ns, r.name, r.file, &v);
-		return rc ? rc : open_view_at(path, fi, &v);
-	}
-	if (r.kind != R_LEAF)
-		return r.kind == R_NONE ? -ENOENT : -EISDIR;
-	if (is_write(fi->flags))
-		return -EROFS;
-	if ((is_private_leaf(r.leaf) || is_package_path(&r)) && !caller_is_admin())
-		return -EACCES;
-	rc = daemon_view_open(core(), r.ns, r.name, r.leaf, &v);
-	if (rc)
-		return rc;
-	return open_view_at(path, fi, &v);
-}
-
-static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	if (!caller_is_admin())
-		return -EACCES;
-	struct route r;
-	int rc = route_parse(path, &r);
-	if (rc)
-		return rc;
-	if (r.kind != R_INCOMING)
-		return r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
+	int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
 	int tracked = 0;
-	int fd = incoming_create(&r, fi->flags, mode, admin_gid(), &tracked);
-	return copy_handle(&r, fd, tracked, fi);
+	int fd =
+	    incoming_open(named ? &r : NULL, n->fd, fi->flags, fuse_req_ctx(req)->pid, &tracked);
+	return copy_handle(named ? &r : NULL, fd, tracked, fi);
 }
 
-static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+/* The view a route opens, or why not. */
+static int view_of(fuse_req_t req, const struct route *r, int flags, struct view *v)
 {
-	(void)path;
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->events)
-		return read_events(h, buf, size);
-	if (h->fd >= 0) {
-		ssize_t n = pread(h->fd, buf, size, off);
-		return n < 0 ? -errno : (int)n;
+	int admin;
+	switch (r->kind) {
+	case R_OVERVIEW: return is_write(flags) ? -EROFS : daemon_overview_open(core, v);
+	case R_HISTORY: return is_write(flags) ? -EROFS : daemon_history_open(core, v);
+	case R_MARKET:
+		if (r->depth != 3)
+			return -EISDIR;
+		if (is_write(flags))
+			return -EROFS;
+		return strcmp(r->leaf, "info") ? -ENOENT
+					       : daemon_market_info(core, r->ns, r->name, v);
+	case R_INCOMING: /* a job's ENTRY.status or ENTRY.log */
+		admin = is_write(flags) || is_private_leaf(r->entry) ? caller_is_admin(req) : 1;
+		if (admin <= 0)
+			return admin < 0 ? admin : -EACCES;
+		return is_write(flags) ? -EACCES : daemon_incoming_view_open(core, r->entry, v);
+	case R_VERSION:
+	case R_REPO:
+		if (is_write(flags))
+			return -EROFS;
+		admin = is_package_path(r) ? may_read_package(req, r) : 1;
+		if (admin <= 0)
+			return admin < 0 ? admin : -EACCES;
+		return r->kind == R_REPO ? daemon_repo_open(core, r->rel, v)
+					 : daemon_version_open(core, r->ns, r->name, r->file, v);
+	case R_LEAF:
+		if (is_write(flags))
+			return -EROFS;
+		admin = is_private_leaf(r->leaf) || is_package_path(r) ? caller_is_admin(req) : 1;
+		if (admin <= 0)
+			return admin < 0 ? admin : -EACCES;
+		return daemon_view_open(core, r->ns, r->name, r->leaf, v);
+	default: return r->kind == R_NONE ? -ENOENT : -EISDIR;
+	}
+}
+
+static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	if (n->fd >= 0)
+		return open_copy(req, n, fi);
+	char path[PATH_MAX];
+	struct route r;
+	int rc = node_route(n, path, &r);
+	if (rc)
+		return rc;
+	if (at_open_bound(req))
+		return -EMFILE;
+	if (r.kind == R_EVENTS)
+		return is_write(fi->flags) ? -EROFS : open_events(req, fi);
+	struct view v;
+	rc = view_of(req, &r, fi->flags, &v);
+	return rc ? rc : open_view(req, path, &v, fi);
+}
+
+static void reply_open(fuse_req_t req, int rc, struct fuse_file_info *fi)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(handle_of(fi), 1); /* the opener is gone: no release will come */
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *n = nodes_get(ino);
+	reply_open(req, n ? open_node(req, n, fi) : -ESTALE, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct handle *h = handle_of(fi);
+	if (h->events) {
+		events_read(req, h->events, size);
+		return;
+	}
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (h->fd >= 0 || h->pkg) {
+		ssize_t n = pread(h->pkg ? h->pkg->fd : h->fd, buf, size, off);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		free(buf);
+		return;
 	}
 	struct view v;
 	/* the first read uses what open rendered; reading from the start again (after a
@@ -826,36 +1077,72 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 		h->buf = v.buf;
 		h->len = v.len;
 	}
-	int n = 0;
+	size_t n = 0;
 	h->served = 1;
 	if ((size_t)off < h->len) {
-		n = (int)(size < h->len - (size_t)off ? size : h->len - (size_t)off);
-		memcpy(buf, h->buf + off, (size_t)n);
+		n = size < h->len - (size_t)off ? size : h->len - (size_t)off;
+		memcpy(buf, h->buf + off, n);
 	}
 	pthread_mutex_unlock(&view_lock);
-	return n;
+	fuse_reply_buf(req, buf, n);
+	free(buf);
 }
 
-static int op_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
 {
-	(void)path;
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->fd < 0 || h->buf)
-		return -EROFS;
+	(void)ino;
+	struct handle *h = handle_of(fi);
+	if (!h->copy) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
 	ssize_t n = pwrite(h->fd, buf, size, off);
-	if (n < 0)
-		return -errno;
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
 	if (h->tracked)
-		incoming_wrote(h->entry);
-	return (int)n;
+		incoming_wrote(h->entry, fuse_req_ctx(req)->pid);
+	fuse_reply_write(req, (size_t)n);
 }
 
-static int op_release(const char *path, struct fuse_file_info *fi)
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)path;
-	handle_free((struct handle *)(uintptr_t)fi->fh, 1);
-	return 0;
+	(void)ino;
+	handle_free(handle_of(fi), 1);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct handle *h = handle_of(fi);
+	int rc = 0;
+	if (h->copy)
+		rc = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? errno : 0;
+	fuse_reply_err(req, rc);
+}
+
+/* Whether a rendered view differs from what h last read (it then reads the new text). */
+static int view_changed(struct handle *h)
+{
+	struct view v;
+	if (render_view(h->view_path, &v))
+		return 1;
+	pthread_mutex_lock(&view_lock);
+	int changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
+	if (changed && h->cached && v.fd < 0 && kernel_cache_pending())
+		changed = 0; /* the kernel still has the old text */
+	else if (changed && h->cached && v.fd < 0) {
+		free(h->buf); /* what a read gets now */
+		h->buf = v.buf;
+		h->len = v.len;
+		view_init(&v);
+	}
+	pthread_mutex_unlock(&view_lock);
+	view_release(&v);
+	return changed;
 }
 
 /* poll(): a rendered view is readable once its content differs from what this open file
@@ -863,83 +1150,95 @@ static int op_release(const char *path, struct fuse_file_info *fi)
  * is readable once the kernel's copy is dropped too (kernel_cache wakes the waiters), and
  * its reader is then taken to have the new text. Other files are always readable, as
  * regular files are. */
-static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
-		   unsigned *reventsp)
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
 {
-	(void)path;
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	int changed = 1;
-	if (h->events) {
-		changed = h->pending_off < h->pending.len || daemon_events_now(core()) > h->seq;
-	} else if (h->view_path) {
-		struct view v;
-		if (render_view(h->view_path, &v) == 0) {
-			pthread_mutex_lock(&view_lock);
-			changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
-			if (changed && h->cached && v.fd < 0 && kernel_cache_pending())
-				changed = 0; /* the kernel still has the old text */
-			else if (changed && h->cached && v.fd < 0) {
-				free(h->buf); /* what a read gets now */
-				h->buf = v.buf;
-				h->len = v.len;
-				view_init(&v);
-			}
-			pthread_mutex_unlock(&view_lock);
-			view_release(&v);
-		}
-	}
-	if (changed) {
-		*reventsp |= POLLIN;
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-	} else if (ph) {
-		poll_waiters_add(ph);
-	}
-	return 0;
+	(void)ino;
+	struct handle *h = handle_of(fi);
+	int changed = h->events ? events_ready(h->events) : h->view_path ? view_changed(h) : 1;
+	if (changed && ph)
+		fuse_pollhandle_destroy(ph);
+	else if (ph)
+		events_poll_wait(ph);
+	fuse_reply_poll(req, changed ? POLLIN : 0);
 }
 
-static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+/* ---- changes ---- */
+
+/* The route of name in parent, which an admin changes; -EACCES for anyone else. */
+static int change_route(fuse_req_t req, struct node *parent, const char *name, char *path,
+			struct route *r)
 {
-	(void)path;
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->fd < 0 || h->buf)
-		return 0;
-	return (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
+	int rc = parent ? need_admin(req) : -ESTALE;
+	return rc ? rc : child_route(parent, name, path, r);
 }
 
-/* The route of a path that an admin changes; -EACCES for anyone else. */
-static int route_change(const char *path, struct route *r)
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
 {
-	return caller_is_admin() ? route_parse(path, r) : -EACCES;
+	struct node *pn = nodes_get(parent);
+	char path[PATH_MAX];
+	struct route r;
+	struct fuse_entry_param e;
+	int rc = change_route(req, pn, name, path, &r);
+	if (!rc && r.kind != R_INCOMING)
+		rc = r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
+	int pfd = rc ? rc : parent_fd(pn);
+	struct incoming_caller c = copier(req);
+	int tracked = 0;
+	int fd = pfd < 0 ? pfd : incoming_create(&r, pfd, name, fi->flags, mode, &c, &tracked);
+	if (fd == -EEXIST && !(fi->flags & O_EXCL)) { /* made meanwhile: open what is there */
+		rc = lookup_copy(req, pn, name, &r, &e);
+		if (!rc && (rc = open_copy(req, nodes_get(e.ino), fi)))
+			nodes_forget(e.ino, 1);
+	} else {
+		rc = copy_handle(&r, fd, tracked, fi);
+		if (!rc && (rc = lookup_copy(req, pn, name, &r, &e)))
+			handle_free(handle_of(fi), 1);
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		handle_free(handle_of(fi), 1);
+		nodes_forget(e.ino, 1);
+	}
 }
 
 /* Under a plugin's dir: mkdir of a plugin that is not there installs it from the market. */
 static int mkdir_plugin(const struct route *r)
 {
 	struct name_list l = { 0 };
-	int exists = daemon_list_leaves(core(), r->ns, r->name, &l) == 0;
+	int exists = daemon_list_leaves(core, r->ns, r->name, &l) == 0;
 	name_list_free(&l);
-	return exists ? -EEXIST : daemon_install_from_market(core(), r->ns, r->name);
+	return exists ? -EEXIST : daemon_install_from_market(core, r->ns, r->name);
 }
 
-static int op_mkdir(const char *path, mode_t mode)
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	struct node *pn = nodes_get(parent);
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_change(path, &r);
-	if (rc)
-		return rc;
-	switch (r.kind) {
-	case R_INCOMING: return incoming_mkdir(&r, mode, admin_gid());
-	case R_NAMESPACE: return daemon_mkdir_namespace(core(), r.ns);
-	case R_PLUGIN: return mkdir_plugin(&r);
-	case R_ROOT:
-	case R_INCOMING_DIR:
-	case R_OVERVIEW:
-	case R_EVENTS:
-	case R_HISTORY:
-	case R_VERSIONS: return -EEXIST;
-	default: return -EROFS;
+	struct fuse_entry_param e;
+	int rc = change_route(req, pn, name, path, &r);
+	struct incoming_caller c = copier(req);
+	if (!rc) {
+		switch (r.kind) {
+		case R_INCOMING:
+			rc = parent_fd(pn);
+			rc = rc < 0 ? rc : incoming_mkdir(&r, rc, name, mode, &c);
+			break;
+		case R_NAMESPACE: rc = daemon_mkdir_namespace(core, r.ns); break;
+		case R_PLUGIN: rc = mkdir_plugin(&r); break;
+		case R_ROOT:
+		case R_INCOMING_DIR:
+		case R_OVERVIEW:
+		case R_EVENTS:
+		case R_HISTORY:
+		case R_VERSIONS: rc = -EEXIST; break;
+		default: rc = -EROFS;
+		}
 	}
+	reply_entry(req, rc ? rc : lookup_any(req, pn, name, &e), &e);
 }
 
 /* Removing a view or a kept package changes nothing (it stays); an existing one says
@@ -947,35 +1246,105 @@ static int op_mkdir(const char *path, mode_t mode)
 static int unlink_view(const struct route *r)
 {
 	struct view v;
-	int rc = r->kind == R_LEAF ? daemon_view_open(core(), r->ns, r->name, r->leaf, &v)
-				   : daemon_version_open(core(), r->ns, r->name, r->file, &v);
+	int rc = r->kind == R_LEAF ? daemon_view_open(core, r->ns, r->name, r->leaf, &v)
+				   : daemon_version_open(core, r->ns, r->name, r->file, &v);
 	if (!rc)
 		view_release(&v);
 	return rc;
 }
 
-static int op_unlink(const char *path)
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct node *pn = nodes_get(parent);
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_change(path, &r);
-	if (rc)
-		return rc;
-	switch (r.kind) {
-	case R_INCOMING:
-		rc = incoming_unlink(&r);
-		/* a job's ENTRY.status forgets the job; ENTRY.log is there while it is */
-		return rc == -ENOENT && r.top_level
-			   ? daemon_incoming_virtual_unlink(core(), r.entry)
-			   : rc;
-	case R_OVERVIEW:
-	case R_EVENTS:
-	case R_HISTORY:
-	case R_REPO: return -EROFS;
-	case R_LEAF:
-	case R_VERSION: return unlink_view(&r);
-	case R_NONE: return -ENOENT;
-	default: return -EISDIR;
+	int rc = change_route(req, pn, name, path, &r);
+	if (!rc) {
+		switch (r.kind) {
+		case R_INCOMING:
+			rc = parent_fd(pn);
+			rc = rc < 0 ? rc : incoming_unlink(&r, rc, name, fuse_req_ctx(req)->pid);
+			/* a job's ENTRY.status forgets the job; ENTRY.log is there while it is */
+			if (rc == -ENOENT && r.top_level)
+				rc = daemon_incoming_virtual_unlink(core, r.entry);
+			break;
+		case R_OVERVIEW:
+		case R_EVENTS:
+		case R_HISTORY:
+		case R_REPO: rc = -EROFS; break;
+		case R_LEAF:
+		case R_VERSION: rc = unlink_view(&r); break;
+		case R_NONE: rc = -ENOENT; break;
+		default: rc = -EISDIR;
+		}
 	}
+	fuse_reply_err(req, -rc);
+}
+
+/* An `rm -r` of a plugin, waiting for its removal (no thread held meanwhile). */
+struct removal_wait {
+	struct removal_wait *next;
+	fuse_req_t req;
+};
+static pthread_mutex_t removals_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct removal_wait *removals;
+
+/* Takes w out of the waiting list: 1 when it was there (its request is still to be
+ * answered, by the caller now). */
+static int removal_take(struct removal_wait *w, fuse_req_t req)
+{
+	int found = 0;
+	pthread_mutex_lock(&removals_lock);
+	for (struct removal_wait **pp = &removals; *pp; pp = &(*pp)->next)
+		if (*pp == w && w->req == req) {
+			*pp = w->next;
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&removals_lock);
+	return found;
+}
+
+/* The caller of rm was killed or interrupted: rm ends now, the removal goes on (its
+ * status and the history say how it ends). w may be answered and freed already: it is
+ * looked for, not trusted. */
+static void removal_interrupted(fuse_req_t req, void *data)
+{
+	if (removal_take(data, req))
+		fuse_reply_err(req, EINTR);
+}
+
+/* From the remover thread: the removal is over. */
+static void removal_done(void *ctx, int rc)
+{
+	struct removal_wait *w = ctx;
+	fuse_req_t req = w->req;
+	if (removal_take(w, req))
+		fuse_reply_err(req, -rc);
+	free(w);
+}
+
+static void rmdir_plugin(fuse_req_t req, const struct route *r)
+{
+	struct removal_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->req = req;
+	pthread_mutex_lock(&removals_lock);
+	w->next = removals;
+	removals = w;
+	pthread_mutex_unlock(&removals_lock);
+	int rc = daemon_remove_async(core, r->ns, r->name, fuse_req_ctx(req)->uid, removal_done, w);
+	if (rc) {
+		removal_take(w, req);
+		free(w);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	/* w is removal_done's now; the callback looks for it before using it */
+	fuse_req_interrupt_func(req, removal_interrupted, w);
 }
 
 /* versions/: removing it changes nothing (the plugin's removal takes its versions): an
@@ -983,228 +1352,321 @@ static int op_unlink(const char *path)
 static int rmdir_versions(const struct route *r)
 {
 	struct name_list l = { 0 };
-	int rc = daemon_list_versions(core(), r->ns, r->name, &l);
+	int rc = daemon_list_versions(core, r->ns, r->name, &l);
 	name_list_free(&l);
 	return rc;
 }
 
-static int op_rmdir(const char *path)
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct node *pn = nodes_get(parent);
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_change(path, &r);
+	int rc = change_route(req, pn, name, path, &r);
+	if (!rc && r.kind == R_PLUGIN) {
+		rmdir_plugin(req, &r);
+		return;
+	}
+	if (!rc) {
+		switch (r.kind) {
+		case R_INCOMING:
+			rc = parent_fd(pn);
+			rc = rc < 0 ? rc : incoming_rmdir(&r, rc, name, fuse_req_ctx(req)->pid);
+			break;
+		case R_NAMESPACE: rc = daemon_rmdir_namespace(core, r.ns); break;
+		case R_VERSIONS: rc = rmdir_versions(&r); break;
+		case R_REPO: rc = -EROFS; break;
+		case R_VERSION:
+		case R_LEAF:
+		case R_OVERVIEW:
+		case R_EVENTS:
+		case R_HISTORY: rc = -ENOTDIR; break;
+		case R_NONE: rc = -ENOENT; break;
+		default: rc = -EBUSY;
+		}
+	}
+	fuse_reply_err(req, -rc);
+}
+
+/* Two names an admin changes, both in incoming/ (-EXDEV when one is, -EROFS when
+ * neither is); their parents' descriptors. */
+static int two_routes(fuse_req_t req, struct node *pa, const char *a, struct node *pb,
+		      const char *b, char paths[2][PATH_MAX], struct route rt[2], int fds[2],
+		      int cross)
+{
+	int rc = change_route(req, pa, a, paths[0], &rt[0]);
+	if (!rc)
+		rc = pb ? child_route(pb, b, paths[1], &rt[1]) : -ESTALE;
 	if (rc)
 		return rc;
-	switch (r.kind) {
-	case R_INCOMING: return incoming_rmdir(&r);
-	case R_PLUGIN: return daemon_remove(core(), r.ns, r.name);
-	case R_NAMESPACE: return daemon_rmdir_namespace(core(), r.ns);
-	case R_VERSIONS: return rmdir_versions(&r);
-	case R_REPO: return -EROFS;
-	case R_VERSION:
-	case R_LEAF:
-	case R_OVERVIEW:
-	case R_EVENTS:
-	case R_HISTORY: return -ENOTDIR;
-	case R_NONE: return -ENOENT;
-	default: return -EBUSY;
+	if (rt[0].kind != R_INCOMING || rt[1].kind != R_INCOMING)
+		return cross && (rt[0].kind == R_INCOMING || rt[1].kind == R_INCOMING) ? -EXDEV
+										       : -EROFS;
+	fds[0] = parent_fd(pa);
+	fds[1] = parent_fd(pb);
+	return fds[0] < 0 ? fds[0] : fds[1] < 0 ? fds[1] : 0;
+}
+
+/* After a rename: the node of the object now at name in parent is named so. */
+static void renamed(struct node *parent, int pfd, const char *name)
+{
+	struct stat st;
+	int fd;
+	if (incoming_lookup(pfd, name, &st, &fd) == 0) {
+		struct node *n = nodes_lookup_copy(parent, name, st.st_ino, fd);
+		if (n)
+			nodes_forget(n->ino, 1);
 	}
 }
 
-/* Two paths an admin changes, both in incoming/ (-EXDEV when one is, -EROFS when
- * neither is). */
-static int route_two(const char *from, const char *to, struct route *a, struct route *t, int cross)
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
 {
-	int rc = route_change(from, a);
+	struct node *pa = nodes_get(parent), *pb = nodes_get(newparent);
+	char paths[2][PATH_MAX];
+	struct route rt[2];
+	int fds[2];
+	int rc = two_routes(req, pa, name, pb, newname, paths, rt, fds, 1);
 	if (!rc)
-		rc = route_parse(to, t);
+		rc = incoming_rename(&rt[0], fds[0], name, &rt[1], fds[1], newname, flags,
+				     fuse_req_ctx(req)->pid);
+	if (!rc) {
+		renamed(pb, fds[1], newname);
+		if (flags & RENAME_EXCHANGE)
+			renamed(pa, fds[0], name);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct node *n = nodes_get(ino), *pb = nodes_get(newparent);
+	char path[PATH_MAX];
+	struct route r;
+	struct fuse_entry_param e;
+	int rc = change_route(req, pb, newname, path, &r);
+	if (!rc && (!n || r.kind != R_INCOMING || n->fd < 0))
+		rc = r.kind == R_INCOMING && n ? -EXDEV : -EROFS;
+	int pfd = rc ? rc : parent_fd(pb);
+	rc = pfd < 0 ? pfd : incoming_link(n->fd, &r, pfd, newname, fuse_req_ctx(req)->pid);
+	reply_entry(req, rc ? rc : lookup_copy(req, pb, newname, &r, &e), &e);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct node *pn = nodes_get(parent);
+	char path[PATH_MAX];
+	struct route r;
+	struct fuse_entry_param e;
+	int rc = change_route(req, pn, name, path, &r);
+	if (!rc && r.kind != R_INCOMING)
+		rc = -EROFS;
+	int pfd = rc ? rc : parent_fd(pn);
+	rc = pfd < 0 ? pfd : incoming_symlink(link, &r, pfd, name, fuse_req_ctx(req)->pid);
+	reply_entry(req, rc ? rc : lookup_copy(req, pn, name, &r, &e), &e);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = nodes_get(ino);
+	char buf[PATH_MAX];
+	int rc = !n ? -ESTALE : n->fd < 0 ? -EINVAL : need_admin(req);
+	if (!rc)
+		rc = incoming_readlink(n->fd, buf, sizeof(buf));
 	if (rc)
-		return rc;
-	if (a->kind == R_INCOMING && t->kind == R_INCOMING)
-		return 0;
-	return cross && (a->kind == R_INCOMING || t->kind == R_INCOMING) ? -EXDEV : -EROFS;
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, buf);
 }
 
-static int op_rename(const char *from, const char *to, unsigned int flags)
-{
-	struct route a, t;
-	int rc = route_two(from, to, &a, &t, 1);
-	return rc ? rc : incoming_rename(&a, &t, flags);
-}
-
-static int op_link(const char *from, const char *to)
-{
-	struct route a, t;
-	int rc = route_two(from, to, &a, &t, 0);
-	return rc ? rc : incoming_link(&a, &t);
-}
-
-/* The route of a path in incoming/ that an admin changes; -EROFS elsewhere. */
-static int route_copy(const char *path, struct route *r)
-{
-	int rc = route_change(path, r);
-	return rc ? rc : r->kind == R_INCOMING ? 0 : -EROFS;
-}
-
-/* The route of a setattr's path; for an open file whose name is gone (NULL path), 0 when
- * its handle is an incoming/ file's (an admin's only, as the path would be). */
-static int route_setattr(const char *path, const struct fuse_file_info *fi, struct route *r)
-{
-	if (path)
-		return route_copy(path, r);
-	if (!caller_is_admin())
-		return -EACCES;
-	int fd = backing_fd(fi);
-	return fd < 0 ? fd : 0;
-}
-
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	struct route r;
-	int rc = route_setattr(path, fi, &r);
-	if (rc)
-		return rc;
-	/* an open file through its fd, else by path */
-	return incoming_truncate(path ? &r : NULL, backing_fd(fi), size);
-}
-
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct route r;
-	int rc = route_setattr(path, fi, &r);
-	return rc ? rc : incoming_chmod(path ? &r : NULL, backing_fd(fi), mode);
-}
-
-/* Copies belong to root and the admin group whoever made them (cp -a still succeeds):
- * only whether the entry exists is checked. */
-static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	(void)uid;
-	(void)gid;
-	struct route r;
-	struct stat st;
-	int rc = route_setattr(path, fi, &r);
-	return rc ? rc : path ? incoming_stat(&r, &st) : 0;
-}
-
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	struct route r;
-	int rc = route_setattr(path, fi, &r);
-	return rc ? rc : incoming_utimens(path ? &r : NULL, backing_fd(fi), tv);
-}
-
-static int op_symlink(const char *target, const char *linkpath)
-{
-	struct route r;
-	int rc = route_copy(linkpath, &r);
-	return rc ? rc : incoming_symlink(target, &r);
-}
-
-static int op_readlink(const char *path, char *buf, size_t size)
-{
-	struct route r;
-	int rc = route_parse(path, &r);
-	if (rc)
-		return rc;
-	if (r.kind != R_INCOMING)
-		return -EINVAL;
-	return caller_is_admin() ? incoming_readlink(&r, buf, size) : -EACCES;
-}
-
-/* No devices or fifos in a plugin. */
-static int op_mknod(const char *path, mode_t mode, dev_t dev)
+/* No devices, fifos or sockets in a plugin. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	(void)mode;
-	(void)dev;
+	(void)rdev;
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_copy(path, &r);
-	return rc ? rc : -EPERM;
+	int rc = change_route(req, nodes_get(parent), name, path, &r);
+	fuse_reply_err(req, rc ? -rc : r.kind == R_INCOMING ? EPERM : EROFS);
 }
 
-/* Extended attributes (ACLs included) pass through in incoming/, so cp -a and rsync -aAX
- * keep what they copy; views have none (saying so once lets ls stop asking) and cannot
- * get any. */
-static int route_xattr(const char *path, int change, struct route *r)
+/* chmod, truncate, utimens of a copy's object (through its node, whichever of its
+ * names is left); chown changes nothing (copies belong to their copier and the admin
+ * group: cp -a still succeeds). Views cannot change. */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
 {
-	int rc = route_parse(path, r);
-	if (rc)
-		return rc;
-	if (r->kind != R_INCOMING)
-		return change ? -EROFS : -EOPNOTSUPP;
-	return caller_is_admin() ? 0 : -EACCES;
-}
-
-static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
-		       int flags)
-{
+	struct node *n = nodes_get(ino);
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_xattr(path, 1, &r);
+	struct stat st;
+	int rc = !n ? -ESTALE : need_admin(req);
+	if (!rc && n->fd < 0)
+		rc = -EROFS;
+	if (!rc) {
+		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
+		const struct handle *h = handle_of(fi);
+		rc = incoming_setattr(named ? &r : NULL, n->fd, h && h->copy ? h->fd : -1, attr,
+				      to_set, fuse_req_ctx(req)->pid);
+	}
 	if (!rc)
-		rc = incoming_setxattr(&r, name, value, size, flags);
+		rc = incoming_fstat(n->fd, &st);
+	reply_attr(req, rc, &st);
+}
+
+/* Extended attributes (ACLs included) pass through for copies, so cp -a and rsync -aAX
+ * keep what they copy; views have none (saying so once lets ls stop asking) and cannot
+ * get any. 0 for a copy an admin may see, -EOPNOTSUPP for a view. */
+static int xattr_node(fuse_req_t req, struct node *n)
+{
+	return !n ? -ESTALE : n->fd < 0 ? -EOPNOTSUPP : need_admin(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct node *n = nodes_get(ino);
+	char path[PATH_MAX];
+	struct route r;
+	int rc = xattr_node(req, n);
+	if (!rc) {
+		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
+		rc = incoming_setxattr(named ? &r : NULL, n->fd, name, value, size, flags,
+				       fuse_req_ctx(req)->pid);
+	}
 	/* an access ACL changed the mode bits (cp -a sets the final mode so): the kernel's
-	 * copy of the attributes goes now, not at its timeout (the inode only: nothing of
-	 * this request's path waits on it) */
+	 * copy of the attributes goes now, not at its timeout */
 	if (!rc && strcmp(name, "system.posix_acl_access") == 0)
-		fuse_invalidate_path(fuse_get_context()->fuse, path);
-	return rc;
+		fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+	fuse_reply_err(req, rc == -EOPNOTSUPP ? EROFS : -rc);
 }
 
-static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+static void reply_xattr(fuse_req_t req, int rc, const char *buf, size_t size)
 {
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)rc);
+	else
+		fuse_reply_buf(req, buf, (size_t)rc);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct node *n = nodes_get(ino);
+	char *buf = size ? malloc(size) : NULL;
+	int rc = size && !buf ? -ENOMEM : xattr_node(req, n);
+	if (!rc)
+		rc = incoming_getxattr(n->fd, name, buf, size);
+	reply_xattr(req, rc, buf, size);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct node *n = nodes_get(ino);
+	char *buf = size ? malloc(size) : NULL;
+	int rc = size && !buf ? -ENOMEM : xattr_node(req, n);
+	if (!rc)
+		rc = incoming_listxattr(n->fd, buf, size);
+	reply_xattr(req, rc == -EOPNOTSUPP ? 0 : rc, buf, size);
+	free(buf);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct node *n = nodes_get(ino);
+	char path[PATH_MAX];
 	struct route r;
-	int rc = route_xattr(path, 0, &r);
-	return rc ? rc : incoming_getxattr(&r, name, value, size);
+	int rc = xattr_node(req, n);
+	if (!rc) {
+		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
+		rc = incoming_removexattr(named ? &r : NULL, n->fd, name, fuse_req_ctx(req)->pid);
+	}
+	fuse_reply_err(req, rc == -EOPNOTSUPP ? EROFS : -rc);
 }
 
-static int op_listxattr(const char *path, char *list, size_t size)
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct route r;
-	int rc = route_xattr(path, 0, &r);
-	if (rc)
-		return rc == -EOPNOTSUPP ? 0 : rc;
-	return incoming_listxattr(&r, list, size);
+	(void)ino;
+	struct statvfs st;
+	if (fstatvfs(incoming_dir_fd(), &st) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &st);
 }
 
-static int op_removexattr(const char *path, const char *name)
+/* ---- life cycle ---- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct route r;
-	int rc = route_xattr(path, 1, &r);
-	return rc ? rc : incoming_removexattr(&r, name);
+	(void)conn;
+	core = userdata;
+	nodes_init();
+	if (incoming_start(core, daemon_incoming_dir(core)))
+		syslog(LOG_ERR, "cannot open %s: incoming/ will fail", daemon_incoming_dir(core));
+	/* the kernel keeps names and attributes until the core says they changed
+	 * (kernel_cache); a missing name is always asked again (a copy may appear) */
+	int cached = kernel_cache_start(session, core, view_exists) == 0;
+	if (!cached)
+		syslog(LOG_WARNING, "no cache thread: the kernel caches nothing");
+	cache_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
+	if (events_start(core))
+		syslog(LOG_WARNING, "events and poll() will not wake: no notifier thread");
 }
 
-static int op_statfs(const char *path, struct statvfs *st)
+void wazofs_ops_stop_threads(void)
 {
-	(void)path;
-	return statvfs(daemon_incoming_dir(core()), st) < 0 ? -errno : 0;
+	kernel_cache_stop();
+	events_stop();
+	/* removals the remover answered are gone; none is left once the daemon stopped */
 }
 
-const struct fuse_operations wazofs_ops = {
+/* After the session's loop: main.c has stopped the threads by then. */
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+	wazofs_ops_stop_threads();
+	while (handles) /* files still open when the session ended */
+		handle_free(handles, 0);
+	incoming_stop();
+	nodes_free();
+}
+
+void wazofs_ops_session(struct fuse_session *se)
+{
+	session = se;
+}
+
+const struct fuse_lowlevel_ops wazofs_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
-	.poll = op_poll,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
-	.readdir = op_readdir,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
 	.open = op_open,
-	.create = op_create,
 	.read = op_read,
 	.write = op_write,
 	.release = op_release,
 	.fsync = op_fsync,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.rename = op_rename,
-	.truncate = op_truncate,
-	.chmod = op_chmod,
-	.chown = op_chown,
-	.utimens = op_utimens,
-	.symlink = op_symlink,
-	.readlink = op_readlink,
-	.link = op_link,
-	.mknod = op_mknod,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
+	.create = op_create,
+	.poll = op_poll,
 };

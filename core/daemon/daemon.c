@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -393,53 +394,123 @@ static int entry_looks_complete(void *ctx, const char *entry)
 	return access(rules, X_OK) == 0;
 }
 
+/* inotify on dpkg's admin dir and on the market file's dir: a change there wakes the
+ * monitor, which otherwise sleeps until a copy's deadline (no timer while nothing
+ * happens). -1 when inotify cannot watch them: the monitor then looks every
+ * MONITOR_LOOK_MS. */
+static int watch_sources(struct daemon *p, const char *status_path)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", status_path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	int ok = inotify_add_watch(fd, dir, mask) >= 0;
+	if (ok && p->cfg.market[0]) {
+		snprintf(dir, sizeof(dir), "%s", p->cfg.market);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = 0;
+		else
+			snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+		ok = inotify_add_watch(fd, dir, mask) >= 0;
+	}
+	if (!ok) {
+		syslog(LOG_INFO,
+		       "no inotify watch (%m): dpkg and market changes are looked for "
+		       "every %d ms",
+		       MONITOR_LOOK_MS);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads dpkg's database again when it changed, and the market file: 0 when done, -EAGAIN
+ * when a dpkg run of ours holds the lock (it reads the database when it ends, but a
+ * change by others meanwhile is looked at again shortly). */
+static int look_at_sources(struct daemon *p, const char *status_path)
+{
+	int rc = -EAGAIN;
+	if (pthread_mutex_trylock(&p->pkg_lock) == 0) {
+		if (dpkg_changed_since_read(p, status_path))
+			refresh_installed(p);
+		pthread_mutex_unlock(&p->pkg_lock);
+		rc = 0;
+	}
+	refresh_market(p, 0);
+	return rc;
+}
+
+/* Queues the copies the tracker says are whole. */
+static void queue_complete(struct daemon *p)
+{
+	struct name_list done = { 0 };
+	tracker_take_complete(p->tracker, &done, entry_looks_complete, p);
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < done.n; i++) {
+		struct job *j = find_job_for_entry(p, done.v[i]);
+		if (j && j->phase == JOB_RUNNING) /* changed during its job: run again after it */
+			tracker_touch(p->tracker, done.v[i], 0);
+		else if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
+			name_list_add_unique(&p->queue, done.v[i]);
+	}
+	if (done.n)
+		pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	name_list_free(&done);
+}
+
+static void drain(int fd)
+{
+	char buf[4096];
+	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct daemon *p = arg;
 	char status_path[PATH_MAX];
 	dpkg_status_path(p->cfg.root, status_path, sizeof(status_path));
+	int watch = watch_sources(p, status_path);
+	int look = 1; /* dpkg's database and the market are to be looked at */
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		int stop = p->stopping;
 		pthread_mutex_unlock(&p->lock);
 		if (stop)
 			break;
-		/* while a dpkg run of ours is under way, it reads the database when it ends */
-		if (pthread_mutex_trylock(&p->pkg_lock) == 0) {
-			if (dpkg_changed_since_read(p, status_path))
-				refresh_installed(p);
-			pthread_mutex_unlock(&p->pkg_lock);
-		}
-		refresh_market(p, 0);
-		struct name_list done = { 0 };
-		tracker_take_complete(p->tracker, &done, entry_looks_complete, p);
-		pthread_mutex_lock(&p->lock);
-		for (size_t i = 0; i < done.n; i++) {
-			struct job *j = find_job_for_entry(p, done.v[i]);
-			if (j && j->phase ==
-				     JOB_RUNNING) /* changed during its job: run again after it */
-				tracker_touch(p->tracker, done.v[i], 0);
-			else if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
-				name_list_add_unique(&p->queue, done.v[i]);
-		}
-		if (done.n)
-			pthread_cond_broadcast(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-		name_list_free(&done);
+		if (look || watch < 0)
+			look = look_at_sources(p, status_path) == -EAGAIN;
+		queue_complete(p);
 		/* sleep until a writer exits (its pidfd), a change or a close (wake_fd), the
-		 * next settle deadline, or the next look at dpkg's status and the market */
-		struct pollfd fds[1 + MONITOR_MAX_PIDFDS];
+		 * next settle deadline, or a change of dpkg's database or the market file */
+		struct pollfd fds[2 + MONITOR_MAX_PIDFDS];
 		int timeout;
 		fds[0] = (struct pollfd){ p->wake_fd, POLLIN, 0 };
-		int n = 1 + tracker_poll_set(p->tracker, fds + 1, MONITOR_MAX_PIDFDS, &timeout);
-		if (timeout < 0 || timeout > MONITOR_LOOK_MS)
+		fds[1] = (struct pollfd){ watch, POLLIN, 0 }; /* -1: ignored by poll */
+		int n = 2 + tracker_poll_set(p->tracker, fds + 2, MONITOR_MAX_PIDFDS, &timeout);
+		if ((watch < 0 || look) && (timeout < 0 || timeout > MONITOR_LOOK_MS))
 			timeout = MONITOR_LOOK_MS;
-		if (poll(fds, (nfds_t)n, timeout) > 0 && (fds[0].revents & POLLIN)) {
-			uint64_t drained;
-			ssize_t r = read(p->wake_fd, &drained, sizeof(drained));
-			(void)r;
+		if (poll(fds, (nfds_t)n, timeout) > 0) {
+			if (fds[0].revents & POLLIN) {
+				uint64_t drained;
+				ssize_t r = read(p->wake_fd, &drained, sizeof(drained));
+				(void)r;
+			}
+			if (fds[1].revents & POLLIN) {
+				drain(watch);
+				look = 1;
+			}
 		}
 	}
+	if (watch >= 0)
+		close(watch);
 	return NULL;
 }
 
@@ -626,6 +697,14 @@ int daemon_start(struct daemon *p)
 	int rc = pthread_create(&p->worker, NULL, worker_main, p);
 	if (!rc) {
 		rc = pthread_create(&p->monitor, NULL, monitor_main, p);
+		if (!rc && (rc = pthread_create(&p->remover, NULL, remover_main, p))) {
+			pthread_mutex_lock(&p->lock);
+			p->stopping = 1;
+			pthread_cond_broadcast(&p->cond);
+			wake_monitor(p);
+			pthread_mutex_unlock(&p->lock);
+			pthread_join(p->monitor, NULL);
+		}
 		if (rc) {
 			pthread_mutex_lock(&p->lock);
 			p->stopping = 1;
@@ -656,7 +735,9 @@ void daemon_stop(struct daemon *p)
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->worker, NULL);
 	pthread_join(p->monitor, NULL);
-	daemon_history_flush(p); /* lines of jobs that ended as it stopped */
+	pthread_join(p->remover, NULL); /* a removal under way ends (cancelled), queued ones
+					   are answered -EINTR */
+	daemon_history_flush(p);	/* lines of jobs that ended as it stopped */
 	p->started = 0;
 }
 

@@ -31,7 +31,7 @@ void view_release(struct view *v);
 /* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues
  * copies that were not processed, reads the dpkg database. Starts no thread. */
 int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct error *err);
-/* Starts the worker and monitor threads (termination signals blocked in them). */
+/* Starts the worker, monitor and remover threads (termination signals blocked in them). */
 int daemon_start(struct daemon *p);
 /* Cancels the running job, stops and joins the threads. Safe if never started. */
 void daemon_stop(struct daemon *p);
@@ -79,6 +79,14 @@ int daemon_install_from_market(struct daemon *p, const char *ns, const char *nam
 /* Uninstalls ns/name (cancelling its running job first); returns when done. 0, -ENOENT,
  * or -EIO (status says why). */
 int daemon_remove(struct daemon *p, const char *ns, const char *name);
+/* The same, in the background (an `rm -r` waits without holding a thread): done(ctx, rc)
+ * is called once, from the remover thread, when the removal is over (rc as
+ * daemon_remove's; -EINTR when the daemon stops before it began). Returns 0 once
+ * queued; else, at once and without done: -ENOENT (no such plugin, no job of it), -EBUSY
+ * (its removal is under way) or -ENOMEM. uid is who asked (the history). */
+typedef void daemon_done_fn(void *ctx, int rc);
+int daemon_remove_async(struct daemon *p, const char *ns, const char *name, uid_t uid,
+			daemon_done_fn *done, void *ctx);
 
 /* market/: namespaces (ns NULL) or names of a namespace; -ENOENT without a market or
  * for an unknown namespace. */

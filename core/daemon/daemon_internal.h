@@ -47,7 +47,9 @@ struct daemon {
 	struct name_list history_pending;
 	int stopping;
 	struct incoming_tracker *tracker;
-	pthread_t worker, monitor;
+	pthread_t worker, monitor, remover;
+	struct removal *removals; /* rm -r of plugins, for the remover (under lock) */
+	int removing;		  /* the remover runs one now */
 	int started;
 	struct stat dpkg_seen;	       /* under lock: dpkg's status file when last read */
 	struct market *market;	       /* NULL without a (valid) market file */
@@ -93,6 +95,8 @@ int daemon_remove_copy(struct daemon *p, const char *entry);
 void daemon_cache_flush(struct daemon *p);
 /* The uid the current FUSE request runs for (set by fs through daemon_set_caller). */
 uid_t daemon_caller(void);
+/* The remover thread: runs the queued removals, one at a time (daemon_remove.c). */
+void *remover_main(void *arg);
 /* Without p->lock: indexes state/packages again (repo/ and versions/), when its files
  * changed (daemon_repo.c). */
 void daemon_repo_refresh(struct daemon *p);

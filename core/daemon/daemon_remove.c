@@ -36,11 +36,10 @@ static void collect_dependents(struct daemon *p, const struct installed_plugin *
 	}
 }
 
-int daemon_remove(struct daemon *p, const char *ns, const char *name)
+/* Under p->lock: cancels the plugin's running job and waits for it to end; -EBUSY when
+ * that job is a removal of it. */
+static int cancel_running(struct daemon *p, const char *ns, const char *name)
 {
-	char log[PATH_MAX], pkg[300];
-	pthread_mutex_lock(&p->lock);
-	/* cancel the plugin's running job and wait for it */
 	for (;;) {
 		struct job *running = NULL;
 		for (struct job *j = p->jobs; j; j = j->next)
@@ -48,26 +47,31 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 			    strcmp(j->st.name, name) == 0)
 				running = j;
 		if (!running)
-			break;
-		if (running->kind == JOB_REMOVE) {
-			pthread_mutex_unlock(&p->lock);
+			return 0;
+		if (running->kind == JOB_REMOVE)
 			return -EBUSY;
-		}
 		atomic_store(&running->cancel, 1);
 		pthread_cond_wait(&p->cond, &p->lock);
 	}
-	int had_jobs = 0;
-	struct strbuf keep = STRBUF_INIT; /* statuses of cancelled copies, to save */
+}
+
+/* Takes p->lock: the plugin's ended jobs are forgotten. A copy in incoming/ whose job
+ * this removal cancelled (or that had failed) stays there with a status saying so; it
+ * leaves the plugin's directory and never runs again by itself. Returns whether there
+ * was any job; -EBUSY as cancel_running. */
+static int drop_plugin_jobs(struct daemon *p, const char *ns, const char *name)
+{
+	struct strbuf keep = STRBUF_INIT; /* the status of a cancelled copy, to save */
 	char keep_entry[NAME_MAX + 1] = "";
-	for (struct job *j; (j = find_job_for_plugin(p, ns, name));) {
+	pthread_mutex_lock(&p->lock);
+	int busy = cancel_running(p, ns, name);
+	int had_jobs = 0;
+	for (struct job *j; !busy && (j = find_job_for_plugin(p, ns, name));) {
 		had_jobs = 1;
 		if (!j->entry[0]) {
 			drop_job(p, j, 1);
 			continue;
 		}
-		/* a copy in incoming/ whose job this removal cancelled (or that had failed)
-		 * stays there with a status saying so; it leaves the plugin's directory and
-		 * never runs again by itself */
 		if (strcmp(j->st.state, "error"))
 			job_status_fail(&j->st, "install-error", "Installation error", NULL,
 					"cancelled");
@@ -88,6 +92,57 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 			syslog(LOG_WARNING, "cannot save %s: %m", path);
 	}
 	strbuf_release(&keep);
+	return busy ? busy : had_jobs;
+}
+
+/* A removal's job ran (rc): its history line, the kept packages of what went (out of
+ * repo/ before the end shows), the job's end, syslog. job is not to be used after. */
+static void end_removal(struct daemon *p, struct job *job, int rc, const struct name_list *pkgs,
+			const struct name_list *who)
+{
+	pthread_mutex_lock(&p->lock);
+	char ns[NAME_MAX + 1], name[NAME_MAX + 1], version[128];
+	char result[sizeof(job->st.reason) + 16];
+	snprintf(ns, sizeof(ns), "%s", job->st.ns);
+	snprintf(name, sizeof(name), "%s", job->st.name);
+	snprintf(version, sizeof(version), "%s", job->st.version);
+	snprintf(result, sizeof(result), "%s%s", rc ? "error: " : "ok", rc ? job->st.reason : "");
+	uid_t asked = job->asked_uid;
+	pthread_mutex_unlock(&p->lock);
+	daemon_history_add(p, asked, "remove", ns, name, version, NULL, result);
+	if (rc == 0) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+		for (size_t i = 0; i < pkgs->n; i++)
+			plugin_prune_packages(dir, pkgs->v[i], NULL, 0);
+		daemon_repo_refresh(p);
+	}
+	struct strbuf said = STRBUF_INIT; /* for syslog, once the lock is let go */
+	pthread_mutex_lock(&p->lock);
+	job->phase = JOB_ENDED;
+	if (rc == 0) {
+		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
+		for (size_t i = 0; i < who->n; i++)
+			strbuf_addf(&said, "%s%s", i ? ", " : " and with it ", who->v[i]);
+	} else {
+		strbuf_addf(&said, "%s", job->st.reason);
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (rc == 0)
+		syslog(LOG_INFO, "%s/%s removed%s", ns, name, said.buf ? said.buf : "");
+	else
+		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name,
+		       said.buf ? said.buf : "");
+	strbuf_release(&said);
+}
+
+int daemon_remove(struct daemon *p, const char *ns, const char *name)
+{
+	char log[PATH_MAX], pkg[300];
+	int had_jobs = drop_plugin_jobs(p, ns, name);
+	if (had_jobs < 0)
+		return had_jobs;
 	pthread_mutex_lock(&p->lock);
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	if (!ip) {
@@ -125,36 +180,87 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 	if (rc == 0)
 		job_step(job, STEP_COMPLETED);
 	job_close_log(job);
-	pthread_mutex_lock(&p->lock);
-	char version[128], result[sizeof(job->st.reason) + 16];
-	snprintf(version, sizeof(version), "%s", job->st.version);
-	snprintf(result, sizeof(result), "%s%s", rc ? "error: " : "ok", rc ? job->st.reason : "");
-	uid_t asked = job->asked_uid;
-	pthread_mutex_unlock(&p->lock);
-	daemon_history_add(p, asked, "remove", ns, name, version, NULL, result);
-	if (rc == 0) {
-		/* the kept packages of the removed plugins go with them, and leave repo/
-		 * before the removal's end shows */
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
-		for (size_t i = 0; i < pkgs.n; i++)
-			plugin_prune_packages(dir, pkgs.v[i], NULL, 0);
-		daemon_repo_refresh(p);
-	}
-	pthread_mutex_lock(&p->lock);
-	job->phase = JOB_ENDED;
-	if (rc == 0) {
-		drop_job(p, job, 1); /* its log stays in state/logs/plugins */
-		struct strbuf list = STRBUF_INIT;
-		for (size_t i = 0; i < who.n; i++)
-			strbuf_addf(&list, "%s%s", i ? ", " : " and with it ", who.v[i]);
-		syslog(LOG_INFO, "%s/%s removed%s", ns, name, list.buf ? list.buf : "");
-		strbuf_release(&list);
-	} else
-		syslog(LOG_WARNING, "%s/%s: removal failed: %s", ns, name, job->st.reason);
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
+	end_removal(p, job, rc, &pkgs, &who);
 	name_list_free(&pkgs);
 	name_list_free(&who);
 	return rc ? -EIO : 0;
+}
+
+/* A removal asked through the mount, waiting for the remover thread. */
+struct removal {
+	struct removal *next;
+	char ns[NAME_MAX + 1], name[NAME_MAX + 1];
+	uid_t uid;
+	daemon_done_fn *done;
+	void *ctx;
+};
+
+/* Under p->lock: a removal of ns/name queued or running. */
+static int removal_pending(struct daemon *p, const char *ns, const char *name)
+{
+	for (struct removal *r = p->removals; r; r = r->next)
+		if (strcmp(r->ns, ns) == 0 && strcmp(r->name, name) == 0)
+			return 1;
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->kind == JOB_REMOVE && j->phase == JOB_RUNNING && strcmp(j->st.ns, ns) == 0 &&
+		    strcmp(j->st.name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int daemon_remove_async(struct daemon *p, const char *ns, const char *name, uid_t uid,
+			daemon_done_fn *done, void *ctx)
+{
+	if (strlen(ns) > NAME_MAX || strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	struct removal *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct removal){ .uid = uid, .done = done, .ctx = ctx };
+	snprintf(r->ns, sizeof(r->ns), "%s", ns);
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	pthread_mutex_lock(&p->lock);
+	int rc = !find_installed(p, ns, name) && !find_job_for_plugin(p, ns, name) ? -ENOENT
+		 : removal_pending(p, ns, name)					   ? -EBUSY
+		 : !p->started || p->stopping					   ? -ESHUTDOWN
+										   : 0;
+	if (!rc) {
+		struct removal **tail = &p->removals;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = r;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (rc)
+		free(r);
+	return rc;
+}
+
+void *remover_main(void *arg)
+{
+	struct daemon *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct removal *r = p->removals;
+		if (!r && p->stopping)
+			break;
+		if (!r) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		p->removals = r->next;
+		int stop = p->stopping;
+		pthread_mutex_unlock(&p->lock);
+		int rc = -EINTR;
+		if (!stop) {
+			daemon_set_caller(r->uid);
+			rc = daemon_remove(p, r->ns, r->name);
+		}
+		r->done(r->ctx, rc);
+		free(r);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
 }
