@@ -12,10 +12,6 @@ CFLAGS ?= -O2 -g
 # WERROR=1 (CI) makes every warning an error.
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
 	-Wundef -Werror=implicit-function-declaration
-ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),)
-# gcc: paths are bounded (config_finish keeps root and state under PATH_MAX/4)
-WARN += -Wno-format-truncation
-endif
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
@@ -72,9 +68,9 @@ $(BUILD)/tests/test_router: tests/unit/test_router.c fs/router.c fs/router.h $(w
 	$(CC) $(CORE_CFLAGS) -Ifs -o $@ $< fs/router.c
 
 # fs/nodes.c uses libfuse's types only: its unit test builds it in
-$(BUILD)/tests/test_nodes: tests/unit/test_nodes.c fs/nodes.c fs/nodes.h $(wildcard tests/unit/*.h)
+$(BUILD)/tests/test_nodes: tests/unit/test_nodes.c fs/nodes.c fs/nodes.h $(wildcard tests/unit/*.h) $(BUILD)/libwazocore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(FS_CFLAGS) -Ifs -o $@ $< fs/nodes.c
+	$(CC) $(FS_CFLAGS) -Ifs -o $@ $< fs/nodes.c $(BUILD)/libwazocore.a
 
 # scripts/bench-deb.sh's helper: wazofs's .deb writer on a directory
 $(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a

@@ -5,7 +5,10 @@
 #include "events.h"
 #include "nodes.h"
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -23,10 +26,18 @@ static struct {
 	pthread_t thread;
 } kc = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Called with the core's locks held: only queues the path. */
-static void on_changed(void *ctx, const char *path)
+/* Queues a path whose node changed; with a '+' first, the path and every node the
+ * kernel holds below it. Called with the core's locks held: only queues. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
 {
-	(void)ctx;
+	char path[PATH_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n <= 0 || (size_t)n >= sizeof(path))
+		return; /* no node of the mount has so long a path */
 	pthread_mutex_lock(&kc.lock);
 	/* the same path told twice in a row (each step of a job) is queued once */
 	if (kc.running && !(kc.queue.n && strcmp(kc.queue.v[kc.queue.n - 1], path) == 0) &&
@@ -35,6 +46,53 @@ static void on_changed(void *ctx, const char *path)
 		pthread_cond_broadcast(&kc.cond);
 	}
 	pthread_mutex_unlock(&kc.lock);
+}
+
+/* What shows plugin ns/name: the top, MOUNT/status, its namespace, its market info, and
+ * its directory with all below it (leaves, versions/, the package's name). */
+static void on_plugin(void *ctx, const char *ns, const char *name)
+{
+	(void)ctx;
+	note("/");
+	note("/status");
+	note("/%s", ns);
+	if (!name[0])
+		return;
+	note("/market/%s/%s/info", ns, name);
+	note("+/%s/%s", ns, name);
+}
+
+/* What shows the job of incoming/entry: MOUNT/status, history, its files and its copy. */
+static void on_job(void *ctx, const char *entry)
+{
+	(void)ctx;
+	note("/status");
+	note("/history");
+	if (!entry[0])
+		return;
+	note("/incoming");
+	note("/incoming/%s.status", entry);
+	note("/incoming/%s.log", entry);
+	note("+/incoming/%s", entry);
+}
+
+static void on_copy_gone(void *ctx, const char *entry)
+{
+	(void)ctx;
+	note("/incoming");
+	note("+/incoming/%s", entry);
+}
+
+static void on_market(void *ctx)
+{
+	(void)ctx;
+	note("+/market");
+}
+
+static void on_repo(void *ctx)
+{
+	(void)ctx;
+	note("+/repo");
 }
 
 /* Called by the worker with no lock held: waits until what was told is dropped. */
@@ -69,6 +127,21 @@ static void drop_path(const char *path)
 		fuse_lowlevel_notify_inval_entry(kc.se, parent, base + 1, strlen(base + 1));
 }
 
+/* A queued path, or with '+' a path and every node the kernel holds below it. */
+static void drop(const char *queued)
+{
+	if (queued[0] != '+') {
+		drop_path(queued);
+		return;
+	}
+	struct name_list below = { 0 };
+	nodes_below(queued + 1, &below);
+	drop_path(queued + 1);
+	for (size_t i = 0; i < below.n; i++)
+		drop_path(below.v[i]);
+	name_list_free(&below);
+}
+
 static void *dropper(void *arg)
 {
 	(void)arg;
@@ -82,7 +155,7 @@ static void *dropper(void *arg)
 		memset(&kc.queue, 0, sizeof(kc.queue));
 		pthread_mutex_unlock(&kc.lock);
 		for (size_t i = 0; i < batch.n; i++)
-			drop_path(batch.v[i]);
+			drop(batch.v[i]);
 		pthread_mutex_lock(&kc.lock);
 		kc.dropped += batch.n;
 		name_list_free(&batch);
@@ -116,7 +189,12 @@ int kernel_cache_start(struct fuse_session *se, struct daemon *p, int (*exists)(
 		kc.running = 0;
 		return -rc;
 	}
-	struct daemon_cache_hooks h = { .changed = on_changed, .flush = on_flush };
+	struct daemon_cache_hooks h = { .plugin = on_plugin,
+					.job = on_job,
+					.copy_gone = on_copy_gone,
+					.market = on_market,
+					.repo = on_repo,
+					.flush = on_flush };
 	daemon_set_cache_hooks(p, &h);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,9 +206,9 @@ void nodes_forget(fuse_ino_t ino, uint64_t count)
 	pthread_mutex_unlock(&lock);
 }
 
-int nodes_path(struct node *n, char *out, size_t len)
+/* Under lock. */
+static int path_locked(const struct node *n, char *out, size_t len)
 {
-	pthread_mutex_lock(&lock);
 	size_t pos = len;
 	int rc = 0;
 	if (len < 2)
@@ -224,13 +225,20 @@ int nodes_path(struct node *n, char *out, size_t len)
 		memcpy(out + pos, n->name, k);
 		out[--pos] = '/';
 	}
-	pthread_mutex_unlock(&lock);
 	if (rc)
 		return rc;
 	if (pos == len - 1)
 		out[--pos] = '/'; /* the root */
 	memmove(out, out + pos, len - pos);
 	return 0;
+}
+
+int nodes_path(struct node *n, char *out, size_t len)
+{
+	pthread_mutex_lock(&lock);
+	int rc = path_locked(n, out, len);
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 void nodes_path_inos(const char *path, fuse_ino_t *ino, fuse_ino_t *parent)
@@ -258,6 +266,26 @@ void nodes_path_inos(const char *path, fuse_ino_t *ino, fuse_ino_t *parent)
 	}
 	*ino = n ? n->ino : 0;
 	*parent = up ? up->ino : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+void nodes_below(const char *path, struct name_list *out)
+{
+	fuse_ino_t top, parent;
+	nodes_path_inos(path, &top, &parent);
+	if (!top)
+		return;
+	char p[PATH_MAX];
+	pthread_mutex_lock(&lock);
+	const struct node *t = get_locked(top);
+	for (size_t b = 0; t && b < BUCKETS; b++)
+		for (const struct node *n = by_ino[b]; n; n = n->hnext_ino) {
+			const struct node *up = n->parent;
+			while (up && up != t)
+				up = up->parent;
+			if (up && n != t && path_locked(n, p, sizeof(p)) == 0)
+				name_list_add(out, p);
+		}
 	pthread_mutex_unlock(&lock);
 }
 

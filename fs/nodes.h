@@ -14,6 +14,7 @@
  * its number (until its forget), which is the only time a request names it. */
 #ifndef WAZOFS_NODES_H
 #define WAZOFS_NODES_H
+#include "base/name_list.h"
 #include <fuse_lowlevel.h>
 #include <limits.h>
 #include <stdint.h>
@@ -52,6 +53,8 @@ int nodes_path(struct node *n, char *out, size_t len);
 /* The numbers of a mount path's node and of its directory's node, each 0 when the
  * kernel does not hold it. */
 void nodes_path_inos(const char *path, fuse_ino_t *ino, fuse_ino_t *parent);
+/* Adds to out the mount path of every node the kernel holds below path (not path's). */
+void nodes_below(const char *path, struct name_list *out);
 /* The inode number shown for a node of the tree (not a copy's): stable across forgets,
  * out of the range of the backing inodes, the same in readdir and stat. */
 uint64_t nodes_view_ino(const char *path);

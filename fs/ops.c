@@ -40,8 +40,56 @@ static struct daemon *core;
 static struct fuse_session *session;
 static double cache_timeout; /* names and attributes the kernel keeps, in seconds */
 
-/* Guards the buffer of rendered views, which a read from offset 0 replaces. */
+/* Guards the snapshots of rendered views and which one each handle reads (a read from
+ * offset 0 moves it to the text of now). */
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The text of a rendered view, immutable, shared by every open that rendered the same
+ * text: a thousand opens of repo/'s Packages hold one copy. The latest snapshot of each
+ * path is kept (by path hash) to be found again. */
+struct snap {
+	unsigned refs;
+	size_t len;
+	char buf[];
+};
+enum { SNAP_SLOTS = 1024 };
+static struct snap_slot {
+	uint64_t key;
+	struct snap *snap;
+} snaps[SNAP_SLOTS];
+
+/* Under view_lock. */
+static void snap_unref(struct snap *s)
+{
+	if (s && --s->refs == 0)
+		free(s);
+}
+
+/* Under view_lock: a reference to the snapshot of the text v rendered at path (v's
+ * buffer is freed): the kept one when it is the same text. NULL when out of memory. */
+static struct snap *snap_of(const char *path, struct view *v)
+{
+	uint64_t key = nodes_view_ino(path);
+	struct snap_slot *slot = &snaps[key % SNAP_SLOTS];
+	struct snap *s = slot->snap;
+	if (!s || slot->key != key || s->len != v->len ||
+	    (v->len && memcmp(s->buf, v->buf, v->len))) {
+		s = malloc(sizeof(*s) + v->len + 1);
+		if (!s) {
+			view_release(v);
+			return NULL;
+		}
+		s->refs = 1; /* the slot's */
+		s->len = v->len;
+		if (v->len)
+			memcpy(s->buf, v->buf, v->len);
+		snap_unref(slot->snap);
+		*slot = (struct snap_slot){ key, s };
+	}
+	view_release(v);
+	s->refs++;
+	return s;
+}
 
 /* One entry of a directory listing taken at opendir. */
 struct dent {
@@ -106,14 +154,13 @@ static void unshare_fd(struct shared_fd *s)
 struct handle {
 	struct shared_fd *pkg; /* a view backed by a file: its shared descriptor (fd is -1) */
 	int fd;		       /* a copy's file */
-	char *buf;	       /* a view held in memory */
-	size_t len;
-	int copy;    /* fd is a copy's file, opened through the mount */
-	int tracked; /* counted as an open file of entry */
-	char entry[NAME_MAX + 1];
-	char *view_path; /* a rendered view: rendered again when read from offset 0 */
-	int served;	 /* a read was answered (the first one uses the view of open) */
-	int cached;	 /* the kernel keeps the text: reads seldom reach us */
+	struct snap *snap;     /* a rendered view's text (view_lock) */
+	int copy;	       /* fd is a copy's file, opened through the mount */
+	int tracked;	       /* counted as an open file of entry */
+	char *entry;	       /* a copy's: the top-level entry it belongs to */
+	char *view_path;       /* a rendered view: rendered again when read from offset 0 */
+	int served;	       /* a read was answered (the first one uses the view of open) */
+	int cached;	       /* the kernel keeps the text: reads seldom reach us */
 	struct events_reader *events;
 	struct dent *dents; /* a directory: its listing */
 	size_t n_dents;
@@ -198,7 +245,9 @@ static void handle_free(struct handle *h, int tell)
 		h->next->prev = h->prev;
 	uncharge(h);
 	pthread_mutex_unlock(&handles_lock);
-	free(h->buf);
+	pthread_mutex_lock(&view_lock);
+	snap_unref(h->snap);
+	pthread_mutex_unlock(&view_lock);
 	free(h->view_path);
 	events_close(h->events);
 	for (size_t i = 0; i < h->n_dents; i++)
@@ -209,6 +258,7 @@ static void handle_free(struct handle *h, int tell)
 	unshare_fd(h->pkg);
 	if (h->tracked && tell)
 		incoming_closed(h->entry);
+	free(h->entry);
 	free(h);
 }
 
@@ -901,14 +951,22 @@ static int open_view(fuse_req_t req, const char *path, struct view *v, struct fu
 	}
 	struct stat fst;
 	off_t size = v->fd < 0 ? (off_t)v->len : fstat(v->fd, &fst) == 0 ? fst.st_size : -1;
+	int cacheable = v->cacheable; /* v is taken below */
 	if (v->fd >= 0 && !(h->pkg = share_fd(v->fd))) {
 		handle_free(h, 0);
 		view_release(v);
 		return -ENOMEM;
 	}
-	h->buf = v->buf;
-	h->len = v->len;
-	h->cached = v->cacheable && size_was_told(path, size);
+	if (v->fd < 0) {
+		pthread_mutex_lock(&view_lock);
+		h->snap = snap_of(path, v);
+		pthread_mutex_unlock(&view_lock);
+		if (!h->snap) {
+			handle_free(h, 0);
+			return -ENOMEM;
+		}
+	}
+	h->cached = cacheable && size_was_told(path, size);
 	fi->fh = (uintptr_t)h;
 	/* a told change drops the kernel's copy (and size) before it shows; other views
 	 * may change under a reader (a log's size grows): each read asks */
@@ -949,7 +1007,13 @@ static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_f
 	h->fd = fd;
 	h->copy = 1;
 	h->tracked = tracked;
-	snprintf(h->entry, sizeof(h->entry), "%s", r ? r->entry : "");
+	if (!(h->entry = strdup(r ? r->entry : ""))) {
+		h->tracked = 0;
+		handle_free(h, 0);
+		if (tracked)
+			incoming_closed(r->entry);
+		return -ENOMEM;
+	}
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
@@ -1072,16 +1136,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fresh = 0;
 	}
 	pthread_mutex_lock(&view_lock);
-	if (fresh) {
-		free(h->buf);
-		h->buf = v.buf;
-		h->len = v.len;
+	struct snap *now = fresh ? snap_of(h->view_path, &v) : NULL;
+	if (now) {
+		snap_unref(h->snap);
+		h->snap = now;
 	}
 	size_t n = 0;
 	h->served = 1;
-	if ((size_t)off < h->len) {
-		n = size < h->len - (size_t)off ? size : h->len - (size_t)off;
-		memcpy(buf, h->buf + off, n);
+	const struct snap *s = h->snap;
+	if ((size_t)off < s->len) {
+		n = size < s->len - (size_t)off ? size : s->len - (size_t)off;
+		memcpy(buf, s->buf + off, n);
 	}
 	pthread_mutex_unlock(&view_lock);
 	fuse_reply_buf(req, buf, n);
@@ -1131,14 +1196,16 @@ static int view_changed(struct handle *h)
 	if (render_view(h->view_path, &v))
 		return 1;
 	pthread_mutex_lock(&view_lock);
-	int changed = v.fd >= 0 || v.len != h->len || memcmp(v.buf, h->buf, v.len);
-	if (changed && h->cached && v.fd < 0 && kernel_cache_pending())
+	const struct snap *s = h->snap;
+	int changed = v.fd >= 0 || v.len != s->len || (v.len && memcmp(v.buf, s->buf, v.len));
+	if (changed && h->cached && v.fd < 0 && kernel_cache_pending()) {
 		changed = 0; /* the kernel still has the old text */
-	else if (changed && h->cached && v.fd < 0) {
-		free(h->buf); /* what a read gets now */
-		h->buf = v.buf;
-		h->len = v.len;
-		view_init(&v);
+	} else if (changed && h->cached && v.fd < 0) {
+		struct snap *now = snap_of(h->view_path, &v); /* what a read gets now */
+		if (now) {
+			snap_unref(h->snap);
+			h->snap = now;
+		}
 	}
 	pthread_mutex_unlock(&view_lock);
 	view_release(&v);
@@ -1331,20 +1398,23 @@ static void rmdir_plugin(fuse_req_t req, const struct route *r)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	uid_t uid = fuse_req_ctx(req)->uid;
 	w->req = req;
 	pthread_mutex_lock(&removals_lock);
 	w->next = removals;
 	removals = w;
 	pthread_mutex_unlock(&removals_lock);
-	int rc = daemon_remove_async(core, r->ns, r->name, fuse_req_ctx(req)->uid, removal_done, w);
-	if (rc) {
-		removal_take(w, req);
-		free(w);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	/* w is removal_done's now; the callback looks for it before using it */
+	/* before the removal is queued: once it is, its end may answer req (and free it)
+	 * at any time; a caller killed already is answered EINTR here, and the removal is
+	 * queued all the same (as after a kill) */
 	fuse_req_interrupt_func(req, removal_interrupted, w);
+	int rc = daemon_remove_async(core, r->ns, r->name, uid, removal_done, w);
+	if (rc) {
+		if (removal_take(w, req))
+			fuse_reply_err(req, -rc);
+		free(w);
+	}
+	/* else w is removal_done's; the interrupt callback looks for it before using it */
 }
 
 /* versions/: removing it changes nothing (the plugin's removal takes its versions): an
@@ -1629,6 +1699,10 @@ static void op_destroy(void *userdata)
 	wazofs_ops_stop_threads();
 	while (handles) /* files still open when the session ended */
 		handle_free(handles, 0);
+	for (size_t i = 0; i < SNAP_SLOTS; i++) {
+		snap_unref(snaps[i].snap);
+		snaps[i] = (struct snap_slot){ 0 };
+	}
 	incoming_stop();
 	nodes_free();
 }

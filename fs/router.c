@@ -20,72 +20,50 @@ static int component(const char **p, char *out)
 const char *const route_reserved[] = { "incoming", "market", "status", "events",
 				       "history",  "repo",   NULL };
 
-int route_parse(const char *path, struct route *r)
+/* Skips slashes: whether anything is left. */
+static int more(const char **p)
 {
-	memset(r, 0, sizeof(*r));
-	if (!path) /* libfuse's path of an open file whose name is gone */
-		return -ESTALE;
-	const char *p = path;
-	char first[NAME_MAX + 1];
-	int n = component(&p, first);
+	while (**p == '/')
+		(*p)++;
+	return **p != 0;
+}
+
+/* Below incoming/: the entry and the rest. */
+static int parse_incoming(const char *p, struct route *r)
+{
+	if (!more(&p)) {
+		r->kind = R_INCOMING_DIR;
+		return 0;
+	}
+	r->kind = R_INCOMING;
+	r->rel = p;
+	int n = component(&p, r->entry);
 	if (n < 0)
 		return n;
-	if (n == 0) {
-		r->kind = R_ROOT;
-		return 0;
-	}
-	if (strcmp(first, "incoming") == 0) {
-		while (*p == '/')
-			p++;
-		if (!*p) {
-			r->kind = R_INCOMING_DIR;
-			return 0;
-		}
-		r->kind = R_INCOMING;
-		r->rel = p;
-		n = component(&p, r->entry);
-		if (n < 0)
+	r->top_level = !more(&p);
+	return 0;
+}
+
+/* Below market/: up to namespace, name and leaf. */
+static int parse_market(const char *p, struct route *r)
+{
+	char *parts[3] = { r->ns, r->name, r->leaf };
+	r->kind = R_MARKET;
+	for (r->depth = 0; r->depth < 3; r->depth++) {
+		int n = component(&p, parts[r->depth]);
+		if (n <= 0)
 			return n;
-		while (*p == '/')
-			p++;
-		r->top_level = *p == 0;
-		return 0;
 	}
-	if (strcmp(first, "repo") == 0) {
-		while (*p == '/')
-			p++;
-		r->kind = R_REPO;
-		r->rel = p;
-		return 0;
-	}
-	if (strcmp(first, "market") == 0) {
-		char *parts[3] = { r->ns, r->name, r->leaf };
-		r->kind = R_MARKET;
-		for (r->depth = 0; r->depth < 3; r->depth++) {
-			n = component(&p, parts[r->depth]);
-			if (n <= 0)
-				return n;
-		}
-		while (*p == '/')
-			p++;
-		if (*p)
-			r->kind = R_NONE;
-		return 0;
-	}
-	static const struct {
-		const char *name;
-		enum route_kind kind;
-	} files[] = { { "status", R_OVERVIEW }, { "events", R_EVENTS }, { "history", R_HISTORY } };
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (strcmp(first, files[i].name) == 0) {
-			while (*p == '/')
-				p++;
-			r->kind = *p ? R_NONE : files[i].kind;
-			return 0;
-		}
-	snprintf(r->ns, sizeof(r->ns), "%s", first);
+	if (more(&p))
+		r->kind = R_NONE;
+	return 0;
+}
+
+/* Below a namespace: a plugin, its leaf, its versions/ and their files. */
+static int parse_plugin(const char *p, struct route *r)
+{
 	r->kind = R_NAMESPACE;
-	n = component(&p, r->name);
+	int n = component(&p, r->name);
 	if (n <= 0)
 		return n;
 	r->kind = R_PLUGIN;
@@ -100,9 +78,42 @@ int route_parse(const char *path, struct route *r)
 			return n;
 		r->kind = R_VERSION;
 	}
-	while (*p == '/')
-		p++;
-	if (*p)
+	if (more(&p))
 		r->kind = R_NONE;
 	return 0;
+}
+
+int route_parse(const char *path, struct route *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!path) /* no path: an open file whose name is gone */
+		return -ESTALE;
+	const char *p = path;
+	char first[NAME_MAX + 1];
+	int n = component(&p, first);
+	if (n <= 0) {
+		r->kind = R_ROOT;
+		return n;
+	}
+	if (strcmp(first, "incoming") == 0)
+		return parse_incoming(p, r);
+	if (strcmp(first, "repo") == 0) {
+		more(&p);
+		r->kind = R_REPO;
+		r->rel = p;
+		return 0;
+	}
+	if (strcmp(first, "market") == 0)
+		return parse_market(p, r);
+	static const struct {
+		const char *name;
+		enum route_kind kind;
+	} files[] = { { "status", R_OVERVIEW }, { "events", R_EVENTS }, { "history", R_HISTORY } };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strcmp(first, files[i].name) == 0) {
+			r->kind = more(&p) ? R_NONE : files[i].kind;
+			return 0;
+		}
+	snprintf(r->ns, sizeof(r->ns), "%s", first);
+	return parse_plugin(p, r);
 }

@@ -23,6 +23,17 @@ void error_field(struct error *err, const char *field, const char *constraint_id
 {
 	if (err->n >= ERROR_MAX_FIELDS)
 		return;
+	if (err->n == err->cap) {
+		size_t cap = err->cap ? err->cap * 2 : 4;
+		cap = cap > ERROR_MAX_FIELDS ? ERROR_MAX_FIELDS : cap;
+		struct field_error *g = realloc(err->e, cap * sizeof(*g));
+		if (!g) {
+			error_addf(err, "%s%s: out of memory", err->msg.len ? "; " : "", field);
+			return;
+		}
+		err->e = g;
+		err->cap = cap;
+	}
 	struct field_error *e = &err->e[err->n++];
 	/* what does not fit is cut at a whole UTF-8 character */
 	if (snprintf(e->field, sizeof(e->field), "%s", field) >= (int)sizeof(e->field))
@@ -68,5 +79,7 @@ void error_field_names(const struct error *err, char *out, size_t outlen)
 void error_release(struct error *err)
 {
 	strbuf_release(&err->msg);
-	err->n = 0;
+	free(err->e);
+	err->e = NULL;
+	err->n = err->cap = 0;
 }

@@ -20,9 +20,10 @@ struct field_error {
 };
 
 struct error {
-	struct strbuf msg; /* what failed, and where */
-	size_t n;	   /* refused fields */
-	struct field_error e[ERROR_MAX_FIELDS];
+	struct strbuf msg;     /* what failed, and where */
+	size_t n;	       /* refused fields */
+	struct field_error *e; /* n of them (grown as they come, up to ERROR_MAX_FIELDS) */
+	size_t cap;
 };
 #define ERROR_INIT                 \
 	{                          \
@@ -33,8 +34,8 @@ struct error {
 void error_addf(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message, "" when there is none. */
 const char *error_msg(const struct error *err);
-/* Adds a refused field (ignored past ERROR_MAX_FIELDS); a NULL constraint is the
- * constraint_id. */
+/* Adds a refused field (ignored past ERROR_MAX_FIELDS, and when out of memory: msg then
+ * says so); a NULL constraint is the constraint_id. */
 void error_field(struct error *err, const char *field, const char *constraint_id,
 		 const char *constraint, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ int open_as_seen(int dirfd, const char *name, int flags, const struct stat *seen
 	if (now)
 		*now = st;
 	return fd;
+}
+
+int path_fmt(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < len)
+		return 0;
+	if (len)
+		out[0] = 0;
+	return -ENAMETOOLONG;
 }
 
 int mkdir_p(const char *path, int mode)

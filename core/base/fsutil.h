@@ -4,6 +4,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 int mkdir_p(const char *path, int mode);
+/* A path formatted into out (len bytes, a PATH_MAX buffer as a rule): 0, or
+ * -ENAMETOOLONG when it does not fit (out is then ""). The one way core/ builds a path
+ * from pieces, so a name too long is an error, never a cut path. */
+int path_fmt(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* An open of path beneath dirfd (flags with O_CLOEXEC and O_NOFOLLOW added; mode for
  * O_CREAT) that follows no link, magic ones included, and leaves dirfd on no "..":
  * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. The fd, or -errno (-ELOOP: a link

@@ -442,15 +442,32 @@ static int child_exited(pid_t pid)
 	return w < 0 ? -errno : si.si_pid == pid;
 }
 
-int subproc_wait(struct subproc *sp)
+/* The errno of a failed exec, sent on the close-on-exec pipe; 0 when the program runs. */
+static int exec_error(struct subproc *sp)
 {
 	int exec_errno = 0;
 	ssize_t n;
 	do
 		n = read(sp->err_fd, &exec_errno, sizeof(exec_errno));
 	while (n < 0 && errno == EINTR);
-	if (n != sizeof(exec_errno))
-		exec_errno = 0; /* the pipe closed at exec: the program runs */
+	return n == sizeof(exec_errno) ? exec_errno : 0;
+}
+
+/* What the child wrote and did not get read yet, without waiting on strays. */
+static void drain_capture(struct subproc *sp)
+{
+	if (sp->out_fd < 0)
+		return;
+	fcntl(sp->out_fd, F_SETFL, O_NONBLOCK);
+	char buf[4096];
+	ssize_t r;
+	while ((r = read(sp->out_fd, buf, sizeof(buf))) > 0)
+		strbuf_add(sp->capture, buf, (size_t)r);
+}
+
+int subproc_wait(struct subproc *sp)
+{
+	int exec_errno = exec_error(sp);
 
 	int pidfd = pidfd_open(sp->pid, 0);
 	long start = monotonic_ms(), killed_at = 0;
@@ -489,13 +506,7 @@ int subproc_wait(struct subproc *sp)
 			kill_group(sp->pid, SIGKILL);
 		}
 	}
-	if (sp->out_fd >= 0) { /* drain what is left, without waiting on strays */
-		fcntl(sp->out_fd, F_SETFL, O_NONBLOCK);
-		char buf[4096];
-		ssize_t r;
-		while ((r = read(sp->out_fd, buf, sizeof(buf))) > 0)
-			strbuf_add(sp->capture, buf, (size_t)r);
-	}
+	drain_capture(sp);
 	rc = subproc_status(status, exec_errno);
 out:
 	if (pidfd >= 0)

@@ -75,10 +75,11 @@ static int read_file(struct walk *w, int fd, const struct stat *st, struct tree_
 }
 
 /* The entries of the directory dfd (path below the root, "" for the root). */
-static int walk_dir(struct walk *w, int dfd, const char *path, int depth)
+static int walk_dir(struct walk *w, int dfd, const char *path, int depth);
+
+/* The names in directory dfd, sorted (out and *n); -E2BIG past the walk's bound. */
+static int read_names(struct walk *w, int dfd, const char *path, char ***out, size_t *n)
 {
-	if (depth > SNAPSHOT_MAX_DEPTH)
-		return fail(w, path, -ELOOP);
 	int lfd = dup(dfd);
 	DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
 	if (!d) {
@@ -87,74 +88,85 @@ static int walk_dir(struct walk *w, int dfd, const char *path, int depth)
 		return fail(w, path, -errno);
 	}
 	char **names = NULL;
-	size_t n = 0;
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		char **bigger =
-		    n + 1 > w->max_entries ? NULL : realloc(names, (n + 1) * sizeof(*names));
-		if (!bigger || !(bigger[n] = strdup(de->d_name))) {
+		    *n + 1 > w->max_entries ? NULL : realloc(names, (*n + 1) * sizeof(*names));
+		if (!bigger || !(bigger[*n] = strdup(de->d_name))) {
 			names = bigger ? bigger : names;
-			rc = n + 1 > w->max_entries ? -E2BIG : -ENOMEM;
+			rc = *n + 1 > w->max_entries ? -E2BIG : -ENOMEM;
 			break;
 		}
 		names = bigger;
-		n++;
+		(*n)++;
 	}
 	closedir(d);
-	if (names && n)
-		qsort(names, n, sizeof(*names), by_name);
+	if (names && *n)
+		qsort(names, *n, sizeof(*names), by_name);
+	*out = names;
+	return rc;
+}
+
+/* A link of the walk: its target is its data. */
+static int take_link(struct walk *w, int dfd, const char *name, const char *sub,
+		     struct tree_snapshot_entry *e)
+{
+	char target[PATH_MAX];
+	ssize_t len = readlinkat(dfd, name, target, sizeof(target));
+	if (len < 0 || !(e->data = malloc((size_t)len + 1)))
+		return fail(w, sub, len < 0 ? -errno : -ENOMEM);
+	memcpy(e->data, target, (size_t)len);
+	e->data[len] = 0;
+	e->len = (size_t)len;
+	return 0;
+}
+
+/* One name of directory dfd (sub: its path in the walk). */
+static int take_entry(struct walk *w, int dfd, const char *name, const char *sub, int depth)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(w, sub, -errno);
+	struct tree_snapshot_entry *e = add(w, sub, st.st_mode);
+	if (!e)
+		return fail(w, sub, w->s->n >= w->max_entries ? -E2BIG : -ENOMEM);
+	if (S_ISLNK(st.st_mode))
+		return take_link(w, dfd, name, sub, e);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		error_addf(w->err, "%s: only files, directories and links are taken", sub);
+		return -EINVAL;
+	}
+	/* what is opened is what was looked at: a swap meanwhile is refused */
+	struct stat ost;
+	int fd = open_as_seen(dfd, name, S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY,
+			      &st, &ost);
+	if (fd < 0)
+		return fail(w, sub, fd);
+	e->mode = ost.st_mode;
+	int rc = S_ISDIR(ost.st_mode) ? walk_dir(w, fd, sub, depth + 1) : read_file(w, fd, &ost, e);
+	if (rc && !S_ISDIR(ost.st_mode))
+		fail(w, sub, rc);
+	close(fd);
+	return rc;
+}
+
+static int walk_dir(struct walk *w, int dfd, const char *path, int depth)
+{
+	if (depth > SNAPSHOT_MAX_DEPTH)
+		return fail(w, path, -ELOOP);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = read_names(w, dfd, path, &names, &n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		char sub[PATH_MAX];
 		if (snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "", names[i]) >=
-		    (int)sizeof(sub)) {
+		    (int)sizeof(sub))
 			rc = fail(w, path, -ENAMETOOLONG);
-			break;
-		}
-		struct stat st;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = fail(w, sub, -errno);
-			break;
-		}
-		struct tree_snapshot_entry *e = add(w, sub, st.st_mode);
-		if (!e) {
-			rc = fail(w, sub, w->s->n >= w->max_entries ? -E2BIG : -ENOMEM);
-			break;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t len = readlinkat(dfd, names[i], target, sizeof(target));
-			if (len < 0 || !(e->data = malloc((size_t)len + 1))) {
-				rc = fail(w, sub, len < 0 ? -errno : -ENOMEM);
-				break;
-			}
-			memcpy(e->data, target, (size_t)len);
-			e->data[len] = 0;
-			e->len = (size_t)len;
-			continue;
-		}
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-			error_addf(w->err, "%s: only files, directories and links are taken", sub);
-			rc = -EINVAL;
-			break;
-		}
-		/* what is opened is what was looked at: a swap meanwhile is refused */
-		struct stat ost;
-		int fd = open_as_seen(dfd, names[i],
-				      S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st,
-				      &ost);
-		if (fd < 0) {
-			rc = fail(w, sub, fd);
-			break;
-		}
-		e->mode = ost.st_mode;
-		rc = S_ISDIR(ost.st_mode) ? walk_dir(w, fd, sub, depth + 1)
-					  : read_file(w, fd, &ost, e);
-		if (rc && !S_ISDIR(ost.st_mode))
-			fail(w, sub, rc);
-		close(fd);
+		else
+			rc = take_entry(w, dfd, names[i], sub, depth);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

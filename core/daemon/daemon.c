@@ -48,15 +48,15 @@ static void installed_changed(struct daemon *p, const struct installed_plugin *a
 			: k == nb ? -1
 				  : dpkg_plugin_cmp(a[i].ns, a[i].name, b[k].ns, b[k].name);
 		if (c < 0) {
-			daemon_plugin_changed(p, a[i].ns, a[i].name, a[i].version);
+			daemon_plugin_changed(p, a[i].ns, a[i].name);
 			i++;
 		} else if (c > 0) {
-			daemon_plugin_changed(p, b[k].ns, b[k].name, b[k].version);
+			daemon_plugin_changed(p, b[k].ns, b[k].name);
 			k++;
 		} else {
 			if (!same_record(&a[i], &b[k])) {
-				daemon_plugin_changed(p, a[i].ns, a[i].name, a[i].version);
-				daemon_plugin_changed(p, b[k].ns, b[k].name, b[k].version);
+				daemon_plugin_changed(p, a[i].ns, a[i].name);
+				daemon_plugin_changed(p, b[k].ns, b[k].name);
 			}
 			i++, k++;
 		}
@@ -158,18 +158,6 @@ static int installed_version(void *ctx, const char *ns, const char *name, char *
 
 /* ---- the market ---- */
 
-/* Under p->lock: every path of market/ that shows m. */
-static void market_changed(struct daemon *p, const struct market *m)
-{
-	daemon_path_changed(p, "/market");
-	for (size_t i = 0; m && i < m->n_items; i++) {
-		const struct market_item *it = &m->items[i];
-		daemon_path_changed(p, "/market/%s", it->ns);
-		daemon_path_changed(p, "/market/%s/%s", it->ns, it->name);
-		daemon_path_changed(p, "/market/%s/%s/info", it->ns, it->name);
-	}
-}
-
 struct timespec daemon_market_mtime(struct daemon *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -204,8 +192,7 @@ static void refresh_market(struct daemon *p, int force)
 	struct market *old = p->market;
 	p->market = m;
 	clock_gettime(CLOCK_REALTIME, &p->market_loaded);
-	market_changed(p, old);
-	market_changed(p, m);
+	daemon_market_changed(p);
 	pthread_mutex_unlock(&p->lock);
 	market_free(old);
 	error_release(&err);
@@ -250,9 +237,9 @@ void attach_job(struct daemon *p, struct job *job, const char *ns, const char *n
 	daemon_job_paths_changed(p, job);
 }
 
-void status_file_path(struct daemon *p, const char *entry, char *out, size_t len)
+int status_file_path(struct daemon *p, const char *entry, char *out, size_t len)
 {
-	snprintf(out, len, "%s/%s.status", p->jobs_dir, entry);
+	return path_fmt(out, len, "%s/%s.status", p->jobs_dir, entry);
 }
 
 /* Forgets a finished job: record, persisted status (and the incoming log). */
@@ -261,10 +248,8 @@ void drop_job(struct daemon *p, struct job *job, int keep_log)
 	char path[PATH_MAX];
 	unlink_job(p, job);
 	daemon_job_paths_changed(p, job);
-	if (job->entry[0]) {
-		status_file_path(p, job->entry, path, sizeof(path));
+	if (job->entry[0] && status_file_path(p, job->entry, path, sizeof(path)) == 0)
 		unlink(path);
-	}
 	if (!keep_log)
 		unlink(job->log_path);
 	job_free(job);
@@ -279,22 +264,22 @@ void persist_status(struct daemon *p, struct job *job)
 	pthread_mutex_lock(&p->lock);
 	job_status_render(&job->st, &sb);
 	pthread_mutex_unlock(&p->lock);
-	status_file_path(p, job->entry, path, sizeof(path));
-	if (!sb.oom && write_file_atomic(path, sb.buf, sb.len, 0644))
-		syslog(LOG_WARNING, "cannot save %s: %m", path);
+	if (status_file_path(p, job->entry, path, sizeof(path)) ||
+	    (!sb.oom && write_file_atomic(path, sb.buf, sb.len, 0644)))
+		syslog(LOG_WARNING, "cannot save the status of incoming/%s: %m", job->entry);
 	strbuf_release(&sb);
 }
 
 /* ---- the worker ---- */
 
-void incoming_log_path(struct daemon *p, const char *entry, char *out, size_t len)
+int incoming_log_path(struct daemon *p, const char *entry, char *out, size_t len)
 {
-	snprintf(out, len, "%s/incoming/%s.log", p->logs_dir, entry);
+	return path_fmt(out, len, "%s/incoming/%s.log", p->logs_dir, entry);
 }
 
-void plugin_log_path(struct daemon *p, const char *ns, const char *name, char *out, size_t len)
+int plugin_log_path(struct daemon *p, const char *ns, const char *name, char *out, size_t len)
 {
-	snprintf(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
+	return path_fmt(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
 }
 
 static void *worker_main(void *arg)
@@ -329,8 +314,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		struct stat st;
 		char src[PATH_MAX];
-		snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
-		if (lstat(src, &st) == 0)
+		if (path_fmt(src, sizeof(src), "%s/%s", p->incoming, entry) == 0 &&
+		    lstat(src, &st) == 0)
 			run_install(p, entry);
 		free(entry);
 		pthread_mutex_lock(&p->lock);
@@ -349,8 +334,7 @@ static int entry_is_candidate(const char *entry)
 static int empty_dir(struct daemon *p, const char *entry)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", p->incoming, entry);
-	DIR *d = opendir(path);
+	DIR *d = path_fmt(path, sizeof(path), "%s/%s", p->incoming, entry) ? NULL : opendir(path);
 	if (!d)
 		return 0;
 	struct dirent *de;
@@ -522,7 +506,10 @@ static void *monitor_main(void *arg)
 static int lock_state_dir(struct daemon *p, struct error *err)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/lock", p->cfg.state);
+	if (path_fmt(path, sizeof(path), "%s/lock", p->cfg.state)) {
+		error_addf(err, "state dir %s: path too long", p->cfg.state);
+		return -ENAMETOOLONG;
+	}
 	p->state_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (p->state_lock_fd < 0) {
 		int e = errno;
@@ -572,14 +559,19 @@ static int build_user_reaches(struct daemon *p, struct error *err)
 
 static int make_dirs(struct daemon *p, struct error *err)
 {
-	char logs_in[PATH_MAX], logs_pl[PATH_MAX], pkgs[PATH_MAX];
-	snprintf(p->incoming, sizeof(p->incoming), "%s/incoming", p->cfg.state);
-	snprintf(p->jobs_dir, sizeof(p->jobs_dir), "%s/jobs", p->cfg.state);
-	snprintf(p->logs_dir, sizeof(p->logs_dir), "%s/logs", p->cfg.state);
-	snprintf(p->work_dir, sizeof(p->work_dir), "%s/work", p->cfg.state);
-	snprintf(logs_in, sizeof(logs_in), "%s/incoming", p->logs_dir);
-	snprintf(logs_pl, sizeof(logs_pl), "%s/plugins", p->logs_dir);
-	snprintf(pkgs, sizeof(pkgs), "%s/packages", p->cfg.state);
+	char logs_in[PATH_MAX], logs_pl[PATH_MAX];
+	char *pkgs = p->packages_dir;
+	const char *st = p->cfg.state;
+	if (path_fmt(p->incoming, sizeof(p->incoming), "%s/incoming", st) ||
+	    path_fmt(p->jobs_dir, sizeof(p->jobs_dir), "%s/jobs", st) ||
+	    path_fmt(p->logs_dir, sizeof(p->logs_dir), "%s/logs", st) ||
+	    path_fmt(p->work_dir, sizeof(p->work_dir), "%s/work", st) ||
+	    path_fmt(logs_in, sizeof(logs_in), "%s/logs/incoming", st) ||
+	    path_fmt(logs_pl, sizeof(logs_pl), "%s/logs/plugins", st) ||
+	    path_fmt(pkgs, sizeof(p->packages_dir), "%s/packages", st)) {
+		error_addf(err, "state dir %s: path too long", st);
+		return -ENAMETOOLONG;
+	}
 	int rc = lock_state_dir(p, err);
 	if (rc)
 		return rc;
@@ -613,8 +605,9 @@ static void restore_incoming(struct daemon *p)
 			continue;
 		char path[PATH_MAX], log[PATH_MAX];
 		struct strbuf sb = STRBUF_INIT;
-		status_file_path(p, de->d_name, path, sizeof(path));
-		incoming_log_path(p, de->d_name, log, sizeof(log));
+		if (status_file_path(p, de->d_name, path, sizeof(path)) ||
+		    incoming_log_path(p, de->d_name, log, sizeof(log)))
+			continue; /* no name of incoming/ is that long */
 		struct job_status st;
 		int saved = strbuf_read_file(&sb, path, 1 << 20) == 0;
 		int parsed = saved && job_status_parse(sb.buf, sb.len, &st) == 0;
@@ -626,7 +619,7 @@ static void restore_incoming(struct daemon *p)
 					"the saved status of this failed job could not be read; "
 					"change the copy to run it again");
 		}
-		if (saved && strcmp(st.state, "error") == 0) {
+		if (saved && st.state == JOB_STATE_ERROR) {
 			struct job *j = job_restore(&p->lock, de->d_name, log, &st);
 			if (j) {
 				daemon_watch_job(p, j, 0);
@@ -802,15 +795,9 @@ void daemon_incoming_close(struct daemon *p, const char *entry)
 
 /* A job may be cancelled by the removal of its copy until dpkg or apt may run for it:
  * a step of its own (no dependency installs, no dpkg run left half done). */
-static int cancellable_step(const char *step)
+static int cancellable_step(enum job_step step)
 {
-	static const char *const before_dpkg[] = { STEP_STARTING,   STEP_DOWNLOADING,
-						   STEP_EXTRACTING, STEP_VALIDATING,
-						   STEP_BUILDING,   STEP_PACKAGING };
-	for (size_t i = 0; i < sizeof(before_dpkg) / sizeof(before_dpkg[0]); i++)
-		if (strcmp(step, before_dpkg[i]) == 0)
-			return 1;
-	return 0;
+	return step <= STEP_VALIDATING || step == STEP_BUILDING || step == STEP_PACKAGING;
 }
 
 void daemon_incoming_gone(struct daemon *p, const char *entry)

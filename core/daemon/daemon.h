@@ -37,13 +37,22 @@ int daemon_start(struct daemon *p);
 void daemon_stop(struct daemon *p);
 void daemon_free(struct daemon *p);
 
-/* How fs/ hears which paths of the mount changed, so the kernel's cache of them can be
- * dropped. changed gets each path ("/ns/name/status") whose name, attributes or content
- * changed; it is called with core locks held, so it only notes the path. flush (may be
- * NULL) is called by the worker, holding no lock, when a job ends: it returns once the
- * paths noted so far are dropped (so the end of a job is seen at once). */
+/* How fs/ hears what changed, so the kernel's cache of it can be dropped. The core
+ * knows no mount path: fs/ alone does. Each hook is called with core locks held, so it
+ * only notes what changed:
+ * - plugin: ns/name changed (name "" for the namespace alone): what shows it;
+ * - job: the job of incoming/entry changed (its ENTRY.status and .log, MOUNT/status,
+ *   history; a plugin's job also calls plugin);
+ * - copy_gone: the daemon removed the copy incoming/entry;
+ * - market: the market was reloaded; repo: the set of kept packages changed.
+ * flush (may be NULL) is called by the worker, holding no lock, when a job ends: it
+ * returns once what was noted so far is dropped (so the end of a job is seen at once). */
 struct daemon_cache_hooks {
-	void (*changed)(void *ctx, const char *path);
+	void (*plugin)(void *ctx, const char *ns, const char *name);
+	void (*job)(void *ctx, const char *entry);
+	void (*copy_gone)(void *ctx, const char *entry);
+	void (*market)(void *ctx);
+	void (*repo)(void *ctx);
 	void (*flush)(void *ctx);
 	void *ctx;
 };

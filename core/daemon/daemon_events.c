@@ -66,8 +66,9 @@ static void history_line(struct strbuf *out, uid_t uid, const char *action, cons
 static void history_append(struct daemon *p, const char *text, size_t len)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = path_fmt(path, sizeof(path), "%s/history", p->cfg.state)
+		     ? -1
+		     : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0 || write_all(fd, text, len) < 0)
 		syslog(LOG_WARNING, "cannot append to %s: %m", path);
 	if (fd >= 0)
@@ -106,10 +107,10 @@ static void record_install(struct daemon *p, struct job *j)
 			c = strcmp(j->st.version, j->old_version);
 		action = c > 0 ? "upgrade" : c < 0 ? "rollback" : "reinstall";
 	}
-	if (strcmp(j->st.state, "installed") == 0 && j->old_version[0] && !j->reached_install)
+	if (j->st.state == JOB_STATE_INSTALLED && j->old_version[0] && !j->reached_install)
 		return; /* the same version was already installed: nothing happened */
 	char result[sizeof(j->st.reason) + 16];
-	if (strcmp(j->st.state, "installed") == 0)
+	if (j->st.state == JOB_STATE_INSTALLED)
 		snprintf(result, sizeof(result), "ok");
 	else
 		snprintf(result, sizeof(result), "error: %s", j->st.reason);
@@ -133,7 +134,7 @@ void daemon_job_changed(void *ctx, struct job *j)
 			snprintf(j->old_version, sizeof(j->old_version), "%s", ip->version);
 		j->old_known = 1;
 	}
-	if (strcmp(j->st.step, STEP_INSTALLING) == 0)
+	if (j->st.step == STEP_INSTALLING)
 		j->reached_install = 1;
 	char when[40];
 	iso_time(&j->changed, when, sizeof(when));
@@ -144,15 +145,15 @@ void daemon_job_changed(void *ctx, struct job *j)
 	add_field(&sb, "namespace", j->st.ns);
 	add_field(&sb, "name", j->st.name);
 	add_field(&sb, "version", j->st.version);
-	add_field(&sb, "state", j->st.state);
-	add_field(&sb, "step", j->st.step);
+	add_field(&sb, "state", job_state_name(j->st.state));
+	add_field(&sb, "step", job_step_name(j->st.step));
 	add_field(&sb, "entry", j->entry);
 	add_field(&sb, "error", j->st.error_id);
 	strbuf_addf(&sb, "}");
 	if (sb.buf && !sb.oom)
 		event_log_add(p->events, sb.buf);
 	strbuf_release(&sb);
-	int ended = strcmp(j->st.state, "installed") == 0 || strcmp(j->st.state, "error") == 0;
+	int ended = j->st.state == JOB_STATE_INSTALLED || j->st.state == JOB_STATE_ERROR;
 	if (j->kind == JOB_INSTALL && ended && j->st.name[0] && !j->recorded) {
 		j->recorded = 1;
 		record_install(p, j);

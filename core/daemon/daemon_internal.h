@@ -59,6 +59,7 @@ struct daemon {
 	struct event_log *events;      /* MOUNT/events */
 	struct timespec tree_changed;  /* under lock: the last job change or dpkg refresh */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
+	char packages_dir[PATH_MAX]; /* state/packages: the kept packages */
 	struct pipeline_env env;
 	struct daemon_cache_hooks cache; /* under lock */
 	/* the kept packages (repo/, versions/): replaced under lock, and only by the
@@ -78,18 +79,14 @@ void daemon_history_flush(struct daemon *p);
 void daemon_history_add(struct daemon *p, uid_t uid, const char *action, const char *ns,
 			const char *name, const char *old_version, const char *new_version,
 			const char *result);
-/* Under p->lock: tells fs/ that the path (printf format) changed (see
- * daemon_cache_hooks). */
-void daemon_path_changed(struct daemon *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Under p->lock: every path that shows plugin ns/name: its dir and leaves (the package
- * of version, when given), its namespace, the top and the overview. */
-void daemon_plugin_changed(struct daemon *p, const char *ns, const char *name, const char *version);
-/* Under p->lock: every path that shows job j (its plugin, its incoming/ entry, the
- * overview and the history). */
+/* Under p->lock: tells fs/ what changed (daemon_cache_hooks): plugin ns/name; job j
+ * (and its plugin); the market; the kept packages. */
+void daemon_plugin_changed(struct daemon *p, const char *ns, const char *name);
 void daemon_job_paths_changed(struct daemon *p, const struct job *j);
-/* Without p->lock: removes the copy incoming/ENTRY, then tells fs/ about each of its
- * paths (collected before). Returns rm_rf's result. */
+void daemon_market_changed(struct daemon *p);
+void daemon_repo_changed(struct daemon *p);
+/* Without p->lock: removes the copy incoming/ENTRY, then tells fs/ it is gone. Returns
+ * rm_rf's result. */
 int daemon_remove_copy(struct daemon *p, const char *entry);
 /* Without any lock: waits until fs/ has dropped what it was told (daemon_cache_hooks). */
 void daemon_cache_flush(struct daemon *p);
@@ -114,12 +111,13 @@ void attach_job(struct daemon *p, struct job *job, const char *ns, const char *n
 		const char *version);
 /* Forgets a finished job: record, saved status (and its log unless keep_log). */
 void drop_job(struct daemon *p, struct job *job, int keep_log);
+/* The paths below (0, or -ENAMETOOLONG with out ""): */
 /* state/logs/incoming/<entry>.log: the log of a job from incoming/ */
-void incoming_log_path(struct daemon *p, const char *entry, char *out, size_t len);
+int incoming_log_path(struct daemon *p, const char *entry, char *out, size_t len);
 /* state/logs/plugins/<ns>.<name>.log */
-void plugin_log_path(struct daemon *p, const char *ns, const char *name, char *out, size_t len);
+int plugin_log_path(struct daemon *p, const char *ns, const char *name, char *out, size_t len);
 /* state/jobs/<entry>.status, where a failed incoming job's status is saved */
-void status_file_path(struct daemon *p, const char *entry, char *out, size_t len);
+int status_file_path(struct daemon *p, const char *entry, char *out, size_t len);
 /* Saves job's rendered status (incoming jobs only). */
 void persist_status(struct daemon *p, struct job *job);
 

@@ -16,8 +16,8 @@
  * so nothing a killed job left can end up in another job's package. */
 static int new_work_dir(struct daemon *p, char *out, size_t len)
 {
-	snprintf(out, len, "%s/job-XXXXXX", p->work_dir);
-	return mkdtemp(out) ? 0 : -errno;
+	int rc = path_fmt(out, len, "%s/job-XXXXXX", p->work_dir);
+	return rc ? rc : mkdtemp(out) ? 0 : -errno;
 }
 
 /* A git source for ns/name from the market (version: NULL for the newest installable).
@@ -123,25 +123,61 @@ static void settle_job(struct daemon *p, struct job *job, int rc)
 	daemon_cache_flush(p); /* its end is seen at the next read */
 }
 
-void run_install(struct daemon *p, const char *entry)
+/* The end of an install job of incoming/entry (rc): the log moves to the plugin's and
+ * the copy goes (unless changed meanwhile); a copy removed while it ran is forgotten; a
+ * failure keeps its status. Returns the rc to settle the job with. */
+static int end_install(struct daemon *p, struct job *job, const char *entry, const char *src,
+		       const char *log, unsigned long gen, int rc)
 {
-	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
-	snprintf(src, sizeof(src), "%s/%s", p->incoming, entry);
-	incoming_log_path(p, entry, log, sizeof(log));
-	int work_rc = new_work_dir(p, work, sizeof(work));
-	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
-	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
+	/* the job stays JOB_RUNNING until settle_job: while it does, nobody else frees it */
+	pthread_mutex_lock(&p->lock);
+	int stopping = p->stopping;
+	char ns[64], name[128], reason[sizeof(job->st.reason)];
+	snprintf(ns, sizeof(ns), "%s", job->st.ns);
+	snprintf(name, sizeof(name), "%s", job->st.name);
+	snprintf(reason, sizeof(reason), "%s", job->st.reason);
+	pthread_mutex_unlock(&p->lock);
+	char path[PATH_MAX];
 	struct stat st;
-	int is_request = install_request_name(entry) && lstat(src, &st) == 0 && S_ISREG(st.st_mode);
+	if (rc == 0) {
+		syslog(LOG_INFO, "incoming/%s: %s/%s installed", entry, ns, name);
+		if (plugin_log_path(p, ns, name, path, sizeof(path)) == 0)
+			rename(log, path);
+		/* the copy goes unless the user changed it while the job ran */
+		if (tracker_generation(p->tracker, entry) == gen) {
+			daemon_remove_copy(p, entry);
+			tracker_forget(p->tracker, entry);
+		}
+	} else if (stopping) {
+		/* interrupted by the unmount: no saved status, so it runs again next mount */
+		if (status_file_path(p, entry, path, sizeof(path)) == 0)
+			unlink(path);
+	} else if (lstat(src, &st) < 0 && errno == ENOENT) {
+		/* removed while its job ran: cancelled, and nothing is left to show */
+		syslog(LOG_INFO, "incoming/%s: removed while its job ran: cancelled", entry);
+		if (status_file_path(p, entry, path, sizeof(path)) == 0)
+			unlink(path);
+		unlink(log);
+		rc = 0; /* forgotten as a success is */
+	} else {
+		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
+		persist_status(p, job);
+	}
+	return rc;
+}
 
+/* A new running job of incoming/entry, in place of an ended one; NULL (logged). */
+static struct job *start_install(struct daemon *p, const char *entry, const char *src,
+				 const char *log)
+{
 	struct job *job = job_new(&p->lock, JOB_INSTALL, entry, log);
 	if (!job) {
 		syslog(LOG_ERR, "cannot start a job for incoming/%s: %m", entry);
-		return;
+		return NULL;
 	}
 	/* who asked: the owner of the copy (the admin or root who made it) */
+	struct stat st;
 	daemon_watch_job(p, job, lstat(src, &st) == 0 ? st.st_uid : 0);
-	unsigned long gen = tracker_generation(p->tracker, entry);
 	pthread_mutex_lock(&p->lock);
 	struct job *old = find_job_for_entry(p, entry);
 	if (old && old->phase != JOB_RUNNING)
@@ -152,7 +188,26 @@ void run_install(struct daemon *p, const char *entry)
 	pthread_mutex_unlock(&p->lock);
 	persist_status(p, job);
 	syslog(LOG_INFO, "incoming/%s: job started", entry);
+	return job;
+}
 
+void run_install(struct daemon *p, const char *entry)
+{
+	char src[PATH_MAX], log[PATH_MAX], work[PATH_MAX];
+	if (path_fmt(src, sizeof(src), "%s/%s", p->incoming, entry) ||
+	    incoming_log_path(p, entry, log, sizeof(log))) {
+		syslog(LOG_ERR, "incoming/%s: path too long: no job", entry);
+		return;
+	}
+	int work_rc = new_work_dir(p, work, sizeof(work));
+	size_t n = strlen(entry), sl = strlen(REINSTALL_SUFFIX);
+	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
+	struct stat st;
+	int is_request = install_request_name(entry) && lstat(src, &st) == 0 && S_ISREG(st.st_mode);
+	unsigned long gen = tracker_generation(p->tracker, entry);
+	struct job *job = start_install(p, entry, src, log);
+	if (!job)
+		return;
 	struct install_source source = { .path = src };
 	struct market_source ms = { 0 };
 	int rc = 0;
@@ -177,44 +232,7 @@ void run_install(struct daemon *p, const char *entry)
 	job_close_log(job);
 	/* a package kept or an older one pruned: repo/ shows it before the copy goes */
 	daemon_repo_refresh(p);
-
-	/* the job stays JOB_RUNNING until settle_job: while it does, nobody else frees it */
-	pthread_mutex_lock(&p->lock);
-	int stopping = p->stopping;
-	char ns[64], name[128], reason[sizeof(job->st.reason)];
-	snprintf(ns, sizeof(ns), "%s", job->st.ns);
-	snprintf(name, sizeof(name), "%s", job->st.name);
-	snprintf(reason, sizeof(reason), "%s", job->st.reason);
-	pthread_mutex_unlock(&p->lock);
-
-	if (rc == 0) {
-		syslog(LOG_INFO, "incoming/%s: %s/%s installed", entry, ns, name);
-		char dest[PATH_MAX];
-		plugin_log_path(p, ns, name, dest, sizeof(dest));
-		rename(log, dest);
-		/* the copy goes unless the user changed it while the job ran */
-		if (tracker_generation(p->tracker, entry) == gen) {
-			daemon_remove_copy(p, entry);
-			tracker_forget(p->tracker, entry);
-		}
-	} else if (stopping) {
-		/* interrupted by the unmount: no saved status, so it runs again next mount */
-		char path[PATH_MAX];
-		status_file_path(p, entry, path, sizeof(path));
-		unlink(path);
-	} else if (lstat(src, &st) < 0 && errno == ENOENT) {
-		/* removed while its job ran: cancelled, and nothing is left to show */
-		syslog(LOG_INFO, "incoming/%s: removed while its job ran: cancelled", entry);
-		char path[PATH_MAX];
-		status_file_path(p, entry, path, sizeof(path));
-		unlink(path);
-		unlink(log);
-		rc = 0; /* forgotten as a success is */
-	} else {
-		syslog(LOG_WARNING, "incoming/%s: job failed: %s", entry, reason);
-		persist_status(p, job);
-	}
-	settle_job(p, job, rc);
+	settle_job(p, job, end_install(p, job, entry, src, log, gen, rc));
 }
 
 /* Runs a job for ns/name from the market in this thread: a queued `mkdir` install

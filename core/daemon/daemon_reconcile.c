@@ -43,9 +43,8 @@ static void log_audit(struct daemon *p)
 static int package_paths(const struct daemon *p, const struct installed_plugin *ip, char *kept,
 			 char *pending, size_t len)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
-	return plugin_package_paths(dir, ip->ns, ip->name, ip->version, kept, pending, len);
+	return plugin_package_paths(p->packages_dir, ip->ns, ip->name, ip->version, kept, pending,
+				    len);
 }
 
 /* One repair of a half-installed plugin package; 0 when dpkg now has it right. */
@@ -116,10 +115,9 @@ static int half_done(const struct installed_plugin *ip)
  * Returns how many were kept. */
 static int settle_pending(struct daemon *p)
 {
-	char dir[PATH_MAX], pdir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
-	snprintf(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
-	if (access(pdir, F_OK) < 0)
+	const char *dir = p->packages_dir;
+	char pdir[PATH_MAX];
+	if (path_fmt(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir) || access(pdir, F_OK) < 0)
 		return 0;
 	struct name_list files = { 0 }; /* the package file of each version dpkg has */
 	pthread_mutex_lock(&p->lock);

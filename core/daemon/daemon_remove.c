@@ -72,7 +72,7 @@ static int drop_plugin_jobs(struct daemon *p, const char *ns, const char *name)
 			drop_job(p, j, 1);
 			continue;
 		}
-		if (strcmp(j->st.state, "error"))
+		if (j->st.state != JOB_STATE_ERROR)
 			job_status_fail(&j->st, "install-error", "Installation error", NULL,
 					"cancelled");
 		snprintf(j->st.reason, sizeof(j->st.reason),
@@ -111,10 +111,8 @@ static void end_removal(struct daemon *p, struct job *job, int rc, const struct 
 	pthread_mutex_unlock(&p->lock);
 	daemon_history_add(p, asked, "remove", ns, name, version, NULL, result);
 	if (rc == 0) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
 		for (size_t i = 0; i < pkgs->n; i++)
-			plugin_prune_packages(dir, pkgs->v[i], NULL, 0);
+			plugin_prune_packages(p->packages_dir, pkgs->v[i], NULL, 0);
 		daemon_repo_refresh(p);
 	}
 	struct strbuf said = STRBUF_INIT; /* for syslog, once the lock is let go */
@@ -163,7 +161,8 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 		return -e;
 	}
 	daemon_watch_job(p, job, daemon_caller());
-	snprintf(job->st.package, sizeof(job->st.package), "%s", pkg);
+	memcpy(job->st.package, pkg, sizeof(job->st.package) - 1); /* package names are short */
+	job->st.package[sizeof(job->st.package) - 1] = 0;
 	job->phase = JOB_RUNNING;
 	attach_job(p, job, ns, name, ip->version);
 	pthread_mutex_unlock(&p->lock);

@@ -10,23 +10,19 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* Under p->lock: tells fs/ about every path that shows the package files of r. */
-static void repo_paths_changed(struct daemon *p, const struct apt_repo *r)
+/* Under p->lock: the versions/ of every plugin r keeps packages of. */
+static void versions_changed(struct daemon *p, const struct apt_repo *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		char name[256], ns[256];
-		daemon_path_changed(p, "/repo/pool/main/%s", r->pkgs[i].file);
-		if (dpkg_split_package(r->pkgs[i].package, name, sizeof(name), ns, sizeof(ns)))
-			continue;
-		daemon_path_changed(p, "/%s/%s/versions", ns, name);
-		daemon_path_changed(p, "/%s/%s/versions/%s", ns, name, r->pkgs[i].file);
+		if (dpkg_split_package(r->pkgs[i].package, name, sizeof(name), ns, sizeof(ns)) == 0)
+			daemon_plugin_changed(p, ns, name);
 	}
 }
 
 void daemon_repo_refresh(struct daemon *p)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/packages", p->cfg.state);
+	const char *dir = p->packages_dir;
 	pthread_mutex_lock(&p->repo_build);
 	struct apt_repo fresh;
 	struct strbuf warn = STRBUF_INIT;
@@ -48,20 +44,9 @@ void daemon_repo_refresh(struct daemon *p)
 		struct apt_repo old = p->repo;
 		p->repo = fresh;
 		p->repo_built = 1;
-		static const char *const fixed[] = { "/repo",
-						     "/repo/key.gpg",
-						     "/repo/pool/main",
-						     "/repo/dists/" APT_REPO_SUITE,
-						     "/repo/dists/" APT_REPO_SUITE "/Release",
-						     "/repo/dists/" APT_REPO_SUITE "/InRelease",
-						     "/repo/dists/" APT_REPO_SUITE
-						     "/main/binary-all/Packages",
-						     "/repo/dists/" APT_REPO_SUITE
-						     "/main/binary-all/Packages.gz" };
-		for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
-			daemon_path_changed(p, "%s", fixed[i]);
-		repo_paths_changed(p, &old);
-		repo_paths_changed(p, &p->repo);
+		daemon_repo_changed(p);
+		versions_changed(p, &old);
+		versions_changed(p, &p->repo);
 		pthread_mutex_unlock(&p->lock);
 		apt_repo_free(&old);
 	}

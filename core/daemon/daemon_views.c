@@ -154,12 +154,12 @@ static int status_of_installed(const struct installed_plugin *ip, int busy, stru
 	snprintf(st.version, sizeof(st.version), "%s", ip->version);
 	snprintf(st.package, sizeof(st.package), "%s", ip->package);
 	if (dpkg_is_installed(ip)) {
-		snprintf(st.state, sizeof(st.state), "installed");
-		snprintf(st.step, sizeof(st.step), STEP_COMPLETED);
+		st.state = JOB_STATE_INSTALLED;
+		st.step = STEP_COMPLETED;
 	} else if (busy) {
-		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
+		st.step = STEP_INSTALLING;
 	} else {
-		snprintf(st.step, sizeof(st.step), STEP_INSTALLING);
+		st.step = STEP_INSTALLING;
 		job_status_fail(&st, "install-error", "Installation error", NULL,
 				"dpkg reports the package as '%s', not installed", ip->status);
 	}
@@ -323,7 +323,7 @@ static void render_queued(struct strbuf *sb)
 {
 	struct job_status st;
 	job_status_init(&st);
-	snprintf(st.state, sizeof(st.state), "queued");
+	st.state = JOB_STATE_QUEUED;
 	job_status_render(&st, sb);
 	job_status_destroy(&st);
 }
@@ -335,7 +335,7 @@ static size_t add_jobs_oldest_first(struct strbuf *sb, const struct job *j)
 	if (!j)
 		return 0;
 	size_t n = add_jobs_oldest_first(sb, j->next);
-	if (j->phase != JOB_QUEUED && strcmp(j->st.state, "installed") == 0)
+	if (j->phase != JOB_QUEUED && j->st.state == JOB_STATE_INSTALLED)
 		return n;
 	char plugin[200];
 	snprintf(plugin, sizeof(plugin), "%s/%s", j->st.ns, j->st.name);
@@ -344,8 +344,9 @@ static size_t add_jobs_oldest_first(struct strbuf *sb, const struct job *j)
 		y11_add_kv(sb, 4, "entry", j->entry);
 	if (j->st.name[0])
 		y11_add_kv(sb, 4, "plugin", plugin);
-	y11_add_kv(sb, 4, "state", j->phase == JOB_QUEUED ? "queued" : j->st.state);
-	y11_add_kv(sb, 4, "step", j->st.step);
+	y11_add_kv(sb, 4, "state",
+		   job_state_name(j->phase == JOB_QUEUED ? JOB_STATE_QUEUED : j->st.state));
+	y11_add_kv(sb, 4, "step", job_step_name(j->st.step));
 	return n + 1;
 }
 
@@ -392,8 +393,8 @@ int daemon_history_open(struct daemon *p, struct view *v)
 {
 	char path[PATH_MAX];
 	view_init(v);
-	snprintf(path, sizeof(path), "%s/history", p->cfg.state);
-	return open_file_view(path, v, 1);
+	int rc = path_fmt(path, sizeof(path), "%s/history", p->cfg.state);
+	return rc ? rc : open_file_view(path, v, 1);
 }
 
 int daemon_events_read(struct daemon *p, unsigned long long *seq, unsigned timeout_ms,

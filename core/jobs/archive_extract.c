@@ -123,9 +123,10 @@ static int link_escapes(const char *root, const char *rel)
 			cur[len] = 0;
 			char joined[PATH_MAX * 2 + 2];
 			snprintf(joined, sizeof(joined), "%s/%s", target, rest);
-			if (strlen(joined) >= sizeof(rest))
+			size_t jl = strlen(joined);
+			if (jl >= sizeof(rest))
 				return 2;
-			snprintf(rest, sizeof(rest), "%s", joined);
+			memcpy(rest, joined, jl + 1);
 		} else if (!S_ISDIR(st.st_mode) && rest[0]) {
 			return 0; /* ENOTDIR */
 		}

@@ -41,8 +41,8 @@ struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry
 	if (!j)
 		return NULL;
 	if (kind == JOB_REMOVE) {
-		snprintf(j->st.state, sizeof(j->st.state), "uninstalling");
-		snprintf(j->st.step, sizeof(j->st.step), STEP_REMOVING);
+		j->st.state = JOB_STATE_UNINSTALLING;
+		j->st.step = STEP_REMOVING;
 	}
 	j->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (j->log_fd < 0) {
@@ -125,10 +125,10 @@ void job_logf(struct job *j, const char *fmt, ...)
 	va_end(ap);
 }
 
-void job_step(struct job *j, const char *step)
+void job_step(struct job *j, enum job_step step)
 {
 	pthread_mutex_lock(j->lock);
-	snprintf(j->st.step, sizeof(j->st.step), "%s", step);
+	j->st.step = step;
 	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 	char when[32];
@@ -138,7 +138,7 @@ void job_step(struct job *j, const char *step)
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	trim_log(j); /* what the step before wrote */
-	job_logf(j, "== %s (%s.%03ld) ==\n", step, when, ts.tv_nsec / 1000000);
+	job_logf(j, "== %s (%s.%03ld) ==\n", job_step_name(step), when, ts.tv_nsec / 1000000);
 }
 
 /* Under *j->lock. */
@@ -191,10 +191,10 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 		job_logf(j, "  %s: %s\n", report->e[i].field, report->e[i].message);
 }
 
-void job_set_state(struct job *j, const char *state)
+void job_set_state(struct job *j, enum job_state state)
 {
 	pthread_mutex_lock(j->lock);
-	snprintf(j->st.state, sizeof(j->st.state), "%s", state);
+	j->st.state = state;
 	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 }

@@ -56,7 +56,7 @@ void job_set_log_max(size_t bytes);
 void job_changed(struct job *j);
 
 /* Records the step (under the lock) and writes it as a heading in the log. */
-void job_step(struct job *j, const char *step);
+void job_step(struct job *j, enum job_step step);
 /* Records namespace, name, version and package (a method apt job, before any metadata). */
 void job_name(struct job *j, const char *ns, const char *name, const char *version);
 /* The same once the metadata is valid, with the metadata as read. */
@@ -66,5 +66,5 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
-void job_set_state(struct job *j, const char *state);
+void job_set_state(struct job *j, enum job_state state);
 #endif

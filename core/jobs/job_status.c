@@ -9,11 +9,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The one table of names, in the enums' order. */
+static const char *const state_names[] = { "installing", "installed", "uninstalling", "error",
+					   "queued" };
+static const char *const step_names[] = {
+	"starting",  "downloading", "extracting", "validating", "installing dependencies",
+	"building",  "packaging",   "updating",	  "installing", "cleaning",
+	"completed", "removing",
+};
+
+const char *job_state_name(enum job_state state)
+{
+	return (size_t)state < sizeof(state_names) / sizeof(*state_names) ? state_names[state] : "";
+}
+
+const char *job_step_name(enum job_step step)
+{
+	return (size_t)step < sizeof(step_names) / sizeof(*step_names) ? step_names[step] : "";
+}
+
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+int job_state_parse(const char *name, enum job_state *out)
+{
+	int i = name_index(state_names, sizeof(state_names) / sizeof(*state_names), name);
+	if (i >= 0)
+		*out = (enum job_state)i;
+	return i < 0 ? i : 0;
+}
+
+int job_step_parse(const char *name, enum job_step *out)
+{
+	int i = name_index(step_names, sizeof(step_names) / sizeof(*step_names), name);
+	if (i >= 0)
+		*out = (enum job_step)i;
+	return i < 0 ? i : 0;
+}
+
 void job_status_init(struct job_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	snprintf(st->state, sizeof(st->state), "installing");
-	snprintf(st->step, sizeof(st->step), STEP_STARTING);
+	st->state = JOB_STATE_INSTALLING;
+	st->step = STEP_STARTING;
 }
 
 void job_status_destroy(struct job_status *st)
@@ -25,7 +68,7 @@ void job_status_destroy(struct job_status *st)
 void job_status_fail(struct job_status *st, const char *error_id, const char *message,
 		     const struct error *details_report, const char *reason_fmt, ...)
 {
-	snprintf(st->state, sizeof(st->state), "error");
+	st->state = JOB_STATE_ERROR;
 	snprintf(st->error_id, sizeof(st->error_id), "%s", error_id);
 	snprintf(st->message, sizeof(st->message), "%s", message);
 	va_list ap;
@@ -44,19 +87,19 @@ void job_status_fail(struct job_status *st, const char *error_id, const char *me
 
 void job_status_render(const struct job_status *st, struct strbuf *out)
 {
-	y11_add_kv(out, 0, "state", st->state);
+	y11_add_kv(out, 0, "state", job_state_name(st->state));
 	if (st->ns[0])
 		y11_add_kv(out, 0, "namespace", st->ns);
 	if (st->name[0])
 		y11_add_kv(out, 0, "name", st->name);
 	if (st->version[0])
 		y11_add_kv(out, 0, "version", st->version);
-	y11_add_kv(out, 0, "step", st->step);
+	y11_add_kv(out, 0, "step", job_step_name(st->step));
 	if (st->waiting[0])
 		y11_add_kv(out, 0, "waiting", st->waiting);
 	if (st->package[0])
 		y11_add_kv(out, 0, "package", st->package);
-	if (strcmp(st->state, "error"))
+	if (st->state != JOB_STATE_ERROR)
 		return;
 	y11_add_kv(out, 0, "error_id", st->error_id);
 	y11_add_kv(out, 0, "message", st->message);
@@ -66,7 +109,7 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 	if (st->details)
 		strbuf_add(out, st->details, strlen(st->details));
 	else
-		y11_add_kv(out, 2, "step", st->step);
+		y11_add_kv(out, 2, "step", job_step_name(st->step));
 }
 
 static void copy_field(char *dst, size_t len, const char *src)
@@ -117,7 +160,6 @@ static const struct {
 	const char *key;
 	size_t offset, size;
 } status_fields[] = {
-	STATUS_FIELD("state", state),	  STATUS_FIELD("step", step),
 	STATUS_FIELD("waiting", waiting), STATUS_FIELD("namespace", ns),
 	STATUS_FIELD("name", name),	  STATUS_FIELD("version", version),
 	STATUS_FIELD("package", package), STATUS_FIELD("error_id", error_id),
@@ -152,6 +194,9 @@ int job_status_parse(const char *text, size_t len, struct job_status *st)
 			if (v->type != YAML_SCALAR_NODE)
 				continue;
 			const char *val = (const char *)v->data.scalar.value;
+			if ((strcmp(key, "state") == 0 && job_state_parse(val, &st->state)) ||
+			    (strcmp(key, "step") == 0 && job_step_parse(val, &st->step)))
+				rc = -EINVAL; /* not a state or step a status has */
 			for (size_t i = 0; i < sizeof(status_fields) / sizeof(status_fields[0]);
 			     i++)
 				if (strcmp(key, status_fields[i].key) == 0)

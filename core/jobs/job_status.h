@@ -6,24 +6,42 @@
 #include "base/strbuf.h"
 #include "plugin/plugin_meta.h"
 
-/* wazo-plugind's install steps, in order. */
-#define STEP_STARTING	  "starting"
-#define STEP_DOWNLOADING  "downloading" /* git and market installs */
-#define STEP_EXTRACTING	  "extracting"
-#define STEP_VALIDATING	  "validating"
-#define STEP_DEPENDENCIES "installing dependencies"
-#define STEP_BUILDING	  "building"
-#define STEP_PACKAGING	  "packaging"
-#define STEP_UPDATING	  "updating"
-#define STEP_INSTALLING	  "installing"
-#define STEP_CLEANING	  "cleaning"
-#define STEP_COMPLETED	  "completed"
-/* removal steps */
-#define STEP_REMOVING "removing"
+/* What a job is doing (its status's `state`). Names: job_state_name. */
+enum job_state {
+	JOB_STATE_INSTALLING,
+	JOB_STATE_INSTALLED,
+	JOB_STATE_UNINSTALLING,
+	JOB_STATE_ERROR,
+	JOB_STATE_QUEUED, /* waiting for the worker (MOUNT/status, ENTRY.status) */
+};
+
+/* wazo-plugind's install steps, in order, then the removal's (its status's `step`).
+ * Names: job_step_name. */
+enum job_step {
+	STEP_STARTING,
+	STEP_DOWNLOADING, /* git and market installs */
+	STEP_EXTRACTING,
+	STEP_VALIDATING,
+	STEP_DEPENDENCIES,
+	STEP_BUILDING,
+	STEP_PACKAGING,
+	STEP_UPDATING,
+	STEP_INSTALLING,
+	STEP_CLEANING,
+	STEP_COMPLETED,
+	STEP_REMOVING,
+};
+
+/* The names a status file and MOUNT/events use. */
+const char *job_state_name(enum job_state state);
+const char *job_step_name(enum job_step step);
+/* The value of a name: 0, or -EINVAL for none. */
+int job_state_parse(const char *name, enum job_state *out);
+int job_step_parse(const char *name, enum job_step *out);
 
 struct job_status {
-	char state[16]; /* installing | installed | uninstalling | error */
-	char step[32];
+	enum job_state state;
+	enum job_step step;
 	char waiting[128]; /* while the job waits on something outside it, what; else "" */
 	char ns[64], name[128], version[128], package[256];
 	char error_id[32], message[64];

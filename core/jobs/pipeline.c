@@ -276,7 +276,7 @@ static int nothing_to_do(struct job *job, const struct pipeline_env *env, const 
 	*was = env->host->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
 	if (*was && strcmp(installed, version) == 0 && !reinstall) {
 		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, version);
-		job_set_state(job, "installed");
+		job_set_state(job, JOB_STATE_INSTALLED);
 		return 1;
 	}
 	if (*was)
@@ -345,10 +345,12 @@ static int step_dependencies(struct job *job, const struct pipeline_env *env,
 static int package_paths(const struct pipeline_env *env, const char *ns, const char *name,
 			 const char *version, char *kept, char *pending, size_t len)
 {
-	char dir[PATH_MAX], pdir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
-	snprintf(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
-	int rc = plugin_package_paths(dir, ns, name, version, kept, pending, len);
+	char dir[PATH_MAX], pdir[PATH_MAX];
+	int rc = path_fmt(dir, sizeof(dir), "%s/packages", env->cfg->state);
+	if (!rc)
+		rc = path_fmt(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
+	if (!rc)
+		rc = plugin_package_paths(dir, ns, name, version, kept, pending, len);
 	if (!rc)
 		rc = mkdir_p(dir, 0755);
 	if (!rc && mkdir(pdir, 0700) < 0 && errno != EEXIST)
@@ -388,11 +390,11 @@ static void settle_package(struct job *job, const struct pipeline_env *env, cons
 		return;
 	}
 	char dir[PATH_MAX], pkg[300];
-	snprintf(dir, sizeof(dir), "%s/packages", env->cfg->state);
 	plugin_package_name(name, ns, pkg, sizeof(pkg));
 	if (utimensat(AT_FDCWD, kept, NULL, 0) < 0)
 		job_logf(job, "cannot touch %s: %s\n", kept, strerror(errno));
-	plugin_prune_packages(dir, pkg, strrchr(kept, '/') + 1, env->cfg->keep_versions);
+	if (path_fmt(dir, sizeof(dir), "%s/packages", env->cfg->state) == 0)
+		plugin_prune_packages(dir, pkg, strrchr(kept, '/') + 1, env->cfg->keep_versions);
 }
 
 /* The package written by the build user: read as a dropped package is (through the
@@ -640,7 +642,11 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 		return -EINVAL;
 	}
 	close(fd);
-	snprintf(root, len, "%s/%s", tree, sub);
+	if (path_fmt(root, len, "%s/%s", tree, sub)) {
+		error_field(r, "subdirectory", "maxLength", "a path that fits",
+			    "subdirectory '%s': the path is too long", sub);
+		return -ENAMETOOLONG;
+	}
 	return 0;
 }
 
@@ -649,18 +655,19 @@ static int git_root(const struct install_source *src, const char *tree, char *ro
 static void keep_apt_package(struct job *job, const struct pipeline_env *env, const char *ns,
 			     const char *name, const char *version)
 {
-	char pkg[300], cached[PATH_MAX + 600], deb[PATH_MAX], quoted[300];
+	char pkg[300], cached[PATH_MAX], deb[PATH_MAX], quoted[300];
 	plugin_package_name(name, ns, pkg, sizeof(pkg));
 	size_t q = 0; /* apt's cache file names write the epoch's ':' as %3a */
 	for (const char *c = version; *c && q + 4 < sizeof(quoted); c++)
 		q +=
 		    (size_t)snprintf(quoted + q, sizeof(quoted) - q, *c == ':' ? "%%3a" : "%c", *c);
 	quoted[q] = 0;
-	snprintf(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
-		 strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
 	struct error err = ERROR_INIT;
 	char pending[PATH_MAX];
-	int rc = package_paths(env, ns, name, version, deb, pending, sizeof(deb));
+	int rc = path_fmt(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
+			  strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
+	if (!rc)
+		rc = package_paths(env, ns, name, version, deb, pending, sizeof(deb));
 	if (!rc)
 		rc = file_copy(cached, pending, &err);
 	if (rc)
@@ -733,7 +740,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			job_name(job, ns, name, installed);
 			keep_apt_package(job, env, ns, name, installed);
 		}
-		job_set_state(job, "installed");
+		job_set_state(job, JOB_STATE_INSTALLED);
 	}
 	step_finish(job, NULL); /* apt works in its own cache */
 	return 0;
@@ -765,7 +772,7 @@ enum { STEP_DONE = 1 };
 /* One step of an install: the name its status shows (wazo-plugind's) and what it does;
  * when is set, the step is only for the sources it says. */
 struct install_step {
-	const char *name;
+	enum job_step step;
 	int (*run)(struct install_run *ir);
 	int (*when)(const struct install_run *ir);
 };
@@ -986,7 +993,7 @@ static const struct install_step from_source[] = {
 	{ STEP_PACKAGING, run_package, NULL },
 	{ STEP_UPDATING, run_update, NULL },
 	{ STEP_INSTALLING, run_install, NULL },
-	{ NULL, NULL, NULL },
+	{ STEP_COMPLETED, NULL, NULL }, /* the end of the table */
 };
 
 /* A plugin package dropped into incoming/ (a rollback when it is older than the one
@@ -997,19 +1004,19 @@ static const struct install_step from_package[] = {
 	{ STEP_DEPENDENCIES, run_dependencies, NULL },
 	{ STEP_UPDATING, run_update, NULL },
 	{ STEP_INSTALLING, run_install_package, NULL },
-	{ NULL, NULL, NULL },
+	{ STEP_COMPLETED, NULL, NULL }, /* the end of the table */
 };
 
 /* Runs the steps in order, looking for a cancel before each: 0 (installed), STEP_DONE
  * or -errno. */
 static int run_steps(struct install_run *ir, const struct install_step *steps)
 {
-	for (const struct install_step *s = steps; s->name; s++) {
+	for (const struct install_step *s = steps; s->run; s++) {
 		if (s->when && !s->when(ir))
 			continue;
 		if (cancelled(ir->job))
 			return -ECANCELED;
-		job_step(ir->job, s->name);
+		job_step(ir->job, s->step);
 		int rc = s->run(ir);
 		if (rc)
 			return rc;
@@ -1051,7 +1058,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 		settle_package(job, env, ir->m.namespace, ir->m.name, ir->kept, ir->deb,
 			       rc < 0 ? rc : 0);
 	if (rc == 0)
-		job_set_state(job, "installed");
+		job_set_state(job, JOB_STATE_INSTALLED);
 	if (rc >= 0) {
 		step_finish(job, workdir);
 		rc = 0;

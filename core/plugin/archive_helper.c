@@ -35,11 +35,12 @@ static void find_helper(void)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			snprintf(helper_path, sizeof(helper_path), "%s/" HELPER, self);
-			if (access(helper_path, X_OK) == 0)
+			if (path_fmt(helper_path, sizeof(helper_path), "%s/" HELPER, self) == 0 &&
+			    access(helper_path, X_OK) == 0)
 				return;
-			snprintf(helper_path, sizeof(helper_path), "%s/../" HELPER, self);
-			if (access(helper_path, X_OK) == 0)
+			if (path_fmt(helper_path, sizeof(helper_path), "%s/../" HELPER, self) ==
+				0 &&
+			    access(helper_path, X_OK) == 0)
 				return;
 		}
 	}
@@ -317,11 +318,12 @@ static void take_report(const struct strbuf *out, struct error *r)
 	struct field_error *e = NULL;
 	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
 		if (record_is(&rec, "report_field")) {
-			e = r->n < ERROR_MAX_FIELDS ? &r->e[r->n++] : NULL;
-			if (e) {
-				memset(e, 0, sizeof(*e));
+			size_t before = r->n;
+			error_field(r, "", "", "", "%s",
+				    ""); /* filled by the records that follow */
+			e = r->n > before ? &r->e[r->n - 1] : NULL;
+			if (e)
 				COPY_FIELD(e->field, rec);
-			}
 		} else if (!e) {
 			continue;
 		} else if (record_is(&rec, "report_constraint_id")) {

@@ -27,8 +27,8 @@ static int status_round_trip(const char *s)
 	struct strbuf sb = STRBUF_INIT, again = STRBUF_INIT;
 	job_status_render(&st, &sb);
 	int rc = job_status_parse(sb.buf, sb.len, &back);
-	int ok = rc == 0 && strcmp(back.state, "error") == 0 &&
-		 strcmp(back.error_id, "install-error") == 0;
+	int ok =
+	    rc == 0 && back.state == JOB_STATE_ERROR && strcmp(back.error_id, "install-error") == 0;
 	/* what is read back renders the same (a saved status comes back as it was), for
 	 * text that is UTF-8 (other bytes are shown as U+FFFD or escapes: not kept) */
 	const unsigned char *u = (const unsigned char *)s;

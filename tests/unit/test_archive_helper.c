@@ -83,15 +83,17 @@ static void test_package_round_trip(void)
 	CHECK_INT(helper_deb_write(fd, root, &more, NULL, &ctl, &scripts, &err), 0);
 	close(fd);
 	char cmd[900];
-	snprintf(cmd, sizeof(cmd),
-		 "dpkg-deb -c %s | awk '{print $1, $2, $6, $7, $8}' | grep -q "
-		 "'^drwxr-x--- root/root ./usr/lib/p/wazo/' && "
-		 "dpkg-deb -c %s | grep -q '^-rwxr-x--x root/root .* ./usr/lib/p/wazo/rules$' && "
-		 "dpkg-deb -c %s | grep -q '^drwxr-xr-x root/root .* ./usr/share/doc/x/$' && "
-		 "dpkg-deb -c %s | grep -q ' ./usr/share/doc/x/link -> ../t$' && "
-		 "dpkg-deb -c %s | grep -q ' ./etc/x/x.conf$' && "
-		 "! dpkg-deb -c %s | grep -q 'wazo/old'",
-		 deb, deb, deb, deb, deb, deb);
+	int cmd_n = snprintf(
+	    cmd, sizeof(cmd),
+	    "dpkg-deb -c %s | awk '{print $1, $2, $6, $7, $8}' | grep -q "
+	    "'^drwxr-x--- root/root ./usr/lib/p/wazo/' && "
+	    "dpkg-deb -c %s | grep -q '^-rwxr-x--x root/root .* ./usr/lib/p/wazo/rules$' && "
+	    "dpkg-deb -c %s | grep -q '^drwxr-xr-x root/root .* ./usr/share/doc/x/$' && "
+	    "dpkg-deb -c %s | grep -q ' ./usr/share/doc/x/link -> ../t$' && "
+	    "dpkg-deb -c %s | grep -q ' ./etc/x/x.conf$' && "
+	    "! dpkg-deb -c %s | grep -q 'wazo/old'",
+	    deb, deb, deb, deb, deb, deb);
+	CHECK(cmd_n > 0 && cmd_n < (int)sizeof(cmd));
 	CHECK_INT(system(cmd), 0);
 	struct deb_info d;
 	CHECK_INT(helper_deb_read(deb, 0, &d, &err), 0);

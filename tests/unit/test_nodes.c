@@ -87,6 +87,18 @@ static void test_copies(void)
 	struct node *c = nodes_lookup_copy(inc, "x.status", 1002, some_fd());
 	CHECK(v != c);
 	CHECK(nodes_lookup_view(inc, "x.status") != c);
+	/* what the kernel holds below a path (a drop of a subtree) */
+	struct name_list below = { 0 };
+	nodes_below("/incoming", &below);
+	CHECK(name_list_has(&below, "/incoming/other"));
+	CHECK(name_list_has(&below, "/incoming/other/g"));
+	CHECK(name_list_has(&below, "/incoming/x.status"));
+	CHECK(!name_list_has(&below, "/incoming"));
+	name_list_free(&below);
+	nodes_below("/incoming/other/g", &below);
+	CHECK_INT(below.n, 0);
+	nodes_below("/not/held", &below);
+	CHECK_INT(below.n, 0);
 	/* names far too long for a path say so */
 	struct node *n = dir;
 	char name[201];

@@ -33,12 +33,12 @@ static void setup(void)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/stub:%s", tmp, getenv("PATH"));
 	setenv("PATH", path, 1);
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/var/lib/dpkg/info %s/var/lib/dpkg/updates %s/stub && "
-		 "touch %s/var/lib/dpkg/status && "
-		 "printf '#!/bin/sh\\necho \"$*\" >> %s\\n' > %s/stub/asterisk && "
-		 "chmod +x %s/stub/asterisk",
-		 root, root, tmp, root, stub_log, tmp, tmp);
+	CHECK(snprintf(cmd, sizeof(cmd),
+		       "mkdir -p %s/var/lib/dpkg/info %s/var/lib/dpkg/updates %s/stub && "
+		       "touch %s/var/lib/dpkg/status && "
+		       "printf '#!/bin/sh\\necho \"$*\" >> %s\\n' > %s/stub/asterisk && "
+		       "chmod +x %s/stub/asterisk",
+		       root, root, tmp, root, stub_log, tmp, tmp) < (int)sizeof(cmd));
 	if (sh(cmd))
 		exit(2);
 }
@@ -92,8 +92,8 @@ static void test_failing_build_direct(struct wazofs_config *cfg)
 		return;
 	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) <
 	      0);
-	CHECK_STR(job->st.state, "error");
-	CHECK_STR(job->st.step, "building");
+	CHECK_STR(job_state_name(job->st.state), "error");
+	CHECK_STR(job_step_name(job->st.step), "building");
 	CHECK_STR(job->st.error_id, "install-error");
 	CHECK(strstr(job->st.reason, "status 7") != NULL);
 	CHECK_STR(job->st.ns, "t");
@@ -122,7 +122,7 @@ static void test_hanging_rules_are_killed(struct wazofs_config *cfg)
 	CHECK(pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL) <
 	      0);
 	CHECK(time(NULL) - t0 < 10);
-	CHECK_STR(job->st.step, "building");
+	CHECK_STR(job_step_name(job->st.step), "building");
 	CHECK(strstr(job->st.reason, "did not finish within 1 seconds") != NULL);
 	job_free(job);
 }
@@ -172,8 +172,8 @@ static void test_cancel_between_steps(struct wazofs_config *cfg)
 	CHECK_INT(
 	    pipeline_install(job, &env, &(struct install_source){ .path = src }, work, 0, NULL),
 	    -ECANCELED);
-	CHECK_STR(job->st.state, "error");
-	CHECK_STR(job->st.step, "validating");
+	CHECK_STR(job_state_name(job->st.state), "error");
+	CHECK_STR(job_step_name(job->st.step), "validating");
 	CHECK(strstr(job->st.reason, "cancelled") != NULL);
 	CHECK_INT(dependency_installs, 0);
 	CHECK(access(marker, F_OK) < 0); /* nothing was built */

@@ -55,8 +55,10 @@ static int import(const char *name, const struct member *m, size_t n, struct err
 	int rc = tree_import(arc, dest, &lim, &err);
 	if (rc && !err.n)
 		fprintf(stderr, "  import %s: %s\n", name, error_msg(&err));
-	*r = err; /* the refused fields; the message stays here */
+	*r = err; /* the refused fields are r's now; the message stays here */
 	r->msg = (struct strbuf)STRBUF_INIT;
+	err.e = NULL;
+	err.n = err.cap = 0;
 	error_release(&err);
 	return rc;
 }
