@@ -1,9 +1,9 @@
 /* ops: the low-level FUSE operations of wazofs. A request names nodes by number
- * (nodes.h); a node of the rendered tree is routed by its mount path (router) to one
- * core call, a node of a copy in incoming/ is acted on through its descriptors
- * (incoming.c). No operation waits: a read of MOUNT/events with nothing new is parked
- * (events.c), an `rm -r` of a plugin is answered by the remover thread when dpkg is
- * done (daemon_remove_async); every other answer comes from memory or one system call.
+ * (nodes.h); a node of the rendered tree is routed by its mount path (router) to its
+ * node type (tree.c), a node of a copy in incoming/ is acted on through its descriptors
+ * (incoming.c); who may is access.c's. No operation waits: a read of MOUNT/events with nothing new
+ * is parked (events.c), an `rm -r` of a plugin is answered by the remover thread when dpkg is done
+ * (daemon_remove_async); every other answer comes from memory or one system call.
  *
  * A view's text is snapshotted at open; the kernel keeps it (page cache) when the core
  * tells every change of it (kernel_cache drops it then), else every read comes here
@@ -14,6 +14,7 @@
  * copies; anyone else reads the rest and gets EACCES for the others, and EAGAIN when
  * the caller's groups cannot be read (never a silent "not an admin"). */
 #include "ops.h"
+#include "access.h"
 #include "base/strbuf.h"
 #include "daemon/daemon.h"
 #include "events.h"
@@ -21,6 +22,7 @@
 #include "kernel_cache.h"
 #include "nodes.h"
 #include "router.h"
+#include "tree.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -267,47 +269,13 @@ static struct handle *handle_of(const struct fuse_file_info *fi)
 	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 }
 
-/* ---- who asks ---- */
-
-/* The caller is in group gid (primary or supplementary): 1, 0, or -EAGAIN when its
- * groups cannot be read (a process gone, /proc not readable). */
-static int caller_in_group(fuse_req_t req, gid_t gid)
-{
-	if (fuse_req_ctx(req)->gid == gid)
-		return 1;
-	gid_t groups[1024];
-	int n = fuse_req_getgroups(req, 1024, groups);
-	if (n < 0)
-		return -EAGAIN;
-	for (int i = 0; i < n && i < 1024; i++)
-		if (groups[i] == gid)
-			return 1;
-	return 0;
-}
-
-/* Root, or a member of the admin group: 1, 0, or -EAGAIN. */
-static int caller_is_admin(fuse_req_t req)
-{
-	const struct fuse_ctx *c = fuse_req_ctx(req);
-	daemon_set_caller(c->uid); /* who asked, for the history */
-	if (c->uid == 0)
-		return 1;
-	const struct wazofs_config *cfg = daemon_config(core);
-	return cfg->has_admin_group ? caller_in_group(req, cfg->admin_gid) : 0;
-}
-
-/* 0 for an admin, else -EACCES (or -EAGAIN). */
-static int need_admin(fuse_req_t req)
-{
-	int admin = caller_is_admin(req);
-	return admin < 0 ? admin : admin ? 0 : -EACCES;
-}
+/* ---- what one user holds ---- */
 
 /* Counts h, a new handle holding text bytes, against its caller when that is not an
  * admin: 0, or -EMFILE past the caller's bounds. */
 static int charge(fuse_req_t req, struct handle *h, size_t text)
 {
-	int admin = caller_is_admin(req);
+	int admin = access_is_admin(req);
 	if (admin)
 		return admin < 0 ? admin : 0;
 	uid_t uid = fuse_req_ctx(req)->uid;
@@ -330,7 +298,7 @@ static int charge(fuse_req_t req, struct handle *h, size_t text)
 /* A caller already at its bound of opens is refused before anything is rendered. */
 static int at_open_bound(fuse_req_t req)
 {
-	if (caller_is_admin(req))
+	if (access_is_admin(req))
 		return 0;
 	pthread_mutex_lock(&handles_lock);
 	const struct quota *q = quota_of(fuse_req_ctx(req)->uid, 0);
@@ -339,48 +307,11 @@ static int at_open_bound(fuse_req_t req)
 	return full;
 }
 
-/* A package (a plugin's .deb, versions/, repo/pool/) may hold files only root may read
- * on the server: root, admins, and for repo/ the members of repo_group read it. */
-static int is_package_path(const struct route *r)
-{
-	size_t n = r->kind == R_LEAF ? strlen(r->leaf) : 0;
-	return r->kind == R_VERSION || (r->kind == R_REPO && strncmp(r->rel, "pool/", 5) == 0) ||
-	       (n > 4 && strcmp(r->leaf + n - 4, ".deb") == 0);
-}
-
-static int may_read_package(fuse_req_t req, const struct route *r)
-{
-	int admin = caller_is_admin(req);
-	if (admin)
-		return admin;
-	const struct wazofs_config *cfg = daemon_config(core);
-	return r->kind == R_REPO && cfg->has_repo_group ? caller_in_group(req, cfg->repo_gid) : 0;
-}
-
-/* The group shown on what admins may change or read: the admin group, else root's. */
-static gid_t admin_gid(void)
-{
-	const struct wazofs_config *cfg = daemon_config(core);
-	return cfg->has_admin_group ? cfg->admin_gid : 0;
-}
-
-/* Mode of a directory admins change (mkdir, rmdir, copies). */
-static mode_t changeable_dir_mode(void)
-{
-	return daemon_config(core)->has_admin_group ? 0775 : 0755;
-}
-
-/* Logs and copies may hold secrets: readable by admins only. */
-static int is_private_leaf(const char *name)
-{
-	size_t n = strlen(name);
-	return strcmp(name, "log") == 0 || (n > 4 && strcmp(name + n - 4, ".log") == 0);
-}
-
 static struct incoming_caller copier(fuse_req_t req)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
-	return (struct incoming_caller){ .uid = c->uid, .group = admin_gid(), .pid = c->pid };
+	return (
+	    struct incoming_caller){ .uid = c->uid, .group = access_admin_gid(), .pid = c->pid };
 }
 
 /* ---- nodes, paths and routes ---- */
@@ -425,209 +356,10 @@ static int below_copy_top(const struct node *n)
 
 /* ---- attributes ---- */
 
-/* A directory of the tree, last changed at mtime. */
-static void dir_stat(struct stat *st, mode_t mode, struct timespec mtime)
-{
-	st->st_mode = S_IFDIR | mode;
-	st->st_nlink = 2;
-	st->st_uid = 0;
-	st->st_gid = admin_gid();
-	st->st_mtim = st->st_ctim = st->st_atim = mtime;
-}
-
-static void file_stat(struct stat *st, off_t size, int private, struct timespec mtime)
-{
-	st->st_mode = S_IFREG | (private ? 0440 : 0444);
-	st->st_nlink = 1;
-	st->st_size = size;
-	st->st_blocks = (size + 511) / 512;
-	st->st_uid = 0;
-	st->st_gid = admin_gid();
-	st->st_mtim = st->st_ctim = st->st_atim = mtime;
-}
-
-/* The size getattr last gave the kernel for each view it may keep, by path hash. The
- * kernel reads a kept file only up to that size; a text whose size has changed since is
- * read around the page cache (direct_io) until the change's drop has come and getattr
- * told the new size, so it is never cut short. Guarded by view_lock; a collision only
- * costs a read around the cache. */
-enum { TOLD_SLOTS = 4096, TOLD_PROBES = 8 };
-static struct told_size {
-	uint64_t hash;
-	off_t size;
-} told[TOLD_SLOTS];
-
-/* Under view_lock: the slot of h (open addressing over a few probes; when all are
- * taken by other paths, the first is reused). */
-static struct told_size *told_slot(uint64_t h)
-{
-	for (unsigned i = 0; i < TOLD_PROBES; i++) {
-		struct told_size *t = &told[(h + i) % TOLD_SLOTS];
-		if (t->hash == h || t->hash == 0)
-			return t;
-	}
-	return &told[h % TOLD_SLOTS];
-}
-
-static void tell_size(const char *path, off_t size)
-{
-	uint64_t h = nodes_view_ino(path);
-	pthread_mutex_lock(&view_lock);
-	*told_slot(h) = (struct told_size){ h, size };
-	pthread_mutex_unlock(&view_lock);
-}
-
-static int size_was_told(const char *path, off_t size)
-{
-	uint64_t h = nodes_view_ino(path);
-	pthread_mutex_lock(&view_lock);
-	const struct told_size *t = told_slot(h);
-	int same = t->hash == h && t->size == size;
-	pthread_mutex_unlock(&view_lock);
-	return same;
-}
-
-/* Fills st for a view file, then releases the view: a file behind it gives its own
- * size, blocks and mtime (so du and ls -lt are right); a rendered one its length and
- * when its content last changed. */
-static int stat_view(const char *path, struct view *v, struct stat *st, int private)
-{
-	struct stat fst;
-	int rc = 0;
-	if (v->fd >= 0) {
-		rc = fstat(v->fd, &fst) < 0 ? -errno : 0;
-		if (!rc) {
-			file_stat(st, fst.st_size, private, fst.st_mtim);
-			st->st_blocks = fst.st_blocks;
-		}
-	} else {
-		file_stat(st, (off_t)v->len, private, v->mtime);
-	}
-	if (!rc && v->cacheable)
-		tell_size(path, st->st_size);
-	view_release(v);
-	return rc;
-}
-
-static int market_attr(const char *path, const struct route *r, struct stat *st)
-{
-	struct view v;
-	struct name_list l = { 0 };
-	if (r->depth == 3) {
-		if (strcmp(r->leaf, "info") || daemon_market_info(core, r->ns, r->name, &v))
-			return -ENOENT;
-		return stat_view(path, &v, st, 0);
-	}
-	int rc = daemon_market_list(core, r->depth ? r->ns : NULL, &l);
-	if (!rc && r->depth == 2 && !name_list_has(&l, r->name))
-		rc = -ENOENT;
-	name_list_free(&l);
-	if (!rc)
-		dir_stat(st, 0555, daemon_market_mtime(core));
-	return rc;
-}
-
-static int repo_attr(const char *path, const struct route *r, struct stat *st)
-{
-	struct view v;
-	int rc = daemon_repo_open(core, r->rel, &v);
-	if (rc == -EISDIR)
-		dir_stat(st, 0555, daemon_repo_mtime(core));
-	if (rc)
-		return rc == -EISDIR ? 0 : rc;
-	int pool = is_package_path(r);
-	rc = stat_view(path, &v, st, pool);
-	const struct wazofs_config *cfg = daemon_config(core);
-	if (pool && cfg->has_repo_group) /* the group that reads them (a web server's) */
-		st->st_gid = cfg->repo_gid;
-	return rc;
-}
-
-/* A plugin's directory or its versions/ (mode), last changed when the plugin did. */
-static int plugin_dir_attr(const struct route *r, mode_t mode, struct stat *st)
-{
-	struct timespec mtime;
-	int rc = daemon_plugin_mtime(core, r->ns, r->name, &mtime);
-	if (!rc)
-		dir_stat(st, mode, mtime);
-	return rc;
-}
-
-/* The attributes of a node of the rendered tree at path (a copy's are its own). */
-static int view_attr(const char *path, const struct route *r, struct stat *st)
-{
-	struct view v;
-	struct name_list l = { 0 };
-	int rc;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = nodes_view_ino(path);
-	switch (r->kind) {
-	case R_ROOT: dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core)); return 0;
-	case R_MARKET: return market_attr(path, r, st);
-	case R_INCOMING_DIR: {
-		struct stat bst; /* the drop zone's own mtime */
-		rc = incoming_fstat(incoming_dir_fd(), &bst);
-		if (!rc)
-			dir_stat(st, changeable_dir_mode(), bst.st_mtim);
-		return rc;
-	}
-	case R_OVERVIEW:
-	case R_HISTORY:
-		rc = r->kind == R_OVERVIEW ? daemon_overview_open(core, &v)
-					   : daemon_history_open(core, &v);
-		return rc ? rc : stat_view(path, &v, st, 0);
-	case R_EVENTS: {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		file_stat(st, 0, 0, now);
-		return 0;
-	}
-	case R_INCOMING: /* a job's ENTRY.status or ENTRY.log */
-		rc = r->top_level ? daemon_incoming_view_open(core, r->entry, &v) : -ENOENT;
-		return rc ? rc : stat_view(path, &v, st, is_private_leaf(r->entry));
-	case R_NAMESPACE:
-		rc = daemon_list_plugins(core, r->ns, &l);
-		name_list_free(&l);
-		if (!rc)
-			dir_stat(st, changeable_dir_mode(), daemon_tree_mtime(core));
-		return rc;
-	case R_PLUGIN: return plugin_dir_attr(r, changeable_dir_mode(), st);
-	case R_VERSIONS: return plugin_dir_attr(r, 0555, st);
-	case R_LEAF:
-		rc = daemon_view_open(core, r->ns, r->name, r->leaf, &v);
-		return rc ? rc
-			  : stat_view(path, &v, st, is_private_leaf(r->leaf) || is_package_path(r));
-	case R_VERSION:
-		rc = daemon_version_open(core, r->ns, r->name, r->file, &v);
-		return rc ? rc : stat_view(path, &v, st, 1);
-	case R_REPO: return repo_attr(path, r, st);
-	default: return -ENOENT;
-	}
-}
-
-/* Whether a path of the rendered tree is there now (kernel_cache drops a name gone).
- * The files of the top are always there: they are not opened to say so (state/history
- * is read through a descriptor, and an open of it has effects when it is a FIFO). */
-static int view_exists(const char *path)
-{
-	struct route r;
-	struct stat st;
-	if (route_parse(path, &r))
-		return 0;
-	switch (r.kind) {
-	case R_ROOT:
-	case R_INCOMING_DIR:
-	case R_OVERVIEW:
-	case R_EVENTS:
-	case R_HISTORY: return 1;
-	default: return view_attr(path, &r, &st) == 0;
-	}
-}
-
 /* A copy's node: its own attributes (admins only below the top of a copy). */
 static int copy_attr(fuse_req_t req, struct node *n, struct stat *st)
 {
-	int rc = below_copy_top(n) ? need_admin(req) : 0;
+	int rc = below_copy_top(n) ? access_need_admin(req) : 0;
 	return rc ? rc : incoming_fstat(n->fd, st);
 }
 
@@ -648,7 +380,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc = !n ? -ESTALE : n->fd >= 0 ? copy_attr(req, n, &st) : node_route(n, path, &r);
 	if (!rc && n->fd < 0)
-		rc = view_attr(path, &r, &st);
+		rc = tree_attr(path, &r, &st);
 	reply_attr(req, rc, &st);
 }
 
@@ -661,7 +393,7 @@ static int lookup_copy(fuse_req_t req, struct node *parent, const char *name, co
 		       struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e)); /* a generation other than 0 would make the node stale */
-	int rc = r->top_level ? 0 : need_admin(req);
+	int rc = r->top_level ? 0 : access_need_admin(req);
 	int pfd = rc ? rc : parent_fd(parent);
 	if (pfd < 0)
 		return pfd;
@@ -682,7 +414,7 @@ static int lookup_view(struct node *parent, const char *name, const char *path,
 		       const struct route *r, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	int rc = view_attr(path, r, &e->attr);
+	int rc = tree_attr(path, r, &e->attr);
 	if (rc)
 		return rc;
 	struct node *n = nodes_lookup_view(parent, name);
@@ -790,52 +522,6 @@ static int dents_copy(struct handle *h, size_t *cap, int fd)
 	return rc;
 }
 
-static int list_root(struct name_list *l)
-{
-	struct name_list ns = { 0 };
-	name_list_add(l, "incoming");
-	if (daemon_market_list(core, NULL, &ns) == 0)
-		name_list_add(l, "market");
-	name_list_free(&ns);
-	for (const char *const *f =
-		 (const char *const[]){ "status", "events", "history", "repo", NULL };
-	     *f; f++)
-		name_list_add(l, *f);
-	daemon_list_namespaces(core, &ns);
-	for (const char *const *name = route_reserved; *name; name++)
-		name_list_remove(&ns, *name); /* a namespace so named is hidden */
-	for (size_t i = 0; i < ns.n; i++)
-		name_list_add(l, ns.v[i]);
-	name_list_free(&ns);
-	return 0;
-}
-
-static int list_market(const struct route *r, struct name_list *l)
-{
-	if (r->depth == 3)
-		return -ENOTDIR;
-	int rc = daemon_market_list(core, r->depth ? r->ns : NULL, l);
-	if (rc || r->depth != 2)
-		return rc;
-	int found = name_list_has(l, r->name);
-	name_list_free(l);
-	return found ? name_list_add(l, "info") : -ENOENT;
-}
-
-/* The names of a directory of the rendered tree at path. */
-static int list_view(const struct route *r, struct name_list *l)
-{
-	switch (r->kind) {
-	case R_ROOT: return list_root(l);
-	case R_MARKET: return list_market(r, l);
-	case R_NAMESPACE: return daemon_list_plugins(core, r->ns, l);
-	case R_PLUGIN: return daemon_list_leaves(core, r->ns, r->name, l);
-	case R_VERSIONS: return daemon_list_versions(core, r->ns, r->name, l);
-	case R_REPO: return daemon_repo_list(core, r->rel, l);
-	default: return -ENOTDIR;
-	}
-}
-
 /* The listing of node n into h: "." and "..", then what it holds. */
 static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 {
@@ -847,7 +533,7 @@ static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 	if (!rc)
 		rc = dents_add(h, &cap, "..", n->parent ? n->parent->ino : n->ino, DT_DIR);
 	if (!rc && n->fd >= 0) { /* a copy's directory: admins only */
-		rc = need_admin(req);
+		rc = access_need_admin(req);
 		return rc ? rc : dents_copy(h, &cap, n->fd);
 	}
 	if (!rc)
@@ -858,7 +544,7 @@ static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 		return rc ? rc : dents_views(h, &cap, path, &l);
 	}
 	if (!rc)
-		rc = list_view(&r, &l);
+		rc = tree_list(&r, &l);
 	return rc ? rc : dents_views(h, &cap, path, &l);
 }
 
@@ -911,32 +597,6 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files ---- */
 
-static int is_write(int flags)
-{
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-}
-
-/* The rendered view at path (status, plugin.yml of a job, MOUNT/status, market info,
- * ENTRY.status), or -ENOENT. */
-static int render_view(const char *path, struct view *v)
-{
-	struct route r;
-	int rc = route_parse(path, &r);
-	if (rc)
-		return rc;
-	switch (r.kind) {
-	case R_LEAF: return daemon_view_open(core, r.ns, r.name, r.leaf, v);
-	case R_REPO: return daemon_repo_open(core, r.rel, v);
-	case R_OVERVIEW: return daemon_overview_open(core, v);
-	case R_INCOMING: return r.top_level ? daemon_incoming_view_open(core, r.entry, v) : -ENOENT;
-	case R_MARKET:
-		return r.depth == 3 && strcmp(r.leaf, "info") == 0
-			   ? daemon_market_info(core, r.ns, r.name, v)
-			   : -ENOENT;
-	default: return -ENOENT;
-	}
-}
-
 /* A handle of view v (taken) opened at path. */
 static int open_view(fuse_req_t req, const char *path, struct view *v, struct fuse_file_info *fi)
 {
@@ -966,7 +626,7 @@ static int open_view(fuse_req_t req, const char *path, struct view *v, struct fu
 			return -ENOMEM;
 		}
 	}
-	h->cached = cacheable && size_was_told(path, size);
+	h->cached = cacheable && tree_size_was_told(path, size);
 	fi->fh = (uintptr_t)h;
 	/* a told change drops the kernel's copy (and size) before it shows; other views
 	 * may change under a reader (a log's size grows): each read asks */
@@ -1023,7 +683,7 @@ static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
 	struct route r;
-	int rc = need_admin(req);
+	int rc = access_need_admin(req);
 	if (rc)
 		return rc;
 	int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
@@ -1031,45 +691,6 @@ static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	int fd =
 	    incoming_open(named ? &r : NULL, n->fd, fi->flags, fuse_req_ctx(req)->pid, &tracked);
 	return copy_handle(named ? &r : NULL, fd, tracked, fi);
-}
-
-/* The view a route opens, or why not. */
-static int view_of(fuse_req_t req, const struct route *r, int flags, struct view *v)
-{
-	int admin;
-	switch (r->kind) {
-	case R_OVERVIEW: return is_write(flags) ? -EROFS : daemon_overview_open(core, v);
-	case R_HISTORY: return is_write(flags) ? -EROFS : daemon_history_open(core, v);
-	case R_MARKET:
-		if (r->depth != 3)
-			return -EISDIR;
-		if (is_write(flags))
-			return -EROFS;
-		return strcmp(r->leaf, "info") ? -ENOENT
-					       : daemon_market_info(core, r->ns, r->name, v);
-	case R_INCOMING: /* a job's ENTRY.status or ENTRY.log */
-		admin = is_write(flags) || is_private_leaf(r->entry) ? caller_is_admin(req) : 1;
-		if (admin <= 0)
-			return admin < 0 ? admin : -EACCES;
-		return is_write(flags) ? -EACCES : daemon_incoming_view_open(core, r->entry, v);
-	case R_VERSION:
-	case R_REPO:
-		if (is_write(flags))
-			return -EROFS;
-		admin = is_package_path(r) ? may_read_package(req, r) : 1;
-		if (admin <= 0)
-			return admin < 0 ? admin : -EACCES;
-		return r->kind == R_REPO ? daemon_repo_open(core, r->rel, v)
-					 : daemon_version_open(core, r->ns, r->name, r->file, v);
-	case R_LEAF:
-		if (is_write(flags))
-			return -EROFS;
-		admin = is_private_leaf(r->leaf) || is_package_path(r) ? caller_is_admin(req) : 1;
-		if (admin <= 0)
-			return admin < 0 ? admin : -EACCES;
-		return daemon_view_open(core, r->ns, r->name, r->leaf, v);
-	default: return r->kind == R_NONE ? -ENOENT : -EISDIR;
-	}
 }
 
 static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
@@ -1084,9 +705,9 @@ static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	if (at_open_bound(req))
 		return -EMFILE;
 	if (r.kind == R_EVENTS)
-		return is_write(fi->flags) ? -EROFS : open_events(req, fi);
+		return tree_is_write(fi->flags) ? -EROFS : open_events(req, fi);
 	struct view v;
-	rc = view_of(req, &r, fi->flags, &v);
+	rc = tree_open(req, &r, fi->flags, &v);
 	return rc ? rc : open_view(req, path, &v, fi);
 }
 
@@ -1130,7 +751,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct view v;
 	/* the first read uses what open rendered; reading from the start again (after a
 	 * poll) renders what is now */
-	int fresh = h->view_path && off == 0 && h->served && render_view(h->view_path, &v) == 0;
+	int fresh = h->view_path && off == 0 && h->served && tree_render(h->view_path, &v) == 0;
 	if (fresh && v.fd >= 0) {
 		view_release(&v);
 		fresh = 0;
@@ -1193,7 +814,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static int view_changed(struct handle *h)
 {
 	struct view v;
-	if (render_view(h->view_path, &v))
+	if (tree_render(h->view_path, &v))
 		return 1;
 	pthread_mutex_lock(&view_lock);
 	const struct snap *s = h->snap;
@@ -1236,7 +857,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 static int change_route(fuse_req_t req, struct node *parent, const char *name, char *path,
 			struct route *r)
 {
-	int rc = parent ? need_admin(req) : -ESTALE;
+	int rc = parent ? access_need_admin(req) : -ESTALE;
 	return rc ? rc : child_route(parent, name, path, r);
 }
 
@@ -1271,15 +892,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
-/* Under a plugin's dir: mkdir of a plugin that is not there installs it from the market. */
-static int mkdir_plugin(const struct route *r)
-{
-	struct name_list l = { 0 };
-	int exists = daemon_list_leaves(core, r->ns, r->name, &l) == 0;
-	name_list_free(&l);
-	return exists ? -EEXIST : daemon_install_from_market(core, r->ns, r->name);
-}
-
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct node *pn = nodes_get(parent);
@@ -1288,36 +900,13 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fuse_entry_param e;
 	int rc = change_route(req, pn, name, path, &r);
 	struct incoming_caller c = copier(req);
-	if (!rc) {
-		switch (r.kind) {
-		case R_INCOMING:
-			rc = parent_fd(pn);
-			rc = rc < 0 ? rc : incoming_mkdir(&r, rc, name, mode, &c);
-			break;
-		case R_NAMESPACE: rc = daemon_mkdir_namespace(core, r.ns); break;
-		case R_PLUGIN: rc = mkdir_plugin(&r); break;
-		case R_ROOT:
-		case R_INCOMING_DIR:
-		case R_OVERVIEW:
-		case R_EVENTS:
-		case R_HISTORY:
-		case R_VERSIONS: rc = -EEXIST; break;
-		default: rc = -EROFS;
-		}
+	if (!rc && r.kind == R_INCOMING) {
+		rc = parent_fd(pn);
+		rc = rc < 0 ? rc : incoming_mkdir(&r, rc, name, mode, &c);
+	} else if (!rc) {
+		rc = tree_mkdir(&r);
 	}
 	reply_entry(req, rc ? rc : lookup_any(req, pn, name, &e), &e);
-}
-
-/* Removing a view or a kept package changes nothing (it stays); an existing one says
- * so, which lets `rm -r` reach rmdir. */
-static int unlink_view(const struct route *r)
-{
-	struct view v;
-	int rc = r->kind == R_LEAF ? daemon_view_open(core, r->ns, r->name, r->leaf, &v)
-				   : daemon_version_open(core, r->ns, r->name, r->file, &v);
-	if (!rc)
-		view_release(&v);
-	return rc;
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1326,24 +915,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char path[PATH_MAX];
 	struct route r;
 	int rc = change_route(req, pn, name, path, &r);
-	if (!rc) {
-		switch (r.kind) {
-		case R_INCOMING:
-			rc = parent_fd(pn);
-			rc = rc < 0 ? rc : incoming_unlink(&r, rc, name, fuse_req_ctx(req)->pid);
-			/* a job's ENTRY.status forgets the job; ENTRY.log is there while it is */
-			if (rc == -ENOENT && r.top_level)
-				rc = daemon_incoming_virtual_unlink(core, r.entry);
-			break;
-		case R_OVERVIEW:
-		case R_EVENTS:
-		case R_HISTORY:
-		case R_REPO: rc = -EROFS; break;
-		case R_LEAF:
-		case R_VERSION: rc = unlink_view(&r); break;
-		case R_NONE: rc = -ENOENT; break;
-		default: rc = -EISDIR;
-		}
+	if (!rc && r.kind == R_INCOMING) {
+		rc = parent_fd(pn);
+		rc = rc < 0 ? rc : incoming_unlink(&r, rc, name, fuse_req_ctx(req)->pid);
+		/* a job's ENTRY.status forgets the job; ENTRY.log is there while it is */
+		if (rc == -ENOENT && r.top_level)
+			rc = daemon_incoming_virtual_unlink(core, r.entry);
+	} else if (!rc) {
+		rc = tree_unlink(&r);
 	}
 	fuse_reply_err(req, -rc);
 }
@@ -1417,16 +996,6 @@ static void rmdir_plugin(fuse_req_t req, const struct route *r)
 	/* else w is removal_done's; the interrupt callback looks for it before using it */
 }
 
-/* versions/: removing it changes nothing (the plugin's removal takes its versions): an
- * existing one says so, which lets `rm -r` go on. */
-static int rmdir_versions(const struct route *r)
-{
-	struct name_list l = { 0 };
-	int rc = daemon_list_versions(core, r->ns, r->name, &l);
-	name_list_free(&l);
-	return rc;
-}
-
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct node *pn = nodes_get(parent);
@@ -1434,26 +1003,14 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct route r;
 	int rc = change_route(req, pn, name, path, &r);
 	if (!rc && r.kind == R_PLUGIN) {
-		rmdir_plugin(req, &r);
+		rmdir_plugin(req, &r); /* answered when the removal is over */
 		return;
 	}
-	if (!rc) {
-		switch (r.kind) {
-		case R_INCOMING:
-			rc = parent_fd(pn);
-			rc = rc < 0 ? rc : incoming_rmdir(&r, rc, name, fuse_req_ctx(req)->pid);
-			break;
-		case R_NAMESPACE: rc = daemon_rmdir_namespace(core, r.ns); break;
-		case R_VERSIONS: rc = rmdir_versions(&r); break;
-		case R_REPO: rc = -EROFS; break;
-		case R_VERSION:
-		case R_LEAF:
-		case R_OVERVIEW:
-		case R_EVENTS:
-		case R_HISTORY: rc = -ENOTDIR; break;
-		case R_NONE: rc = -ENOENT; break;
-		default: rc = -EBUSY;
-		}
+	if (!rc && r.kind == R_INCOMING) {
+		rc = parent_fd(pn);
+		rc = rc < 0 ? rc : incoming_rmdir(&r, rc, name, fuse_req_ctx(req)->pid);
+	} else if (!rc) {
+		rc = tree_rmdir(&r);
 	}
 	fuse_reply_err(req, -rc);
 }
@@ -1540,7 +1097,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node *n = nodes_get(ino);
 	char buf[PATH_MAX];
-	int rc = !n ? -ESTALE : n->fd < 0 ? -EINVAL : need_admin(req);
+	int rc = !n ? -ESTALE : n->fd < 0 ? -EINVAL : access_need_admin(req);
 	if (!rc)
 		rc = incoming_readlink(n->fd, buf, sizeof(buf));
 	if (rc)
@@ -1570,7 +1127,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	char path[PATH_MAX];
 	struct route r;
 	struct stat st;
-	int rc = !n ? -ESTALE : need_admin(req);
+	int rc = !n ? -ESTALE : access_need_admin(req);
 	if (!rc && n->fd < 0)
 		rc = -EROFS;
 	if (!rc) {
@@ -1589,7 +1146,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
  * get any. 0 for a copy an admin may see, -EOPNOTSUPP for a view. */
 static int xattr_node(fuse_req_t req, struct node *n)
 {
-	return !n ? -ESTALE : n->fd < 0 ? -EOPNOTSUPP : need_admin(req);
+	return !n ? -ESTALE : n->fd < 0 ? -EOPNOTSUPP : access_need_admin(req);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -1672,12 +1229,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)conn;
 	core = userdata;
+	access_start(core);
+	tree_start(core);
 	nodes_init();
 	if (incoming_start(core, daemon_incoming_dir(core)))
 		syslog(LOG_ERR, "cannot open %s: incoming/ will fail", daemon_incoming_dir(core));
 	/* the kernel keeps names and attributes until the core says they changed
 	 * (kernel_cache); a missing name is always asked again (a copy may appear) */
-	int cached = kernel_cache_start(session, core, view_exists) == 0;
+	int cached = kernel_cache_start(session, core, tree_exists) == 0;
 	if (!cached)
 		syslog(LOG_WARNING, "no cache thread: the kernel caches nothing");
 	cache_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;

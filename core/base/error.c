@@ -76,6 +76,17 @@ void error_field_names(const struct error *err, char *out, size_t outlen)
 		off += (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", names[i]);
 }
 
+void error_take_fields(struct error *to, const struct error *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const struct field_error *e = &from->e[i];
+		size_t before = to->n;
+		error_field(to, e->field, e->constraint_id, e->constraint, "%s", e->message);
+		if (to->n > before)
+			to->e[to->n - 1].line = e->line;
+	}
+}
+
 void error_release(struct error *err)
 {
 	strbuf_release(&err->msg);

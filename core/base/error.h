@@ -41,6 +41,8 @@ void error_field(struct error *err, const char *field, const char *constraint_id
     __attribute__((format(printf, 5, 6)));
 /* "field1,field2": the refused fields, sorted, each once. */
 void error_field_names(const struct error *err, char *out, size_t outlen);
-/* Frees the message; the error is empty again. */
+/* Adds the refused fields of from to to (its message stays in from). */
+void error_take_fields(struct error *to, const struct error *from);
+/* Frees the message and the fields; the error is empty again. */
 void error_release(struct error *err);
 #endif

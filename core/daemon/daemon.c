@@ -371,8 +371,10 @@ static int entry_looks_complete(void *ctx, const char *entry)
 		return 0;
 	/* the plugin root as the job will find it, with its rules executable */
 	char root[PATH_MAX * 2], rules[PATH_MAX * 2 + 16];
-	struct error r = { 0 };
-	if (tree_find_plugin_root(path, root, sizeof(root), &r))
+	struct error r = ERROR_INIT;
+	int found = tree_find_plugin_root(path, root, sizeof(root), &r) == 0;
+	error_release(&r);
+	if (!found)
 		return 0;
 	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
 	return access(rules, X_OK) == 0;

@@ -247,21 +247,24 @@ static int step_validate(struct job *job, const struct pipeline_env *env,
 		rc = plugin_meta_parse(yml->data, yml->len, wv, m, &r);
 	}
 	if (rc == 0) {
-		struct error rr = { 0 };
+		struct error rr = ERROR_INIT;
 		if (plugin_meta_check_limits(m, &rr) == 0)
 			job_identify(job, m, yml->data, yml->len);
 		if (rr.n || check_rules(wazo, &rr)) {
-			r = rr;
+			error_take_fields(&r, &rr);
 			rc = -EINVAL;
 			plugin_meta_destroy(m);
 		}
+		error_release(&rr);
 	}
 	if (rc) {
 		job_fail(job, "validation-error", "Validation error", &r,
-			 "wazo/plugin.yml or wazo/rules is not valid: %s: %s", r.e[0].field,
-			 r.e[0].message);
+			 "wazo/plugin.yml or wazo/rules is not valid: %s: %s",
+			 r.n ? r.e[0].field : "_yaml", r.n ? r.e[0].message : error_msg(&r));
+		error_release(&r);
 		return rc;
 	}
+	error_release(&r);
 	if (!wv)
 		job_logf(job, "no running Wazo version known: min/max_wazo_version not checked\n");
 	return 0;
@@ -716,7 +719,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	strbuf_release(&show);
 	if (rc == 0 && !found[0])
 		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
-	struct error r = { 0 };
+	struct error r = ERROR_INIT;
 	if (rc)
 		error_field(&r, "_package", "required", NULL,
 			    "the host's APT sources have no package %s%s%s", pkg,
@@ -727,8 +730,10 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			    section);
 	if (r.n) {
 		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
+		error_release(&r);
 		return rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
 	}
+	error_release(&r);
 	job_name(job, ns, name, found);
 	int was_installed;
 	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {

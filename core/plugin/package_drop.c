@@ -56,8 +56,11 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 				   wazo_version, m, &yr);
 	if (rc == 0 && plugin_meta_check_limits(m, &yr))
 		rc = -EINVAL;
+	error_take_fields(r, &yr);
+	if (yr.msg.len)
+		error_addf(r, "%s", yr.msg.buf);
+	error_release(&yr);
 	if (rc) {
-		*r = yr;
 		plugin_meta_destroy(m);
 		memset(m, 0, sizeof(*m));
 		return rc;

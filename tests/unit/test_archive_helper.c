@@ -171,6 +171,7 @@ static void test_helper_dies_or_is_missing(void)
 	error_release(&err);
 	archive_helper_use(real);
 	free((void *)real);
+	error_release(&err);
 }
 
 int main(void)

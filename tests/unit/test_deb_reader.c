@@ -130,6 +130,7 @@ static void test_damaged(const char *deb)
 	deb_info_release(&d);
 	error_release(&err);
 	strbuf_release(&whole);
+	error_release(&err);
 }
 
 int main(void)

@@ -74,6 +74,7 @@ static void test_helloworld_package(void)
 	strbuf_release(&out);
 	plugin_meta_destroy(&m);
 	error_release(&err);
+	error_release(&r);
 }
 
 static void test_format0_has_no_postrm_call(void)
@@ -90,6 +91,7 @@ static void test_format0_has_no_postrm_call(void)
 	free(pr);
 	free(po);
 	plugin_meta_destroy(&m);
+	error_release(&r);
 }
 
 static void test_bad_version(void)

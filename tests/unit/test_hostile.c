@@ -32,6 +32,7 @@ static void on_alarm(int sig)
 /* Parses text as plugin.yml; returns the rc, fills m and r. */
 static int parse(const char *text, size_t len, struct plugin_meta *m, struct error *r)
 {
+	error_release(r); /* what an earlier parse refused */
 	alarm(10);
 	int rc = plugin_meta_parse(text, len, "25.17", m, r);
 	alarm(0);
@@ -55,7 +56,7 @@ static int limits_of(const char *name, struct error *r)
 {
 	struct plugin_meta m;
 	CHECK_INT(parse_file(name, &m, r), 0);
-	memset(r, 0, sizeof(*r));
+	error_release(r);
 	int rc = plugin_meta_check_limits(&m, r);
 	plugin_meta_destroy(&m);
 	return rc;
@@ -80,7 +81,7 @@ static void test_plugin_yml_files(void)
 	CHECK_INT(parse_file("merge-bomb.yml", &m, &r), -EINVAL);
 	CHECK(r.n && strstr(r.e[0].message, "aliases expand") != NULL);
 	error_release(&r);
-	r = (struct error)ERROR_INIT;
+	error_release(&r);
 
 	/* sexagesimal ints of any size read as Python reads them */
 	CHECK_INT(parse_file("sexagesimal-version.yml", &m, &r), 0);
@@ -133,6 +134,7 @@ static void test_plugin_yml_files(void)
 	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL); /* each fits, the file name not */
 	plugin_meta_destroy(&m);
 	CHECK(report_has(&r, "name", "range"));
+	error_release(&r);
 }
 
 /* The packageable check of a plugin.yml given as text: 0, or -EINVAL with r filled. */
@@ -142,7 +144,7 @@ static int packageable(const char *yml, struct error *r)
 	int rc = parse(yml, strlen(yml), &m, r);
 	if (rc)
 		return 1000 + rc; /* not even valid for wazo-plugind's schema */
-	memset(r, 0, sizeof(*r));
+	error_release(r);
 	rc = plugin_meta_check_limits(&m, r);
 	plugin_meta_destroy(&m);
 	return rc;
@@ -224,6 +226,7 @@ static void test_injection(void)
 	error_release(&r);
 	CHECK_INT(plugin_meta_check_limits(&m, &r), -EINVAL);
 	CHECK(report_has(&r, "namespace", "regex"));
+	error_release(&r);
 }
 
 /* A document nested 80,000 levels deep (160 KB): refused at the first levels. */
@@ -284,6 +287,7 @@ static void test_generated_bombs(void)
 	alarm(0);
 	CHECK_STR(req.name, "x");
 	error_release(&err);
+	error_release(&r);
 }
 
 static void test_status_any_bytes(void)

@@ -27,6 +27,7 @@ static void verdict(const char *path, const char *wazo, char *out, size_t outlen
 	char fields[256];
 	error_field_names(&r, fields, sizeof(fields));
 	snprintf(out, outlen, "invalid %s", fields);
+	error_release(&r);
 }
 
 static void test_corpus(void)
@@ -208,6 +209,7 @@ static void test_errors(void)
 			       "    message: String does not match expected pattern.\n"
 			       "    line: 2\n");
 	strbuf_release(&details);
+	error_release(&r);
 }
 
 static void test_version_cmp(void)

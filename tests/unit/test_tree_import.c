@@ -55,10 +55,7 @@ static int import(const char *name, const struct member *m, size_t n, struct err
 	int rc = tree_import(arc, dest, &lim, &err);
 	if (rc && !err.n)
 		fprintf(stderr, "  import %s: %s\n", name, error_msg(&err));
-	*r = err; /* the refused fields are r's now; the message stays here */
-	r->msg = (struct strbuf)STRBUF_INIT;
-	err.e = NULL;
-	err.n = err.cap = 0;
+	error_take_fields(r, &err); /* the refused fields; the message stays here */
 	error_release(&err);
 	return rc;
 }
@@ -78,6 +75,7 @@ static void test_good_archive(void)
 	snprintf(dest, sizeof(dest), "%s/out-good.tar.gz", tmp);
 	CHECK_INT(tree_find_plugin_root(dest, root, sizeof(root), &r), 0);
 	CHECK(strstr(root, "/out-good.tar.gz/p") != NULL);
+	error_release(&r);
 }
 
 static void test_hostile(const char *name, struct member bad, const char *want)
@@ -89,6 +87,7 @@ static void test_hostile(const char *name, struct member bad, const char *want)
 	if (!strstr(r.e[0].message, want))
 		fprintf(stderr, "  %s: message is '%s'\n", name, r.e[0].message);
 	CHECK(strstr(r.e[0].message, want) != NULL);
+	error_release(&r);
 }
 
 /* A chain of links that each look inside the tree: "a -> ." makes "a/a/a" the link's own
@@ -117,6 +116,7 @@ static void test_symlink_chain(void)
 				   { "p/lib/l", AE_IFLNK, "../wazo/a/rules" },
 				   { "p/dangling", AE_IFLNK, "nowhere/../../x" } };
 	CHECK_INT(import("inside.tar.gz", inside, 6, &r), 0);
+	error_release(&r);
 }
 
 static void test_limits(void)
@@ -130,6 +130,7 @@ static void test_limits(void)
 	struct error r = ERROR_INIT;
 	CHECK_INT(import("many.tar.gz", m, 60, &r), -EINVAL);
 	CHECK(strstr(r.e[0].message, "more than 50 entries") != NULL);
+	error_release(&r);
 	char *big = malloc((1 << 20) + 2);
 	memset(big, 'x', (1 << 20) + 1);
 	big[(1 << 20) + 1] = 0;
@@ -137,6 +138,7 @@ static void test_limits(void)
 	CHECK_INT(import("big.tar.gz", b, 1, &r), -EINVAL);
 	CHECK(strstr(r.e[0].message, "more than 1048576 bytes") != NULL);
 	free(big);
+	error_release(&r);
 }
 
 static void test_not_an_archive(void)
@@ -152,6 +154,7 @@ static void test_not_an_archive(void)
 	error_release(&err);
 	CHECK(tree_is_archive_name("x.tar.zst"));
 	CHECK(!tree_is_archive_name("x.tar.bz3"));
+	error_release(&err);
 }
 
 static int take(struct incoming_tracker *t, const char *want)
