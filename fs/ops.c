@@ -51,6 +51,7 @@ static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
  * path is kept (by path hash) to be found again. */
 struct snap {
 	unsigned refs;
+	char *path; /* where it was rendered: rendered again there (a read from 0, poll) */
 	size_t len;
 	char buf[];
 };
@@ -63,8 +64,10 @@ static struct snap_slot {
 /* Under view_lock. */
 static void snap_unref(struct snap *s)
 {
-	if (s && --s->refs == 0)
+	if (s && --s->refs == 0) {
+		free(s->path);
 		free(s);
+	}
 }
 
 /* Under view_lock: a reference to the snapshot of the text v rendered at path (v's
@@ -74,9 +77,13 @@ static struct snap *snap_of(const char *path, struct view *v)
 	uint64_t key = nodes_view_ino(path);
 	struct snap_slot *slot = &snaps[key % SNAP_SLOTS];
 	struct snap *s = slot->snap;
-	if (!s || slot->key != key || s->len != v->len ||
+	if (!s || slot->key != key || strcmp(s->path, path) || s->len != v->len ||
 	    (v->len && memcmp(s->buf, v->buf, v->len))) {
 		s = malloc(sizeof(*s) + v->len + 1);
+		if (s && !(s->path = strdup(path))) {
+			free(s);
+			s = NULL;
+		}
 		if (!s) {
 			view_release(v);
 			return NULL;
@@ -160,7 +167,6 @@ struct handle {
 	int copy;	       /* fd is a copy's file, opened through the mount */
 	int tracked;	       /* counted as an open file of entry */
 	char *entry;	       /* a copy's: the top-level entry it belongs to */
-	char *view_path;       /* a rendered view: rendered again when read from offset 0 */
 	int served;	       /* a read was answered (the first one uses the view of open) */
 	int cached;	       /* the kernel keeps the text: reads seldom reach us */
 	struct events_reader *events;
@@ -250,7 +256,6 @@ static void handle_free(struct handle *h, int tell)
 	pthread_mutex_lock(&view_lock);
 	snap_unref(h->snap);
 	pthread_mutex_unlock(&view_lock);
-	free(h->view_path);
 	events_close(h->events);
 	for (size_t i = 0; i < h->n_dents; i++)
 		free(h->dents[i].name);
@@ -267,6 +272,17 @@ static void handle_free(struct handle *h, int tell)
 static struct handle *handle_of(const struct fuse_file_info *fi)
 {
 	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* Where h's rendered view is, into out (PATH_MAX): 0 when h holds no rendered view. */
+static int snap_path(const struct handle *h, char *out)
+{
+	pthread_mutex_lock(&view_lock);
+	int have = h->snap != NULL;
+	if (have)
+		snprintf(out, PATH_MAX, "%s", h->snap->path);
+	pthread_mutex_unlock(&view_lock);
+	return have;
 }
 
 /* ---- what one user holds ---- */
@@ -601,7 +617,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static int open_view(fuse_req_t req, const char *path, struct view *v, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_new();
-	int rc = !h || (v->fd < 0 && !(h->view_path = strdup(path))) ? -ENOMEM : 0;
+	int rc = !h ? -ENOMEM : 0;
 	if (!rc)
 		rc = charge(req, h, v->fd < 0 ? v->len : 0);
 	if (rc) {
@@ -751,13 +767,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct view v;
 	/* the first read uses what open rendered; reading from the start again (after a
 	 * poll) renders what is now */
-	int fresh = h->view_path && off == 0 && h->served && tree_render(h->view_path, &v) == 0;
+	char path[PATH_MAX];
+	int fresh = off == 0 && h->served && snap_path(h, path) && tree_render(path, &v) == 0;
 	if (fresh && v.fd >= 0) {
 		view_release(&v);
 		fresh = 0;
 	}
 	pthread_mutex_lock(&view_lock);
-	struct snap *now = fresh ? snap_of(h->view_path, &v) : NULL;
+	struct snap *now = fresh ? snap_of(path, &v) : NULL;
 	if (now) {
 		snap_unref(h->snap);
 		h->snap = now;
@@ -814,7 +831,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static int view_changed(struct handle *h)
 {
 	struct view v;
-	if (tree_render(h->view_path, &v))
+	char path[PATH_MAX];
+	if (!snap_path(h, path) || tree_render(path, &v))
 		return 1;
 	pthread_mutex_lock(&view_lock);
 	const struct snap *s = h->snap;
@@ -822,7 +840,7 @@ static int view_changed(struct handle *h)
 	if (changed && h->cached && v.fd < 0 && kernel_cache_pending()) {
 		changed = 0; /* the kernel still has the old text */
 	} else if (changed && h->cached && v.fd < 0) {
-		struct snap *now = snap_of(h->view_path, &v); /* what a read gets now */
+		struct snap *now = snap_of(path, &v); /* what a read gets now */
 		if (now) {
 			snap_unref(h->snap);
 			h->snap = now;
@@ -843,7 +861,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	(void)ino;
 	struct handle *h = handle_of(fi);
-	int changed = h->events ? events_ready(h->events) : h->view_path ? view_changed(h) : 1;
+	int changed = h->events ? events_ready(h->events) : h->snap ? view_changed(h) : 1;
 	if (changed && ph)
 		fuse_pollhandle_destroy(ph);
 	else if (ph)
