@@ -50,8 +50,9 @@ int nodes_init(void)
 /* Under lock: n leaves every table and is freed, and with it a parent it alone kept. */
 static void drop(struct node *n)
 {
-	while (n && n != &root && n->nlookup == 0 && n->children == 0) {
-		struct node *parent = n->parent;
+	/* the root (no parent) and a node held or naming others stay */
+	for (struct node *parent = n->parent; parent && n->nlookup == 0 && n->children == 0;
+	     n = parent, parent = n->parent) {
 		UNCHAIN(by_ino, n->ino % BUCKETS, n, hnext_ino);
 		UNCHAIN(by_name, name_slot(parent, n->name), n, hnext_name);
 		if (n->fd >= 0) {
@@ -61,7 +62,6 @@ static void drop(struct node *n)
 		free(n->name);
 		free(n);
 		parent->children--;
-		n = parent;
 	}
 }
 
@@ -117,9 +117,9 @@ struct node *nodes_child(struct node *parent, const char *name)
 /* Under lock: n is named name under parent (the newest name first in its chain). */
 static int name_locked(struct node *n, struct node *parent, const char *name)
 {
-	char *copy = strdup(name);
+	char *copy = parent ? strdup(name) : NULL; /* every node but the root has a parent */
 	if (!copy)
-		return -ENOMEM;
+		return parent ? -ENOMEM : -EINVAL;
 	if (n->parent) {
 		UNCHAIN(by_name, name_slot(n->parent, n->name), n, hnext_name);
 		n->parent->children--;

@@ -358,7 +358,7 @@ static int parent_fd(struct node *parent)
 	if (parent->fd >= 0)
 		return parent->fd;
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	return node_route(parent, path, &r) == 0 && r.kind == R_INCOMING_DIR ? incoming_dir_fd()
 									     : -ENOENT;
 }
@@ -392,7 +392,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct node *n = nodes_get(ino);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct stat st;
 	int rc = !n ? -ESTALE : n->fd >= 0 ? copy_attr(req, n, &st) : node_route(n, path, &r);
 	if (!rc && n->fd < 0)
@@ -447,7 +447,7 @@ static int lookup_any(fuse_req_t req, struct node *parent, const char *name,
 		      struct fuse_entry_param *e)
 {
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	memset(e, 0, sizeof(*e));
 	int rc = child_route(parent, name, path, &r);
 	if (rc)
@@ -503,10 +503,13 @@ static int dents_add(struct handle *h, size_t *cap, const char *name, uint64_t i
 		h->dents = g;
 		*cap = c;
 	}
-	char *copy = strdup(name);
-	if (!copy)
+	struct dent *d = &h->dents[h->n_dents];
+	d->name = strdup(name);
+	if (!d->name)
 		return -ENOMEM;
-	h->dents[h->n_dents++] = (struct dent){ copy, ino, type };
+	d->ino = ino;
+	d->type = type;
+	h->n_dents++;
 	return 0;
 }
 
@@ -543,7 +546,7 @@ static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 {
 	size_t cap = 0;
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct name_list l = { 0 };
 	int rc = dents_add(h, &cap, ".", n->ino, DT_DIR);
 	if (!rc)
@@ -698,7 +701,7 @@ static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_f
 static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = access_need_admin(req);
 	if (rc)
 		return rc;
@@ -714,7 +717,7 @@ static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	if (n->fd >= 0)
 		return open_copy(req, n, fi);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = node_route(n, path, &r);
 	if (rc)
 		return rc;
@@ -884,15 +887,19 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 {
 	struct node *pn = nodes_get(parent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct fuse_entry_param e;
 	int rc = change_route(req, pn, name, path, &r);
 	if (!rc && r.kind != R_INCOMING)
 		rc = r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
 	int pfd = rc ? rc : parent_fd(pn);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
 	struct incoming_caller c = copier(req);
 	int tracked = 0;
-	int fd = pfd < 0 ? pfd : incoming_create(&r, pfd, name, fi->flags, mode, &c, &tracked);
+	int fd = incoming_create(&r, pfd, name, fi->flags, mode, &c, &tracked);
 	if (fd == -EEXIST && !(fi->flags & O_EXCL)) { /* made meanwhile: open what is there */
 		rc = lookup_copy(req, pn, name, &r, &e);
 		if (!rc && (rc = open_copy(req, nodes_get(e.ino), fi)))
@@ -914,7 +921,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct node *pn = nodes_get(parent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct fuse_entry_param e;
 	int rc = change_route(req, pn, name, path, &r);
 	struct incoming_caller c = copier(req);
@@ -931,7 +938,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct node *pn = nodes_get(parent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = change_route(req, pn, name, path, &r);
 	if (!rc && r.kind == R_INCOMING) {
 		rc = parent_fd(pn);
@@ -1018,7 +1025,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct node *pn = nodes_get(parent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = change_route(req, pn, name, path, &r);
 	if (!rc && r.kind == R_PLUGIN) {
 		rmdir_plugin(req, &r); /* answered when the removal is over */
@@ -1087,7 +1094,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 {
 	struct node *n = nodes_get(ino), *pb = nodes_get(newparent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct fuse_entry_param e;
 	int rc = change_route(req, pb, newname, path, &r);
 	if (!rc && (!n || r.kind != R_INCOMING || n->fd < 0))
@@ -1101,7 +1108,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 {
 	struct node *pn = nodes_get(parent);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct fuse_entry_param e;
 	int rc = change_route(req, pn, name, path, &r);
 	if (!rc && r.kind != R_INCOMING)
@@ -1130,7 +1137,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	(void)mode;
 	(void)rdev;
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = change_route(req, nodes_get(parent), name, path, &r);
 	fuse_reply_err(req, rc ? -rc : r.kind == R_INCOMING ? EPERM : EROFS);
 }
@@ -1143,7 +1150,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	struct node *n = nodes_get(ino);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	struct stat st;
 	int rc = !n ? -ESTALE : access_need_admin(req);
 	if (!rc && n->fd < 0)
@@ -1172,7 +1179,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct node *n = nodes_get(ino);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = xattr_node(req, n);
 	if (!rc) {
 		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
@@ -1222,7 +1229,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct node *n = nodes_get(ino);
 	char path[PATH_MAX];
-	struct route r;
+	struct route r = { 0 };
 	int rc = xattr_node(req, n);
 	if (!rc) {
 		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;

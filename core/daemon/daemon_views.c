@@ -375,8 +375,8 @@ int daemon_overview_open(struct daemon *p, struct view *v)
 			continue;
 		strbuf_addf(&items, "  -\n");
 		y11_add_kv(&items, 4, "entry", p->queue.v[i]);
-		y11_add_kv(&items, 4, "state", "queued");
-		y11_add_kv(&items, 4, "step", STEP_STARTING);
+		y11_add_kv(&items, 4, "state", job_state_name(JOB_STATE_QUEUED));
+		y11_add_kv(&items, 4, "step", job_step_name(STEP_STARTING));
 		n++;
 	}
 	strbuf_addf(&sb, "jobs:%s\n", n ? "" : " []");

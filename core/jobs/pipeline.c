@@ -349,6 +349,7 @@ static int package_paths(const struct pipeline_env *env, const char *ns, const c
 			 const char *version, char *kept, char *pending, size_t len)
 {
 	char dir[PATH_MAX], pdir[PATH_MAX];
+	kept[0] = pending[0] = 0; /* "" until known: nothing to remove or keep */
 	int rc = path_fmt(dir, sizeof(dir), "%s/packages", env->cfg->state);
 	if (!rc)
 		rc = path_fmt(pdir, sizeof(pdir), "%s/" PLUGIN_PENDING_DIR, dir);
@@ -381,8 +382,8 @@ static void step_finish(struct job *job, const char *workdir)
 static void settle_package(struct job *job, const struct pipeline_env *env, const char *ns,
 			   const char *name, const char *kept, const char *pending, int rc)
 {
-	if (rc) {
-		if (unlink(pending) < 0 && errno != ENOENT)
+	if (rc || !pending[0]) {
+		if (pending[0] && unlink(pending) < 0 && errno != ENOENT)
 			job_logf(job, "cannot remove %s: %s\n", pending, strerror(errno));
 		return;
 	}
@@ -666,7 +667,8 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 		    (size_t)snprintf(quoted + q, sizeof(quoted) - q, *c == ':' ? "%%3a" : "%c", *c);
 	quoted[q] = 0;
 	struct error err = ERROR_INIT;
-	char pending[PATH_MAX];
+	char pending[PATH_MAX] = "";
+	deb[0] = 0;
 	int rc = path_fmt(cached, sizeof(cached), "%s/var/cache/apt/archives/%s_%s_all.deb",
 			  strcmp(env->cfg->root, "/") ? env->cfg->root : "", pkg, quoted);
 	if (!rc)

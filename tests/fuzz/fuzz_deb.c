@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct error r = ERROR_INIT;
 		if (package_drop_validate(&d, "25.17", &m, &r) == 0)
 			plugin_meta_destroy(&m);
+		error_release(&r);
 	}
 	deb_info_release(&d);
 	error_release(&err);

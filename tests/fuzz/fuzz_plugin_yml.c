@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct error r = ERROR_INIT;
 	int rc = plugin_meta_parse((const char *)data, size, "25.17", &m, &r);
 	if (rc == 0) {
-		r.n = 0;
+		error_release(&r);
 		plugin_meta_check_limits(&m, &r);
 	}
 	struct job_status st, back;
@@ -33,5 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strbuf_release(&sb);
 	if (rc == 0)
 		plugin_meta_destroy(&m);
+	error_release(&r);
 	return 0;
 }

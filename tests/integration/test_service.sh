@@ -36,6 +36,8 @@ timeout 5 cat "$MNT/status" >"$T/overview1"
 check "MOUNT/status lists the jobs" grep -q -- '^  -$' "$T/overview1"
 check_contains "... the running one installing at its step" "$T/overview1" '^    plugin: demo/slow$'
 check_contains "... and the queued one" "$T/overview1" '^    state: queued$'
+queued_at_start() { grep -A1 -x '    state: queued' "$T/overview1" | grep -qx '    step: starting'; }
+check "... at its first step" queued_at_start
 check "MOUNT/status stays valid YAML" valid_yaml "$T/overview1"
 check "both install" wait_job behind 60
 wait_job slow

@@ -136,8 +136,11 @@ static void test_errors(void)
 
 	t = "name: a\n\tnamespace: b\n";
 	CHECK_INT(plugin_meta_parse(t, strlen(t), "25.17", &m, &r), -EINVAL);
-	CHECK_STR(r.e[0].field, "_yaml");
-	CHECK(strstr(r.e[0].message, "line 2") != NULL);
+	CHECK(r.n > 0 && r.e);
+	const char *field = r.n && r.e ? r.e[0].field : "",
+		   *message = r.n && r.e ? r.e[0].message : "";
+	CHECK_STR(field, "_yaml");
+	CHECK(strstr(message, "line 2") != NULL);
 
 	/* A billion-laughs document is refused before it is loaded: aliases are charged
 	 * what they expand to (PyYAML copies them). */

@@ -83,10 +83,13 @@ static void test_hostile(const char *name, struct member bad, const char *want)
 	struct member m[] = { PLUGIN_FILES, bad };
 	struct error r = ERROR_INIT;
 	CHECK_INT(import(name, m, 3, &r), -EINVAL);
-	CHECK_STR(r.e[0].field, "_archive");
-	if (!strstr(r.e[0].message, want))
-		fprintf(stderr, "  %s: message is '%s'\n", name, r.e[0].message);
-	CHECK(strstr(r.e[0].message, want) != NULL);
+	CHECK(r.n > 0);
+	const char *field = r.n && r.e ? r.e[0].field : "";
+	const char *message = r.n && r.e ? r.e[0].message : "";
+	CHECK_STR(field, "_archive");
+	if (!strstr(message, want))
+		fprintf(stderr, "  %s: message is '%s'\n", name, message);
+	CHECK(strstr(message, want) != NULL);
 	error_release(&r);
 }
 
