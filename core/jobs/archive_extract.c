@@ -67,6 +67,21 @@ static const char *refusal(struct archive_entry *e)
 
 enum { LINK_HOPS_MAX = 40 };
 
+/* Takes the first component of rest into comp (rest keeps what follows it): its length,
+ * or -1 when it is longer than a name may be. */
+static long take_component(char *rest, char comp[NAME_MAX + 2])
+{
+	char *sep = strchr(rest, '/');
+	size_t clen = sep ? (size_t)(sep - rest) : strlen(rest);
+	if (clen > NAME_MAX)
+		return -1;
+	memcpy(comp, rest, clen);
+	comp[clen] = 0;
+	const char *next = sep ? sep + 1 : rest + clen;
+	memmove(rest, next, strlen(next) + 1);
+	return (long)clen;
+}
+
 /* Follows the link at root/rel the way the kernel would, but with root as the top: 1 when
  * it ends outside root (an absolute target or a ".." above root, through any chain of
  * links), 2 when the chain loops, 0 when it stays inside or stops at a missing name. */
@@ -86,14 +101,11 @@ static int link_escapes(const char *root, const char *rel)
 	for (int hops = 0;;) {
 		if (!rest[0])
 			return 0;
-		char *sep = strchr(rest, '/');
 		char comp[NAME_MAX + 2];
-		size_t clen = sep ? (size_t)(sep - rest) : strlen(rest);
-		if (clen > NAME_MAX)
+		long got = take_component(rest, comp);
+		if (got < 0)
 			return 0; /* ENAMETOOLONG: the kernel stops here */
-		memcpy(comp, rest, clen);
-		comp[clen] = 0;
-		memmove(rest, sep ? sep + 1 : rest + clen, strlen(sep ? sep + 1 : rest + clen) + 1);
+		size_t clen = (size_t)got;
 		if (!clen || strcmp(comp, ".") == 0)
 			continue;
 		if (strcmp(comp, "..") == 0) {
