@@ -351,6 +351,13 @@ static int child_route(struct node *parent, const char *name, char *path, struct
 	return route_parse(path, r);
 }
 
+/* The route of a copy's node by its current name (r, path: PATH_MAX), or NULL when no
+ * name of it is left: changes through it are then told to no one. */
+static const struct route *copy_route(struct node *n, char *path, struct route *r)
+{
+	return node_route(n, path, r) == 0 && r->kind == R_INCOMING ? r : NULL;
+}
+
 /* The descriptor names in parent are looked up in: a copy's directory, or incoming/
  * itself; -ENOENT for a parent that holds no copy. */
 static int parent_fd(struct node *parent)
@@ -705,11 +712,10 @@ static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	int rc = access_need_admin(req);
 	if (rc)
 		return rc;
-	int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
+	const struct route *named = copy_route(n, path, &r);
 	int tracked = 0;
-	int fd =
-	    incoming_open(named ? &r : NULL, n->fd, fi->flags, fuse_req_ctx(req)->pid, &tracked);
-	return copy_handle(named ? &r : NULL, fd, tracked, fi);
+	int fd = incoming_open(named, n->fd, fi->flags, fuse_req_ctx(req)->pid, &tracked);
+	return copy_handle(named, fd, tracked, fi);
 }
 
 static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
@@ -882,6 +888,17 @@ static int change_route(fuse_req_t req, struct node *parent, const char *name, c
 	return rc ? rc : child_route(parent, name, path, r);
 }
 
+/* name in parent, an object of a copy an admin makes: its route, and the parent's
+ * descriptor or -errno (-EROFS out of incoming/). */
+static int copy_parent(fuse_req_t req, struct node *parent, const char *name, char *path,
+		       struct route *r)
+{
+	int rc = change_route(req, parent, name, path, r);
+	if (!rc && r->kind != R_INCOMING)
+		rc = -EROFS;
+	return rc ? rc : parent_fd(parent);
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
@@ -889,10 +906,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	char path[PATH_MAX];
 	struct route r = { 0 };
 	struct fuse_entry_param e;
-	int rc = change_route(req, pn, name, path, &r);
-	if (!rc && r.kind != R_INCOMING)
-		rc = r.kind == R_INCOMING_DIR ? -EEXIST : -EROFS;
-	int pfd = rc ? rc : parent_fd(pn);
+	int rc, pfd = copy_parent(req, pn, name, path, &r);
+	if (pfd == -EROFS && r.kind == R_INCOMING_DIR)
+		pfd = -EEXIST;
 	if (pfd < 0) {
 		fuse_reply_err(req, -pfd);
 		return;
@@ -1110,11 +1126,8 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	char path[PATH_MAX];
 	struct route r = { 0 };
 	struct fuse_entry_param e;
-	int rc = change_route(req, pn, name, path, &r);
-	if (!rc && r.kind != R_INCOMING)
-		rc = -EROFS;
-	int pfd = rc ? rc : parent_fd(pn);
-	rc = pfd < 0 ? pfd : incoming_symlink(link, &r, pfd, name, fuse_req_ctx(req)->pid);
+	int pfd = copy_parent(req, pn, name, path, &r);
+	int rc = pfd < 0 ? pfd : incoming_symlink(link, &r, pfd, name, fuse_req_ctx(req)->pid);
 	reply_entry(req, rc ? rc : lookup_copy(req, pn, name, &r, &e), &e);
 }
 
@@ -1156,10 +1169,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (!rc && n->fd < 0)
 		rc = -EROFS;
 	if (!rc) {
-		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
+		const struct route *named = copy_route(n, path, &r);
 		const struct handle *h = handle_of(fi);
-		rc = incoming_setattr(named ? &r : NULL, n->fd, h && h->copy ? h->fd : -1, attr,
-				      to_set, fuse_req_ctx(req)->pid);
+		rc = incoming_setattr(named, n->fd, h && h->copy ? h->fd : -1, attr, to_set,
+				      fuse_req_ctx(req)->pid);
 	}
 	if (!rc)
 		rc = incoming_fstat(n->fd, &st);
@@ -1182,8 +1195,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	struct route r = { 0 };
 	int rc = xattr_node(req, n);
 	if (!rc) {
-		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
-		rc = incoming_setxattr(named ? &r : NULL, n->fd, name, value, size, flags,
+		const struct route *named = copy_route(n, path, &r);
+		rc = incoming_setxattr(named, n->fd, name, value, size, flags,
 				       fuse_req_ctx(req)->pid);
 	}
 	/* an access ACL changed the mode bits (cp -a sets the final mode so): the kernel's
@@ -1232,8 +1245,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct route r = { 0 };
 	int rc = xattr_node(req, n);
 	if (!rc) {
-		int named = node_route(n, path, &r) == 0 && r.kind == R_INCOMING;
-		rc = incoming_removexattr(named ? &r : NULL, n->fd, name, fuse_req_ctx(req)->pid);
+		const struct route *named = copy_route(n, path, &r);
+		rc = incoming_removexattr(named, n->fd, name, fuse_req_ctx(req)->pid);
 	}
 	fuse_reply_err(req, rc == -EOPNOTSUPP ? EROFS : -rc);
 }

@@ -183,6 +183,16 @@ local_apt_repo() {
 	echo "deb [trusted=yes] file:$T/repo ./" >"$ROOT/etc/apt/sources.list"
 }
 
+# stranger_account NAME: a real unprivileged account for this test, killed and removed
+# at exit; `stranger CMD...` runs CMD as it (no group but its own)
+stranger_account() {
+	STRANGER=$1
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$STRANGER" >/dev/null 2>&1 ||
+		return 1
+	trap 'cleanup; pkill -KILL -u "$STRANGER" 2>/dev/null; userdel "$STRANGER" 2>/dev/null' EXIT
+}
+stranger() { setpriv --reuid="$STRANGER" --regid="$STRANGER" --clear-groups "$@"; }
+
 finish() {
 	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
 	[ "$TESTS_FAILED" -eq 0 ]

@@ -5,11 +5,7 @@
 # rm, and a SIGKILL of it leaves the removal to finish. Hard links and files whose name
 # is gone behave in incoming/ as on the disk behind it.
 . "$(dirname "$0")/lib.sh"
-P=wzn$$
-useradd --system --no-create-home --shell /usr/sbin/nologin "${P}stranger" >/dev/null 2>&1 ||
-	{ not_ok "cannot create the test user"; finish; exit 1; }
-trap 'cleanup; pkill -KILL -u "${P}stranger" 2>/dev/null; userdel "${P}stranger" 2>/dev/null' EXIT
-stranger() { setpriv --reuid="${P}stranger" --regid="${P}stranger" --clear-groups "$@"; }
+stranger_account "wzn$$stranger" || { not_ok "cannot create the test user"; finish; exit 1; }
 EXTRA_OPTS=",allow_other"
 start_daemon || { finish; exit 1; }
 

@@ -3,12 +3,8 @@
 # packages and events readers open must change neither what admins can do nor the
 # daemon's memory by more than a few MiB, nor keep the tree from answering.
 . "$(dirname "$0")/lib.sh"
-P=wzo$$
-useradd --system --no-create-home --shell /usr/sbin/nologin "${P}stranger" >/dev/null 2>&1 ||
-	{ not_ok "cannot create the test user"; finish; exit 1; }
-trap 'cleanup; pkill -KILL -u "${P}stranger" 2>/dev/null; userdel "${P}stranger" 2>/dev/null' EXIT
-stranger() { setpriv --reuid="${P}stranger" --regid="${P}stranger" --clear-groups "$@"; }
-EXTRA_OPTS=",allow_other,repo_group=${P}stranger"
+stranger_account "wzo$$stranger" || { not_ok "cannot create the test user"; finish; exit 1; }
+EXTRA_OPTS=",allow_other,repo_group=$STRANGER"
 # under make asan, freed memory is held in ASan's quarantine (256 MiB by default) and
 # would count as growth: keep it small so the RSS figure means what it does elsewhere
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=1"
@@ -74,8 +70,8 @@ sleep 2
 check "with 40 stranger readers of events, ls of the mount answers" timeout 5 ls "$MNT"
 check "... cat of a status too" timeout 5 cat "$MNT/demo/held/status"
 check "... and root reads events" sh -c "timeout 2 cat '$MNT/events'; [ \$? -eq 124 ]"
-pkill -KILL -u "${P}stranger" 2>/dev/null
-no_reader() { ! pgrep -u "${P}stranger" >/dev/null; }
+pkill -KILL -u "$STRANGER" 2>/dev/null
+no_reader() { ! pgrep -u "$STRANGER" >/dev/null; }
 check "SIGKILL ends the stranger's readers of events" wait_for 10 no_reader
 stop_daemon
 finish
