@@ -435,16 +435,21 @@ static int look_at_sources(struct daemon *p, const char *status_path)
 /* Queues the copies the tracker says are whole. */
 static void queue_complete(struct daemon *p)
 {
-	struct name_list done = { 0 };
+	struct name_list done = { 0 }, runnable = { 0 };
 	tracker_take_complete(p->tracker, &done, entry_looks_complete, p);
+	/* which may start a job, read before the lock (no directory is read under it) */
+	for (size_t i = 0; i < done.n; i++)
+		if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
+			name_list_add(&runnable, done.v[i]);
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < done.n; i++) {
 		struct job *j = find_job_for_entry(p, done.v[i]);
 		if (j && j->phase == JOB_RUNNING) /* changed during its job: run again after it */
 			tracker_touch(p->tracker, done.v[i], 0);
-		else if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
+		else if (name_list_has(&runnable, done.v[i]))
 			name_list_add_unique(&p->queue, done.v[i]);
 	}
+	name_list_free(&runnable);
 	if (done.n)
 		pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
