@@ -1,18 +1,15 @@
 /* ops: the low-level FUSE operations of wazofs. A request names nodes by number
  * (nodes.h); a node of the rendered tree is routed by its mount path (router) to its
  * node type (tree.c), a node of a copy in incoming/ is acted on through its descriptors
- * (incoming.c); who may is access.c's. No operation waits: a read of MOUNT/events with nothing new
- * is parked (events.c), an `rm -r` of a plugin is answered by the remover thread when dpkg is done
- * (daemon_remove_async); every other answer comes from memory or one system call.
+ * (incoming.c); who may do what is access.c's. No operation waits: a read of
+ * MOUNT/events with nothing new is parked (events.c), an `rm -r` of a plugin is answered
+ * by the remover thread when dpkg is done (daemon_remove_async); every other answer
+ * comes from memory or one system call.
  *
- * A view's text is snapshotted at open; the kernel keeps it (page cache) when the core
- * tells every change of it (kernel_cache drops it then), else every read comes here
- * (direct_io).
- *
- * Who may do what is decided here, from the caller (fuse_req_ctx), whatever the mount
- * options: root and members of -o group change the tree and read logs, packages and
- * copies; anyone else reads the rest and gets EACCES for the others, and EAGAIN when
- * the caller's groups cannot be read (never a silent "not an admin"). */
+ * A view's text is snapshotted at open, one snapshot shared by every open of the same
+ * text; the kernel keeps it (page cache) when the core tells every change of it
+ * (kernel_cache drops it then), else every read comes here (direct_io). What one user
+ * who is not an admin may hold open is bounded here. */
 #include "ops.h"
 #include "access.h"
 #include "base/strbuf.h"
@@ -162,9 +159,8 @@ static void unshare_fd(struct shared_fd *s)
 
 struct handle {
 	struct shared_fd *pkg; /* a view backed by a file: its shared descriptor (fd is -1) */
-	int fd;		       /* a copy's file */
+	int fd;		       /* a copy's file, opened through the mount; else -1 */
 	struct snap *snap;     /* a rendered view's text (view_lock) */
-	int copy;	       /* fd is a copy's file, opened through the mount */
 	int tracked;	       /* counted as an open file of entry */
 	char *entry;	       /* a copy's: the top-level entry it belongs to */
 	int served;	       /* a read was answered (the first one uses the view of open) */
@@ -691,7 +687,6 @@ static int copy_handle(const struct route *r, int fd, int tracked, struct fuse_f
 		return -ENOMEM;
 	}
 	h->fd = fd;
-	h->copy = 1;
 	h->tracked = tracked;
 	if (!(h->entry = strdup(r ? r->entry : ""))) {
 		h->tracked = 0;
@@ -805,7 +800,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	(void)ino;
 	struct handle *h = handle_of(fi);
-	if (!h->copy) {
+	if (h->fd < 0) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -831,7 +826,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	(void)ino;
 	struct handle *h = handle_of(fi);
 	int rc = 0;
-	if (h->copy)
+	if (h->fd >= 0)
 		rc = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? errno : 0;
 	fuse_reply_err(req, rc);
 }
@@ -1171,7 +1166,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (!rc) {
 		const struct route *named = copy_route(n, path, &r);
 		const struct handle *h = handle_of(fi);
-		rc = incoming_setattr(named, n->fd, h && h->copy ? h->fd : -1, attr, to_set,
+		rc = incoming_setattr(named, n->fd, h ? h->fd : -1, attr, to_set,
 				      fuse_req_ctx(req)->pid);
 	}
 	if (!rc)

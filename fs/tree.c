@@ -460,9 +460,8 @@ int tree_exists(const char *path)
 	struct stat st;
 	if (route_parse(path, &r))
 		return 0;
-	/* the files of the top are always there: they are not opened to say so (the
-	 * history is read through a descriptor, and an open of it has effects when it is a
-	 * FIFO) */
+	/* the files of the top are always there: they are not rendered nor opened to say
+	 * so (MOUNT/status would be rendered at every job step) */
 	if (r.kind == R_ROOT || r.kind == R_INCOMING_DIR || r.kind == R_OVERVIEW ||
 	    r.kind == R_EVENTS || r.kind == R_HISTORY)
 		return 1;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -134,7 +135,17 @@ int daemon_list_leaves(struct daemon *p, const char *ns, const char *name, struc
 
 static int open_file_view(const char *path, struct view *v, int missing_is_empty)
 {
-	v->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a regular file only, looked at before it is opened: an open of a FIFO (a state
+	 * file gone wrong) would wait for a writer, and pair with the daemon's own */
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return -EIO;
+	v->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (v->fd >= 0 && (fstat(v->fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(v->fd);
+		v->fd = -1;
+		return -EIO;
+	}
 	if (v->fd >= 0)
 		return 0;
 	if (errno == ENOENT && missing_is_empty) {

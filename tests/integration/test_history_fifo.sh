@@ -24,6 +24,10 @@ for _ in $(seq 10); do
 done
 check_contains "the line is written once read" "$T/history.fifo" 'install demo/fifo - -> 1.0.0 ok'
 check "... and the job then ends" wait_for 20 timeout 5 test ! -e "$MNT/incoming/fifo"
+# a look at MOUNT/history while the file behind it is a FIFO answers (an error) at once:
+# it used to open the FIFO, which waits for a writer
+check "a stat of MOUNT/history answers while state/history is a FIFO" \
+	sh -c "timeout 5 stat '$MNT/history' >/dev/null 2>&1; [ \$? -ne 124 ]"
 rm -f "$STATE/history"
 stop_daemon
 finish
