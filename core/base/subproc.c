@@ -465,6 +465,38 @@ static void drain_capture(struct subproc *sp)
 		strbuf_add(sp->capture, buf, (size_t)r);
 }
 
+/* How long the wait may sleep: until the timeout, or the SIGKILL that follows a SIGTERM
+ * by 3 s; -1 when nothing is due (the child's end, its output or a cancel wakes it);
+ * CANCEL_POLL_MS when a cancel can only be seen by looking at its flag. */
+static int wait_ms(const struct subproc *sp, long start, long killed_at, long now)
+{
+	long due = killed_at	     ? killed_at + 3000
+		   : sp->timeout_sec ? start + (long)sp->timeout_sec * 1000L
+				     : -1;
+	long ms = due < 0 ? -1 : due > now ? due - now : 0;
+	if (sp->cancel && cancel_fd(sp->cancel) < 0 && (ms < 0 || ms > CANCEL_POLL_MS))
+		ms = CANCEL_POLL_MS;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Sleeps until the child ends, writes, is cancelled or a deadline is due; takes what it
+ * wrote. */
+static void wait_event(struct subproc *sp, int pidfd, int ms, int killed)
+{
+	struct pollfd pfd[3] = { { pidfd, POLLIN, 0 },
+				 { sp->out_fd, POLLIN, 0 },
+				 { cancel_fd(sp->cancel), POLLIN, 0 } };
+	/* without a pidfd (a kernel before 5.3), the end is looked for every 50 ms */
+	if (pidfd < 0 && (ms < 0 || ms > 50))
+		ms = 50;
+	/* a negative fd is ignored by poll; a cancel stays readable, so it is left out
+	 * once the child was told to end */
+	if (killed)
+		pfd[2].fd = -1;
+	if (poll(pfd, 3, ms) > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+		read_capture(sp);
+}
+
 int subproc_wait(struct subproc *sp)
 {
 	int exec_errno = exec_error(sp);
@@ -473,16 +505,8 @@ int subproc_wait(struct subproc *sp)
 	long start = monotonic_ms(), killed_at = 0;
 	int status = 0, rc;
 	for (;;) {
-		struct pollfd pfd[2] = { { pidfd, POLLIN, 0 }, { sp->out_fd, POLLIN, 0 } };
-		nfds_t np = sp->out_fd >= 0 ? 2 : 1;
-		if (pidfd >= 0)
-			poll(pfd, np, 200);
-		else
-			usleep(50000);
-		/* what it wrote is taken, then the deadline looked at all the same: a child
-		 * that keeps writing is timed out like any other */
-		if (np == 2 && (pfd[1].revents & (POLLIN | POLLHUP)))
-			read_capture(sp);
+		wait_event(sp, pidfd, wait_ms(sp, start, killed_at, monotonic_ms()),
+			   killed_at != 0);
 		int exited = child_exited(sp->pid);
 		if (exited < 0) {
 			rc = exited;
@@ -494,15 +518,17 @@ int subproc_wait(struct subproc *sp)
 				;
 			break;
 		}
+		/* what it wrote was taken, then the deadline looked at all the same: a
+		 * child that keeps writing is timed out like any other */
 		long t = monotonic_ms();
-		int over = sp->timeout_sec && t - start > (long)sp->timeout_sec * 1000L;
-		int cancel = sp->cancel && atomic_load(sp->cancel);
+		int over = sp->timeout_sec && t - start >= (long)sp->timeout_sec * 1000L;
+		int cancel = cancel_requested(sp->cancel);
 		if ((over || cancel) && !killed_at) {
 			sp->timed_out = over;
 			sp->cancelled = cancel;
 			kill_group(sp->pid, SIGTERM);
 			killed_at = t;
-		} else if (killed_at && t - killed_at > 3000) {
+		} else if (killed_at && t - killed_at >= 3000) {
 			kill_group(sp->pid, SIGKILL);
 		}
 	}

@@ -5,6 +5,7 @@
  * close-on-exec pipe. A timeout or a cancel request kills the whole process group. */
 #ifndef WAZOFS_SUBPROC_H
 #define WAZOFS_SUBPROC_H
+#include "cancel.h"
 #include "strbuf.h"
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,7 +19,7 @@ struct subproc {
 	int log_fd;		 /* receives stdout+stderr; -1: /dev/null */
 	struct strbuf *capture;	 /* when set, stdout goes here instead (stderr to log_fd) */
 	unsigned timeout_sec;	 /* 0: none */
-	atomic_int *cancel;	 /* when set and becomes non-zero, the child is killed */
+	struct cancel *cancel;	 /* when set and requested, the child is killed */
 	/* when as_user is set, the child runs as uid:gid with no supplementary group (set
 	 * after cwd, so cwd may be a directory only root can reach), with no_new_privs, and
 	 * where the kernel allows it as PID 1 of a PID namespace of its own: every process

@@ -728,7 +728,7 @@ void daemon_stop(struct daemon *p)
 	p->stopping = 1;
 	for (struct job *j = p->jobs; j; j = j->next)
 		if (j->phase == JOB_RUNNING)
-			atomic_store(&j->cancel, 1);
+			cancel_request(&j->cancel);
 	event_log_close(p->events);
 	pthread_cond_broadcast(&p->cond);
 	wake_monitor(p);
@@ -816,6 +816,6 @@ void daemon_incoming_gone(struct daemon *p, const char *entry)
 	if (j && j->phase != JOB_RUNNING)
 		drop_job(p, j, 0);
 	else if (j && cancellable_step(j->st.step))
-		atomic_store(&j->cancel, 1); /* a clone that stalls, a long build */
+		cancel_request(&j->cancel); /* a clone that stalls, a long build */
 	pthread_mutex_unlock(&p->lock);
 }

@@ -50,7 +50,7 @@ static int cancel_running(struct daemon *p, const char *ns, const char *name)
 			return 0;
 		if (running->kind == JOB_REMOVE)
 			return -EBUSY;
-		atomic_store(&running->cancel, 1);
+		cancel_request(&running->cancel);
 		pthread_cond_wait(&p->cond, &p->lock);
 	}
 }

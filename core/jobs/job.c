@@ -20,6 +20,7 @@ static struct job *job_alloc(pthread_mutex_t *lock, enum job_kind kind, const ch
 	j->lock = lock;
 	j->kind = kind;
 	j->log_fd = -1;
+	j->cancel = (struct cancel)CANCEL_INIT;
 	snprintf(j->entry, sizeof(j->entry), "%s", entry ? entry : "");
 	snprintf(j->log_path, sizeof(j->log_path), "%s", log_path);
 	job_status_init(&j->st);
@@ -43,6 +44,14 @@ struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry
 	if (kind == JOB_REMOVE) {
 		j->st.state = JOB_STATE_UNINSTALLING;
 		j->st.step = STEP_REMOVING;
+	}
+	/* a job that runs can be cancelled in the middle of a wait on a child (a restored
+	 * failed job never runs: it has no eventfd) */
+	if (cancel_init(&j->cancel) < 0) {
+		int e = errno;
+		job_free(j);
+		errno = e;
+		return NULL;
 	}
 	j->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (j->log_fd < 0) {
@@ -110,6 +119,7 @@ void job_free(struct job *j)
 	if (!j)
 		return;
 	job_close_log(j);
+	cancel_destroy(&j->cancel);
 	job_status_destroy(&j->st);
 	free(j->plugin_yml);
 	free(j);

@@ -3,6 +3,7 @@
  * to the thread that runs the job. */
 #ifndef WAZOFS_JOB_H
 #define WAZOFS_JOB_H
+#include "base/cancel.h"
 #include "job_status.h"
 #include "plugin/plugin_meta.h"
 #include <limits.h>
@@ -26,8 +27,8 @@ struct job {
 	char *plugin_yml;	  /* the metadata as read; protected by *lock */
 	size_t plugin_yml_len;
 	char log_path[PATH_MAX];
-	int log_fd; /* -1 when closed */
-	atomic_int cancel;
+	int log_fd;	      /* -1 when closed */
+	struct cancel cancel; /* rm -r of its plugin or copy, the daemon stopping */
 	/* protected by *lock: */
 	struct timespec changed; /* when st last changed (CLOCK_REALTIME) */
 	uid_t asked_uid;	 /* who asked for it: the copier, or who ran rm -r/mkdir */

@@ -194,7 +194,7 @@ static void fail_dpkg(struct job *job, const struct pipeline_env *env, const str
 
 static int cancelled(struct job *job)
 {
-	if (!atomic_load(&job->cancel))
+	if (!cancel_requested(&job->cancel))
 		return 0;
 	job_fail(job, INSTALL_ERROR, NULL, "cancelled");
 	return 1;

@@ -102,7 +102,7 @@ static int wait_for_lock(const char *root, struct dpkg_ctl *ctl)
 		ctl->on_lock_wait(ctl->ctx, 1);
 	int rc = 0;
 	for (unsigned waited_ms = 0; dpkg_busy(root); waited_ms += 200) {
-		if (ctl->cancel && atomic_load(ctl->cancel)) {
+		if (cancel_requested(ctl->cancel)) {
 			ctl->cancelled = 1;
 			rc = -ECANCELED;
 			break;

@@ -6,6 +6,7 @@
  * lock held waits for it (bounded) instead of failing. */
 #ifndef WAZOFS_DPKG_H
 #define WAZOFS_DPKG_H
+#include "base/cancel.h"
 #include "base/strbuf.h"
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ struct installed_plugin {
  * cancelled, and what to do while another program holds dpkg's lock. */
 struct dpkg_ctl {
 	int log_fd;		/* stdout and stderr; -1: /dev/null */
-	atomic_int *cancel;	/* NULL: cannot be cancelled */
+	struct cancel *cancel;	/* NULL: cannot be cancelled */
 	unsigned timeout_sec;	/* 0: none; the whole process group is killed past it */
 	unsigned lock_wait_sec; /* how long to wait for another program's dpkg lock */
 	/* called (when set) once when the run starts waiting for the lock, and once with

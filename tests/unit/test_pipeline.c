@@ -136,7 +136,7 @@ static int cancel_when_asked(void *ctx, const char *ns, const char *name, char *
 {
 	(void)ns, (void)len;
 	if (cancel_job && strcmp(name, "late") == 0)
-		atomic_store(&cancel_job->cancel, 1);
+		cancel_request(&cancel_job->cancel);
 	return no_plugin(ctx, ns, name, ver, len);
 }
 

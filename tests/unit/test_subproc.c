@@ -10,13 +10,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[64];
 
-static int sh(const char *script, struct strbuf *out, unsigned timeout, atomic_int *cancel,
+static int sh(const char *script, struct strbuf *out, unsigned timeout, struct cancel *cancel,
 	      struct subproc *spo)
 {
 	const char *argv[] = { "sh", "-c", script, NULL };
@@ -153,13 +154,14 @@ static void test_timeout_while_writing(void)
 static void *set_later(void *arg)
 {
 	usleep(300000);
-	atomic_store((atomic_int *)arg, 1);
+	cancel_request(arg);
 	return NULL;
 }
 
 static void test_cancel(void)
 {
-	atomic_int cancel = 0;
+	struct cancel cancel = CANCEL_INIT;
+	CHECK_INT(cancel_init(&cancel), 0);
 	pthread_t t;
 	CHECK_INT(pthread_create(&t, NULL, set_later, &cancel), 0);
 	struct subproc sp;
@@ -172,6 +174,51 @@ static void test_cancel(void)
 	CHECK_INT(sp.cancelled, 1);
 	CHECK_INT(sp.timed_out, 0);
 	CHECK(took >= 3000 && took < 10000);
+	cancel_destroy(&cancel);
+}
+
+/* The thread waiting for a child sleeps until something happens: its end, its output, a
+ * cancel or a deadline, with no timer in between (there was a 200 ms one: 2 s of a
+ * silent child woke it 10 times). Counted as the waiting thread's voluntary context
+ * switches, against 10 with a tick of 200 ms. */
+static long waits_while(const char *script, struct cancel *cancel)
+{
+	struct rusage before, after;
+	getrusage(RUSAGE_THREAD, &before);
+	CHECK_INT(sh(script, NULL, 60, cancel, NULL), 0);
+	getrusage(RUSAGE_THREAD, &after);
+	return after.ru_nvcsw - before.ru_nvcsw;
+}
+
+static void test_wait_has_no_tick(void)
+{
+	long n = waits_while("sleep 2", NULL);
+	fprintf(stderr, "  2 s of a silent child: %ld sleeps of the waiting thread\n", n);
+	CHECK(n <= 5);
+	struct cancel cancel = CANCEL_INIT;
+	CHECK_INT(cancel_init(&cancel), 0);
+	n = waits_while("sleep 2", &cancel); /* a cancel that can come, and does not */
+	CHECK(n <= 5);
+	cancel_destroy(&cancel);
+}
+
+/* A cancel ends the wait at once: the child gets SIGTERM as the request is made. */
+static void test_cancel_at_once(void)
+{
+	struct cancel cancel = CANCEL_INIT;
+	CHECK_INT(cancel_init(&cancel), 0);
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, set_later, &cancel), 0);
+	struct subproc sp;
+	long t0 = monotonic_ms();
+	int rc = sh("exec sleep 300", NULL, 0, &cancel, &sp);
+	long took = monotonic_ms() - t0;
+	pthread_join(t, NULL);
+	CHECK_INT(rc, 128 + SIGTERM);
+	CHECK_INT(sp.cancelled, 1);
+	fprintf(stderr, "  cancel made after 300 ms: the child ended after %ld ms\n", took);
+	CHECK(took >= 300 && took < 5000);
+	cancel_destroy(&cancel);
 }
 
 static void test_start_then_wait(void)
@@ -228,6 +275,8 @@ int main(void)
 	RUN(test_timeout_kills_group);
 	RUN(test_timeout_while_writing);
 	RUN(test_cancel);
+	RUN(test_wait_has_no_tick);
+	RUN(test_cancel_at_once);
 	RUN(test_start_then_wait);
 	RUN(test_exec_fd_as_user);
 	rm_rf(tmp);
