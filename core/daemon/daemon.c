@@ -1,147 +1,37 @@
-/* daemon: the daemon's state, its worker and monitor threads, and the jobs they run
- * (see daemon.h; the struct and the locking rules are in daemon_internal.h). */
+/* daemon: the daemon's life cycle, its event loop and its worker (see daemon.h; the
+ * state, its records and the lock order are in registry.h). */
 #include "base/fsutil.h"
-#include "daemon_internal.h"
+#include "daemon_jobs.h"
+#include "daemon_reconcile.h"
+#include "daemon_remove.h"
+#include "event_log.h"
 #include "incoming_tracker.h"
-#include "jobs/job.h"
-#include "jobs/pipeline.h"
-#include "jobs/tree_import.h"
 #include "plugin/archive_helper.h"
-#include "plugin/dpkg.h"
-#include "plugin/install_request.h"
-#include "plugin/market.h"
-#include "plugin/plugin_package.h"
+#include "registry.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-/* ---- the installed cache ---- */
-
-static int same_record(const struct installed_plugin *a, const struct installed_plugin *b)
-{
-	return strcmp(a->version, b->version) == 0 && strcmp(a->status, b->status) == 0 &&
-	       a->installed_at.tv_sec == b->installed_at.tv_sec &&
-	       a->installed_at.tv_nsec == b->installed_at.tv_nsec;
-}
-
-/* Under p->lock: tells fs/ about every plugin that differs between two sorted lists. */
-static void installed_changed(struct daemon *p, const struct installed_plugin *a, size_t na,
-			      const struct installed_plugin *b, size_t nb)
-{
-	size_t i = 0, k = 0;
-	while (i < na || k < nb) {
-		int c = i == na	  ? 1
-			: k == nb ? -1
-				  : dpkg_plugin_cmp(a[i].ns, a[i].name, b[k].ns, b[k].name);
-		if (c < 0) {
-			daemon_plugin_changed(p, a[i].ns, a[i].name);
-			i++;
-		} else if (c > 0) {
-			daemon_plugin_changed(p, b[k].ns, b[k].name);
-			k++;
-		} else {
-			if (!same_record(&a[i], &b[k])) {
-				daemon_plugin_changed(p, a[i].ns, a[i].name);
-				daemon_plugin_changed(p, b[k].ns, b[k].name);
-			}
-			i++, k++;
-		}
-	}
-}
-
-/* Frees the n kept status texts of an installed list that was replaced (texts may be
- * NULL). */
-static void rendered_texts_free(struct rendered_text *texts, size_t n)
-{
-	for (size_t i = 0; texts && i < n; i++)
-		free(texts[i].text);
-	free(texts);
-}
-
-void refresh_installed(struct daemon *p)
-{
-	/* the status file as it was before the query: a change made during it is seen
-	 * by the monitor's next look, and the state read here is not read twice */
-	struct stat before;
-	char status[PATH_MAX];
-	dpkg_status_path(p->cfg.root, status, sizeof(status));
-	int have_before = stat(status, &before) == 0;
-	struct installed_plugin *list;
-	size_t n;
-	int rc = dpkg_list_plugins(p->cfg.root, &list, &n);
-	if (rc) {
-		syslog(LOG_WARNING, "reading the dpkg database under %s failed: %s", p->cfg.root,
-		       strerror(-rc));
-		return;
-	}
-	struct plugin_index idx;
-	plugin_index_build(&idx, list, n); /* without it, a binary search */
-	struct rendered_text *texts = calloc(n ? n : 1, sizeof(*texts)); /* NULL: not kept */
-	pthread_mutex_lock(&p->lock);
-	struct installed_plugin *old = p->installed;
-	size_t n_old = p->n_installed;
-	struct plugin_index old_idx = p->installed_index;
-	struct rendered_text *old_texts = p->installed_status;
-	p->installed = list;
-	p->n_installed = n;
-	p->installed_index = idx;
-	p->installed_status = texts;
-	installed_changed(p, old, n_old, list, n);
-	if (have_before) {
-		p->dpkg_seen = before;
-		if (before.st_mtim.tv_sec > p->tree_changed.tv_sec)
-			p->tree_changed = before.st_mtim;
-	}
-	pthread_mutex_unlock(&p->lock);
-	rendered_texts_free(old_texts, n_old);
-	dpkg_free_plugins(old, n_old);
-	plugin_index_free(&old_idx);
-}
-
-/* Whether dpkg's status file changed since the last read of the database. */
-static int dpkg_changed_since_read(struct daemon *p, const char *status)
-{
-	struct stat st;
-	if (stat(status, &st) < 0)
-		return 0;
-	pthread_mutex_lock(&p->lock);
-	int changed = !file_state_same(&st, &p->dpkg_seen);
-	pthread_mutex_unlock(&p->lock);
-	return changed;
-}
-
-struct timespec daemon_tree_mtime(struct daemon *p)
-{
-	pthread_mutex_lock(&p->lock);
-	struct timespec t = p->tree_changed;
-	pthread_mutex_unlock(&p->lock);
-	return t;
-}
+/* ---- what the pipeline asks of the daemon ---- */
 
 static void on_dpkg_changed(void *ctx)
 {
 	refresh_installed(ctx);
-}
-
-/* Under p->lock. */
-const struct installed_plugin *find_installed(struct daemon *p, const char *ns, const char *name)
-{
-	size_t i = plugin_index_find(&p->installed_index, p->installed, p->n_installed, ns, name);
-	return i < p->n_installed ? &p->installed[i] : NULL;
 }
 
 static int installed_version(void *ctx, const char *ns, const char *name, char *ver, size_t len)
@@ -198,90 +88,44 @@ static void refresh_market(struct daemon *p, int force)
 	error_release(&err);
 }
 
-/* ---- jobs (all under p->lock) ---- */
+/* ---- the worker: one job at a time, of every kind ---- */
 
-struct job *find_job_for_plugin(struct daemon *p, const char *ns, const char *name)
+/* Under p->lock: the queued market job to run next, marked running; NULL: none. */
+static struct job *take_queued(struct daemon *p)
 {
+	struct job *queued = NULL;
 	for (struct job *j = p->jobs; j; j = j->next)
-		if (strcmp(j->st.ns, ns) == 0 && strcmp(j->st.name, name) == 0)
-			return j;
-	return NULL;
+		if (j->phase == JOB_QUEUED)
+			queued = j; /* the oldest */
+	if (queued)
+		queued->phase = JOB_RUNNING;
+	return queued;
 }
 
-struct job *find_job_for_entry(struct daemon *p, const char *entry)
+/* Without p->lock: runs the market job taken by take_queued. */
+static void run_queued(struct daemon *p, struct job *job)
 {
-	for (struct job *j = p->jobs; j; j = j->next)
-		if (j->entry[0] && strcmp(j->entry, entry) == 0)
-			return j;
-	return NULL;
-}
-
-static void unlink_job(struct daemon *p, struct job *job)
-{
-	for (struct job **pp = &p->jobs; *pp; pp = &(*pp)->next)
-		if (*pp == job) {
-			*pp = job->next;
-			return;
-		}
-}
-
-/* Names job after ns/name (version may be NULL) and puts it first in the list. */
-void attach_job(struct daemon *p, struct job *job, const char *ns, const char *name,
-		const char *version)
-{
-	snprintf(job->st.ns, sizeof(job->st.ns), "%s", ns);
-	snprintf(job->st.name, sizeof(job->st.name), "%s", name);
-	snprintf(job->st.version, sizeof(job->st.version), "%s", version ? version : "");
-	job->next = p->jobs;
-	p->jobs = job;
-	daemon_job_paths_changed(p, job);
-}
-
-int status_file_path(struct daemon *p, const char *entry, char *out, size_t len)
-{
-	return path_fmt(out, len, "%s/%s.status", p->jobs_dir, entry);
-}
-
-/* Forgets a finished job: record, persisted status (and the incoming log). */
-void drop_job(struct daemon *p, struct job *job, int keep_log)
-{
-	char path[PATH_MAX];
-	unlink_job(p, job);
-	daemon_job_paths_changed(p, job);
-	if (job->entry[0] && status_file_path(p, job->entry, path, sizeof(path)) == 0)
-		unlink(path);
-	if (!keep_log)
-		unlink(job->log_path);
-	job_free(job);
-}
-
-void persist_status(struct daemon *p, struct job *job)
-{
-	if (!job->entry[0])
-		return;
-	struct strbuf sb = STRBUF_INIT;
-	char path[PATH_MAX];
+	char ns[64], name[128];
 	pthread_mutex_lock(&p->lock);
-	job_status_render(&job->st, &sb);
+	snprintf(ns, sizeof(ns), "%s", job->st.ns);
+	snprintf(name, sizeof(name), "%s", job->st.name);
 	pthread_mutex_unlock(&p->lock);
-	if (status_file_path(p, job->entry, path, sizeof(path)) ||
-	    (!sb.oom && write_file_atomic(path, sb.buf, sb.len, 0644)))
-		syslog(LOG_WARNING, "cannot save the status of incoming/%s: %m", job->entry);
-	strbuf_release(&sb);
+	struct error err = ERROR_INIT; /* the job's status says it too */
+	run_market_job(p, job, ns, name, NULL, &err);
+	error_release(&err);
 }
 
-/* ---- the worker ---- */
-
-int incoming_log_path(struct daemon *p, const char *entry, char *out, size_t len)
+/* Without p->lock: runs the job of the copy incoming/ENTRY, when it is still there. */
+static void run_copy(struct daemon *p, const char *entry)
 {
-	return path_fmt(out, len, "%s/incoming/%s.log", p->logs_dir, entry);
+	struct stat st;
+	char src[PATH_MAX];
+	if (path_fmt(src, sizeof(src), "%s/%s", p->incoming, entry) == 0 && lstat(src, &st) == 0)
+		run_install(p, entry);
 }
 
-int plugin_log_path(struct daemon *p, const char *ns, const char *name, char *out, size_t len)
-{
-	return path_fmt(out, len, "%s/plugins/%s.%s.log", p->logs_dir, ns, name);
-}
-
+/* The worker runs every job: removals first (an rm -r waits on each), then market
+ * installs asked with mkdir, then copies in the order they became whole. */
 static void *worker_main(void *arg)
 {
 	struct daemon *p = arg;
@@ -290,100 +134,40 @@ static void *worker_main(void *arg)
 	daemon_reconcile(p);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		char *entry = name_list_shift(&p->queue);
 		struct job *queued = NULL;
-		for (struct job *j = p->jobs; !entry && j; j = j->next)
-			if (j->phase == JOB_QUEUED)
-				queued = j;
-		if (queued) {
-			queued->phase = JOB_RUNNING;
-			char ns[64], name[128];
-			snprintf(ns, sizeof(ns), "%s", queued->st.ns);
-			snprintf(name, sizeof(name), "%s", queued->st.name);
-			pthread_mutex_unlock(&p->lock);
-			struct error err = ERROR_INIT; /* the job's status says it too */
-			run_market_job(p, queued, ns, name, NULL, &err);
-			error_release(&err);
-			pthread_mutex_lock(&p->lock);
-			continue;
-		}
-		if (!entry) {
+		char *entry = NULL;
+		int removal = p->removals != NULL;
+		if (!removal && !(queued = take_queued(p)) &&
+		    !(entry = name_list_shift(&p->queue))) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		struct stat st;
-		char src[PATH_MAX];
-		if (path_fmt(src, sizeof(src), "%s/%s", p->incoming, entry) == 0 &&
-		    lstat(src, &st) == 0)
-			run_install(p, entry);
+		if (removal)
+			removal_run_next(p);
+		else if (queued)
+			run_queued(p, queued);
+		else
+			run_copy(p, entry);
 		free(entry);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
+	removal_cancel_all(p); /* what was not begun is answered -EINTR */
 	return NULL;
 }
 
-static int entry_is_candidate(const char *entry)
-{
-	return entry[0] && entry[0] != '.';
-}
+/* ---- the loop: what happens outside the jobs ---- */
 
-/* An empty directory (`mkdir incoming/x` before the copy) is nothing to validate yet:
- * it starts no job; what is copied into it later does. */
-static int empty_dir(struct daemon *p, const char *entry)
-{
-	char path[PATH_MAX];
-	DIR *d = path_fmt(path, sizeof(path), "%s/%s", p->incoming, entry) ? NULL : opendir(path);
-	if (!d)
-		return 0;
-	struct dirent *de;
-	int empty = 1;
-	while (empty && (de = readdir(d)))
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-	closedir(d);
-	return empty;
-}
+/* While dpkg's database or the market cannot be watched (no inotify), or a dpkg run of
+ * ours keeps the database from being read now, they are looked at every LOOK_MS. */
+enum { LOOK_MS = 250 };
 
-enum { MONITOR_MAX_PIDFDS = 256, MONITOR_LOOK_MS = 250 };
+/* What woke the loop. */
+enum loop_source { SRC_WAKE, SRC_SOURCES, SRC_WRITERS, SRC_TIMER };
 
-static void wake_monitor(struct daemon *p)
-{
-	uint64_t one = 1;
-	ssize_t r = write(p->wake_fd, &one, sizeof(one));
-	(void)r; /* a full counter means it is awake already */
-}
-
-/* Whether a copy whose writers have exited is whole, so its job may start without the
- * settle wait: a plugin tree (wazo/plugin.yml and an executable wazo/rules, at the top
- * or in one directory below), or a single file (an archive, a request, a package). */
-static int entry_looks_complete(void *ctx, const char *entry)
-{
-	struct daemon *p = ctx;
-	char path[PATH_MAX * 2];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s", p->incoming, entry);
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return 1;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	/* the plugin root as the job will find it, with its rules executable */
-	char root[PATH_MAX * 2], rules[PATH_MAX * 2 + 16];
-	struct error r = ERROR_INIT;
-	int found = tree_find_plugin_root(path, root, sizeof(root), &r) == 0;
-	error_release(&r);
-	if (!found)
-		return 0;
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
-	return access(rules, X_OK) == 0;
-}
-
-/* inotify on dpkg's admin dir and on the market file's dir: a change there wakes the
- * monitor, which otherwise sleeps until a copy's deadline (no timer while nothing
- * happens). -1 when inotify cannot watch them: the monitor then looks every
- * MONITOR_LOOK_MS. */
+/* inotify on dpkg's admin dir and on the market file's dir. -1 when inotify cannot
+ * watch them. */
 static int watch_sources(struct daemon *p, const char *status_path)
 {
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -409,7 +193,7 @@ static int watch_sources(struct daemon *p, const char *status_path)
 		syslog(LOG_INFO,
 		       "no inotify watch (%m): dpkg and market changes are looked for "
 		       "every %d ms",
-		       MONITOR_LOOK_MS);
+		       LOOK_MS);
 		close(fd);
 		return -1;
 	}
@@ -423,7 +207,7 @@ static int look_at_sources(struct daemon *p, const char *status_path)
 {
 	int rc = -EAGAIN;
 	if (pthread_mutex_trylock(&p->pkg_lock) == 0) {
-		if (dpkg_changed_since_read(p, status_path))
+		if (registry_dpkg_changed(p, status_path))
 			refresh_installed(p);
 		pthread_mutex_unlock(&p->pkg_lock);
 		rc = 0;
@@ -432,28 +216,12 @@ static int look_at_sources(struct daemon *p, const char *status_path)
 	return rc;
 }
 
-/* Queues the copies the tracker says are whole. */
-static void queue_complete(struct daemon *p)
+/* Takes an eventfd's or a timerfd's count: it is quiet again. */
+static void consume(int fd)
 {
-	struct name_list done = { 0 }, runnable = { 0 };
-	tracker_take_complete(p->tracker, &done, entry_looks_complete, p);
-	/* which may start a job, read before the lock (no directory is read under it) */
-	for (size_t i = 0; i < done.n; i++)
-		if (entry_is_candidate(done.v[i]) && !empty_dir(p, done.v[i]))
-			name_list_add(&runnable, done.v[i]);
-	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < done.n; i++) {
-		struct job *j = find_job_for_entry(p, done.v[i]);
-		if (j && j->phase == JOB_RUNNING) /* changed during its job: run again after it */
-			tracker_touch(p->tracker, done.v[i], 0);
-		else if (name_list_has(&runnable, done.v[i]))
-			name_list_add_unique(&p->queue, done.v[i]);
-	}
-	name_list_free(&runnable);
-	if (done.n)
-		pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	name_list_free(&done);
+	uint64_t count;
+	ssize_t r = read(fd, &count, sizeof(count));
+	(void)r; /* EAGAIN: taken already */
 }
 
 static void drain(int fd)
@@ -463,12 +231,81 @@ static void drain(int fd)
 		;
 }
 
-static void *monitor_main(void *arg)
+/* Arms the loop's one timer ms from now; -1 disarms it. */
+static void arm_timer(int fd, int ms)
+{
+	struct itimerspec its = { 0 };
+	if (ms >= 0) {
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (ms % 1000) * 1000000L + (ms == 0); /* 0 would disarm */
+	}
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* The loop's fds in its epoll set; -errno when one cannot be made. */
+static int loop_open(struct daemon *p)
+{
+	char status_path[PATH_MAX];
+	dpkg_status_path(p->cfg.root, status_path, sizeof(status_path));
+	p->watch_fd = watch_sources(p, status_path);
+	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->epoll_fd < 0 || p->timer_fd < 0)
+		return -errno;
+	const struct {
+		int fd;
+		enum loop_source what;
+	} srcs[] = { { p->wake_fd, SRC_WAKE },
+		     { p->watch_fd, SRC_SOURCES },
+		     { registry_writers_fd(p), SRC_WRITERS },
+		     { p->timer_fd, SRC_TIMER } };
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = srcs[i].what };
+		if (srcs[i].fd >= 0 && epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, srcs[i].fd, &ev) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void loop_close(struct daemon *p)
+{
+	int *fds[] = { &p->watch_fd, &p->epoll_fd, &p->timer_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Sleeps until something happens; returns whether dpkg's database or the market
+ * changed. */
+static int loop_wait(struct daemon *p)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(p->epoll_fd, ev, 4, -1), changed = 0;
+	for (int i = 0; i < n; i++) {
+		switch ((enum loop_source)ev[i].data.u32) {
+		case SRC_WAKE: consume(p->wake_fd); break;
+		case SRC_TIMER: consume(p->timer_fd); break;
+		case SRC_SOURCES:
+			drain(p->watch_fd);
+			changed = 1;
+			break;
+		case SRC_WRITERS: break; /* registry_next_ms drops the writers that exited */
+		}
+	}
+	return changed;
+}
+
+/* The loop: one thread, one epoll set: the eventfd fs/ writes to (a copy changed, a
+ * close, stop), the pidfds of the copies' writers (through the registry), inotify on
+ * dpkg's database and the market file, and one timerfd for the next deadline. Nothing
+ * wakes it while nothing happens. */
+static void *loop_main(void *arg)
 {
 	struct daemon *p = arg;
 	char status_path[PATH_MAX];
 	dpkg_status_path(p->cfg.root, status_path, sizeof(status_path));
-	int watch = watch_sources(p, status_path);
 	int look = 1; /* dpkg's database and the market are to be looked at */
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
@@ -476,32 +313,16 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (stop)
 			break;
-		if (look || watch < 0)
+		if (look || p->watch_fd < 0)
 			look = look_at_sources(p, status_path) == -EAGAIN;
-		queue_complete(p);
-		/* sleep until a writer exits (its pidfd), a change or a close (wake_fd), the
-		 * next settle deadline, or a change of dpkg's database or the market file */
-		struct pollfd fds[2 + MONITOR_MAX_PIDFDS];
-		int timeout;
-		fds[0] = (struct pollfd){ p->wake_fd, POLLIN, 0 };
-		fds[1] = (struct pollfd){ watch, POLLIN, 0 }; /* -1: ignored by poll */
-		int n = 2 + tracker_poll_set(p->tracker, fds + 2, MONITOR_MAX_PIDFDS, &timeout);
-		if ((watch < 0 || look) && (timeout < 0 || timeout > MONITOR_LOOK_MS))
-			timeout = MONITOR_LOOK_MS;
-		if (poll(fds, (nfds_t)n, timeout) > 0) {
-			if (fds[0].revents & POLLIN) {
-				uint64_t drained;
-				ssize_t r = read(p->wake_fd, &drained, sizeof(drained));
-				(void)r;
-			}
-			if (fds[1].revents & POLLIN) {
-				drain(watch);
-				look = 1;
-			}
-		}
+		registry_queue_complete(p);
+		int ms = registry_next_ms(p);
+		if ((p->watch_fd < 0 || look) && (ms < 0 || ms > LOOK_MS))
+			ms = LOOK_MS;
+		arm_timer(p->timer_fd, ms);
+		if (loop_wait(p))
+			look = 1;
 	}
-	if (watch >= 0)
-		close(watch);
 	return NULL;
 }
 
@@ -600,50 +421,6 @@ static int make_dirs(struct daemon *p, struct error *err)
 	return p->cfg.build_as_root ? 0 : build_user_reaches(p, err);
 }
 
-/* Failed jobs come back as they were; other copies are queued again. */
-static void restore_incoming(struct daemon *p)
-{
-	DIR *d = opendir(p->incoming);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!entry_is_candidate(de->d_name))
-			continue;
-		char path[PATH_MAX], log[PATH_MAX];
-		struct strbuf sb = STRBUF_INIT;
-		if (status_file_path(p, de->d_name, path, sizeof(path)) ||
-		    incoming_log_path(p, de->d_name, log, sizeof(log)))
-			continue; /* no name of incoming/ is that long */
-		struct job_status st;
-		int saved = strbuf_read_file(&sb, path, 1 << 20) == 0;
-		int parsed = saved && job_status_parse(sb.buf, sb.len, &st) == 0;
-		if (saved && !parsed) {
-			/* a failed job whose status cannot be read is still a failed job: never
-			 * run it again by itself */
-			job_status_init(&st);
-			job_status_fail(&st, "install-error", "Installation error", NULL,
-					"the saved status of this failed job could not be read; "
-					"change the copy to run it again");
-		}
-		if (saved && st.state == JOB_STATE_ERROR) {
-			struct job *j = job_restore(&p->lock, de->d_name, log, &st);
-			if (j) {
-				daemon_watch_job(p, j, 0);
-				j->next = p->jobs;
-				p->jobs = j;
-			} else
-				job_status_destroy(&st);
-		} else {
-			if (saved)
-				job_status_destroy(&st);
-			name_list_add_unique(&p->queue, de->d_name);
-		}
-		strbuf_release(&sb);
-	}
-	closedir(d);
-}
-
 /* What the pipeline may ask of the daemon. */
 static const struct pipeline_host pipeline_host = {
 	.installed_version = installed_version,
@@ -657,6 +434,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	if (!p)
 		return -ENOMEM;
 	p->state_lock_fd = -1;
+	p->watch_fd = p->epoll_fd = p->timer_fd = -1;
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -678,15 +456,38 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 		daemon_free(p);
 		return rc;
 	}
-	restore_incoming(p);
+	registry_restore(p);
 	refresh_installed(p);
 	refresh_market(p, 1);
 	*out = p;
 	return 0;
 }
 
+/* Stops what daemon_start started (started: worker and loop threads were). */
+static void stop_threads(struct daemon *p, int worker, int loop)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->phase == JOB_RUNNING)
+			cancel_request(&j->cancel);
+	pthread_cond_broadcast(&p->cond);
+	registry_wake(p);
+	pthread_mutex_unlock(&p->lock);
+	if (worker)
+		pthread_join(p->worker, NULL); /* queued removals are answered -EINTR */
+	if (loop)
+		pthread_join(p->loop, NULL);
+}
+
 int daemon_start(struct daemon *p)
 {
+	int rc = loop_open(p);
+	if (rc) {
+		syslog(LOG_ERR, "cannot set up the daemon's event loop: %s", strerror(-rc));
+		loop_close(p);
+		return rc;
+	}
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -694,30 +495,18 @@ int daemon_start(struct daemon *p)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	int rc = pthread_create(&p->worker, NULL, worker_main, p);
-	if (!rc) {
-		rc = pthread_create(&p->monitor, NULL, monitor_main, p);
-		if (!rc && (rc = pthread_create(&p->remover, NULL, remover_main, p))) {
-			pthread_mutex_lock(&p->lock);
-			p->stopping = 1;
-			pthread_cond_broadcast(&p->cond);
-			wake_monitor(p);
-			pthread_mutex_unlock(&p->lock);
-			pthread_join(p->monitor, NULL);
-		}
-		if (rc) {
-			pthread_mutex_lock(&p->lock);
-			p->stopping = 1;
-			pthread_cond_broadcast(&p->cond);
-			pthread_mutex_unlock(&p->lock);
-			pthread_join(p->worker, NULL);
-		}
+	pthread_mutex_lock(&p->lock);
+	p->started = 1; /* removals may be queued (the repairs at start queue some) */
+	pthread_mutex_unlock(&p->lock);
+	rc = pthread_create(&p->worker, NULL, worker_main, p);
+	int loop_rc = rc ? rc : pthread_create(&p->loop, NULL, loop_main, p);
+	if (rc || loop_rc) {
+		stop_threads(p, !rc, 0);
+		p->started = 0;
+		loop_close(p);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return -rc;
-	p->started = 1;
-	return 0;
+	return -(rc ? rc : loop_rc);
 }
 
 void daemon_stop(struct daemon *p)
@@ -725,19 +514,11 @@ void daemon_stop(struct daemon *p)
 	if (!p || !p->started)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->stopping = 1;
-	for (struct job *j = p->jobs; j; j = j->next)
-		if (j->phase == JOB_RUNNING)
-			cancel_request(&j->cancel);
 	event_log_close(p->events);
-	pthread_cond_broadcast(&p->cond);
-	wake_monitor(p);
 	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->worker, NULL);
-	pthread_join(p->monitor, NULL);
-	pthread_join(p->remover, NULL); /* a removal under way ends (cancelled), queued ones
-					   are answered -EINTR */
-	daemon_history_flush(p);	/* lines of jobs that ended as it stopped */
+	stop_threads(p, 1, 1);
+	loop_close(p);
+	daemon_history_flush(p); /* lines of jobs that ended as it stopped */
 	p->started = 0;
 }
 
@@ -781,41 +562,4 @@ const struct wazofs_config *daemon_config(struct daemon *p)
 const char *daemon_incoming_dir(struct daemon *p)
 {
 	return p->incoming;
-}
-
-void daemon_incoming_touch(struct daemon *p, const char *entry, pid_t pid)
-{
-	if (tracker_touch(p->tracker, entry, pid))
-		wake_monitor(p); /* else the wait it is in ends early enough */
-}
-
-void daemon_incoming_open(struct daemon *p, const char *entry, pid_t pid)
-{
-	tracker_open(p->tracker, entry, pid);
-}
-
-void daemon_incoming_close(struct daemon *p, const char *entry)
-{
-	tracker_close(p->tracker, entry);
-	wake_monitor(p); /* the last close may complete it */
-}
-
-/* A job may be cancelled by the removal of its copy until dpkg or apt may run for it:
- * a step of its own (no dependency installs, no dpkg run left half done). */
-static int cancellable_step(enum job_step step)
-{
-	return step <= STEP_VALIDATING || step == STEP_BUILDING || step == STEP_PACKAGING;
-}
-
-void daemon_incoming_gone(struct daemon *p, const char *entry)
-{
-	tracker_forget(p->tracker, entry);
-	pthread_mutex_lock(&p->lock);
-	name_list_remove(&p->queue, entry);
-	struct job *j = find_job_for_entry(p, entry);
-	if (j && j->phase != JOB_RUNNING)
-		drop_job(p, j, 0);
-	else if (j && cancellable_step(j->st.step))
-		cancel_request(&j->cancel); /* a clone that stalls, a long build */
-	pthread_mutex_unlock(&p->lock);
 }

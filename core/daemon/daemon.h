@@ -25,7 +25,10 @@ struct view {
 	int cacheable;
 };
 /* An empty view (no fd, no buffer); view_release frees one and empties it again. */
-void view_init(struct view *v);
+static inline void view_init(struct view *v)
+{
+	*v = (struct view){ .fd = -1 };
+}
 void view_release(struct view *v);
 
 /* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues

@@ -1,8 +1,8 @@
 /* daemon_jobs: running install jobs: a copy or an install request from incoming/, a
  * `mkdir` install from the market, a dependency installed for another job. Each runs
  * the pipeline in the calling (worker) thread and settles the job record after it. */
+#include "daemon_jobs.h"
 #include "base/fsutil.h"
-#include "daemon_internal.h"
 #include "plugin/install_request.h"
 #include <errno.h>
 #include <stdio.h>
@@ -144,9 +144,9 @@ static int end_install(struct daemon *p, struct job *job, const char *entry, con
 		if (plugin_log_path(p, ns, name, path, sizeof(path)) == 0)
 			rename(log, path);
 		/* the copy goes unless the user changed it while the job ran */
-		if (tracker_generation(p->tracker, entry) == gen) {
+		if (registry_copy_generation(p, entry) == gen) {
 			daemon_remove_copy(p, entry);
-			tracker_forget(p->tracker, entry);
+			registry_copy_forget(p, entry);
 		}
 	} else if (stopping) {
 		/* interrupted by the unmount: no saved status, so it runs again next mount */
@@ -177,14 +177,9 @@ static struct job *start_install(struct daemon *p, const char *entry, const char
 	}
 	/* who asked: the owner of the copy (the admin or root who made it) */
 	struct stat st;
-	daemon_watch_job(p, job, lstat(src, &st) == 0 ? st.st_uid : 0);
+	uid_t owner = lstat(src, &st) == 0 ? st.st_uid : 0;
 	pthread_mutex_lock(&p->lock);
-	struct job *old = find_job_for_entry(p, entry);
-	if (old && old->phase != JOB_RUNNING)
-		drop_job(p, old, 1);
-	job->phase = JOB_RUNNING;
-	job->next = p->jobs;
-	p->jobs = job;
+	registry_add_job(p, job, JOB_RUNNING, owner, NULL, NULL, NULL);
 	pthread_mutex_unlock(&p->lock);
 	persist_status(p, job);
 	syslog(LOG_INFO, "incoming/%s: job started", entry);
@@ -204,7 +199,7 @@ void run_install(struct daemon *p, const char *entry)
 	int reinstall = n > sl && strcmp(entry + n - sl, REINSTALL_SUFFIX) == 0;
 	struct stat st;
 	int is_request = install_request_name(entry) && lstat(src, &st) == 0 && S_ISREG(st.st_mode);
-	unsigned long gen = tracker_generation(p->tracker, entry);
+	unsigned long gen = registry_copy_generation(p, entry);
 	struct job *job = start_install(p, entry, src, log);
 	if (!job)
 		return;
@@ -253,13 +248,8 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 			error_addf(err, "cannot start a job: %s", strerror(-rc));
 			return rc;
 		}
-		daemon_watch_job(p, job, daemon_caller());
 		pthread_mutex_lock(&p->lock);
-		struct job *old;
-		while ((old = find_job_for_plugin(p, ns, name)) && old->phase == JOB_ENDED)
-			drop_job(p, old, 1);
-		job->phase = JOB_RUNNING;
-		attach_job(p, job, ns, name, ms.version);
+		registry_add_job(p, job, JOB_RUNNING, daemon_caller(), ns, name, ms.version);
 		pthread_mutex_unlock(&p->lock);
 	} else if (rc) {
 		job_step(job, STEP_STARTING);
@@ -313,16 +303,13 @@ int daemon_install_from_market(struct daemon *p, const char *ns, const char *nam
 	struct job *job = job_new(&p->lock, JOB_INSTALL, NULL, log);
 	if (!job)
 		return -errno;
-	daemon_watch_job(p, job, daemon_caller());
 	pthread_mutex_lock(&p->lock);
 	if (find_job_for_plugin(p, ns, name) || find_installed(p, ns, name)) {
 		pthread_mutex_unlock(&p->lock);
 		job_free(job);
 		return -EEXIST;
 	}
-	job->phase = JOB_QUEUED;
-	attach_job(p, job, ns, name, ms.version);
-	pthread_cond_broadcast(&p->cond);
+	registry_add_job(p, job, JOB_QUEUED, daemon_caller(), ns, name, ms.version);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

@@ -6,8 +6,8 @@
  * pending package is kept when dpkg has that version installed, and dropped otherwise.
  * What cannot be repaired stays in the mount as an error that says what dpkg reports.
  * `dpkg --audit` findings go to syslog. */
+#include "daemon_reconcile.h"
 #include "base/fsutil.h"
-#include "daemon_internal.h"
 #include "plugin/plugin_meta.h"
 #include "plugin/plugin_package.h"
 #include <errno.h>
@@ -56,7 +56,7 @@ static int repair(struct daemon *p, const struct installed_plugin *ip)
 	if (sel == 'r' || sel == 'p') {
 		syslog(LOG_NOTICE, "%s/%s: finishing its interrupted removal (dpkg: %s)", ip->ns,
 		       ip->name, ip->status);
-		return daemon_remove(p, ip->ns, ip->name);
+		return daemon_remove_async(p, ip->ns, ip->name, 0, NULL, NULL);
 	}
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	struct dpkg_ctl ctl = { .log_fd = fd,

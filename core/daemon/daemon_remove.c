@@ -1,7 +1,7 @@
 /* daemon_remove: uninstalling a plugin, and with it the installed plugins whose
  * package depends on it (dependents first, as apt would), in one dpkg --purge. */
+#include "daemon_remove.h"
 #include "base/fsutil.h"
-#include "daemon_internal.h"
 #include "plugin/plugin_package.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -36,35 +36,28 @@ static void collect_dependents(struct daemon *p, const struct installed_plugin *
 	}
 }
 
-/* Under p->lock: cancels the plugin's running job and waits for it to end; -EBUSY when
- * that job is a removal of it. */
-static int cancel_running(struct daemon *p, const char *ns, const char *name)
+/* Under p->lock: the plugin's running job, or NULL. */
+static struct job *running_job(struct daemon *p, const char *ns, const char *name)
 {
-	for (;;) {
-		struct job *running = NULL;
-		for (struct job *j = p->jobs; j; j = j->next)
-			if (j->phase == JOB_RUNNING && strcmp(j->st.ns, ns) == 0 &&
-			    strcmp(j->st.name, name) == 0)
-				running = j;
-		if (!running)
-			return 0;
-		if (running->kind == JOB_REMOVE)
-			return -EBUSY;
-		cancel_request(&running->cancel);
-		pthread_cond_wait(&p->cond, &p->lock);
-	}
+	for (struct job *j = p->jobs; j; j = j->next)
+		if (j->phase == JOB_RUNNING && strcmp(j->st.ns, ns) == 0 &&
+		    strcmp(j->st.name, name) == 0)
+			return j;
+	return NULL;
 }
 
 /* Takes p->lock: the plugin's ended jobs are forgotten. A copy in incoming/ whose job
  * this removal cancelled (or that had failed) stays there with a status saying so; it
  * leaves the plugin's directory and never runs again by itself. Returns whether there
- * was any job; -EBUSY as cancel_running. */
+ * was any job; -EBUSY when one still runs. */
 static int drop_plugin_jobs(struct daemon *p, const char *ns, const char *name)
 {
 	struct strbuf keep = STRBUF_INIT; /* the status of a cancelled copy, to save */
 	char keep_entry[NAME_MAX + 1] = "";
 	pthread_mutex_lock(&p->lock);
-	int busy = cancel_running(p, ns, name);
+	/* the worker runs jobs one at a time: the job a removal cancels has ended by the
+	 * time the removal runs */
+	int busy = running_job(p, ns, name) ? -EBUSY : 0;
 	int had_jobs = 0;
 	for (struct job *j; !busy && (j = find_job_for_plugin(p, ns, name));) {
 		had_jobs = 1;
@@ -135,7 +128,8 @@ static void end_removal(struct daemon *p, struct job *job, int rc, const struct 
 	strbuf_release(&said);
 }
 
-int daemon_remove(struct daemon *p, const char *ns, const char *name)
+/* Runs the removal of ns/name asked by uid: 0, -ENOENT, -EBUSY or -EIO. */
+static int run_removal(struct daemon *p, const char *ns, const char *name, uid_t uid)
 {
 	char log[PATH_MAX], pkg[300];
 	int had_jobs = drop_plugin_jobs(p, ns, name);
@@ -160,11 +154,9 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 		name_list_free(&who);
 		return -e;
 	}
-	daemon_watch_job(p, job, daemon_caller());
 	memcpy(job->st.package, pkg, sizeof(job->st.package) - 1); /* package names are short */
 	job->st.package[sizeof(job->st.package) - 1] = 0;
-	job->phase = JOB_RUNNING;
-	attach_job(p, job, ns, name, ip->version);
+	registry_add_job(p, job, JOB_RUNNING, uid, ns, name, ip->version);
 	pthread_mutex_unlock(&p->lock);
 
 	for (size_t i = 0; i < who.n; i++)
@@ -185,12 +177,13 @@ int daemon_remove(struct daemon *p, const char *ns, const char *name)
 	return rc ? -EIO : 0;
 }
 
-/* A removal asked through the mount, waiting for the remover thread. */
+/* A removal asked through the mount (or by the repairs at start), waiting for the
+ * worker. */
 struct removal {
 	struct removal *next;
 	char ns[NAME_MAX + 1], name[NAME_MAX + 1];
 	uid_t uid;
-	daemon_done_fn *done;
+	daemon_done_fn *done; /* NULL: nobody waits */
 	void *ctx;
 };
 
@@ -200,11 +193,22 @@ static int removal_pending(struct daemon *p, const char *ns, const char *name)
 	for (struct removal *r = p->removals; r; r = r->next)
 		if (strcmp(r->ns, ns) == 0 && strcmp(r->name, name) == 0)
 			return 1;
-	for (struct job *j = p->jobs; j; j = j->next)
-		if (j->kind == JOB_REMOVE && j->phase == JOB_RUNNING && strcmp(j->st.ns, ns) == 0 &&
-		    strcmp(j->st.name, name) == 0)
-			return 1;
-	return 0;
+	struct job *j = running_job(p, ns, name);
+	return j && j->kind == JOB_REMOVE;
+}
+
+/* Under p->lock: r goes last in the queue; the plugin's running job (an install) is
+ * cancelled, so the worker gets to the removal as soon as it can. */
+static void queue_removal(struct daemon *p, struct removal *r)
+{
+	struct removal **tail = &p->removals;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = r;
+	struct job *j = running_job(p, r->ns, r->name);
+	if (j)
+		cancel_request(&j->cancel); /* a clone that stalls, a long build */
+	pthread_cond_broadcast(&p->cond);
 }
 
 int daemon_remove_async(struct daemon *p, const char *ns, const char *name, uid_t uid,
@@ -223,43 +227,73 @@ int daemon_remove_async(struct daemon *p, const char *ns, const char *name, uid_
 		 : removal_pending(p, ns, name)					   ? -EBUSY
 		 : !p->started || p->stopping					   ? -ESHUTDOWN
 										   : 0;
-	if (!rc) {
-		struct removal **tail = &p->removals;
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = r;
-		pthread_cond_broadcast(&p->cond);
-	}
+	if (!rc)
+		queue_removal(p, r);
 	pthread_mutex_unlock(&p->lock);
 	if (rc)
 		free(r);
 	return rc;
 }
 
-void *remover_main(void *arg)
+/* Answers r (rc) and frees it. */
+static void answer(struct removal *r, int rc)
 {
-	struct daemon *p = arg;
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		struct removal *r = p->removals;
-		if (!r && p->stopping)
-			break;
-		if (!r) {
-			pthread_cond_wait(&p->cond, &p->lock);
-			continue;
-		}
-		p->removals = r->next;
-		int stop = p->stopping;
-		pthread_mutex_unlock(&p->lock);
-		int rc = -EINTR;
-		if (!stop) {
-			daemon_set_caller(r->uid);
-			rc = daemon_remove(p, r->ns, r->name);
-		}
+	if (r->done)
 		r->done(r->ctx, rc);
-		free(r);
-		pthread_mutex_lock(&p->lock);
-	}
+	free(r);
+}
+
+int removal_run_next(struct daemon *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct removal *r = p->removals;
+	if (r)
+		p->removals = r->next;
 	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	if (!r)
+		return 0;
+	answer(r, run_removal(p, r->ns, r->name, r->uid));
+	return 1;
+}
+
+void removal_cancel_all(struct daemon *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct removal *r = p->removals;
+	p->removals = NULL;
+	pthread_mutex_unlock(&p->lock);
+	for (struct removal *next; r; r = next) {
+		next = r->next;
+		answer(r, -EINTR);
+	}
+}
+
+/* daemon_remove's wait for its removal. */
+struct removal_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, rc;
+};
+
+static void removal_done(void *ctx, int rc)
+{
+	struct removal_wait *w = ctx;
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int daemon_remove(struct daemon *p, const char *ns, const char *name)
+{
+	struct removal_wait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	int rc = daemon_remove_async(p, ns, name, daemon_caller(), removal_done, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!rc && !w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	return rc ? rc : w.rc;
 }

@@ -3,8 +3,8 @@
  * incoming/ENTRY.status and ENTRY.log of jobs. Everything answers from memory or one
  * local file; nothing waits on a job. */
 #include "base/fsutil.h"
-#include "daemon_internal.h"
 #include "plugin/plugin_package.h"
+#include "registry.h"
 #include "yaml/yaml11.h"
 #include <dirent.h>
 #include <errno.h>
@@ -15,12 +15,6 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
-
-void view_init(struct view *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->fd = -1;
-}
 
 void view_release(struct view *v)
 {
@@ -408,17 +402,6 @@ int daemon_history_open(struct daemon *p, struct view *v)
 	return rc ? rc : open_file_view(path, v, 1);
 }
 
-int daemon_events_read(struct daemon *p, unsigned long long *seq, unsigned timeout_ms,
-		       struct strbuf *out)
-{
-	return event_log_read(p->events, seq, timeout_ms, out);
-}
-
-unsigned long long daemon_events_now(struct daemon *p)
-{
-	return event_log_seq(p->events);
-}
-
 /* ---- incoming/ views ---- */
 
 int daemon_incoming_virtual(struct daemon *p, struct name_list *out)
@@ -515,7 +498,7 @@ int daemon_incoming_virtual_unlink(struct daemon *p, const char *fname)
 	snprintf(entry, sizeof(entry), "%s", j->entry);
 	drop_job(p, j, 0);
 	pthread_mutex_unlock(&p->lock);
-	tracker_forget(p->tracker, entry);
+	registry_copy_forget(p, entry);
 	int rc = daemon_remove_copy(p, entry);
 	/* the kernel's names and attributes of the copy go before rm returns: a look at
 	 * incoming/ENTRY right after it finds nothing (bounded wait, as at a job's end) */

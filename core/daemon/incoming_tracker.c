@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ struct incoming_tracker {
 	pthread_mutex_t lock; /* protects tracks */
 	struct track *tracks;
 	unsigned settle_ms, quiet_ms;
+	int epfd; /* every writer's pidfd, readable when one has exited */
 };
 
 struct incoming_tracker *tracker_new(unsigned settle_ms, unsigned quiet_ms)
@@ -38,16 +40,29 @@ struct incoming_tracker *tracker_new(unsigned settle_ms, unsigned quiet_ms)
 	struct incoming_tracker *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0) {
+		free(t);
+		return NULL;
+	}
 	pthread_mutex_init(&t->lock, NULL);
 	t->settle_ms = settle_ms;
 	t->quiet_ms = quiet_ms;
 	return t;
 }
 
-static void drop_writers(struct track *tr)
+/* Out of the epoll set, then closed (a closed fd could be another file by the time
+ * epoll_ctl looked). */
+static void close_pidfd(struct incoming_tracker *t, int fd)
+{
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
+static void drop_writers(struct incoming_tracker *t, struct track *tr)
 {
 	for (int i = 0; i < tr->n_writers; i++)
-		close(tr->pidfds[i]);
+		close_pidfd(t, tr->pidfds[i]);
 	tr->n_writers = 0;
 	tr->untracked_writer = 0;
 }
@@ -58,9 +73,10 @@ void tracker_free(struct incoming_tracker *t)
 		return;
 	for (struct track *tr = t->tracks, *next; tr; tr = next) {
 		next = tr->next;
-		drop_writers(tr);
+		drop_writers(t, tr);
 		free(tr);
 	}
+	close(t->epfd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -100,7 +116,7 @@ static pid_t thread_group_of(pid_t tid)
 }
 
 /* Returns 1 when pid was not a writer of tr yet. */
-static int add_writer(struct track *tr, pid_t pid)
+static int add_writer(struct incoming_tracker *t, struct track *tr, pid_t pid)
 {
 	if (pid <= 0)
 		return 0;
@@ -110,7 +126,9 @@ static int add_writer(struct track *tr, pid_t pid)
 	int fd = pidfd_open(pid, 0);
 	if (fd < 0 && errno == EINVAL)
 		fd = pidfd_open(thread_group_of(pid), 0);
-	if (fd < 0 || tr->n_writers == MAX_WRITERS) {
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	if (fd < 0 || tr->n_writers == MAX_WRITERS ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		if (fd >= 0)
 			close(fd);
 		tr->untracked_writer = 1;
@@ -127,7 +145,7 @@ int tracker_touch(struct incoming_tracker *t, const char *entry, pid_t pid)
 	pthread_mutex_lock(&t->lock);
 	struct track *tr = find(t, entry, 1);
 	if (tr) {
-		news = add_writer(tr, pid) || !tr->pending;
+		news = add_writer(t, tr, pid) || !tr->pending;
 		tr->last_change = monotonic_ms();
 		tr->pending = 1;
 		tr->gen++;
@@ -163,7 +181,7 @@ void tracker_forget(struct incoming_tracker *t, const char *entry)
 		if (strcmp((*pp)->entry, entry) == 0) {
 			struct track *tr = *pp;
 			*pp = tr->next;
-			drop_writers(tr);
+			drop_writers(t, tr);
 			free(tr);
 			break;
 		}
@@ -180,12 +198,12 @@ unsigned long tracker_generation(struct incoming_tracker *t, const char *entry)
 }
 
 /* Drops writers that have exited; returns how many are still alive. */
-static int live_writers(struct track *tr)
+static int live_writers(struct incoming_tracker *t, struct track *tr)
 {
 	for (int i = 0; i < tr->n_writers;) {
 		struct pollfd p = { tr->pidfds[i], POLLIN, 0 };
 		if (poll(&p, 1, 0) > 0) {
-			close(tr->pidfds[i]);
+			close_pidfd(t, tr->pidfds[i]);
 			tr->pidfds[i] = tr->pidfds[tr->n_writers - 1];
 			tr->pids[i] = tr->pids[tr->n_writers - 1];
 			tr->n_writers--;
@@ -206,7 +224,7 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 		if (!tr->pending || tr->open_count > 0)
 			continue;
 		long quiet = now - tr->last_change;
-		int writers_gone = live_writers(tr) == 0;
+		int writers_gone = live_writers(t, tr) == 0;
 		if ((writers_gone && (quiet >= (long)t->settle_ms ||
 				      (looks_complete && looks_complete(ctx, tr->entry)))) ||
 		    quiet >= (long)t->quiet_ms) {
@@ -215,29 +233,32 @@ int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 				break;
 			tr->pending = 0;
 			pending--;
-			drop_writers(tr);
+			drop_writers(t, tr);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc ? rc : pending;
 }
 
-int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms)
+int tracker_fd(struct incoming_tracker *t)
+{
+	return t->epfd;
+}
+
+int tracker_next_ms(struct incoming_tracker *t)
 {
 	long now = monotonic_ms(), next = -1;
-	int n = 0;
 	pthread_mutex_lock(&t->lock);
 	for (struct track *tr = t->tracks; tr; tr = tr->next) {
 		if (!tr->pending)
 			continue;
-		int alive = live_writers(tr);
+		/* exited writers leave the set here: tracker_fd is readable no longer */
+		int alive = live_writers(t, tr);
 		long deadline = tr->last_change + (long)(alive ? t->quiet_ms : t->settle_ms);
 		if (tr->open_count > 0)
-			deadline = -1; /* a close wakes the monitor */
+			deadline = -1; /* a close wakes the loop */
 		if (deadline >= 0 && (next < 0 || deadline < next))
 			next = deadline;
-		for (int i = 0; i < tr->n_writers && n < max; i++)
-			fds[n++] = (struct pollfd){ tr->pidfds[i], POLLIN, 0 };
 		if (tr->untracked_writer) {
 			long q = tr->last_change + (long)t->quiet_ms;
 			if (next < 0 || q < next)
@@ -245,6 +266,5 @@ int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, in
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	*timeout_ms = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
-	return n;
+	return next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 }

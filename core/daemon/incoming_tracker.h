@@ -6,7 +6,6 @@
 #ifndef WAZOFS_INCOMING_TRACKER_H
 #define WAZOFS_INCOMING_TRACKER_H
 #include "base/name_list.h"
-#include <poll.h>
 #include <sys/types.h>
 
 struct incoming_tracker;
@@ -30,8 +29,9 @@ unsigned long tracker_generation(struct incoming_tracker *t, const char *entry);
  * change. Returns how many entries are still pending, or -ENOMEM. */
 int tracker_take_complete(struct incoming_tracker *t, struct name_list *out,
 			  int (*looks_complete)(void *ctx, const char *entry), void *ctx);
-/* What to wait on for the next completion: the pidfds of live writers (up to max, into
- * fds with events POLLIN) and the ms until the next deadline (-1: none). Returns how
- * many fds. */
-int tracker_poll_set(struct incoming_tracker *t, struct pollfd *fds, int max, int *timeout_ms);
+/* What to wait on for the next completion: an fd (epoll's) that is readable while a
+ * writer of a pending entry has exited, and the ms until the next deadline (-1: none;
+ * the call drops exited writers, so the fd is quiet again until the next exit). */
+int tracker_fd(struct incoming_tracker *t);
+int tracker_next_ms(struct incoming_tracker *t);
 #endif

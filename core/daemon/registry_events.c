@@ -2,9 +2,10 @@
  * change for MOUNT/events (named as wazo-plugind's bus events), and a line per finished
  * install, upgrade, reinstall, rollback or removal in STATE/history (MOUNT/history). */
 #include "base/fsutil.h"
-#include "daemon_internal.h"
+#include "event_log.h"
 #include "plugin/install_request.h"
 #include "plugin/version_cmp.h"
+#include "registry.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,9 +161,13 @@ void daemon_job_changed(void *ctx, struct job *j)
 	}
 }
 
-void daemon_watch_job(struct daemon *p, struct job *j, uid_t asked_uid)
+int daemon_events_read(struct daemon *p, unsigned long long *seq, unsigned timeout_ms,
+		       struct strbuf *out)
 {
-	j->on_change = daemon_job_changed;
-	j->on_change_ctx = p;
-	j->asked_uid = asked_uid;
+	return event_log_read(p->events, seq, timeout_ms, out);
+}
+
+unsigned long long daemon_events_now(struct daemon *p)
+{
+	return event_log_seq(p->events);
 }

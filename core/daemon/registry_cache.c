@@ -3,7 +3,7 @@
  * every change the daemon makes itself (a job, a dpkg run, the market, the kept
  * packages, a copy taken from incoming/) goes through here. */
 #include "base/fsutil.h"
-#include "daemon_internal.h"
+#include "registry.h"
 #include <errno.h>
 #include <string.h>
 
