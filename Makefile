@@ -137,6 +137,10 @@ fuzz-run: fuzz
 check-layers:
 	bash scripts/check-layers.sh
 
+# No function of core/ or fs/ over 60 lines (scripts/check-functions.sh).
+check-functions:
+	bash scripts/check-functions.sh
+
 # The C style of .clang-format, checked (apply with: clang-format -i FILES).
 FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] helper/*.c tests/unit/*.[ch] tests/fuzz/*.[ch])
 format-check:
@@ -165,4 +169,4 @@ install: $(BUILD)/wazofs $(BUILD)/wazofs-archive
 clean:
 	rm -rf build build-asan build-fuzz build-analyze build-tsan build-clang
 
-.PHONY: all test corpus asan fuzz fuzz-run format-check check-layers analyze tsan install clean
+.PHONY: all test corpus asan fuzz fuzz-run format-check check-layers check-functions analyze tsan install clean

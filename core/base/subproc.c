@@ -281,6 +281,58 @@ static int hide_host_dirs(const struct subproc *sp)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
+/* In the child: its namespaces, user, no_new_privs and Landlock, as sp asks (cwd is
+ * entered again in a mount namespace of its own). -1 with errno on failure. */
+static int confine_child(const struct subproc *sp, const char *cwd)
+{
+	if (sp->no_network && unshare(CLONE_NEWNET) < 0)
+		return -1;
+	if (!sp->as_user)
+		return 0;
+	if ((confinement & SUBPROC_OWN_PIDS) && own_pid_namespace() < 0)
+		return -1;
+	if (sp->hide_host && (hide_host_dirs(sp) < 0 || chdir(cwd) < 0))
+		return -1;
+	if (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0)
+		return -1;
+	/* no set-id program, no file capability gives the user more than it has */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (sp->write_beneath && (confinement & SUBPROC_LANDLOCK) && restrict_writes(sp) < 0)
+		return -1;
+	return 0;
+}
+
+/* In the child: the error pipe (*e) moves to fd 3, the program's fd to 4 and the passed
+ * fd to 5, the only ones kept besides 0-2 (the program's stays open: a script's
+ * interpreter opens it). *prog: 4, or -1 without one. -1 with errno on failure. */
+static int place_fds(const struct subproc *sp, int *e, int *prog)
+{
+	/* the program's and the passed fd out of the way of the error pipe's move */
+	*prog = sp->exec_fd > 0 ? fcntl(sp->exec_fd, F_DUPFD, 10) : -1;
+	if (sp->exec_fd > 0 && *prog < 0)
+		return -1;
+	int passed = sp->pass_fd > 0 ? fcntl(sp->pass_fd, F_DUPFD, 10) : -1;
+	if (sp->pass_fd > 0 && passed < 0)
+		return -1;
+	if (*e > 3) {
+		if (dup2(*e, 3) < 0)
+			return -1;
+		*e = 3;
+	}
+	fcntl(*e, F_SETFD, FD_CLOEXEC);
+	if (*prog >= 0 && dup2(*prog, 4) < 0)
+		return -1;
+	if (passed >= 0 && dup2(passed, 5) < 0)
+		return -1;
+	if (*prog < 0)
+		close(4);
+	else
+		*prog = 4;
+	close_range(passed >= 0 ? 6 : 5, ~0U, 0);
+	return 0;
+}
+
 static void exec_child(const struct subproc *sp, const char *exe, const char *const *env,
 		       int errpipe_w, int outpipe_w)
 {
@@ -293,57 +345,16 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 	int outfd = sp->capture ? outpipe_w : logfd;
 	const char *cwd = sp->cwd ? sp->cwd : "/";
 	setpgid(0, 0);
-	int e = errpipe_w;
+	int e = errpipe_w, prog = -1;
 	int infd = sp->stdin_fd > 0 ? sp->stdin_fd : sp->devnull_fd;
-	if (dup2(infd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0)
+	if (dup2(infd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0 || chdir(cwd) < 0 ||
+	    confine_child(sp, cwd) < 0 || place_fds(sp, &e, &prog) < 0)
 		goto fail;
-	if (chdir(cwd) < 0)
-		goto fail;
-	if (sp->no_network && unshare(CLONE_NEWNET) < 0)
-		goto fail;
-	if (sp->as_user && (confinement & SUBPROC_OWN_PIDS) && own_pid_namespace() < 0)
-		goto fail;
-	if (sp->as_user && sp->hide_host && hide_host_dirs(sp) < 0)
-		goto fail;
-	/* the cwd again, in the mount namespace it now has */
-	if (sp->as_user && sp->hide_host && chdir(cwd) < 0)
-		goto fail;
-	if (sp->as_user && (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
-		goto fail;
-	/* no set-id program, no file capability gives the user more than it has */
-	if (sp->as_user && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		goto fail;
-	if (sp->as_user && sp->write_beneath && (confinement & SUBPROC_LANDLOCK) &&
-	    restrict_writes(sp) < 0)
-		goto fail;
-	/* the program's and the passed fd out of the way of the error pipe's move */
-	int prog = sp->exec_fd > 0 ? fcntl(sp->exec_fd, F_DUPFD, 10) : -1;
-	if (sp->exec_fd > 0 && prog < 0)
-		goto fail;
-	int passed = sp->pass_fd > 0 ? fcntl(sp->pass_fd, F_DUPFD, 10) : -1;
-	if (sp->pass_fd > 0 && passed < 0)
-		goto fail;
-	/* the error pipe moves to fd 3, the program's fd to 4 and the passed fd to 5, the
-	 * only ones kept besides 0-2 (the program's stays open: a script's interpreter
-	 * opens it) */
-	if (e > 3) {
-		if (dup2(e, 3) < 0)
-			goto fail;
-		e = 3;
-	}
-	fcntl(e, F_SETFD, FD_CLOEXEC);
-	if (prog >= 0 && dup2(prog, 4) < 0)
-		goto fail;
-	if (passed >= 0 && dup2(passed, 5) < 0)
-		goto fail;
-	if (prog < 0)
-		close(4);
-	close_range(passed >= 0 ? 6 : 5, ~0U, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (prog >= 0)
-		execveat(4, "", (char *const *)sp->argv, (char *const *)env, AT_EMPTY_PATH);
+		execveat(prog, "", (char *const *)sp->argv, (char *const *)env, AT_EMPTY_PATH);
 	else
 		execve(exe, (char *const *)sp->argv, (char *const *)env);
 fail:;

@@ -440,7 +440,6 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	pthread_cond_init(&p->cond, NULL);
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
-	pthread_mutex_init(&p->repo_build, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
 	/* reading, writing or extracting an archive is bounded as a rules step is */
 	archive_helper_set_timeout(cfg->job_timeout);
@@ -546,7 +545,6 @@ void daemon_free(struct daemon *p)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
 	apt_repo_free(&p->repo);
-	pthread_mutex_destroy(&p->repo_build);
 	if (p->state_lock_fd >= 0)
 		close(p->state_lock_fd);
 	free(p);

@@ -35,9 +35,9 @@ struct removal;
 
 struct daemon {
 	struct wazofs_config cfg;
-	/* The lock order, outermost first: repo_build, then pkg_lock, then lock; the
-	 * tracker's and the event log's own locks are taken inside lock, and nothing is
-	 * taken inside them. lock is never held across a fork, a wait on a child or a
+	/* The lock order, outermost first: pkg_lock, then lock; the tracker's, the
+	 * event log's and fs/'s (the cache hooks) own locks are taken inside lock, and
+	 * nothing is taken inside them. lock is never held across a fork, a wait on a child or a
 	 * directory read; file I/O under it is a status file's unlink or write
 	 * (drop_job, at most one small file) and nothing else; syslog is called without
 	 * it. */
@@ -74,10 +74,9 @@ struct daemon {
 	struct pipeline_env env;
 	struct daemon_cache_hooks cache; /* under lock */
 	/* the kept packages (repo/, versions/): replaced under lock, and only by the
-	 * thread holding repo_build */
+	 * worker thread */
 	struct apt_repo repo;
 	int repo_built;
-	pthread_mutex_t repo_build;
 };
 
 /* ---- registry.c: copies and jobs ---- */

@@ -182,124 +182,151 @@ static int check_links(const char *root, struct error *r)
 	return tree_walk(root, &w) == -EINVAL ? -EINVAL : 0;
 }
 
-static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
-			   struct error *err)
+/* How far an extraction got: entries and bytes so far, against the limits. */
+struct extraction {
+	struct archive *in, *out;
+	const char *dest;
+	const struct import_limits *lim;
+	unsigned long long bytes;
+	unsigned long entries;
+};
+
+/* Refuses entry e (named path) when it would escape or pass a limit: 0 or -EINVAL. */
+static int admit_entry(struct extraction *x, struct archive_entry *e, const char *path,
+		       struct error *err)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-	struct archive_entry *e;
-	unsigned long long bytes = 0;
-	unsigned long entries = 0;
-	int rc = 0;
-	archive_read_support_filter_all(in);
-	archive_read_support_format_tar(in);
-	archive_read_support_format_zip(in);
-	/* Absolute and ".." names are refused above; the names written are dest + the
-	 * entry, so libarchive's own absolute-path guard cannot apply. Its symlink and
-	 * dot-dot guards stay as a second line. */
-	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-						ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-						ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
-	int opened = strcmp(src, "-") == 0 ? archive_read_open_fd(in, 0, 65536)
-					   : archive_read_open_filename(in, src, 65536);
-	if (opened != ARCHIVE_OK) {
-		error_field(err, "_archive", "archive", NULL, "cannot read the archive: %s",
-			    archive_error_string(in));
-		rc = -EINVAL;
-		goto out;
+	const char *why = refusal(e);
+	if (why) {
+		error_field(err, "_archive", "archive", path, "archive entry '%s' %s", path, why);
+		return -EINVAL;
 	}
+	if (++x->entries > x->lim->max_entries) {
+		error_field(err, "_archive", "range", NULL, "the archive has more than %lu entries",
+			    x->lim->max_entries);
+		return -EINVAL;
+	}
+	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	x->bytes += size > 0 ? (unsigned long long)size : 0;
+	if (x->bytes > x->lim->max_bytes) {
+		error_field(err, "_archive", "range", NULL,
+			    "the archive holds more than %llu bytes", x->lim->max_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copies the data of the entry being extracted (declared size: size), bounded as its
+ * header said and no more. */
+static int copy_data(struct extraction *x, const char *path, la_int64_t size, struct error *err)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	unsigned long long written = 0,
+			   before = x->bytes - (size > 0 ? (unsigned long long)size : 0);
+	int s;
+	while ((s = archive_read_data_block(x->in, &buf, &len, &off)) == ARCHIVE_OK) {
+		written += len;
+		if (before + written > x->lim->max_bytes) {
+			error_field(err, "_archive", "range", NULL,
+				    "the archive holds more than %llu bytes", x->lim->max_bytes);
+			return -EINVAL;
+		}
+		if (archive_write_data_block(x->out, buf, len, off) < ARCHIVE_WARN) {
+			error_addf(err, "extracting %s: %s", path, archive_error_string(x->out));
+			return -EIO;
+		}
+	}
+	if (s < ARCHIVE_WARN) {
+		error_field(err, "_archive", "archive", NULL, "damaged archive entry '%s': %s",
+			    path, archive_error_string(x->in));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Extracts entry e below dest, owned by root. */
+static int extract_entry(struct extraction *x, struct archive_entry *e, struct error *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s",
+		 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+	int rc = admit_entry(x, e, path, err);
+	if (rc)
+		return rc;
+	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	char full[PATH_MAX * 2];
+	snprintf(full, sizeof(full), "%s/%s", x->dest, path);
+	archive_entry_set_pathname(e, full);
+	const char *hard = archive_entry_hardlink(e);
+	if (hard) {
+		char hfull[PATH_MAX * 2];
+		snprintf(hfull, sizeof(hfull), "%s/%s", x->dest, hard);
+		archive_entry_set_hardlink(e, hfull);
+	}
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	if (archive_write_header(x->out, e) < ARCHIVE_WARN) {
+		error_addf(err, "extracting %s: %s", path, archive_error_string(x->out));
+		return -EIO;
+	}
+	rc = copy_data(x, path, size, err);
+	if (!rc && archive_write_finish_entry(x->out) < ARCHIVE_WARN) {
+		error_addf(err, "extracting %s: %s", path, archive_error_string(x->out));
+		rc = -EIO;
+	}
+	return rc;
+}
+
+/* Every entry of the opened archive, then the check of its links. */
+static int extract_entries(struct extraction *x, struct error *err)
+{
+	struct archive_entry *e;
 	for (;;) {
-		int s = archive_read_next_header(in, &e);
+		int s = archive_read_next_header(x->in, &e);
 		if (s == ARCHIVE_EOF)
 			break;
 		if (s < ARCHIVE_WARN) {
 			error_field(err, "_archive", "archive", NULL, "damaged archive: %s",
-				    archive_error_string(in));
-			rc = -EINVAL;
-			goto out;
+				    archive_error_string(x->in));
+			return -EINVAL;
 		}
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s",
-			 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
-		const char *why = refusal(e);
-		if (why) {
-			error_field(err, "_archive", "archive", path, "archive entry '%s' %s", path,
-				    why);
-			rc = -EINVAL;
-			goto out;
-		}
-		if (++entries > lim->max_entries) {
-			error_field(err, "_archive", "range", NULL,
-				    "the archive has more than %lu entries", lim->max_entries);
-			rc = -EINVAL;
-			goto out;
-		}
-		la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-		bytes += size > 0 ? (unsigned long long)size : 0;
-		if (bytes > lim->max_bytes) {
-			error_field(err, "_archive", "range", NULL,
-				    "the archive holds more than %llu bytes", lim->max_bytes);
-			rc = -EINVAL;
-			goto out;
-		}
-		char full[PATH_MAX * 2];
-		snprintf(full, sizeof(full), "%s/%s", dest, path);
-		archive_entry_set_pathname(e, full);
-		const char *hard = archive_entry_hardlink(e);
-		if (hard) {
-			char hfull[PATH_MAX * 2];
-			snprintf(hfull, sizeof(hfull), "%s/%s", dest, hard);
-			archive_entry_set_hardlink(e, hfull);
-		}
-		archive_entry_set_uid(e, 0);
-		archive_entry_set_gid(e, 0);
-		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			error_addf(err, "extracting %s: %s", path, archive_error_string(out));
-			rc = -EIO;
-			goto out;
-		}
-		const void *buf;
-		size_t len;
-		la_int64_t off;
-		unsigned long long written = 0;
-		while ((s = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-			written += len;
-			if (bytes - (size > 0 ? (unsigned long long)size : 0) + written >
-			    lim->max_bytes) {
-				error_field(err, "_archive", "range", NULL,
-					    "the archive holds more than %llu bytes",
-					    lim->max_bytes);
-				rc = -EINVAL;
-				goto out;
-			}
-			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
-				error_addf(err, "extracting %s: %s", path,
-					   archive_error_string(out));
-				rc = -EIO;
-				goto out;
-			}
-		}
-		if (s < ARCHIVE_WARN) {
-			error_field(err, "_archive", "archive", NULL,
-				    "damaged archive entry '%s': %s", path,
-				    archive_error_string(in));
-			rc = -EINVAL;
-			goto out;
-		}
-		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			error_addf(err, "extracting %s: %s", path, archive_error_string(out));
-			rc = -EIO;
-			goto out;
-		}
+		int rc = extract_entry(x, e, err);
+		if (rc)
+			return rc;
 	}
-	if (archive_write_close(out) != ARCHIVE_OK) {
-		error_addf(err, "extracting: %s", archive_error_string(out));
-		rc = -EIO;
+	if (archive_write_close(x->out) != ARCHIVE_OK) {
+		error_addf(err, "extracting: %s", archive_error_string(x->out));
+		return -EIO;
+	}
+	return check_links(x->dest, err);
+}
+
+static int extract_archive(const char *src, const char *dest, const struct import_limits *lim,
+			   struct error *err)
+{
+	struct extraction x = { archive_read_new(), archive_write_disk_new(), dest, lim, 0, 0 };
+	int rc = 0;
+	archive_read_support_filter_all(x.in);
+	archive_read_support_format_tar(x.in);
+	archive_read_support_format_zip(x.in);
+	/* Absolute and ".." names are refused above; the names written are dest + the
+	 * entry, so libarchive's own absolute-path guard cannot apply. Its symlink and
+	 * dot-dot guards stay as a second line. */
+	archive_write_disk_set_options(x.out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+						  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						  ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+	int opened = strcmp(src, "-") == 0 ? archive_read_open_fd(x.in, 0, 65536)
+					   : archive_read_open_filename(x.in, src, 65536);
+	if (opened != ARCHIVE_OK) {
+		error_field(err, "_archive", "archive", NULL, "cannot read the archive: %s",
+			    archive_error_string(x.in));
+		rc = -EINVAL;
 	} else {
-		rc = check_links(dest, err);
+		rc = extract_entries(&x, err);
 	}
-out:
-	archive_read_free(in);
-	archive_write_free(out);
+	archive_read_free(x.in);
+	archive_write_free(x.out);
 	return rc;
 }
 

@@ -535,31 +535,15 @@ static int step_install(struct job *job, const struct pipeline_env *env, const c
 	return rc ? -EIO : 0;
 }
 
-/* git clone --depth 1 [--branch REF] URL into tree. */
-static int step_download(struct job *job, const struct pipeline_env *env,
-			 const struct install_source *src, const char *tree, const char *workdir)
+/* Hands workdir to the build user, with a git config that lets git clone a local
+ * repository it does not own: -EIO (the job failed) or 0. */
+static int prepare_clone_home(struct job *job, const struct wazofs_config *cfg, const char *workdir)
 {
-	char home[PATH_MAX + 8];
-	snprintf(home, sizeof(home), "HOME=%s", workdir);
-	const char *env_vars[] = { subproc_default_path(), home, "GIT_TERMINAL_PROMPT=0", NULL };
-	const char *argv[10];
-	int n = 0;
-	argv[n++] = "git";
-	argv[n++] = "clone";
-	argv[n++] = "--depth";
-	argv[n++] = "1";
-	if (src->git_ref && *src->git_ref) {
-		argv[n++] = "--branch";
-		argv[n++] = src->git_ref;
-	}
-	argv[n++] = "--";
-	argv[n++] = src->git_url;
-	argv[n++] = tree;
-	argv[n] = NULL;
 	/* a third party's repository is fetched as the build user, like the build: root
 	 * never runs git on it, and a local path root alone may read stays unread */
-	const struct wazofs_config *cfg = env->cfg;
-	if (!cfg->build_as_root && lchown(workdir, cfg->build_uid, cfg->build_gid) < 0) {
+	if (cfg->build_as_root)
+		return 0;
+	if (lchown(workdir, cfg->build_uid, cfg->build_gid) < 0) {
 		job_fail(job, INSTALL_ERROR, NULL, "cannot hand %s to the build user: %s", workdir,
 			 strerror(errno));
 		return -EIO;
@@ -571,16 +555,73 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	char gitconfig[PATH_MAX + 16];
 	snprintf(gitconfig, sizeof(gitconfig), "%s/.gitconfig", workdir);
 	const char safe[] = "[safe]\n\tdirectory = *\n";
-	if (!cfg->build_as_root && write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
+	if (write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
 		lchown(gitconfig, cfg->build_uid, cfg->build_gid);
+	return 0;
+}
+
+/* What git wrote (into out_fd, a memfd), redacted, into the job's log; closes out_fd. */
+static void log_redacted(struct job *job, int out_fd)
+{
+	if (out_fd < 0)
+		return;
+	struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
+	if (lseek(out_fd, 0, SEEK_SET) == 0 && strbuf_read_fd(&raw, out_fd, 1 << 20) == 0)
+		url_redact(raw.buf ? raw.buf : "", raw.len, &clean);
+	if (clean.len)
+		job_logf(job, "%s", clean.buf);
+	strbuf_release(&raw);
+	strbuf_release(&clean);
+	close(out_fd);
+}
+
+/* How the clone of shown (the redacted URL) ended, in the job's status. */
+static void clone_failed(struct job *job, const struct subproc *sp, int rc, const char *shown,
+			 const struct install_source *src, unsigned timeout)
+{
+	const char *ref = src->git_ref && *src->git_ref ? src->git_ref : "";
+	if (sp->cancelled)
+		job_fail(job, INSTALL_ERROR, NULL, "cancelled during git clone of %s", shown);
+	else if (sp->timed_out)
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "git clone of %s did not finish within %u seconds (download_timeout) and "
+			 "was killed",
+			 shown, timeout);
+	else if (rc < 0)
+		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
+	else
+		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
+			 shown, *ref ? " at " : "", ref, rc);
+}
+
+/* git clone --depth 1 [--branch REF] URL into tree. */
+static int step_download(struct job *job, const struct pipeline_env *env,
+			 const struct install_source *src, const char *tree, const char *workdir)
+{
+	char home[PATH_MAX + 8];
+	snprintf(home, sizeof(home), "HOME=%s", workdir);
+	const char *env_vars[] = { subproc_default_path(), home, "GIT_TERMINAL_PROMPT=0", NULL };
+	int has_ref = src->git_ref && *src->git_ref;
+	const char *argv[] = { "git",
+			       "clone",
+			       "--depth",
+			       "1",
+			       has_ref ? "--branch" : "--",
+			       has_ref ? src->git_ref : src->git_url,
+			       has_ref ? "--" : tree,
+			       has_ref ? src->git_url : NULL,
+			       has_ref ? tree : NULL,
+			       NULL };
+	const struct wazofs_config *cfg = env->cfg;
+	if (prepare_clone_home(job, cfg, workdir))
+		return -EIO;
 	/* the URL may hold a token: what reaches the log and the status is redacted,
 	 * git's own output included (it goes through a memfd first) */
 	struct strbuf url = STRBUF_INIT;
 	url_redact(src->git_url, strlen(src->git_url), &url);
 	const char *shown = url.buf ? url.buf : "";
-	job_logf(job, "$ git clone --depth 1 %s%s %s\n",
-		 src->git_ref && *src->git_ref ? "--branch " : "",
-		 src->git_ref && *src->git_ref ? src->git_ref : "", shown);
+	job_logf(job, "$ git clone --depth 1 %s%s %s\n", has_ref ? "--branch " : "",
+		 has_ref ? src->git_ref : "", shown);
 	int out_fd = memfd_create("git-output", MFD_CLOEXEC);
 	struct build_writes bw; /* git writes its clone and its HOME, both in workdir */
 	build_writes_init(&bw, env, workdir);
@@ -594,29 +635,9 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 			      .uid = cfg->build_uid,
 			      .gid = cfg->build_gid };
 	int rc = subproc_run(&sp);
-	if (out_fd >= 0) {
-		struct strbuf raw = STRBUF_INIT, clean = STRBUF_INIT;
-		if (lseek(out_fd, 0, SEEK_SET) == 0 && strbuf_read_fd(&raw, out_fd, 1 << 20) == 0)
-			url_redact(raw.buf ? raw.buf : "", raw.len, &clean);
-		if (clean.len)
-			job_logf(job, "%s", clean.buf);
-		strbuf_release(&raw);
-		strbuf_release(&clean);
-		close(out_fd);
-	}
-	if (sp.cancelled)
-		job_fail(job, INSTALL_ERROR, NULL, "cancelled during git clone of %s", shown);
-	else if (sp.timed_out)
-		job_fail(job, INSTALL_ERROR, NULL,
-			 "git clone of %s did not finish within %u seconds (download_timeout) and "
-			 "was killed",
-			 shown, cfg->download_timeout);
-	else if (rc < 0)
-		job_fail(job, INSTALL_ERROR, NULL, "cannot run git: %s", strerror(-rc));
-	else if (rc)
-		job_fail(job, INSTALL_ERROR, NULL, "git clone of %s%s%s failed (exit %d, see log)",
-			 shown, src->git_ref && *src->git_ref ? " at " : "",
-			 src->git_ref && *src->git_ref ? src->git_ref : "", rc);
+	log_redacted(job, out_fd);
+	if (rc || sp.cancelled || sp.timed_out)
+		clone_failed(job, &sp, rc, shown, src, cfg->download_timeout);
 	strbuf_release(&url);
 	return rc ? -EIO : 0;
 }
@@ -683,6 +704,43 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 	error_release(&err);
 }
 
+/* apt-cache show of spec (the package pkg, of version ver when given): the version
+ * found into found, checked to be a plugin package; 0, or the job failed (-ENOENT: no
+ * such package, -EINVAL: not a plugin, -errno). */
+static int apt_find(struct job *job, const struct pipeline_env *env, const char *pkg,
+		    const char *spec, const char *ver, char *found, size_t found_len)
+{
+	struct strbuf show = STRBUF_INIT;
+	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	c.capture = &show;
+	pthread_mutex_lock(env->pkg_lock);
+	int rc = apt_show(env->cfg->root, spec, &c);
+	pthread_mutex_unlock(env->pkg_lock);
+	char section[128] = "";
+	found[0] = 0;
+	if (rc == 0) {
+		deb_control_field(show.buf ? show.buf : "", "Section", section, sizeof(section));
+		deb_control_field(show.buf ? show.buf : "", "Version", found, found_len);
+	}
+	strbuf_release(&show);
+	if (rc == 0 && !found[0])
+		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
+	struct error r = ERROR_INIT;
+	if (rc)
+		error_field(&r, "_package", "required", NULL,
+			    "the host's APT sources have no package %s%s%s", pkg,
+			    ver && *ver ? " of version " : "", ver && *ver ? ver : "");
+	else if (strcmp(section, PLUGIN_SECTION))
+		error_field(&r, "Section", "regex", PLUGIN_SECTION,
+			    "%s is in section '%s', not a wazo-plugind plugin package", pkg,
+			    section);
+	int failed = r.n > 0;
+	if (failed)
+		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
+	error_release(&r);
+	return !failed ? 0 : rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
+}
+
 /* method: apt: apt-get install wazo-plugind-<name>-<ns>[=version] from the host's APT
  * sources (under root), which resolve its Depends (plugins included). The steps keep
  * the contract's order: the names were checked with the request (validating), then
@@ -691,7 +749,7 @@ static void keep_apt_package(struct job *job, const struct pipeline_env *env, co
 static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			    const struct install_source *src, int reinstall)
 {
-	char pkg[300], spec[600], installed[128];
+	char pkg[300], spec[600], installed[128], found[128];
 	const char *ns = src->apt_ns, *name = src->apt_name, *ver = src->apt_version;
 	plugin_package_name(name, ns, pkg, sizeof(pkg));
 	snprintf(spec, sizeof(spec), "%s%s%s", pkg, ver && *ver ? "=" : "", ver ? ver : "");
@@ -707,35 +765,9 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 		return -EIO;
 	}
 	job_step(job, STEP_INSTALLING);
-	struct strbuf show = STRBUF_INIT;
-	c = job_dpkg_ctl(job, env);
-	c.capture = &show;
-	pthread_mutex_lock(env->pkg_lock);
-	rc = apt_show(env->cfg->root, spec, &c);
-	pthread_mutex_unlock(env->pkg_lock);
-	char section[128] = "", found[128] = "";
-	if (rc == 0) {
-		deb_control_field(show.buf ? show.buf : "", "Section", section, sizeof(section));
-		deb_control_field(show.buf ? show.buf : "", "Version", found, sizeof(found));
-	}
-	strbuf_release(&show);
-	if (rc == 0 && !found[0])
-		rc = 100; /* apt-cache show of a version it lacks says so, then exits 0 */
-	struct error r = ERROR_INIT;
+	rc = apt_find(job, env, pkg, spec, ver, found, sizeof(found));
 	if (rc)
-		error_field(&r, "_package", "required", NULL,
-			    "the host's APT sources have no package %s%s%s", pkg,
-			    ver && *ver ? " of version " : "", ver && *ver ? ver : "");
-	else if (strcmp(section, PLUGIN_SECTION))
-		error_field(&r, "Section", "regex", PLUGIN_SECTION,
-			    "%s is in section '%s', not a wazo-plugind plugin package", pkg,
-			    section);
-	if (r.n) {
-		job_fail(job, INSTALL_ERROR, &r, "%s", r.e[0].message);
-		error_release(&r);
-		return rc < 0 ? rc : rc ? -ENOENT : -EINVAL;
-	}
-	error_release(&r);
+		return rc;
 	job_name(job, ns, name, found);
 	int was_installed;
 	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {

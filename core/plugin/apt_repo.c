@@ -343,54 +343,64 @@ static void release_text(struct apt_repo *r, time_t now)
 		strbuf_addf(sb, " %s %16zu %s\n", dg[i].sha256, files[i].data->len, files[i].name);
 }
 
-int apt_repo_build(const char *dir, const struct apt_repo *prev, time_t now, struct apt_repo *out,
-		   struct strbuf *warnings)
+/* Adds the package file name (stat st) of dir to out: read, or copied from prev when
+ * it did not change. 0 (also when it is left out: not a package), or -ENOMEM. */
+static int add_package(struct apt_repo *out, size_t *alloc, const struct apt_repo *prev,
+		       const char *dir, const char *name, const struct stat *st,
+		       struct strbuf *warnings)
 {
-	memset(out, 0, sizeof(*out));
-	snprintf(out->dir, sizeof(out->dir), "%s", dir);
-	out->built.tv_sec = now;
+	if (out->n == *alloc) {
+		struct repo_package *bigger =
+		    realloc(out->pkgs, (*alloc = *alloc * 2 + 16) * sizeof(*bigger));
+		if (!bigger)
+			return -ENOMEM;
+		out->pkgs = bigger;
+	}
+	struct repo_package *p = &out->pkgs[out->n];
+	memset(p, 0, sizeof(*p));
+	const struct repo_package *same = find_same(prev, name, st);
+	int prc = same ? copy_package(same, p) : read_package(dir, name, st, p, warnings);
+	if (prc) {
+		package_free(p);
+		return prc == -ENOMEM ? prc : 0;
+	}
+	p->size = st->st_size;
+	p->mtime = st->st_mtim;
+	p->ino = st->st_ino;
+	out->n++;
+	return 0;
+}
+
+/* Every package file of dir (a regular file named *.deb, not hidden) into out. */
+static int read_packages(const char *dir, const struct apt_repo *prev, struct apt_repo *out,
+			 struct strbuf *warnings)
+{
 	DIR *d = opendir(dir);
-	if (!d && errno != ENOENT)
-		return -errno;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
 	size_t alloc = 0;
 	int rc = 0;
 	struct dirent *de;
-	while (d && (de = readdir(d)) && out->n < MAX_DEBS) {
+	while (!rc && (de = readdir(d)) && out->n < MAX_DEBS) {
 		size_t len = strlen(de->d_name);
 		struct stat st;
 		if (len < 5 || strcmp(de->d_name + len - 4, ".deb") || de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		if (out->n == alloc) {
-			struct repo_package *bigger =
-			    realloc(out->pkgs, (alloc = alloc * 2 + 16) * sizeof(*bigger));
-			if (!bigger) {
-				rc = -ENOMEM;
-				break;
-			}
-			out->pkgs = bigger;
-		}
-		struct repo_package *p = &out->pkgs[out->n];
-		memset(p, 0, sizeof(*p));
-		const struct repo_package *same = find_same(prev, de->d_name, &st);
-		int prc =
-		    same ? copy_package(same, p) : read_package(dir, de->d_name, &st, p, warnings);
-		if (prc) {
-			package_free(p);
-			if (prc == -ENOMEM) {
-				rc = prc;
-				break;
-			}
-			continue;
-		}
-		p->size = st.st_size;
-		p->mtime = st.st_mtim;
-		p->ino = st.st_ino;
-		out->n++;
+		rc = add_package(out, &alloc, prev, dir, de->d_name, &st, warnings);
 	}
-	if (d)
-		closedir(d);
+	closedir(d);
+	return rc;
+}
+
+int apt_repo_build(const char *dir, const struct apt_repo *prev, time_t now, struct apt_repo *out,
+		   struct strbuf *warnings)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->dir, sizeof(out->dir), "%s", dir);
+	out->built.tv_sec = now;
+	int rc = read_packages(dir, prev, out, warnings);
 	if (rc) {
 		apt_repo_free(out);
 		return rc;

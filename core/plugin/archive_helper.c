@@ -86,6 +86,37 @@ static int request_fd(const struct strbuf *in, struct error *err)
  * -1), as who says (NULL: root); its answer goes to out. Returns the call's result (0
  * or -errno); err gets the helper's error record, or what went wrong with the helper
  * itself. */
+/* What the helper answered (its records in out) and how it ended (status, as
+ * subproc_run's): its result, or -EIO with err saying why there is none. */
+static int helper_answer(const struct strbuf *out, int status, const char *prog, struct error *err)
+{
+	size_t pos = 0;
+	struct record rec;
+	int have_result = 0;
+	int rc = 0;
+	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
+		if (record_is(&rec, "error"))
+			error_addf(err, "%.*s", (int)rec.value_len, rec.value);
+		else if (record_is(&rec, "result")) {
+			have_result = 1;
+			rc = -(int)strtol(rec.value, NULL, 10);
+		}
+	}
+	if (status < 0) {
+		error_addf(err, "cannot run %s: %s", prog, strerror(-status));
+		return status;
+	}
+	if (out->oom)
+		return -ENOMEM;
+	if (have_result && (status == 0) == (rc == 0))
+		return rc;
+	if (status > 128)
+		error_addf(err, "%s died of signal %d", HELPER, status - 128);
+	else
+		error_addf(err, "%s ended with status %d and no answer", HELPER, status);
+	return -EIO;
+}
+
 static int run_helper(const char *const *args, int in, int pass, const struct helper_user *who,
 		      struct strbuf *out, struct error *err)
 {
@@ -122,32 +153,7 @@ static int run_helper(const char *const *args, int in, int pass, const struct he
 		error_addf(err, "%s did not finish within %u seconds", HELPER, sp.timeout_sec);
 		return -ETIMEDOUT;
 	}
-	/* the result and error records, when the helper wrote them */
-	size_t pos = 0;
-	struct record rec;
-	int have_result = 0;
-	int rc = 0;
-	while (out->buf && records_next(out->buf, out->len, &pos, &rec) == 1) {
-		if (record_is(&rec, "error"))
-			error_addf(err, "%.*s", (int)rec.value_len, rec.value);
-		else if (record_is(&rec, "result")) {
-			have_result = 1;
-			rc = -(int)strtol(rec.value, NULL, 10);
-		}
-	}
-	if (status < 0) {
-		error_addf(err, "cannot run %s: %s", argv[0], strerror(-status));
-		return status;
-	}
-	if (out->oom)
-		return -ENOMEM;
-	if (have_result && (status == 0) == (rc == 0))
-		return rc;
-	if (status > 128)
-		error_addf(err, "%s died of signal %d", HELPER, status - 128);
-	else
-		error_addf(err, "%s ended with status %d and no answer", HELPER, status);
-	return -EIO;
+	return helper_answer(out, status, argv[0], err);
 }
 
 /* The deb-write request's records, each a field of struct deb_request. */

@@ -220,21 +220,14 @@ static int write_more(struct archive *tar, const struct deb_contents *more, stru
 	return 0;
 }
 
-/* Streams data.tar.xz of rootdir (and more) to fd, at its current offset. */
-static int write_data_tar(int fd, const char *rootdir, const struct deb_contents *more, time_t now,
-			  struct error *err)
+/* A tar writer of data.tar.xz onto fd; NULL with err said. */
+static struct archive *open_data_tar(int fd, struct error *err)
 {
-	struct archive *disk = archive_read_disk_new();
 	struct archive *tar = archive_write_new();
-	struct archive_entry *e = NULL;
-	struct name_list dirs = { 0 }; /* the directories written, for more's parents */
-	int rc = 0;
-	size_t rootlen = strlen(rootdir);
-	if (!disk || !tar) {
-		rc = -ENOMEM;
-		goto out;
+	if (!tar) {
+		error_addf(err, "data.tar: out of memory");
+		return NULL;
 	}
-	archive_read_disk_set_symlink_physical(disk);
 	archive_write_set_format_gnutar(tar);
 	archive_write_add_filter_xz(tar);
 	/* one xz thread per CPU, as dpkg-deb does ("0": as many as there are CPUs) */
@@ -247,81 +240,106 @@ static int write_data_tar(int fd, const char *rootdir, const struct deb_contents
 	/* no padding after the xz stream: the ar member ends where it does */
 	archive_write_set_bytes_in_last_block(tar, 1);
 	if (archive_write_open_fd(tar, fd) != ARCHIVE_OK) {
-		rc = fail_archive(err, tar, "data.tar");
-		goto out;
+		fail_archive(err, tar, "data.tar");
+		archive_write_free(tar);
+		return NULL;
 	}
-	if (archive_read_disk_open(disk, rootdir) != ARCHIVE_OK) {
-		rc = fail_archive(err, disk, rootdir);
-		goto out;
+	return tar;
+}
+
+/* The package tree being written: rootdir read from disk into tar, with more. */
+struct data_tar {
+	struct archive *disk, *tar;
+	const char *rootdir;
+	size_t rootlen;
+	const struct deb_contents *more;
+	struct name_list dirs; /* the directories written, for more's parents */
+};
+
+/* Copies the content of the regular file being read into tar. */
+static int copy_file_data(struct data_tar *d, const char *path, struct error *err)
+{
+	char buf[65536];
+	la_ssize_t n;
+	while ((n = archive_read_data(d->disk, buf, sizeof(buf))) > 0)
+		if (archive_write_data(d->tar, buf, (size_t)n) < 0)
+			return fail_archive(err, d->tar, path);
+	return n < 0 ? fail_archive(err, d->disk, path) : 0;
+}
+
+/* Writes e, read from the tree at rel (not replaced by more), as ./rel. */
+static int write_tree_entry(struct data_tar *d, struct archive_entry *e, const char *rel,
+			    struct error *err)
+{
+	mode_t type = archive_entry_filetype(e);
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+		error_addf(err, "%s: only files, directories and symlinks can be packaged", rel);
+		return -EINVAL;
 	}
-	for (;;) {
-		e = archive_entry_new();
-		int r = archive_read_next_header2(disk, e);
-		if (r == ARCHIVE_EOF)
+	char path[PATH_MAX + 4];
+	snprintf(path, sizeof(path), "./%s%s", rel, type == AE_IFDIR && *rel ? "/" : "");
+	archive_entry_set_pathname(e, path);
+	if (d->more && d->more->keep_owners)
+		keep_owner(e);
+	else
+		set_root_owner(e);
+	archive_entry_set_nlink(e, 1);
+	if (type == AE_IFDIR && name_list_add(&d->dirs, rel))
+		return -ENOMEM;
+	if (archive_write_header(d->tar, e) < ARCHIVE_WARN)
+		return fail_archive(err, d->tar, path);
+	return type == AE_IFREG ? copy_file_data(d, path, err) : 0;
+}
+
+/* Every entry of the tree, in the order the disk reader gives them. */
+static int write_tree(struct data_tar *d, struct error *err)
+{
+	if (archive_read_disk_open(d->disk, d->rootdir) != ARCHIVE_OK)
+		return fail_archive(err, d->disk, d->rootdir);
+	int rc = 0;
+	while (!rc) {
+		struct archive_entry *e = archive_entry_new();
+		int r = e ? archive_read_next_header2(d->disk, e) : ARCHIVE_FATAL;
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
 			break;
-		if (r < ARCHIVE_WARN) {
-			rc = fail_archive(err, disk, "reading the package tree");
-			goto out;
 		}
-		const char *src = archive_entry_sourcepath(e);
-		const char *rel = src + (strncmp(src, rootdir, rootlen) == 0 ? rootlen : 0);
+		if (r < ARCHIVE_WARN)
+			rc = e ? fail_archive(err, d->disk, "reading the package tree") : -ENOMEM;
+		const char *src = rc ? "" : archive_entry_sourcepath(e);
+		const char *rel =
+		    src + (strncmp(src, d->rootdir, d->rootlen) == 0 ? d->rootlen : 0);
 		while (*rel == '/')
 			rel++;
-		if (*rel && is_replaced(more, rel)) { /* nor what is below it */
-			archive_entry_free(e);
-			e = NULL;
-			continue;
-		}
-		archive_read_disk_descend(disk);
-		mode_t type = archive_entry_filetype(e);
-		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			error_addf(err, "%s: only files, directories and symlinks can be packaged",
-				   rel);
-			rc = -EINVAL;
-			goto out;
-		}
-		char path[PATH_MAX + 4];
-		snprintf(path, sizeof(path), "./%s%s", rel, type == AE_IFDIR && *rel ? "/" : "");
-		archive_entry_set_pathname(e, path);
-		if (more && more->keep_owners)
-			keep_owner(e);
-		else
-			set_root_owner(e);
-		archive_entry_set_nlink(e, 1);
-		if (type == AE_IFDIR && name_list_add(&dirs, rel)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (archive_write_header(tar, e) < ARCHIVE_WARN) {
-			rc = fail_archive(err, tar, path);
-			goto out;
-		}
-		if (type == AE_IFREG) {
-			char buf[65536];
-			la_ssize_t n;
-			while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
-				if (archive_write_data(tar, buf, (size_t)n) < 0) {
-					rc = fail_archive(err, tar, path);
-					goto out;
-				}
-			if (n < 0) {
-				rc = fail_archive(err, disk, path);
-				goto out;
-			}
+		/* what more replaces is not written, nor what is below it */
+		if (!rc && !(*rel && is_replaced(d->more, rel))) {
+			archive_read_disk_descend(d->disk);
+			rc = write_tree_entry(d, e, rel, err);
 		}
 		archive_entry_free(e);
-		e = NULL;
 	}
-	rc = write_more(tar, more, &dirs, now, err);
-	if (!rc && archive_write_close(tar) != ARCHIVE_OK)
-		rc = fail_archive(err, tar, "data.tar");
-out:
-	name_list_free(&dirs);
-	archive_entry_free(e);
-	if (disk)
-		archive_read_free(disk);
-	if (tar)
-		archive_write_free(tar);
+	return rc;
+}
+
+/* Streams data.tar.xz of rootdir (and more) to fd, at its current offset. */
+static int write_data_tar(int fd, const char *rootdir, const struct deb_contents *more, time_t now,
+			  struct error *err)
+{
+	struct data_tar d = { .rootdir = rootdir, .rootlen = strlen(rootdir), .more = more };
+	d.disk = archive_read_disk_new();
+	if (!d.disk)
+		return -ENOMEM;
+	archive_read_disk_set_symlink_physical(d.disk);
+	d.tar = open_data_tar(fd, err);
+	int rc = d.tar ? write_tree(&d, err) : -EIO;
+	if (!rc)
+		rc = write_more(d.tar, more, &d.dirs, now, err);
+	if (!rc && archive_write_close(d.tar) != ARCHIVE_OK)
+		rc = fail_archive(err, d.tar, "data.tar");
+	name_list_free(&d.dirs);
+	archive_read_free(d.disk);
+	if (d.tar)
+		archive_write_free(d.tar);
 	return rc;
 }
 

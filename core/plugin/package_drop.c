@@ -13,15 +13,12 @@ static const char *field_or_none(const struct deb_info *d, const char *field, ch
 	return rc == 0 ? buf : rc == -ENOENT ? "(none)" : "(too long)";
 }
 
-int package_drop_validate(const struct deb_info *d, const char *wazo_version, struct plugin_meta *m,
-			  struct error *r)
+/* The control file's own refusals: not a plugin package, or one dpkg would not remove
+ * without a force; and the plugin.yml it must hold once. Fields into r. */
+static void check_control(const struct deb_info *d, const char *package, struct error *r)
 {
-	char section[128], package[512], version[256], want[300];
-	memset(m, 0, sizeof(*m));
-	r->n = 0; /* the fields refused; a message the caller has stays */
+	char section[128];
 	field_or_none(d, "Section", section, sizeof(section));
-	field_or_none(d, "Package", package, sizeof(package));
-	field_or_none(d, "Version", version, sizeof(version));
 	if (strcmp(section, PLUGIN_SECTION))
 		error_field(r, "Section", "regex", PLUGIN_SECTION,
 			    "package %s is in section '%s', not a wazo-plugind plugin package "
@@ -49,8 +46,12 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 			    "the package holds %d plugin metadata files under /" PLUGINS_DIR
 			    "/: one is expected",
 			    d->n_plugin_yml);
-	if (r->n)
-		return -EINVAL;
+}
+
+/* The package's plugin.yml into m, validated as a copy's would be; its refusals into r. */
+static int parse_meta(const struct deb_info *d, const char *wazo_version, struct plugin_meta *m,
+		      struct error *r)
+{
 	struct error yr = ERROR_INIT;
 	int rc = plugin_meta_parse(d->plugin_yml.buf ? d->plugin_yml.buf : "", d->plugin_yml.len,
 				   wazo_version, m, &yr);
@@ -60,11 +61,15 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 	if (yr.msg.len)
 		error_addf(r, "%s", yr.msg.buf);
 	error_release(&yr);
-	if (rc) {
-		plugin_meta_destroy(m);
-		memset(m, 0, sizeof(*m));
-		return rc;
-	}
+	return rc;
+}
+
+/* The control file and plugin.yml agree: where it is kept, the package's name and
+ * version. Fields into r. */
+static void check_agreement(const struct deb_info *d, const struct plugin_meta *m,
+			    const char *package, const char *version, struct error *r)
+{
+	char want[300];
 	if (strcmp(m->namespace, d->yml_ns) || strcmp(m->name, d->yml_name))
 		error_field(r, strcmp(m->namespace, d->yml_ns) ? "namespace" : "name", "regex",
 			    NULL,
@@ -80,10 +85,27 @@ int package_drop_validate(const struct deb_info *d, const char *wazo_version, st
 		error_field(r, "Version", "regex", NULL,
 			    "the control file has version %s but plugin.yml has %s", version,
 			    m->version);
-	if (r->n) {
+}
+
+int package_drop_validate(const struct deb_info *d, const char *wazo_version, struct plugin_meta *m,
+			  struct error *r)
+{
+	char package[512], version[256];
+	memset(m, 0, sizeof(*m));
+	r->n = 0; /* the fields refused; a message the caller has stays */
+	field_or_none(d, "Package", package, sizeof(package));
+	field_or_none(d, "Version", version, sizeof(version));
+	check_control(d, package, r);
+	if (r->n)
+		return -EINVAL;
+	int rc = parse_meta(d, wazo_version, m, r);
+	if (!rc) {
+		check_agreement(d, m, package, version, r);
+		rc = r->n ? -EINVAL : 0;
+	}
+	if (rc) {
 		plugin_meta_destroy(m);
 		memset(m, 0, sizeof(*m));
-		return -EINVAL;
 	}
-	return 0;
+	return rc;
 }

@@ -175,59 +175,100 @@ static int doc_texts(const struct plugin_meta *m, const char *pkg, struct strbuf
 	return rc;
 }
 
-int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
-			 const char *pkgdir, int out_fd, const struct helper_user *who,
-			 struct error *err)
+/* The package's Description: a title line, then the plugin's description (or a line
+ * saying what it is). */
+static void package_description(const struct plugin_meta *m, struct strbuf *desc)
 {
-	char pkg[300], wazo_dir[PATH_MAX], doc_dir[PATH_MAX];
-	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
-	snprintf(wazo_dir, sizeof(wazo_dir), PLUGINS_DIR "/%s/%s/wazo", m->namespace, m->name);
-	snprintf(doc_dir, sizeof(doc_dir), "usr/share/doc/%s", pkg);
-	struct strbuf copyright = STRBUF_INIT, changelog = STRBUF_INIT;
-	/* wazo/ as it was before any rules step, then the doc files */
-	size_t n = wazo->n + 2;
-	struct deb_entry *entries = calloc(n, sizeof(*entries));
-	char **paths = calloc(n, sizeof(*paths));
-	int rc = entries && paths ? doc_texts(m, pkg, &copyright, &changelog) : -ENOMEM;
-	for (size_t i = 0; !rc && i < wazo->n; i++) {
-		const struct tree_snapshot_entry *x = &wazo->v[i];
-		if (asprintf(&paths[i], "%s%s%s", wazo_dir, *x->path ? "/" : "", x->path) < 0) {
-			paths[i] = NULL;
-			rc = -ENOMEM;
-			break;
-		}
-		entries[i] = (struct deb_entry){ paths[i], x->mode, x->data, x->len };
-	}
-	if (!rc && (asprintf(&paths[n - 2], "%s/copyright", doc_dir) < 0 ||
-		    asprintf(&paths[n - 1], "%s/changelog.gz", doc_dir) < 0))
-		rc = -ENOMEM;
-	if (rc) {
-		error_addf(err, "preparing the package: %s", strerror(-rc));
-		goto out;
-	}
-	entries[n - 2] =
-	    (struct deb_entry){ paths[n - 2], S_IFREG | 0644, copyright.buf, copyright.len };
-	entries[n - 1] =
-	    (struct deb_entry){ paths[n - 1], S_IFREG | 0644, changelog.buf, changelog.len };
-	const char *replaced[] = { wazo_dir };
-	struct deb_contents more = { entries, n, replaced, 1, 1 };
-
-	char *postinst, *prerm, *postrm;
-	rc = plugin_scripts(m, &postinst, &prerm, &postrm);
-	if (rc)
-		goto out;
-	char *depends = plugin_depends_field(m);
-	struct strbuf desc = STRBUF_INIT;
 	const char *title = m->display_name ? m->display_name : m->name;
-	strbuf_addf(&desc, "Wazo plugin %s/%s: %s\n", m->namespace, m->name, title);
+	strbuf_addf(desc, "Wazo plugin %s/%s: %s\n", m->namespace, m->name, title);
 	size_t dlen = m->description ? strlen(m->description) : 0;
 	while (dlen && strchr(" \t\r\n", m->description[dlen - 1]))
 		dlen--;
 	if (dlen)
-		strbuf_addf(&desc, "%.*s\n", (int)dlen, m->description);
+		strbuf_addf(desc, "%.*s\n", (int)dlen, m->description);
 	else
-		strbuf_addf(&desc, "Wazo plugin %s, version %s, in namespace %s.\n", m->name,
+		strbuf_addf(desc, "Wazo plugin %s, version %s, in namespace %s.\n", m->name,
 			    m->version, m->namespace);
+}
+
+/* What the package holds besides pkgdir: wazo/ as it was before any rules step (in
+ * place of pkgdir's), then the doc files. Freed by extra_files_free. */
+struct extra_files {
+	struct deb_entry *entries;
+	char **paths;
+	size_t n;
+	struct strbuf copyright, changelog;
+};
+
+static void extra_files_free(struct extra_files *x)
+{
+	for (size_t i = 0; x->paths && i < x->n; i++)
+		free(x->paths[i]);
+	free(x->paths);
+	free(x->entries);
+	strbuf_release(&x->copyright);
+	strbuf_release(&x->changelog);
+}
+
+static int extra_files(const struct plugin_meta *m, const struct tree_snapshot *wazo,
+		       const char *pkg, const char *wazo_dir, struct extra_files *x)
+{
+	char doc_dir[PATH_MAX];
+	snprintf(doc_dir, sizeof(doc_dir), "usr/share/doc/%s", pkg);
+	size_t n = x->n = wazo->n + 2;
+	x->entries = calloc(n, sizeof(*x->entries));
+	x->paths = calloc(n, sizeof(*x->paths));
+	if (!x->entries || !x->paths)
+		return -ENOMEM;
+	int rc = doc_texts(m, pkg, &x->copyright, &x->changelog);
+	for (size_t i = 0; !rc && i < wazo->n; i++) {
+		const struct tree_snapshot_entry *e = &wazo->v[i];
+		if (asprintf(&x->paths[i], "%s%s%s", wazo_dir, *e->path ? "/" : "", e->path) < 0) {
+			x->paths[i] = NULL;
+			return -ENOMEM;
+		}
+		x->entries[i] = (struct deb_entry){ x->paths[i], e->mode, e->data, e->len };
+	}
+	if (rc)
+		return rc;
+	static const char *const docs[] = { "copyright", "changelog.gz" };
+	for (size_t i = 0; i < 2; i++)
+		if (asprintf(&x->paths[n - 2 + i], "%s/%s", doc_dir, docs[i]) < 0) {
+			x->paths[n - 2 + i] = NULL; /* undefined after a failure */
+			return -ENOMEM;
+		}
+	x->entries[n - 2] = (struct deb_entry){ x->paths[n - 2], S_IFREG | 0644, x->copyright.buf,
+						x->copyright.len };
+	x->entries[n - 1] = (struct deb_entry){ x->paths[n - 1], S_IFREG | 0644, x->changelog.buf,
+						x->changelog.len };
+	return 0;
+}
+
+int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
+			 const char *pkgdir, int out_fd, const struct helper_user *who,
+			 struct error *err)
+{
+	char pkg[300], wazo_dir[PATH_MAX];
+	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
+	snprintf(wazo_dir, sizeof(wazo_dir), PLUGINS_DIR "/%s/%s/wazo", m->namespace, m->name);
+	struct extra_files x = { 0 };
+	int rc = extra_files(m, wazo, pkg, wazo_dir, &x);
+	if (rc) {
+		error_addf(err, "preparing the package: %s", strerror(-rc));
+		extra_files_free(&x);
+		return rc;
+	}
+	const char *replaced[] = { wazo_dir };
+	struct deb_contents more = { x.entries, x.n, replaced, 1, 1 };
+	char *postinst, *prerm, *postrm;
+	rc = plugin_scripts(m, &postinst, &prerm, &postrm);
+	if (rc) {
+		extra_files_free(&x);
+		return rc;
+	}
+	char *depends = plugin_depends_field(m);
+	struct strbuf desc = STRBUF_INIT;
+	package_description(m, &desc);
 	struct deb_control ctl = {
 		.package = pkg,
 		.version = m->version,
@@ -244,13 +285,7 @@ int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot
 	free(postrm);
 	free(depends);
 	strbuf_release(&desc);
-out:
-	for (size_t i = 0; paths && i < n; i++)
-		free(paths[i]);
-	free(paths);
-	free(entries);
-	strbuf_release(&copyright);
-	strbuf_release(&changelog);
+	extra_files_free(&x);
 	return rc;
 }
 

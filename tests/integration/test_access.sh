@@ -216,4 +216,19 @@ check_contains "... wazofs-archive extracted it as the build user, with no netwo
 	"$W/helper.log" "^import uid=$BUILD_UID net=1$"
 check_contains "... and wrote the package as root" "$W/helper.log" '^deb-write uid=0 '
 stop_daemon
+
+# --- a caller whose groups cannot be read gets EAGAIN, never a silent "not an admin".
+# The daemon runs in a PID namespace of its own: the kernel then reports the callers
+# outside it as pid 0, and their groups (/proc/PID/status) cannot be read. An admin by
+# its primary group needs none of that.
+printf '#!/bin/sh\nexec unshare --pid --fork %s "$@"\n' "$WAZOFS" >"$T/bin/wazofs-pidns"
+chmod 0755 "$T/bin/wazofs-pidns"
+EXTRA_OPTS=",allow_other,group=$ADM_GROUP"
+WAZOFS=$T/bin/wazofs-pidns start_daemon
+out=$(as admin ls "$MNT/incoming" 2>&1)
+check_contains "an admin by a supplementary group whose groups cannot be read: EAGAIN" \
+	<(echo "$out") "Resource temporarily unavailable"
+check "... and by its primary group, it is an admin" \
+	timeout 60 setpriv --reuid="${P}admin" --regid="$ADM_GROUP" --clear-groups ls "$MNT/incoming"
+stop_daemon
 finish
