@@ -440,6 +440,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	pthread_cond_init(&p->cond, NULL);
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
+	pthread_mutex_init(&p->files_lock, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
 	/* reading, writing or extracting an archive is bounded as a rules step is */
 	archive_helper_set_timeout(cfg->job_timeout);
@@ -518,6 +519,7 @@ void daemon_stop(struct daemon *p)
 	stop_threads(p, 1, 1);
 	loop_close(p);
 	daemon_history_flush(p); /* lines of jobs that ended as it stopped */
+	registry_flush_files(p);
 	p->started = 0;
 }
 
@@ -544,6 +546,8 @@ void daemon_free(struct daemon *p)
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
+	pthread_mutex_destroy(&p->files_lock);
+	name_list_free(&p->gone_files);
 	apt_repo_free(&p->repo);
 	if (p->state_lock_fd >= 0)
 		close(p->state_lock_fd);

@@ -120,6 +120,7 @@ static void settle_job(struct daemon *p, struct job *job, int rc)
 		job->phase = JOB_ENDED;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
 	daemon_cache_flush(p); /* its end is seen at the next read */
 }
 
@@ -181,6 +182,7 @@ static struct job *start_install(struct daemon *p, const char *entry, const char
 	pthread_mutex_lock(&p->lock);
 	registry_add_job(p, job, JOB_RUNNING, owner, NULL, NULL, NULL);
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p); /* the ended job it replaced */
 	persist_status(p, job);
 	syslog(LOG_INFO, "incoming/%s: job started", entry);
 	return job;

@@ -78,6 +78,7 @@ static int drop_plugin_jobs(struct daemon *p, const char *ns, const char *name)
 		snprintf(keep_entry, sizeof(keep_entry), "%s", j->entry);
 	}
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
 	if (keep_entry[0]) {
 		char path[PATH_MAX];
 		status_file_path(p, keep_entry, path, sizeof(path));
@@ -120,6 +121,7 @@ static void end_removal(struct daemon *p, struct job *job, int rc, const struct 
 	}
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
 	if (rc == 0)
 		syslog(LOG_INFO, "%s/%s removed%s", ns, name, said.buf ? said.buf : "");
 	else

@@ -498,6 +498,7 @@ int daemon_incoming_virtual_unlink(struct daemon *p, const char *fname)
 	snprintf(entry, sizeof(entry), "%s", j->entry);
 	drop_job(p, j, 0);
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
 	registry_copy_forget(p, entry);
 	int rc = daemon_remove_copy(p, entry);
 	/* the kernel's names and attributes of the copy go before rm returns: a look at

@@ -77,17 +77,46 @@ int status_file_path(struct daemon *p, const char *entry, char *out, size_t len)
 	return path_fmt(out, len, "%s/%s.status", p->jobs_dir, entry);
 }
 
-/* Forgets a finished job: record, persisted status (and the incoming log). */
 void drop_job(struct daemon *p, struct job *job, int keep_log)
 {
-	char path[PATH_MAX];
 	unlink_job(p, job);
 	daemon_job_paths_changed(p, job);
-	if (job->entry[0] && status_file_path(p, job->entry, path, sizeof(path)) == 0)
-		unlink(path);
-	if (!keep_log)
-		unlink(job->log_path);
+	/* its files go once the lock is let go (registry_flush_files): "s ENTRY" its saved
+	 * status, "l ENTRY" its incoming log; a lost name only leaves a file behind */
+	char item[NAME_MAX + 3];
+	if (job->entry[0]) {
+		snprintf(item, sizeof(item), "s %s", job->entry);
+		name_list_add(&p->gone_files, item);
+	}
+	if (!keep_log && job->entry[0]) {
+		snprintf(item, sizeof(item), "l %s", job->entry);
+		name_list_add(&p->gone_files, item);
+	}
 	job_free(job);
+}
+
+void registry_flush_files(struct daemon *p)
+{
+	pthread_mutex_lock(&p->files_lock);
+	pthread_mutex_lock(&p->lock);
+	struct name_list gone = p->gone_files;
+	memset(&p->gone_files, 0, sizeof(p->gone_files));
+	/* an entry that has a job again keeps its files: they are the new job's now */
+	for (size_t i = 0; i < gone.n; i++)
+		if (find_job_for_entry(p, gone.v[i] + 2))
+			gone.v[i][0] = 0;
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < gone.n; i++) {
+		char path[PATH_MAX];
+		const char *entry = gone.v[i] + 2;
+		int rc = gone.v[i][0] == 's'   ? status_file_path(p, entry, path, sizeof(path))
+			 : gone.v[i][0] == 'l' ? incoming_log_path(p, entry, path, sizeof(path))
+					       : -ENOENT;
+		if (rc == 0)
+			unlink(path);
+	}
+	pthread_mutex_unlock(&p->files_lock);
+	name_list_free(&gone);
 }
 
 void persist_status(struct daemon *p, struct job *job)
@@ -96,12 +125,14 @@ void persist_status(struct daemon *p, struct job *job)
 		return;
 	struct strbuf sb = STRBUF_INIT;
 	char path[PATH_MAX];
+	pthread_mutex_lock(&p->files_lock);
 	pthread_mutex_lock(&p->lock);
 	job_status_render(&job->st, &sb);
 	pthread_mutex_unlock(&p->lock);
 	if (status_file_path(p, job->entry, path, sizeof(path)) ||
 	    (!sb.oom && write_file_atomic(path, sb.buf, sb.len, 0644)))
 		syslog(LOG_WARNING, "cannot save the status of incoming/%s: %m", job->entry);
+	pthread_mutex_unlock(&p->files_lock);
 	strbuf_release(&sb);
 }
 
@@ -290,4 +321,5 @@ void daemon_incoming_gone(struct daemon *p, const char *entry)
 	else if (j && cancellable_step(j->st.step))
 		cancel_request(&j->cancel); /* a clone that stalls, a long build */
 	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
 }

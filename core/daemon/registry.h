@@ -35,17 +35,20 @@ struct removal;
 
 struct daemon {
 	struct wazofs_config cfg;
-	/* The lock order, outermost first: pkg_lock, then lock; the tracker's, the
-	 * event log's and fs/'s (the cache hooks) own locks are taken inside lock, and
-	 * nothing is taken inside them. lock is never held across a fork, a wait on a child or a
-	 * directory read; file I/O under it is a status file's unlink or write
-	 * (drop_job, at most one small file) and nothing else; syslog is called without
+	/* The lock order, outermost first: files_lock or pkg_lock (never both), then lock; the
+	 * tracker's, the event log's and fs/'s (the cache hooks) own locks are taken inside lock,
+	 * and nothing is taken inside them. lock is never held across a fork, a wait on a child or
+	 * a directory read, and no file is written or removed under it; syslog is called without
 	 * it. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* signalled when the queue, a job, a removal or stopping change */
 	int wake_fd;	     /* eventfd: wakes the loop (incoming/ changed, a close, stop) */
 	pthread_mutex_t pkg_lock; /* one dpkg or apt run at a time (taken by the worker) */
-	struct job *jobs;	  /* newest first */
+	/* the saved statuses and incoming logs on disk, written or removed by one thread
+	 * at a time (persist_status, registry_flush_files); outermost of all */
+	pthread_mutex_t files_lock;
+	struct name_list gone_files;	    /* under lock: files of dropped jobs, to remove */
+	struct job *jobs;		    /* newest first */
 	struct installed_plugin *installed; /* sorted by namespace, then name */
 	size_t n_installed;
 	struct plugin_index installed_index;
@@ -89,9 +92,13 @@ struct job *find_job_for_entry(struct daemon *p, const char *entry);
  * its changes from now on. */
 void registry_add_job(struct daemon *p, struct job *job, enum job_phase phase, uid_t asked_uid,
 		      const char *ns, const char *name, const char *version);
-/* Under p->lock: forgets a finished job: record, saved status (and its log unless
- * keep_log). */
+/* Under p->lock: forgets a finished job: its record; its saved status (and its log
+ * unless keep_log) go at the next registry_flush_files, which the caller makes once it
+ * lets the lock go (no file I/O under the lock). */
 void drop_job(struct daemon *p, struct job *job, int keep_log);
+/* Without p->lock: removes the files of the jobs dropped, but for an entry that has a
+ * job again (the files are the new job's). */
+void registry_flush_files(struct daemon *p);
 /* Saves job's rendered status (incoming jobs only; takes p->lock to render). */
 void persist_status(struct daemon *p, struct job *job);
 /* The paths below (0, or -ENAMETOOLONG with out ""): */
