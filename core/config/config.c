@@ -274,8 +274,11 @@ int config_load_all(struct wazofs_config *c, const char *path, int required,
 	struct dirent **list;
 	int n = scandir(dir, &list, is_yml, alphasort);
 	for (int i = 0; i < n; i++) {
-		char file[PATH_MAX + NAME_MAX + 2];
-		snprintf(file, sizeof(file), "%s/%s", dir, list[i]->d_name);
+		char file[PATH_MAX];
+		if (!rc && path_fmt(file, sizeof(file), "%s/%s", dir, list[i]->d_name)) {
+			error_addf(err, "%s/%s: path too long", dir, list[i]->d_name);
+			rc = -ENAMETOOLONG;
+		}
 		if (!rc && (rc = config_load_file(c, file, warnings, err)) == -ENOENT)
 			rc = 0; /* removed meanwhile */
 		free(list[i]);

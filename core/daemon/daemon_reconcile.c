@@ -132,10 +132,10 @@ static int settle_pending(struct daemon *p)
 	pthread_mutex_unlock(&p->lock);
 	int n = 0;
 	for (size_t i = 0; i < files.n; i++) {
-		char kept[PATH_MAX + 512], pending[PATH_MAX + 528];
-		snprintf(kept, sizeof(kept), "%s/%s", dir, files.v[i]);
-		snprintf(pending, sizeof(pending), "%s/%s", pdir, files.v[i]);
-		if (access(pending, F_OK) < 0)
+		char kept[PATH_MAX], pending[PATH_MAX];
+		if (path_fmt(kept, sizeof(kept), "%s/%s", dir, files.v[i]) ||
+		    path_fmt(pending, sizeof(pending), "%s/%s", pdir, files.v[i]) ||
+		    access(pending, F_OK) < 0)
 			continue;
 		if (rename(pending, kept) == 0) {
 			syslog(LOG_NOTICE, "keeping %s, which dpkg has installed", files.v[i]);

@@ -1,6 +1,7 @@
 /* daemon_repo: the views of the kept packages: MOUNT/repo/ (an APT repository,
  * apt_repo.h) and MOUNT/<ns>/<name>/versions/. Both answer from the registry's index
  * (registry_packages.c). */
+#include "base/fsutil.h"
 #include "registry.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +30,9 @@ int daemon_repo_list(struct daemon *p, const char *rel, struct name_list *out)
 /* Under p->lock: a view of a package file of the index (opened by name in its dir). */
 static int open_package(struct daemon *p, const char *file, struct view *v)
 {
-	char path[PATH_MAX + 256];
-	snprintf(path, sizeof(path), "%s/%s", p->repo.dir, file);
+	char path[PATH_MAX];
+	if (path_fmt(path, sizeof(path), "%s/%s", p->repo.dir, file))
+		return -ENAMETOOLONG;
 	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	return v->fd < 0 ? -errno : 0;
 }

@@ -242,10 +242,9 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 		rc = 2;
 	} else {
 		char deb[512];
-		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0 && strcmp(deb, leaf) == 0) {
-			snprintf(path, sizeof(path), "%s/packages/%s", p->cfg.state, deb);
-			rc = 1;
-		}
+		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0 && strcmp(deb, leaf) == 0)
+			rc = path_fmt(path, sizeof(path), "%s/packages/%s", p->cfg.state, deb) ? 0
+											       : 1;
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (rc > 0)

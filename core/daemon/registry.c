@@ -173,24 +173,21 @@ static int empty_dir(struct daemon *p, const char *entry)
 static int entry_looks_complete(void *ctx, const char *entry)
 {
 	struct daemon *p = ctx;
-	char path[PATH_MAX * 2];
+	char path[PATH_MAX];
 	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s", p->incoming, entry);
-	if (lstat(path, &st) < 0)
+	if (path_fmt(path, sizeof(path), "%s/%s", p->incoming, entry) || lstat(path, &st) < 0)
 		return 0;
 	if (S_ISREG(st.st_mode))
 		return 1;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
 	/* the plugin root as the job will find it, with its rules executable */
-	char root[PATH_MAX * 2], rules[PATH_MAX * 2 + 16];
+	char root[PATH_MAX], rules[PATH_MAX];
 	struct error r = ERROR_INIT;
 	int found = tree_find_plugin_root(path, root, sizeof(root), &r) == 0;
 	error_release(&r);
-	if (!found)
-		return 0;
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
-	return access(rules, X_OK) == 0;
+	return found && path_fmt(rules, sizeof(rules), "%s/wazo/rules", root) == 0 &&
+	       access(rules, X_OK) == 0;
 }
 
 /* Queues the copies the tracker says are whole. */

@@ -87,11 +87,12 @@ static long take_component(char *rest, char comp[NAME_MAX + 2])
  * links), 2 when the chain loops, 0 when it stays inside or stops at a missing name. */
 static int link_escapes(const char *root, const char *rel)
 {
-	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], p[PATH_MAX * 2 + 2];
+	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], p[PATH_MAX];
 	snprintf(cur, sizeof(cur), "%s", rel);
 	char *slash = strrchr(cur, '/');
 	*(slash ? slash : cur) = 0;
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if (path_fmt(p, sizeof(p), "%s/%s", root, rel))
+		return 1; /* not a name the kernel resolves: refused as escaping */
 	ssize_t n = readlink(p, rest, sizeof(rest) - 1);
 	if (n < 0)
 		return 0;
@@ -119,7 +120,8 @@ static int link_escapes(const char *root, const char *rel)
 		if (len + clen + 2 > sizeof(cur))
 			return 0;
 		snprintf(cur + len, sizeof(cur) - len, "%s%s", len ? "/" : "", comp);
-		snprintf(p, sizeof(p), "%s/%s", root, cur);
+		if (path_fmt(p, sizeof(p), "%s/%s", root, cur))
+			return 1; /* as above */
 		struct stat st;
 		if (lstat(p, &st) < 0)
 			return 0; /* resolution stops at a missing name */
@@ -255,15 +257,17 @@ static int extract_entry(struct extraction *x, struct archive_entry *e, struct e
 	if (rc)
 		return rc;
 	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-	char full[PATH_MAX * 2];
-	snprintf(full, sizeof(full), "%s/%s", x->dest, path);
-	archive_entry_set_pathname(e, full);
+	char full[PATH_MAX], hfull[PATH_MAX];
 	const char *hard = archive_entry_hardlink(e);
-	if (hard) {
-		char hfull[PATH_MAX * 2];
-		snprintf(hfull, sizeof(hfull), "%s/%s", x->dest, hard);
-		archive_entry_set_hardlink(e, hfull);
+	if (path_fmt(full, sizeof(full), "%s/%s", x->dest, path) ||
+	    (hard && path_fmt(hfull, sizeof(hfull), "%s/%s", x->dest, hard))) {
+		error_field(err, "_archive", "archive", path, "archive entry '%s': name too long",
+			    path);
+		return -ENAMETOOLONG;
 	}
+	archive_entry_set_pathname(e, full);
+	if (hard)
+		archive_entry_set_hardlink(e, hfull);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	if (archive_write_header(x->out, e) < ARCHIVE_WARN) {

@@ -33,12 +33,16 @@ struct build_writes {
 	char extra[sizeof(((struct wazofs_config *)0)->build_write)];
 };
 
+/* The longest name the pipeline makes in a work dir ("/package.deb"), with room. */
+enum { WORKDIR_NAMES_MAX = 32 };
+
 static void build_writes_init(struct build_writes *bw, const struct pipeline_env *env,
 			      const char *workdir)
 {
 	size_t n = 0;
 	memset(bw, 0, sizeof(*bw));
-	snprintf(bw->tmp, sizeof(bw->tmp), "%s/tmp", workdir);
+	/* pipeline_install made sure the work dir leaves room for its own names */
+	path_fmt(bw->tmp, sizeof(bw->tmp), "%s/tmp", workdir);
 	bw->v[n++] = workdir;
 	if (env->cfg->build_home[0])
 		bw->v[n++] = env->cfg->build_home;
@@ -92,10 +96,13 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 		     const struct fakeroot *fr)
 {
 	const struct wazofs_config *cfg = env->cfg;
-	char rules[PATH_MAX + 16], pkgenv[PATH_MAX + 16], tmpenv[PATH_MAX + 16];
+	char rules[PATH_MAX], pkgenv[PATH_MAX + 16], tmpenv[PATH_MAX + 16];
 	struct build_writes bw;
 	build_writes_init(&bw, env, workdir);
-	snprintf(rules, sizeof(rules), "%s/wazo/rules", root);
+	if (path_fmt(rules, sizeof(rules), "%s/wazo/rules", root)) {
+		job_fail(job, INSTALL_ERROR, NULL, "%s/wazo/rules: path too long", root);
+		return -ENAMETOOLONG;
+	}
 	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
 	snprintf(tmpenv, sizeof(tmpenv), "TMPDIR=%s", bw.tmp);
 	/* PATH, TMPDIR, pkgdir, then the fakeroot session's four, NULL */
@@ -439,7 +446,7 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 {
 	const struct wazofs_config *cfg = env->cfg;
 	char pkgdir[PATH_MAX];
-	snprintf(pkgdir, sizeof(pkgdir), "%s/pkg", workdir);
+	path_fmt(pkgdir, sizeof(pkgdir), "%s/pkg", workdir); /* room checked at the start */
 	/* `rules package` must start from an empty pkgdir: one that exists is refused */
 	int rc = mkdir(pkgdir, 0755) < 0 ? -errno : 0;
 	if (!rc && !cfg->build_as_root && lchown(pkgdir, cfg->build_uid, cfg->build_gid) < 0)
@@ -552,10 +559,10 @@ static int prepare_clone_home(struct job *job, const struct wazofs_config *cfg, 
 	 * ("dubious ownership") unless the global config ($HOME is the work dir) says
 	 * otherwise; what that guards against (the repository's config running code)
 	 * could only run as the build user, which runs the plugin's build anyway */
-	char gitconfig[PATH_MAX + 16];
-	snprintf(gitconfig, sizeof(gitconfig), "%s/.gitconfig", workdir);
+	char gitconfig[PATH_MAX];
 	const char safe[] = "[safe]\n\tdirectory = *\n";
-	if (write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
+	if (path_fmt(gitconfig, sizeof(gitconfig), "%s/.gitconfig", workdir) == 0 &&
+	    write_file_atomic(gitconfig, safe, strlen(safe), 0644) == 0)
 		lchown(gitconfig, cfg->build_uid, cfg->build_gid);
 	return 0;
 }
@@ -877,11 +884,12 @@ enum { WAZO_MAX_BYTES = 64 << 20, WAZO_MAX_ENTRIES = 10000 };
  * /usr/lib/wazo-plugind/plugins/<ns>/<name>/wazo/, whatever the build does to its copy. */
 static int snapshot_wazo(struct install_run *ir)
 {
-	char rel[PATH_MAX + 8];
+	char rel[PATH_MAX];
 	size_t wl = strlen(ir->workdir);
-	snprintf(rel, sizeof(rel), "%s/wazo", ir->root + wl + (ir->root[wl] == '/'));
-	int wd = open(ir->workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = wd < 0 ? -errno : 0;
+	int rc = path_fmt(rel, sizeof(rel), "%s/wazo", ir->root + wl + (ir->root[wl] == '/'));
+	int wd = rc ? -1 : open(ir->workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (!rc && wd < 0)
+		rc = -errno;
 	if (!rc)
 		rc = tree_snapshot_take(wd, rel, WAZO_MAX_BYTES, WAZO_MAX_ENTRIES, &ir->wazo,
 					&ir->err);
@@ -971,7 +979,7 @@ static int run_install(struct install_run *ir)
  * copier's reach. */
 static int run_copy_package(struct install_run *ir)
 {
-	snprintf(ir->copy, sizeof(ir->copy), "%s/package.deb", ir->workdir);
+	path_fmt(ir->copy, sizeof(ir->copy), "%s/package.deb", ir->workdir); /* room checked */
 	int rc = file_copy(ir->src->path, ir->copy, &ir->err);
 	if (rc)
 		job_fail(ir->job, INSTALL_ERROR, NULL, "cannot copy the package: %s",
@@ -1069,6 +1077,14 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 {
 	struct name_list own_chain = { 0 };
 	job_step(job, STEP_STARTING);
+	/* the work dir's own names (src, pkg, tmp, package.deb, .gitconfig) then fit */
+	if (strlen(workdir) + WORKDIR_NAMES_MAX >= PATH_MAX) {
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "the work dir's path is too long (%zu bytes, at most %d): choose a state "
+			 "dir with a shorter path",
+			 strlen(workdir), PATH_MAX - 1 - WORKDIR_NAMES_MAX);
+		return -ENAMETOOLONG;
+	}
 	rm_rf(workdir);
 	if (src->apt_name) /* apt works in its own cache */
 		return install_from_apt(job, env, src, reinstall);
@@ -1090,7 +1106,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 				    .reinstall = reinstall,
 				    .chain = chain ? chain : &own_chain,
 				    .err = ERROR_INIT };
-	snprintf(ir->tree, sizeof(ir->tree), "%s/src", workdir);
+	path_fmt(ir->tree, sizeof(ir->tree), "%s/src", workdir); /* room checked above */
 	int package = src->path && !src->git_url && deb_looks_like_package(src->path);
 	rc = run_steps(ir, package ? from_package : from_source);
 	if (ir->deb[0]) /* kept as the last installed, or dropped if it did not install */

@@ -2,6 +2,7 @@
  * archive, by wazofs-archive: see archive_extract.h) into a work directory, and where the
  * plugin is in the result (tree_import.h). */
 #include "tree_import.h"
+#include "base/fsutil.h"
 #include "base/tree_copy.h"
 #include "plugin/archive_helper.h"
 #include <dirent.h>
@@ -56,10 +57,10 @@ int tree_import(const char *src, const char *dest, const struct import_limits *l
 
 static int has_plugin_yml(const char *dir)
 {
-	char p[PATH_MAX * 2];
+	char p[PATH_MAX];
 	struct stat st;
-	snprintf(p, sizeof(p), "%s/wazo/plugin.yml", dir);
-	return lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+	return path_fmt(p, sizeof(p), "%s/wazo/plugin.yml", dir) == 0 && lstat(p, &st) == 0 &&
+	       S_ISREG(st.st_mode);
 }
 
 int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct error *err)
@@ -81,10 +82,10 @@ int tree_find_plugin_root(const char *dir, char *out, size_t outlen, struct erro
 		if (de->d_name[0] == '.' &&
 		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
-		char sub[PATH_MAX + NAME_MAX];
+		char sub[PATH_MAX];
 		struct stat st;
-		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		if (lstat(sub, &st) < 0 || !S_ISDIR(st.st_mode) || !has_plugin_yml(sub))
+		if (path_fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name) || lstat(sub, &st) < 0 ||
+		    !S_ISDIR(st.st_mode) || !has_plugin_yml(sub))
 			continue;
 		if (n < 2)
 			snprintf(found[n], sizeof(found[n]), "%s", de->d_name);

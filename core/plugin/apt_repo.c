@@ -1,6 +1,7 @@
 /* apt_repo: the repository's indexes, built from the kept packages (apt_repo.h). */
 #include "apt_repo.h"
 #include "archive_helper.h"
+#include "base/fsutil.h"
 #include "base/subproc.h"
 #include "deb_reader.h"
 #include <dirent.h>
@@ -235,8 +236,9 @@ static const struct repo_package *find_same(const struct apt_repo *prev, const c
 static int read_package(const char *dir, const char *file, const struct stat *st,
 			struct repo_package *p, struct strbuf *warnings)
 {
-	char path[8192], field[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	char path[PATH_MAX], field[512];
+	if (path_fmt(path, sizeof(path), "%s/%s", dir, file))
+		return -ENAMETOOLONG; /* left out of the index, as an unreadable file is */
 	struct deb_info d;
 	struct error err = ERROR_INIT;
 	struct digests dg;

@@ -44,7 +44,8 @@ static void find_helper(void)
 				return;
 		}
 	}
-	snprintf(helper_path, sizeof(helper_path), "%s/" HELPER, WAZOFS_LIBEXECDIR);
+	/* a build-time constant: it fits */
+	path_fmt(helper_path, sizeof(helper_path), "%s/" HELPER, WAZOFS_LIBEXECDIR);
 }
 
 static atomic_uint helper_timeout;

@@ -33,9 +33,9 @@ static int dpkg_base(const char *root, const char **argv, struct root_opts *o)
 	int n = 0;
 	argv[n++] = "dpkg";
 	if (!is_host_root(root)) {
-		char dir[PATH_MAX + 16];
-		snprintf(dir, sizeof(dir), "%s/var/log", root);
-		mkdir_p(dir, 0755);
+		char dir[PATH_MAX];
+		if (path_fmt(dir, sizeof(dir), "%s/var/log", root) == 0)
+			mkdir_p(dir, 0755); /* else dpkg says the log cannot be opened */
 		snprintf(o->root, sizeof(o->root), "--root=%s", root);
 		snprintf(o->log, sizeof(o->log), "--log=%s/var/log/dpkg.log", root);
 		argv[n++] = o->root;
@@ -79,10 +79,10 @@ int dpkg_busy(const char *root)
 {
 	static const char *const locks[] = { "lock-frontend", "lock" };
 	for (size_t i = 0; i < 2; i++) {
-		char path[PATH_MAX + 32];
-		snprintf(path, sizeof(path), "%s/var/lib/dpkg/%s", is_host_root(root) ? "" : root,
-			 locks[i]);
-		if (lock_held(path))
+		char path[PATH_MAX];
+		if (path_fmt(path, sizeof(path), "%s/var/lib/dpkg/%s",
+			     is_host_root(root) ? "" : root, locks[i]) == 0 &&
+		    lock_held(path))
 			return 1;
 	}
 	return 0;
@@ -188,9 +188,9 @@ static int apt_base(const char *tool, const char *root, const char **argv,
 		"etc/apt/apt.conf.d", "etc/apt/preferences.d",	   "etc/apt/sources.list.d"
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char d[PATH_MAX + 64];
-		snprintf(d, sizeof(d), "%s/%s", root, dirs[i]);
-		mkdir_p(d, 0755);
+		char d[PATH_MAX];
+		if (path_fmt(d, sizeof(d), "%s/%s", root, dirs[i]) == 0)
+			mkdir_p(d, 0755); /* else apt says what it misses */
 	}
 	snprintf(opts[0], sizeof(opts[0]), "Dir=%s", root);
 	snprintf(opts[1], sizeof(opts[1]), "Dpkg::Options::=--root=%s", root);
@@ -384,10 +384,11 @@ static int keep_plugin(const struct dpkg_record *rec, void *ctx)
 	if (rc)
 		return rc;
 	memcpy(p->status, rec->status, sizeof(p->status));
-	char list[PATH_MAX + 300];
+	char list[PATH_MAX];
 	struct stat st;
-	snprintf(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list", l->root, p->package);
-	if (stat(list, &st) == 0)
+	if (path_fmt(list, sizeof(list), "%s/var/lib/dpkg/info/%s.list", l->root, p->package) ==
+		0 &&
+	    stat(list, &st) == 0)
 		p->installed_at = st.st_mtim;
 	l->n++;
 	return 0;
@@ -396,9 +397,10 @@ static int keep_plugin(const struct dpkg_record *rec, void *ctx)
 int dpkg_list_plugins(const char *root, struct installed_plugin **out, size_t *n)
 {
 	struct plugin_list l = { .root = is_host_root(root) ? "" : root };
-	char admindir[PATH_MAX + 32];
-	snprintf(admindir, sizeof(admindir), "%s/var/lib/dpkg", l.root);
-	int rc = dpkg_db_read(admindir, keep_plugin, &l);
+	char admindir[PATH_MAX];
+	int rc = path_fmt(admindir, sizeof(admindir), "%s/var/lib/dpkg", l.root);
+	if (!rc)
+		rc = dpkg_db_read(admindir, keep_plugin, &l);
 	if (rc) {
 		dpkg_free_plugins(l.v, l.n);
 		*out = NULL;

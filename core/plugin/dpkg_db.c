@@ -266,7 +266,8 @@ static void db_read_release(struct db_read *r)
 static int db_read_once(const char *admindir, struct db_read *r)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/status", admindir);
+	if (path_fmt(path, sizeof(path), "%s/status", admindir))
+		return -ENAMETOOLONG;
 	struct stat before, after;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -279,8 +280,9 @@ static int db_read_once(const char *admindir, struct db_read *r)
 		rc = parse_records(r->status.buf, &r->rs);
 	char **names = NULL;
 	size_t n_names = 0;
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/updates", admindir);
+	char dir[PATH_MAX];
+	if (!rc)
+		rc = path_fmt(dir, sizeof(dir), "%s/updates", admindir);
 	if (!rc)
 		rc = journal_names(dir, &names, &n_names);
 	if (!rc && n_names && !(r->journal = calloc(n_names, sizeof(*r->journal))))
@@ -289,9 +291,10 @@ static int db_read_once(const char *admindir, struct db_read *r)
 		r->n_journal = n_names;
 	for (size_t i = 0; i < n_names; i++) {
 		if (!rc && r->journal) {
-			char file[PATH_MAX * 2];
-			snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
-			int e = strbuf_read_file(&r->journal[i], file, DB_MAX);
+			char file[PATH_MAX];
+			int e = path_fmt(file, sizeof(file), "%s/%s", dir, names[i]);
+			if (!e)
+				e = strbuf_read_file(&r->journal[i], file, DB_MAX);
 			/* a record dpkg folded into the status file meanwhile: read again */
 			if (e == -ENOENT)
 				rc = 1;

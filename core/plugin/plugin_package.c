@@ -350,11 +350,12 @@ void plugin_prune_packages(const char *dir, const char *package, const char *kee
 
 int plugin_package_is_ours(const char *root, const char *package)
 {
-	char path[PATH_MAX + 300];
-	snprintf(path, sizeof(path), "%s/var/lib/dpkg/info/%s.postrm",
-		 strcmp(root, "/") ? root : "", package);
+	char path[PATH_MAX];
 	struct strbuf sb = STRBUF_INIT;
-	int rc = strbuf_read_file(&sb, path, 1 << 20);
+	int rc = path_fmt(path, sizeof(path), "%s/var/lib/dpkg/info/%s.postrm",
+			  strcmp(root, "/") ? root : "", package);
+	if (!rc)
+		rc = strbuf_read_file(&sb, path, 1 << 20);
 	/* no postrm at all: purging runs nothing, so it is as safe as for ours */
 	int ours = rc == -ENOENT || (rc == 0 && sb.buf && strstr(sb.buf, SCRIPTS_MARK));
 	strbuf_release(&sb);

@@ -182,6 +182,32 @@ static void test_cancel_between_steps(struct wazofs_config *cfg)
 	job_free(job);
 }
 
+/* A work dir whose path leaves no room for the names the pipeline makes in it is an
+ * error that says so, never a path cut short (it was cut: "WORK/sr" for WORK/src). */
+static void test_work_dir_too_long(struct wazofs_config *cfg)
+{
+	char src[512], log[512], work[512];
+	write_plugin("deep", "true", src, log, work);
+	static char deep[PATH_MAX];
+	size_t n = (size_t)snprintf(deep, sizeof(deep), "%s", tmp);
+	while (n + 201 < PATH_MAX - 10) /* components of 200, then one to PATH_MAX - 10 */
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "/%0200d", 0);
+	n += (size_t)snprintf(deep + n, sizeof(deep) - n, "/%0*d", (int)(PATH_MAX - 11 - n), 0);
+	CHECK_INT(strlen(deep), PATH_MAX - 10);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
+	struct pipeline_env env = { cfg, &pkg, &host, NULL };
+	struct job *job = job_new(&lock, JOB_INSTALL, "deep", log);
+	CHECK(job != NULL);
+	if (!job)
+		return;
+	CHECK_INT(
+	    pipeline_install(job, &env, &(struct install_source){ .path = src }, deep, 0, NULL),
+	    -ENAMETOOLONG);
+	CHECK_STR(job_state_name(job->st.state), "error");
+	CHECK(strstr(job->st.reason, "path is too long") != NULL);
+	job_free(job);
+}
+
 static int status_has(struct daemon *p, const char *ns, const char *name, const char *needle)
 {
 	struct view v;
@@ -244,6 +270,7 @@ int main(void)
 	RUN(test_failing_build_direct, &cfg);
 	RUN(test_hanging_rules_are_killed, &cfg);
 	RUN(test_cancel_between_steps, &cfg);
+	RUN(test_work_dir_too_long, &cfg);
 	RUN(test_core_installs_and_removes, &cfg);
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
