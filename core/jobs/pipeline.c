@@ -88,6 +88,23 @@ static struct subproc rules_subproc(struct job *job, const struct pipeline_env *
 	};
 }
 
+/* The command line of a rules step in the job's log, with who runs it and how
+ * confined. */
+static void log_rules_command(struct job *job, const struct wazofs_config *cfg, const char *action,
+			      int fakeroot)
+{
+	if (cfg->build_as_root)
+		job_logf(job, "$ %s%s %s\n", fakeroot ? "fakeroot -- " : "", "wazo/rules", action);
+	else
+		job_logf(job, "$ %s%s %s (as uid %u%s; confinement: %s)\n",
+			 fakeroot ? "fakeroot -- " : "", "wazo/rules", action,
+			 (unsigned)cfg->build_uid,
+			 cfg->build_network
+			     ? ""
+			     : ", no network, nor the host's /tmp, /var/tmp, /run, /dev/shm",
+			 confinement_text());
+}
+
 /* `rules ACTION` in the plugin root as the build user; with pkgdir, `rules package`
  * under the fakeroot session fr (or, when faked could not be started, under the fakeroot
  * script). 0, or the job fails. */
@@ -115,16 +132,7 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 	if (mkdir(bw.tmp, 0700) == 0 && !cfg->build_as_root &&
 	    lchown(bw.tmp, cfg->build_uid, cfg->build_gid) < 0)
 		job_logf(job, "cannot hand %s to the build user: %s\n", bw.tmp, strerror(errno));
-	if (cfg->build_as_root)
-		job_logf(job, "$ %s%s %s\n", pkgdir ? "fakeroot -- " : "", "wazo/rules", action);
-	else
-		job_logf(job, "$ %s%s %s (as uid %u%s; confinement: %s)\n",
-			 pkgdir ? "fakeroot -- " : "", "wazo/rules", action,
-			 (unsigned)cfg->build_uid,
-			 cfg->build_network
-			     ? ""
-			     : ", no network, nor the host's /tmp, /var/tmp, /run, /dev/shm",
-			 confinement_text());
+	log_rules_command(job, cfg, action, pkgdir != NULL);
 	if (pkgdir && fr && fr->faked.pid > 0) { /* faked started by the caller */
 		sp.argv = plain;
 		memcpy(&env_vars[3], fr->env, sizeof(fr->env));
