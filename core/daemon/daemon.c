@@ -124,8 +124,8 @@ static void run_copy(struct daemon *p, const char *entry)
 		run_install(p, entry);
 }
 
-/* The worker runs every job: removals first (an rm -r waits on each), then market
- * installs asked with mkdir, then copies in the order they became whole. */
+/* The worker runs the install jobs: market installs asked with mkdir, then copies in
+ * the order they became whole. */
 static void *worker_main(void *arg)
 {
 	struct daemon *p = arg;
@@ -134,22 +134,39 @@ static void *worker_main(void *arg)
 	daemon_reconcile(p);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct job *queued = NULL;
-		char *entry = NULL;
-		int removal = p->removals != NULL;
-		if (!removal && !(queued = take_queued(p)) &&
-		    !(entry = name_list_shift(&p->queue))) {
+		struct job *queued = take_queued(p);
+		char *entry = queued ? NULL : name_list_shift(&p->queue);
+		if (!queued && !entry) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (removal)
-			removal_run_next(p);
-		else if (queued)
+		if (queued)
 			run_queued(p, queued);
 		else
 			run_copy(p, entry);
 		free(entry);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* The remover runs the removals, one at a time, beside the worker: an `rmdir` holds its
+ * parent directory in the kernel until it is answered, so a removal that waited behind
+ * another plugin's install would block every lookup in that namespace meanwhile. dpkg
+ * runs stay one at a time (pkg_lock). */
+static void *remover_main(void *arg)
+{
+	struct daemon *p = arg;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		if (!p->removals) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		removal_run_next(p);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -441,6 +458,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
 	pthread_mutex_init(&p->files_lock, NULL);
+	pthread_mutex_init(&p->repo_build, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
 	/* reading, writing or extracting an archive is bounded as a rules step is */
 	archive_helper_set_timeout(cfg->job_timeout);
@@ -463,8 +481,8 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	return 0;
 }
 
-/* Stops what daemon_start started (started: worker and loop threads were). */
-static void stop_threads(struct daemon *p, int worker, int loop)
+/* Stops the threads daemon_start started (each flag: that one was). */
+static void stop_threads(struct daemon *p, int worker, int remover, int loop)
 {
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
@@ -475,7 +493,9 @@ static void stop_threads(struct daemon *p, int worker, int loop)
 	registry_wake(p);
 	pthread_mutex_unlock(&p->lock);
 	if (worker)
-		pthread_join(p->worker, NULL); /* queued removals are answered -EINTR */
+		pthread_join(p->worker, NULL);
+	if (remover)
+		pthread_join(p->remover, NULL); /* queued removals are answered -EINTR */
 	if (loop)
 		pthread_join(p->loop, NULL);
 }
@@ -498,15 +518,17 @@ int daemon_start(struct daemon *p)
 	pthread_mutex_lock(&p->lock);
 	p->started = 1; /* removals may be queued (the repairs at start queue some) */
 	pthread_mutex_unlock(&p->lock);
-	rc = pthread_create(&p->worker, NULL, worker_main, p);
-	int loop_rc = rc ? rc : pthread_create(&p->loop, NULL, loop_main, p);
-	if (rc || loop_rc) {
-		stop_threads(p, !rc, 0);
+	int rc_worker = pthread_create(&p->worker, NULL, worker_main, p);
+	int rc_remover = rc_worker ? -1 : pthread_create(&p->remover, NULL, remover_main, p);
+	int rc_loop = rc_remover ? -1 : pthread_create(&p->loop, NULL, loop_main, p);
+	rc = rc_worker ? rc_worker : rc_remover ? rc_remover : rc_loop;
+	if (rc) {
+		stop_threads(p, !rc_worker, !rc_remover, 0);
 		p->started = 0;
 		loop_close(p);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return -(rc ? rc : loop_rc);
+	return -rc;
 }
 
 void daemon_stop(struct daemon *p)
@@ -516,7 +538,7 @@ void daemon_stop(struct daemon *p)
 	pthread_mutex_lock(&p->lock);
 	event_log_close(p->events);
 	pthread_mutex_unlock(&p->lock);
-	stop_threads(p, 1, 1);
+	stop_threads(p, 1, 1, 1);
 	loop_close(p);
 	daemon_history_flush(p); /* lines of jobs that ended as it stopped */
 	registry_flush_files(p);
@@ -547,6 +569,7 @@ void daemon_free(struct daemon *p)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
 	pthread_mutex_destroy(&p->files_lock);
+	pthread_mutex_destroy(&p->repo_build);
 	name_list_free(&p->gone_files);
 	apt_repo_free(&p->repo);
 	if (p->state_lock_fd >= 0)

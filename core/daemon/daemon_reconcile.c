@@ -56,7 +56,7 @@ static int repair(struct daemon *p, const struct installed_plugin *ip)
 	if (sel == 'r' || sel == 'p') {
 		syslog(LOG_NOTICE, "%s/%s: finishing its interrupted removal (dpkg: %s)", ip->ns,
 		       ip->name, ip->status);
-		return daemon_remove_async(p, ip->ns, ip->name, 0, NULL, NULL);
+		return daemon_remove(p, ip->ns, ip->name); /* by the remover, waited for */
 	}
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	struct dpkg_ctl ctl = { .log_fd = fd,

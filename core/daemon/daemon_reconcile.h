@@ -4,6 +4,6 @@
 #include "registry.h"
 
 /* In the worker, before any job: repairs plugin packages a crash left half installed;
- * a half-removed one gets its removal queued (daemon_remove_async). */
+ * a half-removed one is removed (by the remover thread, waited for). */
 void daemon_reconcile(struct daemon *p);
 #endif

@@ -55,9 +55,11 @@ static int drop_plugin_jobs(struct daemon *p, const char *ns, const char *name)
 	struct strbuf keep = STRBUF_INIT; /* the status of a cancelled copy, to save */
 	char keep_entry[NAME_MAX + 1] = "";
 	pthread_mutex_lock(&p->lock);
-	/* the worker runs jobs one at a time: the job a removal cancels has ended by the
-	 * time the removal runs */
-	int busy = running_job(p, ns, name) ? -EBUSY : 0;
+	/* the plugin's running job was cancelled when the removal was queued: it ends */
+	struct job *running;
+	while ((running = running_job(p, ns, name)) && running->kind != JOB_REMOVE)
+		pthread_cond_wait(&p->cond, &p->lock);
+	int busy = running ? -EBUSY : 0;
 	int had_jobs = 0;
 	for (struct job *j; !busy && (j = find_job_for_plugin(p, ns, name));) {
 		had_jobs = 1;
@@ -200,7 +202,7 @@ static int removal_pending(struct daemon *p, const char *ns, const char *name)
 }
 
 /* Under p->lock: r goes last in the queue; the plugin's running job (an install) is
- * cancelled, so the worker gets to the removal as soon as it can. */
+ * cancelled, so the removal need not wait for it to finish. */
 static void queue_removal(struct daemon *p, struct removal *r)
 {
 	struct removal **tail = &p->removals;

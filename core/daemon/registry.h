@@ -35,7 +35,8 @@ struct removal;
 
 struct daemon {
 	struct wazofs_config cfg;
-	/* The lock order, outermost first: files_lock or pkg_lock (never both), then lock; the
+	/* The lock order, outermost first: files_lock, pkg_lock or repo_build (never
+	 * two of them), then lock; the
 	 * tracker's, the event log's and fs/'s (the cache hooks) own locks are taken inside lock,
 	 * and nothing is taken inside them. lock is never held across a fork, a wait on a child or
 	 * a directory read, and no file is written or removed under it; syslog is called without
@@ -61,9 +62,9 @@ struct daemon {
 	struct name_list history_pending;
 	int stopping;
 	struct incoming_tracker *tracker;
-	pthread_t worker, loop;
+	pthread_t worker, remover, loop;
 	int epoll_fd, timer_fd, watch_fd; /* the loop's (daemon.c); watch_fd -1: no inotify */
-	struct removal *removals;	  /* rm -r of plugins, for the worker (under lock) */
+	struct removal *removals;	  /* rm -r of plugins, for the remover (under lock) */
 	int started;
 	struct stat dpkg_seen;	       /* under lock: dpkg's status file when last read */
 	struct market *market;	       /* NULL without a (valid) market file */
@@ -77,9 +78,10 @@ struct daemon {
 	struct pipeline_env env;
 	struct daemon_cache_hooks cache; /* under lock */
 	/* the kept packages (repo/, versions/): replaced under lock, and only by the
-	 * worker thread */
+	 * thread holding repo_build (one rebuild at a time; outermost, taken alone) */
 	struct apt_repo repo;
 	int repo_built;
+	pthread_mutex_t repo_build;
 };
 
 /* ---- registry.c: copies and jobs ---- */

@@ -1,7 +1,7 @@
 /* registry_packages: the registry's index of the kept packages (state/packages), from
  * which repo/ and versions/ answer; rebuilt (without p->lock) whenever a job or a
- * removal ends, and only when its files changed. Only the worker thread (which runs
- * every job) calls it. */
+ * removal ends, and only when its files changed; one rebuild at a time (repo_build:
+ * the worker and the remover both end jobs). */
 #include "registry.h"
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +21,11 @@ static void versions_changed(struct daemon *p, const struct apt_repo *r)
 void daemon_repo_refresh(struct daemon *p)
 {
 	const char *dir = p->packages_dir;
+	pthread_mutex_lock(&p->repo_build);
 	struct apt_repo fresh;
 	struct strbuf warn = STRBUF_INIT;
 	struct error err = ERROR_INIT;
-	/* p->repo only changes in the worker, this thread: read it freely */
+	/* p->repo only changes under repo_build, which this thread holds: read it freely */
 	int rc = apt_repo_build(dir, &p->repo, time(NULL), &fresh, &warn);
 	if (warn.len)
 		syslog(LOG_WARNING, "%s", warn.buf);
@@ -47,6 +48,7 @@ void daemon_repo_refresh(struct daemon *p)
 		pthread_mutex_unlock(&p->lock);
 		apt_repo_free(&old);
 	}
+	pthread_mutex_unlock(&p->repo_build);
 	strbuf_release(&warn);
 	error_release(&err);
 }

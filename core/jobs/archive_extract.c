@@ -248,26 +248,45 @@ static int copy_data(struct extraction *x, const char *path, la_int64_t size, st
 }
 
 /* Extracts entry e below dest, owned by root. */
+/* The name below dest that entry e is written at: dest/NAME, and its hard link's
+ * target likewise, of any length (libarchive writes names longer than PATH_MAX). */
+static int rename_below(struct extraction *x, struct archive_entry *e, const char *name)
+{
+	char *full = NULL, *hfull = NULL;
+	const char *hard = archive_entry_hardlink(e);
+	int rc = 0;
+	if (asprintf(&full, "%s/%s", x->dest, name) < 0) {
+		full = NULL; /* undefined after a failure */
+		rc = -ENOMEM;
+	}
+	if (!rc && hard && asprintf(&hfull, "%s/%s", x->dest, hard) < 0) {
+		hfull = NULL;
+		rc = -ENOMEM;
+	}
+	if (!rc) {
+		archive_entry_set_pathname(e, full);
+		if (hard)
+			archive_entry_set_hardlink(e, hfull);
+	}
+	free(full);
+	free(hfull);
+	return rc;
+}
+
+/* Extracts entry e below dest, owned by root. */
 static int extract_entry(struct extraction *x, struct archive_entry *e, struct error *err)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s",
-		 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+	const char *name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+	char path[PATH_MAX]; /* the name as messages show it (cut when longer) */
+	snprintf(path, sizeof(path), "%s", name);
 	int rc = admit_entry(x, e, path, err);
 	if (rc)
 		return rc;
 	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-	char full[PATH_MAX], hfull[PATH_MAX];
-	const char *hard = archive_entry_hardlink(e);
-	if (path_fmt(full, sizeof(full), "%s/%s", x->dest, path) ||
-	    (hard && path_fmt(hfull, sizeof(hfull), "%s/%s", x->dest, hard))) {
-		error_field(err, "_archive", "archive", path, "archive entry '%s': name too long",
-			    path);
-		return -ENAMETOOLONG;
+	if (rename_below(x, e, name)) {
+		error_addf(err, "extracting %s: out of memory", path);
+		return -ENOMEM;
 	}
-	archive_entry_set_pathname(e, full);
-	if (hard)
-		archive_entry_set_hardlink(e, hfull);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	if (archive_write_header(x->out, e) < ARCHIVE_WARN) {
