@@ -82,6 +82,7 @@ static const struct setting {
 	{ "state", SET_PATH, FIELD(state), 0, 0 },
 	{ "wazo_version", SET_TEXT, FIELD(wazo_version), 0, 0 },
 	{ "market", SET_TEXT, FIELD(market), 0, 0 },
+	{ "checks_dir", SET_TEXT, FIELD(checks_dir), 0, 0 },
 	{ "build_write", SET_TEXT, FIELD(build_write), 0, 0 },
 	{ "group", SET_TEXT, FIELD(group), 0, 0 },
 	{ "repo_group", SET_TEXT, FIELD(repo_group), 0, 0 },
@@ -285,6 +286,11 @@ int config_load_all(struct wazofs_config *c, const char *path, int required,
 	}
 	if (n > 0)
 		free(list);
+	/* the health checks beside the config file, unless a setting says where */
+	snprintf(slash ? slash + 1 : dir, sizeof(dir) - (size_t)(slash ? slash + 1 - dir : 0),
+		 "checks.d");
+	if (!rc && !c->checks_dir[0])
+		snprintf(c->checks_dir, sizeof(c->checks_dir), "%s", dir);
 	return rc;
 }
 

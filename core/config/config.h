@@ -13,10 +13,13 @@
 #define CONFIG_FALLBACK_BUILD_USER "nobody"
 
 struct wazofs_config {
-	char root[PATH_MAX];		   /* install root handed to dpkg; "/" by default */
-	char state[PATH_MAX];		   /* what must survive: incoming, jobs, packages, logs */
-	char wazo_version[64];		   /* running Wazo version; "" = do not check */
-	char market[PATH_MAX];		   /* market index (JSON); "" = none */
+	char root[PATH_MAX];   /* install root handed to dpkg; "/" by default */
+	char state[PATH_MAX];  /* what must survive: incoming, jobs, packages, logs */
+	char wazo_version[64]; /* running Wazo version; "" = do not check */
+	char market[PATH_MAX]; /* market index (JSON); "" = none */
+	/* the health checks run after each install (checks.d beside the config file);
+	 * "" = none */
+	char checks_dir[PATH_MAX];
 	unsigned job_timeout;		   /* seconds one rules step (or dpkg/apt run) may take */
 	unsigned download_timeout;	   /* seconds a git clone may take */
 	unsigned log_max_bytes;		   /* the most a job's log keeps */
@@ -58,7 +61,8 @@ int config_is_setting(const char *key);
 int config_load_file(struct wazofs_config *c, const char *path, struct strbuf *warnings,
 		     struct error *err);
 /* The main file, then every *.yml of the conf.d directory beside it in name order
- * (each later one wins). A missing main file is -ENOENT only when required. */
+ * (each later one wins). A missing main file is -ENOENT only when required. checks_dir,
+ * when no file set it, becomes the checks.d directory beside the main file. */
 int config_load_all(struct wazofs_config *c, const char *path, int required,
 		    struct strbuf *warnings, struct error *err);
 /* Makes paths absolute, creates the state dir, checks root and state, resolves group

@@ -110,11 +110,14 @@ static void record_install(struct daemon *p, struct job *j)
 	}
 	if (j->st.state == JOB_STATE_INSTALLED && j->old_version[0] && !j->reached_install)
 		return; /* the same version was already installed: nothing happened */
-	char result[sizeof(j->st.reason) + 16];
+	char result[sizeof(j->st.reason) + sizeof(j->st.rollback_error) + 200];
 	if (j->st.state == JOB_STATE_INSTALLED)
 		snprintf(result, sizeof(result), "ok");
 	else
-		snprintf(result, sizeof(result), "error: %s", j->st.reason);
+		snprintf(result, sizeof(result), "error: %s%s%s%s%s", j->st.reason,
+			 j->st.rolled_back_to[0] ? "; rolled back to " : "", j->st.rolled_back_to,
+			 j->st.rollback_error[0] ? "; the undo failed: " : "",
+			 j->st.rollback_error);
 	/* under p->lock: written by daemon_history_flush once the lock is let go */
 	struct strbuf line = STRBUF_INIT;
 	history_line(&line, j->asked_uid, action, j->st.ns, j->st.name, j->old_version,
@@ -155,7 +158,7 @@ void daemon_job_changed(void *ctx, struct job *j)
 		event_log_add(p->events, sb.buf);
 	strbuf_release(&sb);
 	int ended = j->st.state == JOB_STATE_INSTALLED || j->st.state == JOB_STATE_ERROR;
-	if (j->kind == JOB_INSTALL && ended && j->st.name[0] && !j->recorded) {
+	if (j->kind == JOB_INSTALL && ended && j->st.name[0] && !j->recorded && !j->undo_pending) {
 		j->recorded = 1;
 		record_install(p, j);
 	}

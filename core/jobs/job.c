@@ -194,11 +194,47 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 	va_end(ap);
 	pthread_mutex_lock(j->lock);
 	job_status_fail(&j->st, error_id, message, report, "%s", reason);
+	if (j->undo_pending) {
+		/* the failure shows once it is undone: until then the job is still at work */
+		j->st.state = JOB_STATE_INSTALLING;
+		snprintf(j->st.waiting, sizeof(j->st.waiting),
+			 "for the undo of this failed install");
+		j->failed_pending = 1;
+	}
 	job_changed(j);
 	pthread_mutex_unlock(j->lock);
 	job_logf(j, "error: %s\n", reason);
 	for (size_t i = 0; report && i < report->n; i++)
 		job_logf(j, "  %s: %s\n", report->e[i].field, report->e[i].message);
+}
+
+void job_undo_pending(struct job *j, int pending)
+{
+	pthread_mutex_lock(j->lock);
+	j->undo_pending = pending;
+	if (!pending && j->failed_pending) { /* a failure with nothing to undo shows now */
+		j->failed_pending = 0;
+		j->st.state = JOB_STATE_ERROR;
+		j->st.waiting[0] = 0;
+		job_changed(j);
+	}
+	pthread_mutex_unlock(j->lock);
+}
+
+void job_rolled_back(struct job *j, const char *version, const char *error)
+{
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.rolled_back_to, sizeof(j->st.rolled_back_to), "%s", version);
+	if (snprintf(j->st.rollback_error, sizeof(j->st.rollback_error), "%s", error) >=
+	    (int)sizeof(j->st.rollback_error))
+		utf8_cut_end(j->st.rollback_error);
+	j->undo_pending = j->failed_pending = 0;
+	j->st.state = JOB_STATE_ERROR;
+	j->st.waiting[0] = 0;
+	job_changed(j);
+	pthread_mutex_unlock(j->lock);
+	if (*version)
+		job_logf(j, "rolled back to %s\n", version);
 }
 
 void job_set_state(struct job *j, enum job_state state)

@@ -34,6 +34,10 @@ struct job {
 	uid_t asked_uid;	 /* who asked for it: the copier, or who ran rm -r/mkdir */
 	char old_version[128];	 /* installed when the job learnt its plugin; "" none */
 	int old_known, reached_install, recorded; /* for the history line */
+	/* a failure from now on is undone (install_guard): its end (and history line)
+	 * waits for the undo */
+	int undo_pending;
+	int failed_pending; /* it failed, and shows state installing until the undo ends */
 	/* called under *lock after every change of st (set by the owner of the job) */
 	void (*on_change)(void *ctx, struct job *j);
 	void *on_change_ctx;
@@ -68,4 +72,9 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
 void job_set_state(struct job *j, enum job_state state);
+/* From the installing step on, a failure is undone: the job's end waits for it. */
+void job_undo_pending(struct job *j, int pending);
+/* The undo of the failed job is over: the version installed again ("none": purged),
+ * or why it failed (error not ""). */
+void job_rolled_back(struct job *j, const char *version, const char *error);
 #endif

@@ -13,9 +13,9 @@
 static const char *const state_names[] = { "installing", "installed", "uninstalling", "error",
 					   "queued" };
 static const char *const step_names[] = {
-	"starting",  "downloading", "extracting", "validating", "installing dependencies",
-	"building",  "packaging",   "updating",	  "installing", "cleaning",
-	"completed", "removing",
+	"starting", "downloading", "extracting", "validating", "installing dependencies",
+	"building", "packaging",   "updating",	 "installing", "checking",
+	"cleaning", "completed",   "removing",
 };
 
 const char *job_state_name(enum job_state state)
@@ -105,6 +105,10 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 	y11_add_kv(out, 0, "message", st->message);
 	if (st->reason[0])
 		y11_add_kv(out, 0, "reason", st->reason);
+	if (st->rolled_back_to[0])
+		y11_add_kv(out, 0, "rolled_back_to", st->rolled_back_to);
+	if (st->rollback_error[0])
+		y11_add_kv(out, 0, "rollback_error", st->rollback_error);
 	strbuf_addf(out, "details:\n");
 	if (st->details)
 		strbuf_add(out, st->details, strlen(st->details));
@@ -160,10 +164,16 @@ static const struct {
 	const char *key;
 	size_t offset, size;
 } status_fields[] = {
-	STATUS_FIELD("waiting", waiting), STATUS_FIELD("namespace", ns),
-	STATUS_FIELD("name", name),	  STATUS_FIELD("version", version),
-	STATUS_FIELD("package", package), STATUS_FIELD("error_id", error_id),
-	STATUS_FIELD("message", message), STATUS_FIELD("reason", reason),
+	STATUS_FIELD("waiting", waiting),
+	STATUS_FIELD("namespace", ns),
+	STATUS_FIELD("name", name),
+	STATUS_FIELD("version", version),
+	STATUS_FIELD("package", package),
+	STATUS_FIELD("error_id", error_id),
+	STATUS_FIELD("message", message),
+	STATUS_FIELD("reason", reason),
+	STATUS_FIELD("rolled_back_to", rolled_back_to),
+	STATUS_FIELD("rollback_error", rollback_error),
 };
 
 int job_status_parse(const char *text, size_t len, struct job_status *st)

@@ -27,6 +27,7 @@ enum job_step {
 	STEP_PACKAGING,
 	STEP_UPDATING,
 	STEP_INSTALLING,
+	STEP_CHECKING, /* the health checks (wazofs's own step) */
 	STEP_CLEANING,
 	STEP_COMPLETED,
 	STEP_REMOVING,
@@ -47,6 +48,10 @@ struct job_status {
 	char error_id[32], message[64];
 	char reason[1024]; /* one human sentence on what went wrong and where */
 	char *details;	   /* rendered body of `details:` (malloc'd) or NULL: step only */
+	/* a failed install that was undone: the version installed again, or "none" (a
+	 * first install, purged); "" when nothing was undone */
+	char rolled_back_to[128];
+	char rollback_error[512]; /* the undo failed too: why; else "" */
 };
 
 void job_status_init(struct job_status *st);

@@ -7,6 +7,7 @@
 #include "base/subproc.h"
 #include "base/tree_copy.h"
 #include "base/tree_snapshot.h"
+#include "install_guard.h"
 #include "plugin/archive_helper.h"
 #include "plugin/deb_reader.h"
 #include "plugin/dpkg.h"
@@ -286,18 +287,19 @@ static int step_validate(struct job *job, const struct pipeline_env *env,
 }
 
 /* 1 when version of ns/name is installed and no reinstall was asked: the job is done
- * (state installed). *was: whether a version of it is installed. */
+ * (state installed). installed: the version installed now, "" for none (what a failure
+ * from the installing step on goes back to), a buffer of 128. */
 static int nothing_to_do(struct job *job, const struct pipeline_env *env, const char *ns,
-			 const char *name, const char *version, int reinstall, int *was)
+			 const char *name, const char *version, int reinstall, char *installed)
 {
-	char installed[128];
-	*was = env->host->installed_version(env->ctx, ns, name, installed, sizeof(installed)) == 0;
-	if (*was && strcmp(installed, version) == 0 && !reinstall) {
+	if (env->host->installed_version(env->ctx, ns, name, installed, 128))
+		installed[0] = 0;
+	if (installed[0] && strcmp(installed, version) == 0 && !reinstall) {
 		job_logf(job, "%s/%s %s is already installed: nothing to do\n", ns, name, version);
 		job_set_state(job, JOB_STATE_INSTALLED);
 		return 1;
 	}
-	if (*was)
+	if (installed[0])
 		job_logf(job, "%s/%s %s is installed: %s to %s\n", ns, name, installed,
 			 strcmp(installed, version) ? "changing" : "reinstalling", version);
 	return 0;
@@ -522,32 +524,40 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
 
 /* dpkg installs target, a .deb; apt does (use_apt) when debian_depends must be
  * resolved, target then a .deb or package[=version] from the APT sources. reinstall:
- * apt installs it again when that version is installed already (dpkg -i always does). */
+ * apt installs it again when that version is installed already (dpkg -i always does).
+ * A failure is undone (install_guard): back to old ("" for none: purged). */
 static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
-			const char *name, const char *target, int use_apt, int was_installed,
+			const char *name, const char *target, int use_apt, const char *old,
 			int reinstall)
 {
 	const char *tool = use_apt ? "apt-get install" : "dpkg --install";
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	job_undo_pending(job, 1);
 	pthread_mutex_lock(env->pkg_lock);
 	int rc = use_apt ? apt_install(env->cfg->root, target, reinstall, &c)
 			 : dpkg_install(env->cfg->root, target, &c);
-	struct dpkg_ctl first = c;
-	if (rc != 0 && !was_installed && !c.lock_timed_out) {
-		/* do not leave a half-installed new package behind */
-		char pkg[300];
-		plugin_package_name(name, ns, pkg, sizeof(pkg));
-		const char *pkgs[] = { pkg, NULL };
-		job_logf(job, "%s failed: purging %s if it was left half installed\n", tool, pkg);
-		struct dpkg_ctl purge = job_dpkg_ctl(job, env);
-		purge.cancel = NULL; /* the clean-up runs even when the job was cancelled */
-		dpkg_purge(env->cfg->root, pkgs, &purge);
-	}
 	pthread_mutex_unlock(env->pkg_lock);
 	env->host->dpkg_changed(env->ctx);
 	if (rc)
-		fail_dpkg(job, env, &first, INSTALL_ERROR, tool, rc);
+		fail_dpkg(job, env, &c, INSTALL_ERROR, tool, rc);
+	if (rc && !c.lock_timed_out)
+		guard_undo(job, env, ns, name, old);
+	else if (rc)
+		job_undo_pending(job, 0); /* dpkg never ran: nothing to undo */
 	return rc ? -EIO : 0;
+}
+
+/* The checking step after an install of ns/name at version: a failed check is undone
+ * (back to old). */
+static int step_check(struct job *job, const struct pipeline_env *env, const char *ns,
+		      const char *name, const char *version, const char *old)
+{
+	int rc = guard_check(job, env, ns, name, version);
+	if (rc)
+		guard_undo(job, env, ns, name, old);
+	else
+		job_undo_pending(job, 0);
+	return rc;
 }
 
 /* Hands workdir to the build user, with a git config that lets git clone a local
@@ -784,9 +794,16 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	if (rc)
 		return rc;
 	job_name(job, ns, name, found);
-	int was_installed;
-	if (!nothing_to_do(job, env, ns, name, found, reinstall, &was_installed)) {
-		rc = step_install(job, env, ns, name, spec, 1, was_installed, reinstall);
+	char old[128];
+	if (!nothing_to_do(job, env, ns, name, found, reinstall, old)) {
+		rc = step_install(job, env, ns, name, spec, 1, old, reinstall);
+		if (!rc && !cancelled(job)) {
+			job_step(job, STEP_CHECKING);
+			rc = step_check(job, env, ns, name, found, old);
+		} else if (!rc) {
+			job_undo_pending(job, 0); /* cancelled before its checks: no undo */
+			rc = -ECANCELED;
+		}
 		if (rc)
 			return rc;
 		if (env->host->installed_version(env->ctx, ns, name, installed,
@@ -816,7 +833,7 @@ struct install_run {
 	char deb[PATH_MAX];	   /* the package dpkg installs, pending ("" before there is one) */
 	char kept[PATH_MAX];	   /* where it is kept once installed */
 	struct tree_snapshot wazo; /* the plugin's wazo/, read before any rules step */
-	int was_installed;	   /* a version of the plugin is installed */
+	char old_version[128];	   /* the version installed before the job, "" for none */
 };
 
 /* A step's result besides 0 (go on) and -errno (the job failed; its status says why):
@@ -841,7 +858,7 @@ static int from_git(const struct install_run *ir)
 static int done_if_installed(struct install_run *ir)
 {
 	return nothing_to_do(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
-			     ir->reinstall, &ir->was_installed)
+			     ir->reinstall, ir->old_version)
 		   ? STEP_DONE
 		   : 0;
 }
@@ -980,7 +997,13 @@ static int run_update(struct install_run *ir)
 static int run_install(struct install_run *ir)
 {
 	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->deb,
-			    ir->m.n_debian_depends > 0, ir->was_installed, ir->reinstall);
+			    ir->m.n_debian_depends > 0, ir->old_version, ir->reinstall);
+}
+
+static int run_check(struct install_run *ir)
+{
+	return step_check(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version,
+			  ir->old_version);
 }
 
 /* A dropped package: what dpkg installs is the copy that was checked, out of the
@@ -1048,6 +1071,7 @@ static const struct install_step from_source[] = {
 	{ STEP_PACKAGING, run_package, NULL },
 	{ STEP_UPDATING, run_update, NULL },
 	{ STEP_INSTALLING, run_install, NULL },
+	{ STEP_CHECKING, run_check, NULL },
 	{ STEP_COMPLETED, NULL, NULL }, /* the end of the table */
 };
 
@@ -1059,6 +1083,7 @@ static const struct install_step from_package[] = {
 	{ STEP_DEPENDENCIES, run_dependencies, NULL },
 	{ STEP_UPDATING, run_update, NULL },
 	{ STEP_INSTALLING, run_install_package, NULL },
+	{ STEP_CHECKING, run_check, NULL },
 	{ STEP_COMPLETED, NULL, NULL }, /* the end of the table */
 };
 
@@ -1122,6 +1147,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 			       rc < 0 ? rc : 0);
 	if (rc == 0)
 		job_set_state(job, JOB_STATE_INSTALLED);
+	job_undo_pending(job, 0); /* a cancel between installing and checking: no undo */
 	if (rc >= 0) {
 		step_finish(job, workdir);
 		rc = 0;

@@ -80,7 +80,7 @@ beta_done() { [ ! -e "$MNT_B/incoming/beta.yml" ] || grep -q '^state: error' "$M
 wait_for 120 beta_done
 check_eq "B: a method: apt request installs beta" "$(dpkg_b wazo-plugind-beta-demo)" "1.0 ii "
 check_eq "B: its status says installed" "$(status_field "$MNT_B/demo/beta/status" state) $(status_field "$MNT_B/demo/beta/status" step)" "installed completed"
-check_eq "B: the job's steps in the contract's order" "$(sed -n 's/^== \(.*\) (.*/\1/p' "$MNT_B/demo/beta/log" | uniq | tr '\n' ,)" "starting,validating,updating,installing,cleaning,completed,"
+check_eq "B: the job's steps in the contract's order" "$(sed -n 's/^== \(.*\) (.*/\1/p' "$MNT_B/demo/beta/log" | uniq | tr '\n' ,)" "starting,validating,updating,installing,checking,cleaning,completed,"
 check_eq "B: the package apt fetched is kept (versions/)" "$(timeout 5 ls "$MNT_B/demo/beta/versions")" "wazo-plugind-beta-demo_1.0_all.deb"
 check_contains "B: history records the install" "$MNT_B/history" "install demo/beta - -> 1.0 ok"
 
