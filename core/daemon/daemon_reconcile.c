@@ -8,6 +8,7 @@
  * `dpkg --audit` findings go to syslog. */
 #include "daemon_reconcile.h"
 #include "base/fsutil.h"
+#include "jobs/install_guard.h"
 #include "plugin/plugin_meta.h"
 #include "plugin/plugin_package.h"
 #include <errno.h>
@@ -150,9 +151,103 @@ static int settle_pending(struct daemon *p)
 	return n;
 }
 
+/* A job for the interrupted install of e, running, as the pipeline's would be after
+ * its installing step: the job of its copy in incoming/ when that is still there (taken
+ * off the queue: it does not run again), its log appended to; NULL (logged). */
+static struct job *recovery_job(struct daemon *p, struct guard_entry *e)
+{
+	char log[PATH_MAX], copy[PATH_MAX];
+	struct stat st;
+	if (e->entry[0] &&
+	    (path_fmt(copy, sizeof(copy), "%s/%s", p->incoming, e->entry) || lstat(copy, &st) < 0))
+		e->entry[0] = 0; /* removed meanwhile */
+	int rc = e->entry[0] ? incoming_log_path(p, e->entry, log, sizeof(log))
+			     : plugin_log_path(p, e->ns, e->name, log, sizeof(log));
+	struct job *job =
+	    rc ? NULL : job_resume(&p->lock, JOB_INSTALL, e->entry[0] ? e->entry : NULL, log);
+	if (!job) {
+		syslog(LOG_ERR, "%s/%s: cannot finish its interrupted install: %m", e->ns, e->name);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (e->entry[0])
+		name_list_remove(&p->queue, e->entry);
+	registry_add_job(p, job, JOB_RUNNING, 0, e->ns, e->name, e->new_version);
+	snprintf(job->old_version, sizeof(job->old_version), "%s", e->old_version);
+	job->old_known = job->reached_install = 1; /* for its history line */
+	pthread_mutex_unlock(&p->lock);
+	return job;
+}
+
+/* The end of a recovery job (rc as guard_recover's): installed and forgotten (its copy
+ * goes, as after any install), or failed and listed (its status says what was undone,
+ * and is saved: the copy does not run again by itself). */
+static void end_recovery(struct daemon *p, struct job *job, const struct guard_entry *e, int rc)
+{
+	if (rc == 0) {
+		job_set_state(job, JOB_STATE_INSTALLED);
+		job_step(job, STEP_COMPLETED);
+	}
+	job_close_log(job);
+	if (rc && e->entry[0])
+		persist_status(p, job);
+	char plugin_log[PATH_MAX];
+	if (rc == 0 && e->entry[0]) { /* as after any install from a copy */
+		if (plugin_log_path(p, e->ns, e->name, plugin_log, sizeof(plugin_log)) == 0)
+			rename(job->log_path, plugin_log);
+		daemon_remove_copy(p, e->entry);
+		registry_copy_forget(p, e->entry);
+	}
+	daemon_history_flush(p);
+	pthread_mutex_lock(&p->lock);
+	char why[sizeof(job->st.reason)];
+	snprintf(why, sizeof(why), "%s", job->st.reason);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->phase = JOB_ENDED;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
+	if (rc == 0)
+		syslog(LOG_NOTICE, "%s/%s %s: its interrupted install is checked and kept", e->ns,
+		       e->name, e->new_version);
+	else
+		syslog(LOG_WARNING, "%s/%s %s: its interrupted install is undone: %s", e->ns,
+		       e->name, e->new_version, why);
+}
+
+/* Installs a crash interrupted (the undo journal): each ends at the version before it
+ * or at the new one with its checks passed. */
+static void recover_interrupted(struct daemon *p)
+{
+	struct guard_entry *v = NULL;
+	int n = guard_list(&p->cfg, &v);
+	if (n < 0)
+		syslog(LOG_WARNING, "cannot read the undo journal: %s", strerror(-n));
+	for (int i = 0; i < n; i++) {
+		char version[128] = "", status[4] = "";
+		pthread_mutex_lock(&p->lock);
+		const struct installed_plugin *ip = find_installed(p, v[i].ns, v[i].name);
+		if (ip) {
+			snprintf(version, sizeof(version), "%s", ip->version);
+			memcpy(status, ip->status, sizeof(status));
+		}
+		pthread_mutex_unlock(&p->lock);
+		struct job *job = recovery_job(p, &v[i]);
+		if (job)
+			end_recovery(p, job, &v[i],
+				     guard_recover(job, &p->env, &v[i], version, status));
+	}
+	free(v);
+	if (n > 0)
+		refresh_installed(p);
+}
+
 void daemon_reconcile(struct daemon *p)
 {
 	log_audit(p);
+	recover_interrupted(p);
 	struct installed_plugin *half = NULL;
 	size_t n = 0;
 	pthread_mutex_lock(&p->lock);

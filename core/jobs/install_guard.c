@@ -166,3 +166,125 @@ void guard_undo(struct job *job, const struct pipeline_env *env, const char *ns,
 		job_logf(job, "undo failed: %s\n", why);
 	job_rolled_back(job, rc ? "" : old_version[0] ? old_version : "none", rc ? why : "");
 }
+
+/* STATE/undo, or STATE/undo/NS.NAME when ns is given. */
+static int journal_path(const struct wazofs_config *cfg, const char *ns, const char *name,
+			char *out, size_t len)
+{
+	return ns ? path_fmt(out, len, "%s/undo/%s.%s", cfg->state, ns, name)
+		  : path_fmt(out, len, "%s/undo", cfg->state);
+}
+
+int guard_begin(const struct wazofs_config *cfg, const char *ns, const char *name,
+		const char *old_version, const char *new_version, const char *entry)
+{
+	char dir[PATH_MAX], path[PATH_MAX], text[600];
+	int rc = journal_path(cfg, NULL, NULL, dir, sizeof(dir));
+	if (!rc)
+		rc = mkdir_p(dir, 0700);
+	if (!rc)
+		rc = journal_path(cfg, ns, name, path, sizeof(path));
+	int n = snprintf(text, sizeof(text), "%s\n%s\n%s\n", old_version, new_version, entry);
+	if (!rc)
+		rc = write_file_atomic(path, text, (size_t)n, 0600);
+	return rc;
+}
+
+void guard_end(const struct wazofs_config *cfg, const char *ns, const char *name)
+{
+	char path[PATH_MAX];
+	if (journal_path(cfg, ns, name, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* Reads STATE/undo/FILE into e: 0, or -EINVAL when it is not an entry. */
+static int read_entry(const char *dir, const char *file, struct guard_entry *e)
+{
+	char path[PATH_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	memset(e, 0, sizeof(*e));
+	const char *dot = strchr(file, '.');
+	int rc = !dot || path_fmt(path, sizeof(path), "%s/%s", dir, file)
+		     ? -EINVAL
+		     : strbuf_read_file(&sb, path, 1024);
+	char *nl = rc || !sb.buf ? NULL : strchr(sb.buf, '\n');
+	char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
+	if (!rc &&
+	    (!nl2 || (size_t)(dot - file) >= sizeof(e->ns) || strlen(dot + 1) >= sizeof(e->name) ||
+	     (size_t)(nl - sb.buf) >= sizeof(e->old_version) ||
+	     (size_t)(nl2 - nl - 1) >= sizeof(e->new_version) || nl2 == nl + 1))
+		rc = -EINVAL;
+	char *nl3 = nl2 ? strchr(nl2 + 1, '\n') : NULL;
+	if (!rc && nl3 && (size_t)(nl3 - nl2 - 1) < sizeof(e->entry))
+		snprintf(e->entry, sizeof(e->entry), "%.*s", (int)(nl3 - nl2 - 1), nl2 + 1);
+	if (!rc) {
+		snprintf(e->ns, sizeof(e->ns), "%.*s", (int)(dot - file), file);
+		snprintf(e->name, sizeof(e->name), "%s", dot + 1);
+		snprintf(e->old_version, sizeof(e->old_version), "%.*s", (int)(nl - sb.buf),
+			 sb.buf);
+		snprintf(e->new_version, sizeof(e->new_version), "%.*s", (int)(nl2 - nl - 1),
+			 nl + 1);
+	}
+	strbuf_release(&sb);
+	return rc;
+}
+
+int guard_list(const struct wazofs_config *cfg, struct guard_entry **out)
+{
+	char dir[PATH_MAX];
+	*out = NULL;
+	int rc = journal_path(cfg, NULL, NULL, dir, sizeof(dir));
+	struct dirent **list;
+	int n = rc ? -1 : scandir(dir, &list, NULL, alphasort);
+	if (n < 0)
+		return rc ? rc : errno == ENOENT ? 0 : -errno;
+	struct guard_entry *v = calloc((size_t)n + 1, sizeof(*v));
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (v && list[i]->d_name[0] != '.' && read_entry(dir, list[i]->d_name, &v[k]) == 0)
+			k++;
+		else if (list[i]->d_name[0] != '.') {
+			char path[PATH_MAX]; /* not an entry wazofs wrote: it says nothing */
+			if (path_fmt(path, sizeof(path), "%s/%s", dir, list[i]->d_name) == 0)
+				unlink(path);
+		}
+		free(list[i]);
+	}
+	free(list);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	return k;
+}
+
+int guard_recover(struct job *job, const struct pipeline_env *env, const struct guard_entry *e,
+		  const char *version, const char *status)
+{
+	int clean = version[0] && status[1] == 'i' && status[2] != 'R';
+	job_logf(job,
+		 "at start: the install of %s/%s %s was interrupted (before it: %s); dpkg "
+		 "reports %s %s\n",
+		 e->ns, e->name, e->new_version, e->old_version[0] ? e->old_version : "none",
+		 version[0] ? version : "nothing", status);
+	int rc = -EINTR;
+	job_undo_pending(job, 1);
+	if (clean && strcmp(version, e->new_version) == 0) {
+		job_step(job, STEP_CHECKING); /* installed, not checked */
+		rc = guard_check(job, env, e->ns, e->name, e->new_version);
+	} else if (clean && strcmp(version, e->old_version) == 0) {
+		job_fail(job, INSTALL_ERROR, NULL,
+			 "interrupted by a restart before dpkg changed it");
+		job_rolled_back(job, e->old_version, ""); /* nothing to undo */
+	} else {
+		job_step(job, STEP_INSTALLING);
+		job_fail(job, INSTALL_ERROR, NULL, "interrupted by a restart (dpkg reported %s %s)",
+			 version[0] ? version : "nothing", status);
+		rc = -EIO;
+	}
+	if (rc == -EIO)
+		guard_undo(job, env, e->ns, e->name, e->old_version);
+	else
+		job_undo_pending(job, 0);
+	guard_end(env->cfg, e->ns, e->name);
+	return rc;
+}

@@ -35,8 +35,23 @@ void job_changed(struct job *j)
 		j->on_change(j->on_change_ctx, j);
 }
 
+static struct job *job_open(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+			    const char *log_path, int trunc);
+
 struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
 		    const char *log_path)
+{
+	return job_open(lock, kind, entry, log_path, O_TRUNC);
+}
+
+struct job *job_resume(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+		       const char *log_path)
+{
+	return job_open(lock, kind, entry, log_path, 0);
+}
+
+static struct job *job_open(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+			    const char *log_path, int trunc)
 {
 	struct job *j = job_alloc(lock, kind, entry, log_path);
 	if (!j)
@@ -53,7 +68,7 @@ struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry
 		errno = e;
 		return NULL;
 	}
-	j->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	j->log_fd = open(log_path, O_WRONLY | O_CREAT | trunc | O_APPEND | O_CLOEXEC, 0644);
 	if (j->log_fd < 0) {
 		int e = errno;
 		job_free(j);

@@ -47,6 +47,9 @@ struct job {
  * (truncated). Returns NULL and sets errno on failure. */
 struct job *job_new(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
 		    const char *log_path);
+/* The same, its log appended to (a job a restart finishes). */
+struct job *job_resume(pthread_mutex_t *lock, enum job_kind kind, const char *entry,
+		       const char *log_path);
 /* A failed install job saved before a restart: status st (taken over on success), log
  * left as it is (closed). NULL on allocation failure (st then stays the caller's). */
 struct job *job_restore(pthread_mutex_t *lock, const char *entry, const char *log_path,

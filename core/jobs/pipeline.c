@@ -527,15 +527,22 @@ static int step_update(struct job *job, const struct pipeline_env *env, const st
  * apt installs it again when that version is installed already (dpkg -i always does).
  * A failure is undone (install_guard): back to old ("" for none: purged). */
 static int step_install(struct job *job, const struct pipeline_env *env, const char *ns,
-			const char *name, const char *target, int use_apt, const char *old,
-			int reinstall)
+			const char *name, const char *version, const char *target, int use_apt,
+			const char *old, int reinstall)
 {
 	const char *tool = use_apt ? "apt-get install" : "dpkg --install";
 	struct dpkg_ctl c = job_dpkg_ctl(job, env);
+	/* what a restart finishes if the daemon dies from here on (before dpkg runs) */
+	int rc = guard_begin(env->cfg, ns, name, old, version, job->entry);
+	if (rc) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot write the undo journal: %s",
+			 strerror(-rc));
+		return rc;
+	}
 	job_undo_pending(job, 1);
 	pthread_mutex_lock(env->pkg_lock);
-	int rc = use_apt ? apt_install(env->cfg->root, target, reinstall, &c)
-			 : dpkg_install(env->cfg->root, target, &c);
+	rc = use_apt ? apt_install(env->cfg->root, target, reinstall, &c)
+		     : dpkg_install(env->cfg->root, target, &c);
 	pthread_mutex_unlock(env->pkg_lock);
 	env->host->dpkg_changed(env->ctx);
 	if (rc)
@@ -796,7 +803,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 	job_name(job, ns, name, found);
 	char old[128];
 	if (!nothing_to_do(job, env, ns, name, found, reinstall, old)) {
-		rc = step_install(job, env, ns, name, spec, 1, old, reinstall);
+		rc = step_install(job, env, ns, name, found, spec, 1, old, reinstall);
 		if (!rc && !cancelled(job)) {
 			job_step(job, STEP_CHECKING);
 			rc = step_check(job, env, ns, name, found, old);
@@ -804,8 +811,10 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			job_undo_pending(job, 0); /* cancelled before its checks: no undo */
 			rc = -ECANCELED;
 		}
-		if (rc)
+		if (rc) {
+			guard_end(env->cfg, ns, name);
 			return rc;
+		}
 		if (env->host->installed_version(env->ctx, ns, name, installed,
 						 sizeof(installed)) == 0) {
 			job_name(job, ns, name, installed);
@@ -813,7 +822,8 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 		}
 		job_set_state(job, JOB_STATE_INSTALLED);
 	}
-	step_finish(job, NULL); /* apt works in its own cache */
+	guard_end(env->cfg, ns, name); /* the job has ended */
+	step_finish(job, NULL);	       /* apt works in its own cache */
 	return 0;
 }
 
@@ -996,7 +1006,7 @@ static int run_update(struct install_run *ir)
 
 static int run_install(struct install_run *ir)
 {
-	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->deb,
+	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version, ir->deb,
 			    ir->m.n_debian_depends > 0, ir->old_version, ir->reinstall);
 }
 
@@ -1148,6 +1158,8 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	if (rc == 0)
 		job_set_state(job, JOB_STATE_INSTALLED);
 	job_undo_pending(job, 0); /* a cancel between installing and checking: no undo */
+	if (ir->m.name && ir->m.namespace)
+		guard_end(env->cfg, ir->m.namespace, ir->m.name); /* the job has ended */
 	if (rc >= 0) {
 		step_finish(job, workdir);
 		rc = 0;

@@ -189,4 +189,61 @@ rm -f "$W/fail-both-1.0.0" "$W/fail-both-2.0.0"
 rm -rf "$MNT/incoming/both-2.0.0"
 
 stop_daemon
+
+# --- crash-safe: kill -9 in the middle of an upgrade, then a new mount on the same state
+EXTRA_OPTS=",checks_dir=$CHECKS,job_timeout=60"
+start_daemon || { finish; exit 1; }
+crash() { # crash NAME VERSION FILE: once the job has made FILE, kill -9 of the daemon
+	timeout 20 cp -r "$T/src/$1-$2" "$MNT/incoming/$1-$2"
+	wait_for 30 test -e "$3"
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	fusermount3 -uz "$MNT"
+}
+history_has() { grep -q " demo/$1 $2" "$STATE/history" 2>/dev/null; }
+# everything dies (the daemon, dpkg, the maintainer scripts: a power loss) while the
+# new version's rules install runs: the old version comes back
+plugin pw 1.0.0
+install pw 1.0.0
+plugin pw 2.0.0
+sed -i "s|^    install\|uninstall\|postrm)\$|&\n        [ \"\$1\" = install ] \&\& [ -e $W/slow-pw ] \&\& { touch $W/in-pw; sleep 30; }|" "$T/src/pw-2.0.0/wazo/rules"
+touch "$W/slow-pw"
+crash pw 2.0.0 "$W/in-pw"
+pkill -9 -f "dpkg --root=$ROOT" 2>/dev/null
+pkill -9 -f "$T/.*sleep 30|^sleep 30$" 2>/dev/null
+rm -f "$W/slow-pw"
+check_eq "power loss during an upgrade's postinst: dpkg has 2.0.0 half done" \
+	"$(dpkg_state pw | cut -c1-8)" "2.0.0 iF"
+start_daemon
+check "... after a new mount, the history says it was rolled back" \
+	wait_for 60 history_has pw "1.0.0 -> 2.0.0 error: interrupted by a restart.*; rolled back to 1.0.0$"
+check_eq "... dpkg has 1.0.0 installed again" "$(dpkg_state pw)" "1.0.0 ii "
+check_eq "... dpkg --audit says nothing" "$(audit)" ""
+check_eq "... the installed files are 1.0.0's" "$(data pw)" "pw 1.0.0"
+check_eq "... the plugin's status says so" "$(status_field "$MNT/demo/pw/status" rolled_back_to)" 1.0.0
+check "... and the undo journal is empty" test -z "$(ls -A "$STATE/undo")"
+rm -rf "$MNT/incoming/pw-2.0.0"
+# the daemon alone dies while a check of the new version runs: dpkg has 2.0.0; after a
+# new mount its checks run again, pass, and 2.0.0 stays
+printf '#!/bin/sh\n[ -e %s/slow-check ] && { touch %s/in-check; sleep 30; }\nexit 0\n' "$W" "$W" >"$CHECKS/50-slow"
+chmod +x "$CHECKS/50-slow"
+plugin ck 1.0.0
+install ck 1.0.0
+plugin ck 2.0.0
+touch "$W/slow-check"
+crash ck 2.0.0 "$W/in-check"
+pkill -9 -f "$CHECKS/50-slow" 2>/dev/null
+rm -f "$W/slow-check"
+check_eq "the daemon killed during a check: dpkg has 2.0.0 installed" "$(dpkg_state ck)" "2.0.0 ii "
+start_daemon
+check "... after a new mount the checks run again and pass" \
+	wait_for 60 history_has ck "1.0.0 -> 2.0.0 ok$"
+check_eq "... dpkg keeps 2.0.0" "$(dpkg_state ck)" "2.0.0 ii "
+check_contains "... its log shows the checks that ran at start" \
+	"$STATE/logs/plugins/demo.ck.log" "^== checking "
+check_eq "... the plugin is installed" "$(status_field "$MNT/demo/ck/status" state)" installed
+check "... and the undo journal is empty" test -z "$(ls -A "$STATE/undo")"
+rm -f "$CHECKS/50-slow"
+stop_daemon
 finish
