@@ -146,7 +146,8 @@ FORMAT_FILES := $(wildcard core/*/*.[ch] fs/*.[ch] helper/*.c tests/unit/*.[ch] 
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-# The binary, its man page, the systemd unit, a commented config and conf.d; the build
+# The binary, its man page, the systemd unit, a commented config, conf.d and checks.d
+# (with a README saying what goes there); the build
 # user (build_user's default) is created when installing on the machine itself (the
 # Debian package's postinst does it there).
 UNITDIR ?= /lib/systemd/system
@@ -155,7 +156,9 @@ install: $(BUILD)/wazofs $(BUILD)/wazofs-archive
 	install -D -m 0755 $(BUILD)/wazofs $(DESTDIR)$(PREFIX)/bin/wazofs
 	install -D -m 0755 $(BUILD)/wazofs-archive $(DESTDIR)$(LIBEXECDIR)/wazofs-archive
 	install -D -m 0644 doc/wazofs.8 $(DESTDIR)$(PREFIX)/share/man/man8/wazofs.8
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/wazofs/conf.d
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/wazofs/conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/wazofs/checks.d
+	install -m 0644 dist/checks.d-README $(DESTDIR)$(SYSCONFDIR)/wazofs/checks.d/README
 	sed 's|/usr/bin/wazofs|$(PREFIX)/bin/wazofs|' dist/wazofs.service \
 		>$(DESTDIR)$(UNITDIR)/wazofs.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/wazofs.service

@@ -112,6 +112,8 @@ static void usage(const char *prog)
 	    "    -o build_user=NAME      runs rules build and package (wazofs, else nobody)\n"
 	    "    -o build_network=no     rules build and package without network (yes)\n"
 	    "    -o keep_versions=N      earlier packages kept per plugin, for rollback (3)\n"
+	    "    -o checks_dir=DIR       health checks every install runs (checks.d beside\n"
+	    "                            the config file); a failed check is undone\n"
 	    "    -o sign_key=KEY         gpg key signing repo/dists/wazofs/InRelease (none)\n"
 	    "    -o log_level=LEVEL      critical, error, warning, info (default), debug\n"
 	    "    -o debug=yes            the same as log_level=debug\n\n"

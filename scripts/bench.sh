@@ -10,9 +10,12 @@
 #      passthrough mount of the same disk (scripts/passthrough_bench.c), and a plain
 #      `cp -r` for reference; FUSE requests per file counted in a run with -d;
 #   P3, P4 scripts/bench-tree.sh (1000 installed plugins);
-#   P5 scripts/bench-deb.sh (the .deb of a 100 MB tree against dpkg-deb).
+#   P5 scripts/bench-deb.sh (the .deb of a 100 MB tree against dpkg-deb);
+#   P9 an upgrade whose `rules install` fails and is undone (back to the version before
+#      it, from the kept package), against a plain install of that version.
 # Prints the figures, the ratio last on each line; judges nothing (tests never fail on
-# timing). Usage (root): scripts/bench.sh [ROUNDS]   (default 5; ONLY=P1: P1 alone)
+# timing). Usage (root): scripts/bench.sh [ROUNDS]   (default 5; ONLY=P1 or ONLY=P9:
+# that figure alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -39,6 +42,45 @@ mkdir -p "$T/stub"
 printf '#!/bin/sh\nexit 0\n' >"$T/stub/asterisk"
 chmod +x "$T/stub/asterisk"
 export PATH="$T/stub:$PATH"
+
+# --- P9: the undo of a failed upgrade, against a plain install of the old version
+p9() {
+	mkroot "$T/root9"
+	mkdir -p "$T/mnt9"
+	build/wazofs -o "root=$T/root9,state=$T/state9,build_user=root,checks_dir=" "$T/mnt9"
+	local v
+	for v in 1.0.0 2.0.0; do
+		mkdir -p "$T/p9-$v/wazo"
+		printf 'name: undo\nnamespace: bench\nversion: %s\nplugin_format_version: 0\n' "$v" >"$T/p9-$v/wazo/plugin.yml"
+		printf '#!/bin/sh\ncase "$1" in package) mkdir -p "$pkgdir/usr/share/undo" ;; install) [ %s = 1.0.0 ] ;; esac\n' "$v" >"$T/p9-$v/wazo/rules"
+		chmod +x "$T/p9-$v/wazo/rules"
+	done
+	p9_end() { [ ! -e "$T/mnt9/incoming/$1" ] || grep -q '^state: error' "$T/mnt9/incoming/$1.status" 2>/dev/null; }
+	local r a b c
+	for r in $(seq "$ROUNDS"); do
+		a=$(now)
+		cp -r "$T/p9-1.0.0" "$T/mnt9/incoming/one"
+		wait_for 60 p9_end one
+		b=$(now)
+		cp -r "$T/p9-2.0.0" "$T/mnt9/incoming/two"
+		wait_for 60 p9_end two
+		c=$(now)
+		grep -q '^rolled_back_to: 1.0.0$' "$T/mnt9/incoming/two.status" || { echo "P9: not undone" >&2; exit 1; }
+		rm -rf "$T/mnt9/incoming/two"
+		rm -r "$T/mnt9/bench/undo"
+		wait_for 60 test ! -e "$T/mnt9/bench/undo"
+		echo "$(ms "$a" "$b") $(ms "$b" "$c")" >>"$T/p9"
+	done
+	fusermount3 -u "$T/mnt9"
+	local inst undo
+	inst=$(cut -d' ' -f1 "$T/p9" | median) undo=$(cut -d' ' -f2 "$T/p9" | median)
+	printf 'P9 an upgrade that fails and is undone: %d ms | a plain install of the old version %d ms | ratio %s\n' \
+		"$undo" "$inst" "$(ratio "$undo" "$inst")"
+}
+if [ "${ONLY:-}" = P9 ]; then
+	p9
+	exit 0
+fi
 
 # --- P1
 mkroot "$T/root1"
@@ -109,6 +151,7 @@ if [ "${ONLY:-}" = P1 ]; then
 	p1_line
 	exit 0
 fi
+p9
 
 # --- P2
 mkdir -p "$T/src2"

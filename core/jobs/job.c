@@ -223,6 +223,17 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 		job_logf(j, "  %s: %s\n", report->e[i].field, report->e[i].message);
 }
 
+void job_dependency_added(struct job *j, const char *key)
+{
+	pthread_mutex_lock(j->lock);
+	char *list = j->st.dependencies_added;
+	size_t n = strlen(list), size = sizeof(j->st.dependencies_added);
+	if (n + strlen(key) + 3 < size)
+		snprintf(list + n, size - n, "%s%s", n ? ", " : "", key);
+	job_changed(j);
+	pthread_mutex_unlock(j->lock);
+}
+
 void job_undo_pending(struct job *j, int pending)
 {
 	pthread_mutex_lock(j->lock);

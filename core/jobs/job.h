@@ -75,6 +75,8 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
 void job_set_state(struct job *j, enum job_state state);
+/* A dependency (ns/name) this job installed: its status lists it. */
+void job_dependency_added(struct job *j, const char *key);
 /* From the installing step on, a failure is undone: the job's end waits for it. */
 void job_undo_pending(struct job *j, int pending);
 /* The undo of the failed job is over: the version installed again ("none": purged),

@@ -109,6 +109,8 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 		y11_add_kv(out, 0, "rolled_back_to", st->rolled_back_to);
 	if (st->rollback_error[0])
 		y11_add_kv(out, 0, "rollback_error", st->rollback_error);
+	if (st->dependencies_added[0])
+		y11_add_kv(out, 0, "dependencies_added", st->dependencies_added);
 	strbuf_addf(out, "details:\n");
 	if (st->details)
 		strbuf_add(out, st->details, strlen(st->details));
@@ -174,6 +176,7 @@ static const struct {
 	STATUS_FIELD("reason", reason),
 	STATUS_FIELD("rolled_back_to", rolled_back_to),
 	STATUS_FIELD("rollback_error", rollback_error),
+	STATUS_FIELD("dependencies_added", dependencies_added),
 };
 
 int job_status_parse(const char *text, size_t len, struct job_status *st)

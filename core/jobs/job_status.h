@@ -52,6 +52,9 @@ struct job_status {
 	 * first install, purged); "" when nothing was undone */
 	char rolled_back_to[128];
 	char rollback_error[512]; /* the undo failed too: why; else "" */
+	/* the plugins this job installed as its dependencies ("ns/name, ..."), which stay
+	 * installed when the job fails; else "" */
+	char dependencies_added[512];
 };
 
 void job_status_init(struct job_status *st);

@@ -343,6 +343,7 @@ static int each_dependency(struct job *job, const struct pipeline_env *env,
 		if (rc)
 			return rc;
 		job_logf(job, "dependency %s installed\n", key);
+		job_dependency_added(job, key);
 	}
 	return 0;
 }

@@ -185,5 +185,22 @@ check_eq "an unresolvable debian_depends fails" "$(status_field "$MNT/incoming/b
 check_eq "... at installing" "$(status_field "$MNT/incoming/baddeb.status" step)" installing
 check_contains "... with apt's message in the log" "$MNT/incoming/baddeb.log" 'wazofs-no-such-package'
 check_eq "... and nothing half-installed" "$(dpkg_q -W wazo-plugind-baddeb-demo 2>/dev/null)" ""
+
+# --- a job whose own install fails after it installed a dependency from the market: the
+# dependency stays (a plugin in its own right, as apt would leave it), the status says so
+git_plugin eight 1.0.0
+market one:1.0.0 two:1.0.0 three:1.0.0 four:1.0.0 eight:1.0.0
+check "the market gains eight" wait_for 10 test -d "$MNT/market/demo/eight"
+make_plugin "$T/src/needs8" needs8 demo 1.0.0
+printf 'depends:\n  - namespace: demo\n    name: eight\n' >>"$T/src/needs8/wazo/plugin.yml"
+sed -i 's|^    install\|uninstall\|postrm)$|&\n        [ "$1" = install ] \&\& exit 3|' "$T/src/needs8/wazo/rules"
+cp -r "$T/src/needs8" "$MNT/incoming/"
+wait_job needs8 120
+check_eq "a job whose install fails after installing a dependency: error" \
+	"$(status_field "$MNT/incoming/needs8.status" state)" error
+check_eq "... it is purged (a first install)" "$(status_field "$MNT/incoming/needs8.status" rolled_back_to)" none
+check_eq "... the status says which dependencies it added" \
+	"$(status_field "$MNT/incoming/needs8.status" dependencies_added)" demo/eight
+check_eq "... and they stay installed" "$(dpkg_q -W -f '${db:Status-Abbrev}' wazo-plugind-eight-demo)" "ii "
 stop_daemon
 finish

@@ -14,7 +14,7 @@ check "... a wazofs_*.deb" test -f "$DEB"
 check "lintian finds no error" lintian --no-cfg --fail-on error "$DEB"
 dpkg-deb -c "$DEB" | awk '{print $6}' >"$T/contents"
 for f in ./usr/bin/wazofs ./usr/lib/wazofs/wazofs-archive ./usr/share/man/man8/wazofs.8.gz ./lib/systemd/system/wazofs.service \
-	./etc/wazofs/config.yml ./etc/wazofs/conf.d/; do
+	./etc/wazofs/config.yml ./etc/wazofs/conf.d/ ./etc/wazofs/checks.d/ ./etc/wazofs/checks.d/README; do
 	check "the package holds $f" grep -qx "$f" "$T/contents"
 done
 # the packaged daemon looks for its helper where the package puts it

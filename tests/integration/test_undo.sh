@@ -246,4 +246,16 @@ check_eq "... the plugin is installed" "$(status_field "$MNT/demo/ck/status" sta
 check "... and the undo journal is empty" test -z "$(ls -A "$STATE/undo")"
 rm -f "$CHECKS/50-slow"
 stop_daemon
+
+# --- checks.d is found beside the config file when no setting names it
+mkdir -p "$T/etc/checks.d"
+: >"$T/etc/config.yml"
+printf '#!/bin/sh\necho "$*" >>%s/beside.log\n' "$T" >"$T/etc/checks.d/10-beside"
+chmod +x "$T/etc/checks.d/10-beside"
+EXTRA_OPTS=",config=$T/etc/config.yml"
+start_daemon || { finish; exit 1; }
+plugin near 1.0.0
+install near 1.0.0
+check_eq "the checks.d beside the config file runs" "$(cat "$T/beside.log" 2>/dev/null)" "demo near 1.0.0"
+stop_daemon
 finish
