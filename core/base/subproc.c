@@ -86,11 +86,34 @@ static void kill_group(pid_t pid, int sig)
 	kill(-pid, sig);
 }
 
+/* PID 1 of the namespace reap_init waits for (in that process only). */
+static volatile sig_atomic_t reaped_init;
+
+/* A SIGTERM, SIGINT or SIGHUP to the reaper goes on to PID 1, which the kernel shields
+ * from signals it has no handler for: one that has (faked, which then removes its IPC
+ * objects) ends cleanly; one that has not is ended by the SIGKILL that follows. */
+static void forward_to_init(int sig)
+{
+	int e = errno;
+	if (reaped_init > 0)
+		kill((pid_t)reaped_init, sig);
+	errno = e;
+}
+
 /* The first process of a PID namespace's parent: waits for it (its PID 1) and ends as it
- * ended. When it is killed (a timeout, a cancel), PID 1 gets SIGKILL (its parent-death
- * signal), and the kernel kills every process left in the namespace with it. */
+ * ended. SIGTERM, SIGINT and SIGHUP are passed on to PID 1; when the reaper is killed
+ * (SIGKILL: a timeout, a cancel, 3 s after SIGTERM), PID 1 gets SIGKILL (its
+ * parent-death signal), and the kernel kills every process left in the namespace with
+ * it. */
 _Noreturn static void reap_init(pid_t init, int alive_w)
 {
+	reaped_init = init;
+	struct sigaction fwd;
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.sa_handler = forward_to_init;
+	sigaction(SIGTERM, &fwd, NULL);
+	sigaction(SIGINT, &fwd, NULL);
+	sigaction(SIGHUP, &fwd, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -12,6 +12,9 @@ EXTRA_OPTS=",allow_other,build_user=${P}build"
 make_sandbox
 start_daemon || { finish; exit 1; }
 build_procs() { ps -o pid=,ppid=,stat=,args= -u "$BUILD_UID" 2>/dev/null; }
+# what an earlier account with this uid left (faked killed by SIGKILL leaked its IPC)
+IPC_BEFORE=$({ awk -v u="$BUILD_UID" 'NR > 1 && $8 == u' /proc/sysvipc/msg
+	awk -v u="$BUILD_UID" 'NR > 1 && $5 == u' /proc/sysvipc/sem; } | wc -l)
 
 # --- 1. a build that leaves a process behind: setsid, a double fork, a daemon
 make_plugin "$T/src/survivor" survivor demo 1.0.0 0 \
@@ -37,6 +40,13 @@ check_eq "the next plugin installs" "$(status_field "$MNT/demo/next/status" stat
 check_contains "... its log says a process of the build user was left, and killed" "$MNT/demo/next/log" "1 process\(es\) of the build user \(uid $BUILD_UID\) were running: killed"
 check_fails "... it is gone" kill -0 "$LEFT_PID"
 wait "$LEFT_PID" 2>/dev/null
+# faked (the fakeroot daemon of `rules package`, PID 1 of its namespace) ends on its
+# SIGTERM and removes its System V message queues and semaphore: none is left
+ipc_of_build() { # the message queues and semaphore sets whose owner is the build user
+	{ awk -v u="$BUILD_UID" 'NR > 1 && $8 == u' /proc/sysvipc/msg
+	  awk -v u="$BUILD_UID" 'NR > 1 && $5 == u' /proc/sysvipc/sem; } | wc -l
+}
+check_eq "packaging leaves no IPC object of the build user (faked ends cleanly)" "$(ipc_of_build)" "$IPC_BEFORE"
 
 # --- Landlock: a build writes its work dir, its TMPDIR, its home and build_write only
 mkdir -m 0777 "$T/lldir"
