@@ -103,27 +103,6 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 	return rc;
 }
 
-/* The end of a job run by this thread: a success is forgotten (the dpkg database now
- * speaks for the plugin), a failure stays listed. Until here its JOB_RUNNING phase kept anyone
- * else from freeing job; after here the caller must not touch it. */
-static void settle_job(struct daemon *p, struct job *job, int rc)
-{
-	/* its history line is written, and the kernel drops its copy of the job's last
-	 * text, before the job is seen to end (a view the kernel keeps, read once the copy
-	 * is gone, is the final one) */
-	daemon_history_flush(p);
-	daemon_cache_flush(p);
-	pthread_mutex_lock(&p->lock);
-	if (rc == 0)
-		drop_job(p, job, 1);
-	else
-		job->phase = JOB_ENDED;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	registry_flush_files(p);
-	daemon_cache_flush(p); /* its end is seen at the next read */
-}
-
 /* The end of an install job of incoming/entry (rc): the log moves to the plugin's and
  * the copy goes (unless changed meanwhile); a copy removed while it ran is forgotten; a
  * failure keeps its status. Returns the rc to settle the job with. */
@@ -229,7 +208,7 @@ void run_install(struct daemon *p, const char *entry)
 	job_close_log(job);
 	/* a package kept or an older one pruned: repo/ shows it before the copy goes */
 	daemon_repo_refresh(p);
-	settle_job(p, job, end_install(p, job, entry, src, log, gen, rc));
+	registry_end_job(p, job, end_install(p, job, entry, src, log, gen, rc));
 }
 
 /* Runs a job for ns/name from the market in this thread: a queued `mkdir` install
@@ -276,7 +255,7 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 	pthread_mutex_lock(&p->lock);
 	error_addf(err, "%s", job->st.reason);
 	pthread_mutex_unlock(&p->lock);
-	settle_job(p, job, rc);
+	registry_end_job(p, job, rc);
 	if (rc)
 		syslog(LOG_WARNING, "%s/%s: market install failed: %s", ns, name, error_msg(err));
 	else

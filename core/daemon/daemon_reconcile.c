@@ -198,17 +198,11 @@ static void end_recovery(struct daemon *p, struct job *job, const struct guard_e
 		daemon_remove_copy(p, e->entry);
 		registry_copy_forget(p, e->entry);
 	}
-	daemon_history_flush(p);
 	pthread_mutex_lock(&p->lock);
 	char why[sizeof(job->st.reason)];
 	snprintf(why, sizeof(why), "%s", job->st.reason);
-	if (rc == 0)
-		drop_job(p, job, 1);
-	else
-		job->phase = JOB_ENDED;
-	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	registry_flush_files(p);
+	registry_end_job(p, job, rc);
 	if (rc == 0)
 		syslog(LOG_NOTICE, "%s/%s %s: its interrupted install is checked and kept", e->ns,
 		       e->name, e->new_version);

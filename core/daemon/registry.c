@@ -95,6 +95,27 @@ void drop_job(struct daemon *p, struct job *job, int keep_log)
 	job_free(job);
 }
 
+/* The end of a job run by this thread: a success is forgotten (the dpkg database now
+ * speaks for the plugin), a failure stays listed. Until here its JOB_RUNNING phase kept anyone
+ * else from freeing job; after here the caller must not touch it. */
+void registry_end_job(struct daemon *p, struct job *job, int rc)
+{
+	/* its history line is written, and the kernel drops its copy of the job's last
+	 * text, before the job is seen to end (a view the kernel keeps, read once the copy
+	 * is gone, is the final one) */
+	daemon_history_flush(p);
+	daemon_cache_flush(p);
+	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		drop_job(p, job, 1);
+	else
+		job->phase = JOB_ENDED;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	registry_flush_files(p);
+	daemon_cache_flush(p); /* its end is seen at the next read */
+}
+
 void registry_flush_files(struct daemon *p)
 {
 	pthread_mutex_lock(&p->files_lock);

@@ -101,6 +101,11 @@ void drop_job(struct daemon *p, struct job *job, int keep_log);
 /* Without p->lock: removes the files of the jobs dropped, but for an entry that has a
  * job again (the files are the new job's). */
 void registry_flush_files(struct daemon *p);
+/* Without p->lock: the end of a job the calling thread ran (rc 0: installed) is seen:
+ * its history line and the kernel's copy of its text go first; then a success is
+ * forgotten (dpkg's database speaks for the plugin), a failure stays listed. The
+ * caller must not touch job after. */
+void registry_end_job(struct daemon *p, struct job *job, int rc);
 /* Saves job's rendered status (incoming jobs only; takes p->lock to render). */
 void persist_status(struct daemon *p, struct job *job);
 /* The paths below (0, or -ENAMETOOLONG with out ""): */

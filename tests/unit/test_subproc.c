@@ -158,23 +158,32 @@ static void *set_later(void *arg)
 	return NULL;
 }
 
-static void test_cancel(void)
+/* Runs script with a cancel made 300 ms after it starts: its result, into *sp and *took
+ * (ms). */
+static int cancelled_run(const char *script, struct subproc *sp, long *took)
 {
 	struct cancel cancel = CANCEL_INIT;
 	CHECK_INT(cancel_init(&cancel), 0);
 	pthread_t t;
 	CHECK_INT(pthread_create(&t, NULL, set_later, &cancel), 0);
-	struct subproc sp;
-	/* a child that ignores SIGTERM gets SIGKILL 3 s later */
 	long t0 = monotonic_ms();
-	int rc = sh("trap '' TERM; sleep 300 & wait; sleep 300", NULL, 0, &cancel, &sp);
-	long took = monotonic_ms() - t0;
+	int rc = sh(script, NULL, 0, &cancel, sp);
+	*took = monotonic_ms() - t0;
 	pthread_join(t, NULL);
+	cancel_destroy(&cancel);
+	return rc;
+}
+
+static void test_cancel(void)
+{
+	struct subproc sp;
+	long took;
+	/* a child that ignores SIGTERM gets SIGKILL 3 s later */
+	int rc = cancelled_run("trap '' TERM; sleep 300 & wait; sleep 300", &sp, &took);
 	CHECK_INT(rc, 128 + SIGKILL);
 	CHECK_INT(sp.cancelled, 1);
 	CHECK_INT(sp.timed_out, 0);
 	CHECK(took >= 3000 && took < 10000);
-	cancel_destroy(&cancel);
 }
 
 /* The thread waiting for a child sleeps until something happens: its end, its output, a
@@ -205,20 +214,13 @@ static void test_wait_has_no_tick(void)
 /* A cancel ends the wait at once: the child gets SIGTERM as the request is made. */
 static void test_cancel_at_once(void)
 {
-	struct cancel cancel = CANCEL_INIT;
-	CHECK_INT(cancel_init(&cancel), 0);
-	pthread_t t;
-	CHECK_INT(pthread_create(&t, NULL, set_later, &cancel), 0);
 	struct subproc sp;
-	long t0 = monotonic_ms();
-	int rc = sh("exec sleep 300", NULL, 0, &cancel, &sp);
-	long took = monotonic_ms() - t0;
-	pthread_join(t, NULL);
+	long took;
+	int rc = cancelled_run("exec sleep 300", &sp, &took);
 	CHECK_INT(rc, 128 + SIGTERM);
 	CHECK_INT(sp.cancelled, 1);
 	fprintf(stderr, "  cancel made after 300 ms: the child ended after %ld ms\n", took);
 	CHECK(took >= 300 && took < 5000);
-	cancel_destroy(&cancel);
 }
 
 static void test_start_then_wait(void)
