@@ -64,6 +64,7 @@ int fakeroot_start(struct fakeroot *f, const struct subproc *like)
 		.uid = like->uid,
 		.gid = like->gid,
 		.no_network = like->no_network,
+		.forward_term = 1, /* fakeroot_stop's SIGTERM: faked removes its IPC objects */
 	};
 	int rc = subproc_start(&f->faked);
 	if (rc) {

@@ -89,9 +89,9 @@ static void kill_group(pid_t pid, int sig)
 /* PID 1 of the namespace reap_init waits for (in that process only). */
 static volatile sig_atomic_t reaped_init;
 
-/* A SIGTERM, SIGINT or SIGHUP to the reaper goes on to PID 1, which the kernel shields
- * from signals it has no handler for: one that has (faked, which then removes its IPC
- * objects) ends cleanly; one that has not is ended by the SIGKILL that follows. */
+/* With forward_term, a SIGTERM, SIGINT or SIGHUP to the reaper goes on to PID 1 (which
+ * the kernel shields from signals it has no handler for): faked, which then removes its
+ * IPC objects, ends cleanly. */
 static void forward_to_init(int sig)
 {
 	int e = errno;
@@ -101,19 +101,19 @@ static void forward_to_init(int sig)
 }
 
 /* The first process of a PID namespace's parent: waits for it (its PID 1) and ends as it
- * ended. SIGTERM, SIGINT and SIGHUP are passed on to PID 1; when the reaper is killed
- * (SIGKILL: a timeout, a cancel, 3 s after SIGTERM), PID 1 gets SIGKILL (its
- * parent-death signal), and the kernel kills every process left in the namespace with
- * it. */
-_Noreturn static void reap_init(pid_t init, int alive_w)
+ * ended. When it is killed (a timeout, a cancel), PID 1 gets SIGKILL (its parent-death
+ * signal), and the kernel kills every process left in the namespace with it; with
+ * forward_term, SIGTERM, SIGINT and SIGHUP go on to PID 1 instead (SIGKILL still ends
+ * everything). */
+_Noreturn static void reap_init(pid_t init, int alive_w, int forward_term)
 {
 	reaped_init = init;
 	struct sigaction fwd;
 	memset(&fwd, 0, sizeof(fwd));
 	fwd.sa_handler = forward_to_init;
-	sigaction(SIGTERM, &fwd, NULL);
-	sigaction(SIGINT, &fwd, NULL);
-	sigaction(SIGHUP, &fwd, NULL);
+	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+	for (size_t i = 0; forward_term && i < sizeof(forwarded) / sizeof(*forwarded); i++)
+		sigaction(forwarded[i], &fwd, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -132,7 +132,7 @@ _Noreturn static void reap_init(pid_t init, int alive_w)
 /* In a child that runs as the build user, as root still: a PID namespace of its own,
  * whose PID 1 (the program) takes every process it starts with it when it ends
  * (setsid, double forks and daemons included). Returns in PID 1; -1 on failure. */
-static int own_pid_namespace(void)
+static int own_pid_namespace(int forward_term)
 {
 	int alive[2];
 	if (pipe2(alive, O_CLOEXEC) < 0 || unshare(CLONE_NEWPID) < 0)
@@ -141,7 +141,7 @@ static int own_pid_namespace(void)
 	if (init < 0)
 		return -1;
 	if (init > 0)
-		reap_init(init, alive[1]);
+		reap_init(init, alive[1], forward_term);
 	close(alive[1]);
 	/* the parent may have died before this: then its end of the pipe is closed */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -312,7 +312,7 @@ static int confine_child(const struct subproc *sp, const char *cwd)
 		return -1;
 	if (!sp->as_user)
 		return 0;
-	if ((confinement & SUBPROC_OWN_PIDS) && own_pid_namespace() < 0)
+	if ((confinement & SUBPROC_OWN_PIDS) && own_pid_namespace(sp->forward_term) < 0)
 		return -1;
 	if (sp->hide_host && (hide_host_dirs(sp) < 0 || chdir(cwd) < 0))
 		return -1;

@@ -41,6 +41,10 @@ struct subproc {
 	 * /dev/shm are empty (so no UNIX socket of the host under them is reachable), but for
 	 * cwd and the write_beneath directories, which stay where they are */
 	int hide_host;
+	/* with as_user in a PID namespace: a SIGTERM (SIGINT, SIGHUP) to the child reaches
+	 * its program, PID 1 there, which may end cleanly (faked); without it, the signal
+	 * ends the whole namespace at once */
+	int forward_term;
 	/* out */
 	int timed_out, cancelled;
 	/* between subproc_start and subproc_wait */
