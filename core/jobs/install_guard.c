@@ -81,13 +81,18 @@ int guard_check(struct job *job, const struct pipeline_env *env, const char *ns,
 	    lstat(health, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
 		name_list_add(&checks, health);
 	size_t own = checks.n;
-	if (cfg->checks_dir[0] && list_checks(cfg->checks_dir, &checks) < 0)
-		job_logf(job, "cannot read %s: %s\n", cfg->checks_dir, strerror(errno));
-	int rc = 0;
+	/* a checks_dir that exists but cannot be read fails the step: its checks would not
+	 * run, and an unchecked install is what the step is there to prevent */
+	int rc = cfg->checks_dir[0] ? list_checks(cfg->checks_dir, &checks) : 0;
+	if (rc) {
+		job_fail(job, INSTALL_ERROR, NULL, "cannot read the health checks in %s: %s",
+			 cfg->checks_dir, strerror(-rc));
+		rc = -EIO;
+	}
 	for (size_t i = 0; !rc && i < checks.n; i++)
 		rc = run_check(job, env, checks.v[i], i < own ? "wazo/health" : checks.v[i], ns,
 			       name, version);
-	if (!checks.n)
+	if (!rc && !checks.n)
 		job_logf(job, "no health check to run\n");
 	name_list_free(&checks);
 	return rc;

@@ -258,4 +258,15 @@ plugin near 1.0.0
 install near 1.0.0
 check_eq "the checks.d beside the config file runs" "$(cat "$T/beside.log" 2>/dev/null)" "demo near 1.0.0"
 stop_daemon
+
+# --- a checks_dir that cannot be read fails the step (its checks would not run)
+: >"$T/not-a-dir"
+EXTRA_OPTS=",checks_dir=$T/not-a-dir"
+start_daemon || { finish; exit 1; }
+plugin unread 1.0.0
+install unread 1.0.0
+check_contains "a checks_dir that cannot be read fails the checking step" \
+	"$MNT/incoming/unread-1.0.0.status" "^reason: 'cannot read the health checks in $T/not-a-dir: Not a directory'"
+check_eq "... and the install is undone" "$(st unread-1.0.0 rolled_back_to)" none
+stop_daemon
 finish
