@@ -1,8 +1,9 @@
 /* daemon: the daemon's state and the API fs/ calls. It owns the job list, the cache of
  * installed plugins (read from the dpkg database, refreshed when it changes), the
- * incoming/ tracker, a worker thread that runs install jobs, and a monitor thread that
- * notices complete copies and dpkg database changes. Every call answers from memory
- * except daemon_remove(), which returns when the removal is over (as rmdir must). */
+ * incoming/ tracker, a worker thread that runs install jobs, a remover thread that runs
+ * removals, and a loop thread that notices complete copies and dpkg database changes. Every call
+ * answers from memory except daemon_remove(), which returns when the removal is over (as rmdir
+ * must). */
 #ifndef WAZOFS_DAEMON_H
 #define WAZOFS_DAEMON_H
 #include "base/error.h"
@@ -34,7 +35,7 @@ void view_release(struct view *v);
 /* Sets up the state dir (incoming, jobs, packages, logs), restores failed jobs, queues
  * copies that were not processed, reads the dpkg database. Starts no thread. */
 int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct error *err);
-/* Starts the worker, monitor and remover threads (termination signals blocked in them). */
+/* Starts the worker, remover and loop threads (termination signals blocked in them). */
 int daemon_start(struct daemon *p);
 /* Cancels the running job, stops and joins the threads. Safe if never started. */
 void daemon_stop(struct daemon *p);

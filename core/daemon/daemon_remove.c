@@ -182,7 +182,7 @@ static int run_removal(struct daemon *p, const char *ns, const char *name, uid_t
 }
 
 /* A removal asked through the mount (or by the repairs at start), waiting for the
- * worker. */
+ * remover. */
 struct removal {
 	struct removal *next;
 	char ns[NAME_MAX + 1], name[NAME_MAX + 1];

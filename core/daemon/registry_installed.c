@@ -53,7 +53,7 @@ void rendered_texts_free(struct rendered_text *texts, size_t n)
 void refresh_installed(struct daemon *p)
 {
 	/* the status file as it was before the query: a change made during it is seen
-	 * by the monitor's next look, and the state read here is not read twice */
+	 * by the loop's next look, and the state read here is not read twice */
 	struct stat before;
 	char status[PATH_MAX];
 	dpkg_status_path(p->cfg.root, status, sizeof(status));
