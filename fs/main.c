@@ -99,7 +99,12 @@ static void usage(const char *prog)
 	    "wazofs options:\n"
 	    "    -o root=DIR             install root handed to dpkg (default /)\n"
 	    "    -o state=DIR            daemon state (default /var/lib/wazofs)\n"
-	    "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version\n"
+	    "    -o wazo_version=VERSION running Wazo version for min/max_wazo_version (else\n"
+	    "                            $WAZO_VERSION, else ROOT/usr/share/wazo/WAZO-VERSION,\n"
+	    "                            read again when it changes)\n"
+	    "    -o rebuild_on_wazo_upgrade=yes  rebuild every plugin from its kept source\n"
+	    "                            when the Wazo version changes (no)\n"
+	    "    -o source_max_bytes=N   the most a kept source may hold (256 MiB)\n"
 	    "    -o market=PATH          market index (JSON, wazo market format)\n"
 	    "    -o config=FILE          YAML config (default " CONFIG_DEFAULT_FILE ")\n"
 	    "    -o job_timeout=SECONDS  time one `rules` step, dpkg or apt run, or archive\n"
@@ -292,7 +297,7 @@ static int serve(struct fuse_session *se, struct daemon *core, const struct wazo
 		return 1;
 	}
 	syslog(LOG_INFO, "mounted on %s (root %s, state %s, wazo %s)", opts->mountpoint, cfg->root,
-	       cfg->state, cfg->wazo_version[0] ? cfg->wazo_version : "unknown");
+	       cfg->state, cfg->wazo_version[0] ? cfg->wazo_version : "from WAZO-VERSION");
 	if (cfg->build_note[0])
 		syslog(LOG_WARNING, "%s", cfg->build_note);
 	if (!cfg->has_admin_group)

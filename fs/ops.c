@@ -441,7 +441,9 @@ static int lookup_view(struct node *parent, const char *name, const char *path,
 		return -ENOMEM;
 	e->ino = n->ino;
 	e->attr_timeout = cache_timeout;
-	e->entry_timeout = r->kind == R_INCOMING ? 0 : cache_timeout;
+	/* names below source/ are looked up each time: whoever looks is asked for */
+	e->entry_timeout =
+	    r->kind == R_INCOMING || (tree_admins_only(r) && r->rel[0]) ? 0 : cache_timeout;
 	return 0;
 }
 
@@ -458,6 +460,11 @@ static int lookup_any(fuse_req_t req, struct node *parent, const char *name,
 	if (r.kind == R_INCOMING) {
 		rc = lookup_copy(req, parent, name, &r, e);
 		if (rc != -ENOENT || !r.top_level || parent->fd >= 0)
+			return rc;
+	}
+	if (tree_admins_only(&r) && r.rel[0]) { /* below source/: admins only */
+		rc = access_need_admin(req);
+		if (rc)
 			return rc;
 	}
 	return lookup_view(parent, name, path, &r, e);
@@ -565,6 +572,8 @@ static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 		daemon_incoming_virtual(core, &l);
 		return rc ? rc : dents_views(h, &cap, path, &l);
 	}
+	if (!rc && tree_admins_only(&r))
+		rc = access_need_admin(req);
 	if (!rc)
 		rc = tree_list(&r, &l);
 	return rc ? rc : dents_views(h, &cap, path, &l);
@@ -1129,9 +1138,12 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node *n = nodes_get(ino);
-	char buf[PATH_MAX];
-	int rc = !n ? -ESTALE : n->fd < 0 ? -EINVAL : access_need_admin(req);
-	if (!rc)
+	char buf[PATH_MAX], path[PATH_MAX];
+	struct route r = { 0 };
+	int rc = !n ? -ESTALE : n->fd < 0 ? node_route(n, path, &r) : access_need_admin(req);
+	if (!rc && n->fd < 0) /* a link of the tree (in source/) */
+		rc = tree_readlink(req, &r, buf, sizeof(buf));
+	else if (!rc)
 		rc = incoming_readlink(n->fd, buf, sizeof(buf));
 	if (rc)
 		fuse_reply_err(req, -rc);

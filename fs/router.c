@@ -71,6 +71,12 @@ static int parse_plugin(const char *p, struct route *r)
 	if (n <= 0)
 		return n;
 	r->kind = R_LEAF;
+	if (strcmp(r->leaf, "source") == 0) {
+		more(&p);
+		r->kind = R_SOURCE;
+		r->rel = p;
+		return 0;
+	}
 	if (strcmp(r->leaf, "versions") == 0) {
 		r->kind = R_VERSIONS;
 		n = component(&p, r->file);

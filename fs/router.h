@@ -14,6 +14,7 @@ enum route_kind {
 	R_LEAF,		/* /<ns>/<name>/<leaf> */
 	R_VERSIONS,	/* /<ns>/<name>/versions */
 	R_VERSION,	/* /<ns>/<name>/versions/<file>: file set */
+	R_SOURCE,	/* /<ns>/<name>/source[/...]: rel is the path below source/ */
 	R_REPO,		/* /repo[/...]: rel is the path below repo/ ("" for repo/) */
 	R_OVERVIEW,	/* /status */
 	R_EVENTS,	/* /events */
@@ -26,9 +27,9 @@ struct route {
 	char ns[NAME_MAX + 1], name[NAME_MAX + 1], leaf[NAME_MAX + 1];
 	char entry[NAME_MAX + 1]; /* first component below incoming/ */
 	char file[NAME_MAX + 1];  /* R_VERSION: the package file */
-	const char *rel;	  /* path below incoming/ or repo/ (points into the input) */
-	int top_level;		  /* R_INCOMING: rel is the entry itself */
-	int depth;		  /* R_MARKET: how many of ns, name, leaf are set */
+	const char *rel; /* path below incoming/, repo/ or source/ (points into the input) */
+	int top_level;	 /* R_INCOMING: rel is the entry itself */
+	int depth;	 /* R_MARKET: how many of ns, name, leaf are set */
 };
 
 /* Names at the top that are not namespaces (a namespace so named is hidden). */

@@ -295,6 +295,28 @@ static int version_attr(const char *path, const struct route *r, struct stat *st
 	return rc ? rc : stat_view(path, &v, st, 1);
 }
 
+/* source/ and what it holds: read-only, root and the admin group only (directories
+ * 0550, files 0440 or 0550 when executable, links as links), with the kept files'
+ * sizes and times. */
+static int source_attr(const char *path, const struct route *r, struct stat *st)
+{
+	(void)path;
+	struct stat real;
+	int rc = daemon_source_stat(core, r->ns, r->name, r->rel, &real);
+	if (rc)
+		return rc;
+	if (S_ISDIR(real.st_mode)) {
+		dir_stat(st, 0550, real.st_mtim);
+	} else {
+		file_stat(st, real.st_size, 1, real.st_mtim);
+		if (S_ISLNK(real.st_mode))
+			st->st_mode = S_IFLNK | 0777;
+		else if (real.st_mode & 0111)
+			st->st_mode |= 0110;
+	}
+	return 0;
+}
+
 /* ---- listings, by kind ---- */
 
 static int namespace_list(const struct route *r, struct name_list *l)
@@ -310,6 +332,11 @@ static int plugin_list(const struct route *r, struct name_list *l)
 static int versions_list(const struct route *r, struct name_list *l)
 {
 	return daemon_list_versions(core, r->ns, r->name, l);
+}
+
+static int source_list(const struct route *r, struct name_list *l)
+{
+	return daemon_source_list(core, r->ns, r->name, r->rel, l);
 }
 
 static int repo_list(const struct route *r, struct name_list *l)
@@ -376,6 +403,14 @@ static int package_open(fuse_req_t req, const struct route *r, int flags, struct
 				 : daemon_version_open(core, r->ns, r->name, r->file, v);
 }
 
+static int source_open(fuse_req_t req, const struct route *r, int flags, struct view *v)
+{
+	if (tree_is_write(flags))
+		return -EROFS;
+	int rc = may(req, 1);
+	return rc ? rc : daemon_source_open(core, r->ns, r->name, r->rel, v);
+}
+
 static int leaf_open(fuse_req_t req, const struct route *r, int flags, struct view *v)
 {
 	if (tree_is_write(flags))
@@ -385,6 +420,14 @@ static int leaf_open(fuse_req_t req, const struct route *r, int flags, struct vi
 }
 
 /* ---- changes, by kind ---- */
+
+/* In source/: removing what is there changes nothing (the plugin's removal takes its
+ * source); it says so, which lets `rm -r` of the plugin go on. */
+static int source_remove(const struct route *r)
+{
+	struct stat st;
+	return daemon_source_stat(core, r->ns, r->name, r->rel, &st);
+}
 
 static int namespace_mkdir(const struct route *r)
 {
@@ -431,6 +474,8 @@ static const struct node_type types[] = {
 	[R_VERSIONS] = { plugin_attr, versions_list, NULL, NULL, NULL, rmdir_versions, DIR_ERRS },
 	[R_VERSION] = { version_attr, NULL, package_open, NULL, unlink_view, NULL,
 			.mkdir_err = -EROFS, .rmdir_err = -ENOTDIR },
+	[R_SOURCE] = { source_attr, source_list, source_open, NULL, source_remove, source_remove,
+		       .mkdir_err = -EROFS },
 	[R_REPO] = { repo_attr, repo_list, package_open, NULL, NULL, NULL, .mkdir_err = -EROFS,
 		     .unlink_err = -EROFS, .rmdir_err = -EROFS },
 	[R_OVERVIEW] = { overview_attr, NULL, overview_open, NULL, NULL, NULL, TOP_FILE_ERRS },
@@ -494,6 +539,19 @@ int tree_render(const char *path, struct view *v)
 	case R_MARKET: return market_open(NULL, &r, O_RDONLY, v);
 	default: return -ENOENT;
 	}
+}
+
+int tree_readlink(fuse_req_t req, const struct route *r, char *buf, size_t len)
+{
+	if (r->kind != R_SOURCE)
+		return -EINVAL;
+	int rc = may(req, 1);
+	return rc ? rc : daemon_source_readlink(core, r->ns, r->name, r->rel, buf, len);
+}
+
+int tree_admins_only(const struct route *r)
+{
+	return r->kind == R_SOURCE;
 }
 
 int tree_mkdir(const struct route *r)

@@ -28,6 +28,10 @@ int tree_render(const char *path, struct view *v);
 int tree_mkdir(const struct route *r);
 int tree_unlink(const struct route *r);
 int tree_rmdir(const struct route *r);
+/* The target of a link of the tree (in source/): admins only; -EINVAL elsewhere. */
+int tree_readlink(fuse_req_t req, const struct route *r, char *buf, size_t len);
+/* Whether only admins may look below r (source/). */
+int tree_admins_only(const struct route *r);
 /* Whether flags open to write. */
 int tree_is_write(int flags);
 /* The size getattr last told the kernel for a view it keeps is size (then the

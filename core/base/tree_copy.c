@@ -69,9 +69,27 @@ struct copy {
 	int flags;
 	struct error *err;
 	char *path; /* PATH_MAX: the entry's source path, for messages (cut to fit) */
+	unsigned long long max_bytes, bytes; /* the limit (0: none), and what is copied */
 };
 
 static int copy_dir(struct copy *c, int sfd, int dfd, size_t plen, int depth);
+
+/* Whether the entry c->path (st) may be copied: a file, a directory or a link, within
+ * the limit of bytes. */
+static int copy_allowed(struct copy *c, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+		error_addf(c->err, "%s: not a file, directory or symbolic link", c->path);
+		return -EINVAL;
+	}
+	if (S_ISREG(st->st_mode) && c->max_bytes &&
+	    (c->bytes += (unsigned long long)st->st_size) > c->max_bytes) {
+		error_addf(c->err, "%s: the tree holds more than %llu bytes", c->path,
+			   c->max_bytes);
+		return -EFBIG;
+	}
+	return 0;
+}
 
 /* One entry of the source directory sfd into dfd. */
 static int copy_entry(struct copy *c, int sfd, int dfd, const char *name, size_t plen, int depth)
@@ -95,16 +113,15 @@ static int copy_entry(struct copy *c, int sfd, int dfd, const char *name, size_t
 			return fail(c->err, c->path, errno);
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		error_addf(c->err, "%s: not a file, directory or symbolic link", c->path);
-		return -EINVAL;
-	}
+	int rc = copy_allowed(c, &st);
+	if (rc)
+		return rc;
 	int dir = S_ISDIR(st.st_mode);
 	int in = open_as_seen(sfd, name, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY, &st, NULL);
 	if (in < 0)
 		return fail(c->err, c->path,
 			    in == -ESTALE || in == -ELOOP || in == -ENOTDIR ? ESTALE : -in);
-	int rc = 0, out = -1;
+	int out = -1;
 	if (dir) {
 		if (depth >= MAX_DEPTH)
 			rc = -ELOOP;
@@ -147,7 +164,8 @@ static int copy_dir(struct copy *c, int sfd, int dfd, size_t plen, int depth)
 	int rc = 0;
 	struct dirent *de;
 	while (!rc && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (depth == 1 && (c->flags & TREE_COPY_NO_GIT) && !strcmp(de->d_name, ".git")))
 			continue;
 		rc = copy_entry(c, sfd, dfd, de->d_name, plen, depth);
 		c->path[plen] = 0;
@@ -181,6 +199,12 @@ int file_copy(const char *src, const char *dest, struct error *err)
 
 int tree_copy(const char *src, const char *dest, int flags, struct error *err)
 {
+	return tree_copy_max(src, dest, flags, 0, err);
+}
+
+int tree_copy_max(const char *src, const char *dest, int flags, unsigned long long max_bytes,
+		  struct error *err)
+{
 	int in = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return fail(err, src, errno == ELOOP ? ENOTDIR : errno);
@@ -193,7 +217,7 @@ int tree_copy(const char *src, const char *dest, int flags, struct error *err)
 		close(in);
 		return fail(err, dest, -rc);
 	}
-	struct copy c = { flags, err, malloc(PATH_MAX) };
+	struct copy c = { flags, err, malloc(PATH_MAX), max_bytes, 0 };
 	if (!c.path) {
 		close(in);
 		close(out);

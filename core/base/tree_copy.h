@@ -9,12 +9,19 @@
 #define WAZOFS_TREE_COPY_H
 #include "error.h"
 
-enum { TREE_COPY_OWNERS = 1 }; /* keep owners and groups (only root can) */
+enum {
+	TREE_COPY_OWNERS = 1, /* keep owners and groups (only root can) */
+	TREE_COPY_NO_GIT = 2, /* leave out a .git at the top (a clone's history) */
+};
 
 /* Copies src (a directory) to dest, which must not exist. Returns 0, or -errno with the
  * path that failed in err. What was copied before a failure stays (the caller's work
  * dir goes as a whole). */
 int tree_copy(const char *src, const char *dest, int flags, struct error *err);
+/* The same, refusing a tree whose regular files hold more than max_bytes in all (0: no
+ * limit): -EFBIG, with what was copied left for the caller to remove. */
+int tree_copy_max(const char *src, const char *dest, int flags, unsigned long long max_bytes,
+		  struct error *err);
 /* Copies the regular file src (never a link) to dest, which must not exist: its content,
  * mode and times, owned by the caller. 0 or -errno with the path in err. */
 int file_copy(const char *src, const char *dest, struct error *err);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "base/fsutil.h"
 #define CONFIG_FILE_MAX (1024 * 1024)
+#include "plugin/wazo_version.h"
 #include "yaml/yaml_doc.h"
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +29,7 @@ void config_defaults(struct wazofs_config *c)
 	c->quiet_ms = 5000;
 	c->settle_ms = 500;
 	c->keep_versions = 3;
+	c->source_max_bytes = 256ULL << 20;
 	c->archive_max_bytes = 1ULL << 30;
 	c->work_max_bytes = 4ULL << 30;
 	c->archive_max_entries = 100000;
@@ -89,6 +91,7 @@ static const struct setting {
 	{ "build_user", SET_TEXT, FIELD(build_user), 0, 0 },
 	{ "sign_key", SET_KEY_ID, FIELD(sign_key), 0, 0 },
 	{ "build_network", SET_BOOL, FIELD(build_network), 0, 0 },
+	{ "rebuild_on_wazo_upgrade", SET_BOOL, FIELD(rebuild_on_wazo_upgrade), 0, 0 },
 	{ "debug", SET_DEBUG, FIELD(log_level), 0, 0 },
 	{ "log_level", SET_LOG_LEVEL, FIELD(log_level), 0, 0 },
 	{ "job_timeout", SET_NUMBER, FIELD(job_timeout), 1, 86400 * 7 },
@@ -101,6 +104,7 @@ static const struct setting {
 	{ "work_max_bytes", SET_NUMBER, FIELD(work_max_bytes), 1 << 20, 1ULL << 50 },
 	{ "archive_max_entries", SET_NUMBER, FIELD(archive_max_entries), 0, 100000000 },
 	{ "keep_versions", SET_NUMBER, FIELD(keep_versions), 0, 1000 },
+	{ "source_max_bytes", SET_NUMBER, FIELD(source_max_bytes), 0, 1ULL << 50 },
 #undef FIELD
 };
 
@@ -399,14 +403,25 @@ int config_finish(struct wazofs_config *c, struct error *err)
 	rc = resolve_users(c, err);
 	if (rc)
 		return rc;
-	if (!c->wazo_version[0]) {
-		/* the running Wazo's own record, as wazo-plugind reads it */
-		FILE *f = fopen("/usr/share/wazo/WAZO-VERSION", "r");
-		if (f) {
-			if (fgets(c->wazo_version, sizeof(c->wazo_version), f))
-				c->wazo_version[strcspn(c->wazo_version, " \t\r\n")] = 0;
-			fclose(f);
+	/* the running Wazo version: the option, else the environment (as wazo-plugind
+	 * reads it), else the daemon reads the file under root and watches it */
+	const char *env = getenv("WAZO_VERSION");
+	if (c->wazo_version[0])
+		snprintf(c->wazo_version_from, sizeof(c->wazo_version_from), "option");
+	else if (env && *env) {
+		if (strlen(env) >= sizeof(c->wazo_version)) {
+			error_addf(err, "WAZO_VERSION='%.64s...' is too long for a Wazo version",
+				   env);
+			return -EINVAL;
 		}
+		snprintf(c->wazo_version, sizeof(c->wazo_version), "%s", env);
+		snprintf(c->wazo_version_from, sizeof(c->wazo_version_from), "environment");
+	}
+	if (c->wazo_version[0] && !wazo_version_valid(c->wazo_version)) {
+		error_addf(err, "%s '%s' is not a Wazo version",
+			   strcmp(c->wazo_version_from, "option") ? "WAZO_VERSION" : "wazo_version",
+			   c->wazo_version);
+		return -EINVAL;
 	}
 	return 0;
 }

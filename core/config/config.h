@@ -13,10 +13,15 @@
 #define CONFIG_FALLBACK_BUILD_USER "nobody"
 
 struct wazofs_config {
-	char root[PATH_MAX];   /* install root handed to dpkg; "/" by default */
-	char state[PATH_MAX];  /* what must survive: incoming, jobs, packages, logs */
-	char wazo_version[64]; /* running Wazo version; "" = do not check */
-	char market[PATH_MAX]; /* market index (JSON); "" = none */
+	char root[PATH_MAX];  /* install root handed to dpkg; "/" by default */
+	char state[PATH_MAX]; /* what must survive: incoming, jobs, packages, logs */
+	/* the running Wazo version when given (-o, the file, else $WAZO_VERSION); "" = the
+	 * daemon reads <root>/usr/share/wazo/WAZO-VERSION, and watches it */
+	char wazo_version[64];
+	char wazo_version_from[16];  /* "option", "environment", "" (the file) */
+	int rebuild_on_wazo_upgrade; /* a change of the Wazo version rebuilds every plugin */
+	unsigned long long source_max_bytes; /* the most a kept source may hold; 0: none */
+	char market[PATH_MAX];		     /* market index (JSON); "" = none */
 	/* the health checks run after each install (checks.d beside the config file);
 	 * "" = none */
 	char checks_dir[PATH_MAX];

@@ -4,6 +4,7 @@
 #include "daemon_jobs.h"
 #include "daemon_reconcile.h"
 #include "daemon_remove.h"
+#include "daemon_wazo.h"
 #include "event_log.h"
 #include "incoming_tracker.h"
 #include "plugin/archive_helper.h"
@@ -32,6 +33,11 @@
 static void on_dpkg_changed(void *ctx)
 {
 	refresh_installed(ctx);
+}
+
+static void host_wazo_version(void *ctx, char *out, size_t len)
+{
+	registry_wazo_version(ctx, out, len);
 }
 
 static int installed_version(void *ctx, const char *ns, const char *name, char *ver, size_t len)
@@ -90,7 +96,8 @@ static void refresh_market(struct daemon *p, int force)
 
 /* ---- the worker: one job at a time, of every kind ---- */
 
-/* Under p->lock: the queued market job to run next, marked running; NULL: none. */
+/* Under p->lock: the queued job (a market install, a rebuild) to run next, marked running; NULL:
+ * none. */
 static struct job *take_queued(struct daemon *p)
 {
 	struct job *queued = NULL;
@@ -109,7 +116,12 @@ static void run_queued(struct daemon *p, struct job *job)
 	pthread_mutex_lock(&p->lock);
 	snprintf(ns, sizeof(ns), "%s", job->st.ns);
 	snprintf(name, sizeof(name), "%s", job->st.name);
+	int rebuild = job->rebuild;
 	pthread_mutex_unlock(&p->lock);
+	if (rebuild) {
+		run_rebuild_job(p, job, ns, name);
+		return;
+	}
 	struct error err = ERROR_INIT; /* the job's status says it too */
 	run_market_job(p, job, ns, name, NULL, &err);
 	error_release(&err);
@@ -181,7 +193,9 @@ static void *remover_main(void *arg)
 enum { LOOK_MS = 250 };
 
 /* What woke the loop. */
-enum loop_source { SRC_WAKE, SRC_SOURCES, SRC_WRITERS, SRC_TIMER };
+enum loop_source { SRC_WAKE, SRC_SOURCES, SRC_WRITERS, SRC_TIMER, SRC_WAZO };
+/* What loop_wait saw. */
+enum { SAW_SOURCES = 1, SAW_WAZO = 2 };
 
 /* inotify on dpkg's admin dir and on the market file's dir. -1 when inotify cannot
  * watch them. */
@@ -275,7 +289,8 @@ static int loop_open(struct daemon *p)
 	} srcs[] = { { p->wake_fd, SRC_WAKE },
 		     { p->watch_fd, SRC_SOURCES },
 		     { registry_writers_fd(p), SRC_WRITERS },
-		     { p->timer_fd, SRC_TIMER } };
+		     { p->timer_fd, SRC_TIMER },
+		     { p->wazo_fd, SRC_WAZO } };
 	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = srcs[i].what };
 		if (srcs[i].fd >= 0 && epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, srcs[i].fd, &ev) < 0)
@@ -294,24 +309,35 @@ static void loop_close(struct daemon *p)
 		}
 }
 
-/* Sleeps until something happens; returns whether dpkg's database or the market
- * changed. */
+/* Sleeps until something happens; returns what changed: SAW_SOURCES (dpkg's database
+ * or the market), SAW_WAZO (WAZO-VERSION's directory). */
 static int loop_wait(struct daemon *p)
 {
-	struct epoll_event ev[4];
-	int n = epoll_wait(p->epoll_fd, ev, 4, -1), changed = 0;
+	struct epoll_event ev[5];
+	int n = epoll_wait(p->epoll_fd, ev, 5, -1), changed = 0;
 	for (int i = 0; i < n; i++) {
 		switch ((enum loop_source)ev[i].data.u32) {
 		case SRC_WAKE: consume(p->wake_fd); break;
 		case SRC_TIMER: consume(p->timer_fd); break;
+		case SRC_WAZO: changed |= SAW_WAZO; break;
 		case SRC_SOURCES:
 			drain(p->watch_fd);
-			changed = 1;
+			changed |= SAW_SOURCES;
 			break;
 		case SRC_WRITERS: break; /* registry_next_ms drops the writers that exited */
 		}
 	}
 	return changed;
+}
+
+/* rebuild_on_wazo_upgrade: the running Wazo version changed; every plugin that has a
+ * kept source is rebuilt, each its own job (queued for the worker). */
+static void rebuild_after_upgrade(struct daemon *p)
+{
+	struct strbuf said = STRBUF_INIT;
+	int n = daemon_rebuild_all(p, 0, &said);
+	syslog(LOG_INFO, "the Wazo version changed: %d plugin(s) queued for a rebuild", n);
+	strbuf_release(&said);
 }
 
 /* The loop: one thread, one epoll set: the eventfd fs/ writes to (a copy changed, a
@@ -337,8 +363,11 @@ static void *loop_main(void *arg)
 		if ((p->watch_fd < 0 || look) && (ms < 0 || ms > LOOK_MS))
 			ms = LOOK_MS;
 		arm_timer(p->timer_fd, ms);
-		if (loop_wait(p))
+		int saw = loop_wait(p);
+		if (saw & SAW_SOURCES)
 			look = 1;
+		if ((saw & SAW_WAZO) && wazo_version_event(p) && p->cfg.rebuild_on_wazo_upgrade)
+			rebuild_after_upgrade(p);
 	}
 	return NULL;
 }
@@ -443,6 +472,7 @@ static const struct pipeline_host pipeline_host = {
 	.installed_version = installed_version,
 	.dpkg_changed = on_dpkg_changed,
 	.install_dependency = install_dependency,
+	.wazo_version = host_wazo_version,
 };
 
 int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct error *err)
@@ -451,12 +481,13 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 	if (!p)
 		return -ENOMEM;
 	p->state_lock_fd = -1;
-	p->watch_fd = p->epoll_fd = p->timer_fd = -1;
+	p->watch_fd = p->epoll_fd = p->timer_fd = p->wazo_fd = p->wazo_wd = -1;
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&p->pkg_lock, NULL);
+	pthread_mutex_init(&p->refresh_lock, NULL);
 	pthread_mutex_init(&p->files_lock, NULL);
 	pthread_mutex_init(&p->repo_build, NULL);
 	p->env = (struct pipeline_env){ &p->cfg, &p->pkg_lock, &pipeline_host, p };
@@ -475,6 +506,7 @@ int daemon_new(struct daemon **out, const struct wazofs_config *cfg, struct erro
 		return rc;
 	}
 	registry_restore(p);
+	wazo_version_start(p); /* before the installed list: compatibility is judged with it */
 	refresh_installed(p);
 	refresh_market(p, 1);
 	*out = p;
@@ -550,11 +582,13 @@ void daemon_free(struct daemon *p)
 	if (!p)
 		return;
 	daemon_stop(p);
+	wazo_version_stop(p);
 	for (struct job *j = p->jobs, *next; j; j = next) {
 		next = j->next;
 		job_free(j);
 	}
 	rendered_texts_free(p->installed_status, p->n_installed);
+	installed_extras_free(p->installed_extra, p->n_installed);
 	dpkg_free_plugins(p->installed, p->n_installed);
 	plugin_index_free(&p->installed_index);
 	market_free(p->market);
@@ -568,6 +602,7 @@ void daemon_free(struct daemon *p)
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->pkg_lock);
+	pthread_mutex_destroy(&p->refresh_lock);
 	pthread_mutex_destroy(&p->files_lock);
 	pthread_mutex_destroy(&p->repo_build);
 	name_list_free(&p->gone_files);

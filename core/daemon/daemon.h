@@ -10,6 +10,7 @@
 #include "base/name_list.h"
 #include "base/strbuf.h"
 #include "config/config.h"
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -78,6 +79,20 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 int daemon_list_versions(struct daemon *p, const char *ns, const char *name, struct name_list *out);
 int daemon_version_open(struct daemon *p, const char *ns, const char *name, const char *file,
 			struct view *v);
+/* <ns>/<name>/source/: the kept source of the installed version, read-only (rel is the
+ * path below source/, "" for source/ itself). Nothing on the way is followed: a link
+ * in the source is shown as one. -ENOENT when there is none. */
+int daemon_source_stat(struct daemon *p, const char *ns, const char *name, const char *rel,
+		       struct stat *st);
+/* -ENOTDIR for what is not a directory. */
+int daemon_source_list(struct daemon *p, const char *ns, const char *name, const char *rel,
+		       struct name_list *out);
+/* A regular file's view (its fd); -EISDIR for a directory, -EINVAL for a link. */
+int daemon_source_open(struct daemon *p, const char *ns, const char *name, const char *rel,
+		       struct view *v);
+/* A link's target (NUL-terminated, at most len - 1 bytes); -EINVAL for what is not one. */
+int daemon_source_readlink(struct daemon *p, const char *ns, const char *name, const char *rel,
+			   char *buf, size_t len);
 /* repo/: an APT repository of the kept packages. rel is the path below repo/ ("" for
  * repo/ itself). list: -ENOTDIR for a file; open: -EISDIR for a directory; -ENOENT. */
 int daemon_repo_list(struct daemon *p, const char *rel, struct name_list *out);

@@ -4,6 +4,7 @@
 #include "daemon_jobs.h"
 #include "base/fsutil.h"
 #include "plugin/install_request.h"
+#include "plugin/source_store.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +21,61 @@ static int new_work_dir(struct daemon *p, char *out, size_t len)
 	return rc ? rc : mkdtemp(out) ? 0 : -errno;
 }
 
+/* Whether a Depends field names package (a whole name: "pkg", "pkg (>= 1)", "a | pkg"). */
+static int depends_on(const char *depends, const char *package)
+{
+	size_t n = strlen(package);
+	for (const char *c = depends ? strstr(depends, package) : NULL; c;
+	     c = strstr(c + 1, package)) {
+		int starts = c == depends || strchr(", |", c[-1]);
+		int ends = strchr(" ,(:|", c[n]) != NULL; /* the NUL is in the set too */
+		if (starts && ends)
+			return 1;
+	}
+	return 0;
+}
+
 /* A git source for ns/name from the market (version: NULL for the newest installable).
  * Copies into the buffers; returns 0 or -ENOENT with err saying why. Takes p->lock. */
 struct market_source {
 	char url[1024], ref[256], subdir[512], version[128];
 	int apt; /* method apt: the plugin package from the host's APT sources */
 	char apt_ns[64], apt_name[128];
+	char path[PATH_MAX]; /* method rebuild: the kept source tree */
+	char origin[1024];   /* what the status's origin says ("" : made from the source) */
+	int all;	     /* method rebuild of every plugin that has a kept source */
 };
+
+/* The kept source of ns/name's installed version (method rebuild): its tree and
+ * origin into ms. 0, or -ENOENT with err holding the refused field, _source. */
+static int rebuild_source(struct daemon *p, const char *ns, const char *name,
+			  struct market_source *ms, struct error *err)
+{
+	pthread_mutex_lock(&p->lock);
+	const struct installed_plugin *ip = find_installed(p, ns, name);
+	int installed = ip && dpkg_is_installed(ip);
+	if (installed)
+		snprintf(ms->version, sizeof(ms->version), "%s", ip->version);
+	pthread_mutex_unlock(&p->lock);
+	int has_tree = 0;
+	if (!installed) {
+		error_field(err, "_source", "required", NULL,
+			    "%s/%s is not installed: there is no kept source to rebuild", ns, name);
+		return -ENOENT;
+	}
+	if (source_lookup(p->cfg.state, ns, name, ms->version, ms->origin, sizeof(ms->origin),
+			  &has_tree) ||
+	    !has_tree ||
+	    source_tree_path(p->cfg.state, ns, name, ms->version, ms->path, sizeof(ms->path))) {
+		error_field(err, "_source", "required", NULL,
+			    "%s/%s %s has no kept source (installed by wazo-plugind, from a "
+			    "package or by apt, or its source was past source_max_bytes): install "
+			    "it again from its source",
+			    ns, name, ms->version);
+		return -ENOENT;
+	}
+	return 0;
+}
 
 static int market_source(struct daemon *p, const char *ns, const char *name, const char *version,
 			 struct market_source *ms, struct error *err)
@@ -34,7 +83,7 @@ static int market_source(struct daemon *p, const char *ns, const char *name, con
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
 	const struct market_item *it = market_find(p->market, ns, name);
-	const struct market_version *v = market_pick(it, p->cfg.wazo_version, version);
+	const struct market_version *v = market_pick(it, p->wazo_version, version);
 	if (!p->market)
 		error_addf(err, "%s/%s is not installed and no market is configured", ns, name);
 	else if (!it)
@@ -42,7 +91,7 @@ static int market_source(struct daemon *p, const char *ns, const char *name, con
 	else if (!v)
 		error_addf(err, "the market has no %s%s of %s/%s installable on Wazo %s",
 			   version && *version ? "version " : "version", version ? version : "", ns,
-			   name, p->cfg.wazo_version[0] ? p->cfg.wazo_version : "(unknown)");
+			   name, p->wazo_version[0] ? p->wazo_version : "(unknown)");
 	else if (!v->url || (v->method && strcmp(v->method, "git")))
 		error_addf(err, "%s/%s %s: only the git method with an url is supported", ns, name,
 			   v->version);
@@ -54,8 +103,127 @@ static int market_source(struct daemon *p, const char *ns, const char *name, con
 		snprintf(ms->subdir, sizeof(ms->subdir), "%s",
 			 v->subdirectory ? v->subdirectory : "");
 		snprintf(ms->version, sizeof(ms->version), "%s", v->version);
+		snprintf(ms->origin, sizeof(ms->origin), "market");
 	}
 	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* The plugins that can be rebuilt (a kept source tree), named "ns/name" in out,
+ * dependencies first. Under p->lock. */
+static void rebuildable(struct daemon *p, struct name_list *out)
+{
+	size_t n = p->n_installed, left = 0;
+	char *todo = calloc(n ? n : 1, 1);
+	for (size_t i = 0; todo && i < n; i++)
+		if (dpkg_is_installed(&p->installed[i]) &&
+		    installed_extra_of(p, &p->installed[i])->has_source)
+			todo[i] = 1, left++;
+	/* each round takes the plugins none of the others left depends on; a cycle
+	 * (which dpkg would not have installed) is taken in name order */
+	while (todo && left) {
+		size_t taken = 0;
+		for (size_t i = 0; i < n; i++) {
+			int waits = 0;
+			for (size_t k = 0; todo[i] && !waits && k < n; k++)
+				waits =
+				    k != i && todo[k] &&
+				    depends_on(p->installed[i].depends, p->installed[k].package);
+			if (todo[i] && !waits)
+				todo[i] = 2, taken++;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (todo[i] != 2 && !(taken == 0 && todo[i]))
+				continue;
+			char key[200];
+			snprintf(key, sizeof(key), "%s/%s", p->installed[i].ns,
+				 p->installed[i].name);
+			name_list_add(out, key);
+			todo[i] = 0, left--;
+		}
+	}
+	free(todo);
+}
+
+int daemon_rebuild_all(struct daemon *p, uid_t uid, struct strbuf *said)
+{
+	struct name_list keys = { 0 };
+	pthread_mutex_lock(&p->lock);
+	rebuildable(p, &keys);
+	pthread_mutex_unlock(&p->lock);
+	int queued = 0;
+	for (size_t i = 0; i < keys.n; i++) {
+		char ns[64], name[128], log[PATH_MAX];
+		const char *slash = strchr(keys.v[i], '/');
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - keys.v[i]), keys.v[i]);
+		snprintf(name, sizeof(name), "%s", slash + 1);
+		struct job *job = plugin_log_path(p, ns, name, log, sizeof(log)) == 0
+				      ? job_new(&p->lock, JOB_INSTALL, NULL, log)
+				      : NULL;
+		if (!job) {
+			strbuf_addf(said, "%s: cannot queue its rebuild: %s\n", keys.v[i],
+				    strerror(errno));
+			continue;
+		}
+		job->rebuild = 1;
+		pthread_mutex_lock(&p->lock);
+		registry_add_job(p, job, JOB_QUEUED, uid, ns, name, NULL);
+		pthread_mutex_unlock(&p->lock);
+		strbuf_addf(said, "%s: rebuild queued\n", keys.v[i]);
+		queued++;
+	}
+	name_list_free(&keys);
+	return queued;
+}
+
+/* {method: rebuild, options: {all: true}}: a job per plugin that has a kept source
+ * (each queued behind what runs now); the request itself is done once they are
+ * queued. 0, or -ENOENT (the job failed) when there is none. */
+static int request_rebuild_all(struct daemon *p, struct job *job)
+{
+	struct strbuf said = STRBUF_INIT;
+	int n = daemon_rebuild_all(p, job->asked_uid, &said);
+	job_logf(job, "%s", said.buf ? said.buf : "");
+	strbuf_release(&said);
+	if (n == 0) {
+		struct error err = ERROR_INIT;
+		error_field(&err, "_source", "required", NULL,
+			    "no installed plugin has a kept source to rebuild from");
+		job_step(job, STEP_VALIDATING);
+		job_fail(job, "validation-error", "Validation error", &err, "%s", err.e[0].message);
+		error_release(&err);
+		return -ENOENT;
+	}
+	job_step(job, STEP_CLEANING);
+	job_set_state(job, JOB_STATE_INSTALLED);
+	job_step(job, STEP_COMPLETED);
+	return 0;
+}
+
+int run_rebuild_job(struct daemon *p, struct job *job, const char *ns, const char *name)
+{
+	struct market_source ms = { 0 };
+	struct error err = ERROR_INIT;
+	char work[PATH_MAX];
+	int rc = rebuild_source(p, ns, name, &ms, &err);
+	if (rc) {
+		job_step(job, STEP_VALIDATING);
+		job_fail(job, "validation-error", "Validation error", &err, "%s", err.e[0].message);
+	} else if ((rc = new_work_dir(p, work, sizeof(work)))) {
+		job_fail(job, "install-error", "Installation error", NULL,
+			 "cannot create a work dir in %s: %s", p->work_dir, strerror(-rc));
+	} else {
+		syslog(LOG_INFO, "%s/%s: rebuilding %s from its kept source", ns, name, ms.version);
+		struct install_source source = { .path = ms.path, .origin = ms.origin };
+		rc = pipeline_install(job, &p->env, &source, work, 1, NULL);
+	}
+	job_close_log(job);
+	daemon_repo_refresh(p); /* before the job's end shows */
+	registry_end_job(p, job, rc);
+	if (rc)
+		syslog(LOG_WARNING, "%s/%s: rebuild failed: %s", ns, name,
+		       err.n ? err.e[0].message : "see its status");
+	error_release(&err);
 	return rc;
 }
 
@@ -77,6 +245,19 @@ static int request_source(struct daemon *p, struct job *job, const char *path,
 			    err.msg.buf ? err.msg.buf : "invalid");
 		job_fail(job, "validation-error", "Validation error", &err,
 			 "the install request is not valid: %s", err.e[0].message);
+	} else if (strcmp(req.method, "rebuild") == 0) {
+		ms->all = req.all;
+		rc = req.all ? 0 : rebuild_source(p, req.ns, req.name, ms, &err);
+		req.reinstall = 1; /* the same version, built again */
+		if (rc) {
+			pthread_mutex_lock(&p->lock);
+			snprintf(job->st.ns, sizeof(job->st.ns), "%s", req.ns);
+			snprintf(job->st.name, sizeof(job->st.name), "%s", req.name);
+			pthread_mutex_unlock(&p->lock);
+			job_step(job, STEP_VALIDATING);
+			job_fail(job, "validation-error", "Validation error", &err, "%s",
+				 err.e[0].message);
+		}
 	} else if (strcmp(req.method, "apt") == 0) {
 		ms->apt = 1;
 		snprintf(ms->apt_ns, sizeof(ms->apt_ns), "%s", req.ns);
@@ -193,9 +374,17 @@ void run_install(struct daemon *p, const char *entry)
 		source = ms.apt ? (struct install_source){ .apt_ns = ms.apt_ns,
 							   .apt_name = ms.apt_name,
 							   .apt_version = ms.version }
-				: (struct install_source){ .git_url = ms.url,
-							   .git_ref = ms.ref,
-							   .git_subdir = ms.subdir };
+			 : ms.path[0]
+			     ? (struct install_source){ .path = ms.path, .origin = ms.origin }
+			     : (struct install_source){ .git_url = ms.url,
+							.git_ref = ms.ref,
+							.git_subdir = ms.subdir,
+							.origin = ms.origin[0] ? ms.origin : NULL };
+	}
+	if (!rc && ms.all) {
+		rc = request_rebuild_all(p, job);
+		work_rc = 0;
+		ms.all = -1; /* done: no pipeline */
 	}
 	if (!rc && work_rc) {
 		job_step(job, STEP_STARTING);
@@ -203,8 +392,10 @@ void run_install(struct daemon *p, const char *entry)
 			 "cannot create a work dir in %s: %s", p->work_dir, strerror(-work_rc));
 		rc = work_rc;
 	}
-	if (!rc)
+	if (!rc && ms.all != -1)
 		rc = pipeline_install(job, &p->env, &source, work, reinstall, NULL);
+	if (!work_rc)
+		rm_rf(work); /* the pipeline's end removed it, unless it did not run */
 	job_close_log(job);
 	/* a package kept or an older one pruned: repo/ shows it before the copy goes */
 	daemon_repo_refresh(p);
@@ -240,7 +431,8 @@ int run_market_job(struct daemon *p, struct job *job, const char *ns, const char
 		syslog(LOG_INFO, "%s/%s: installing %s from the market", ns, name, ms.version);
 		struct install_source source = { .git_url = ms.url,
 						 .git_ref = ms.ref,
-						 .git_subdir = ms.subdir };
+						 .git_subdir = ms.subdir,
+						 .origin = ms.origin };
 		rc = new_work_dir(p, work, sizeof(work));
 		if (rc) {
 			job_step(job, STEP_STARTING);

@@ -3,6 +3,7 @@
 #include "daemon_remove.h"
 #include "base/fsutil.h"
 #include "plugin/plugin_package.h"
+#include "plugin/source_store.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,8 +108,10 @@ static void end_removal(struct daemon *p, struct job *job, int rc, const struct 
 	pthread_mutex_unlock(&p->lock);
 	daemon_history_add(p, asked, "remove", ns, name, version, NULL, result);
 	if (rc == 0) {
-		for (size_t i = 0; i < pkgs->n; i++)
+		for (size_t i = 0; i < pkgs->n; i++) {
 			plugin_prune_packages(p->packages_dir, pkgs->v[i], NULL, 0);
+			source_remove_all(p->cfg.state, pkgs->v[i]); /* its kept sources */
+		}
 		daemon_repo_refresh(p);
 	}
 	struct strbuf said = STRBUF_INIT; /* for syslog, once the lock is let go */

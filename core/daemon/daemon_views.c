@@ -119,6 +119,9 @@ int daemon_list_leaves(struct daemon *p, const char *ns, const char *name, struc
 			name_list_add(out, "plugin.yml");
 		name_list_add(out, "log");
 		name_list_add(out, "versions");
+		const struct installed_plugin *ip = find_installed(p, ns, name);
+		if (ip && dpkg_is_installed(ip) && installed_extra_of(p, ip)->has_source)
+			name_list_add(out, "source");
 		char deb[512];
 		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
 			name_list_add(out, deb);
@@ -149,11 +152,16 @@ static int open_file_view(const char *path, struct view *v, int missing_is_empty
 	return -errno;
 }
 
-/* busy: a dpkg run is under way, so a half-installed state is a step, not an error */
-static int status_of_installed(const struct installed_plugin *ip, int busy, struct strbuf *sb)
+/* busy: a dpkg run is under way, so a half-installed state is a step, not an error;
+ * x: what dpkg does not say (its origin, its compatibility) */
+static int status_of_installed(const struct installed_plugin *ip, const struct installed_extra *x,
+			       int busy, struct strbuf *sb)
 {
 	struct job_status st;
 	job_status_init(&st);
+	snprintf(st.origin, sizeof(st.origin), "%s", x->origin);
+	st.compatible = x->compatible;
+	snprintf(st.incompatible_reason, sizeof(st.incompatible_reason), "%s", x->reason);
 	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
 	snprintf(st.name, sizeof(st.name), "%s", ip->name);
 	snprintf(st.version, sizeof(st.version), "%s", ip->version);
@@ -185,7 +193,7 @@ static void installed_status_text(struct daemon *p, const struct installed_plugi
 		strbuf_add(sb, kept->text, kept->len);
 		return;
 	}
-	if (status_of_installed(ip, 0, sb) || !kept)
+	if (status_of_installed(ip, installed_extra_of(p, ip), 0, sb) || !kept)
 		return;
 	kept->text = malloc(sb->len + 1);
 	if (kept->text) {
@@ -217,7 +225,8 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 		else if (dpkg_is_installed(ip))
 			installed_status_text(p, ip, &sb);
 		else
-			status_of_installed(ip, dpkg_busy(p->cfg.root), &sb);
+			status_of_installed(ip, installed_extra_of(p, ip), dpkg_busy(p->cfg.root),
+					    &sb);
 		rc = sb.oom ? -ENOMEM : 0;
 		v->buf = strbuf_detach(&sb, &v->len);
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
@@ -311,7 +320,7 @@ int daemon_market_info(struct daemon *p, const char *ns, const char *name, struc
 	const struct installed_plugin *ip = find_installed(p, ns, name);
 	if (it)
 		market_info_render(it, ip && dpkg_is_installed(ip) ? ip->version : NULL,
-				   p->cfg.wazo_version, &sb);
+				   p->wazo_version, &sb);
 	v->mtime = p->market_seen.st_mtim;
 	v->cacheable = 1;
 	pthread_mutex_unlock(&p->lock);
@@ -354,6 +363,35 @@ static size_t add_jobs_oldest_first(struct strbuf *sb, const struct job *j)
 	return n + 1;
 }
 
+/* Under p->lock: the running Wazo version, where it comes from, why the file's last
+ * read was refused; the installed plugins it does not fit, and those that have no kept
+ * source (wazo-plugind's, a package's, apt's: to fetch again after an upgrade). */
+static void add_wazo_fields(struct daemon *p, struct strbuf *sb)
+{
+	y11_add_kv(sb, 0, "wazo_version", p->wazo_version);
+	y11_add_kv(sb, 0, "wazo_version_from",
+		   p->cfg.wazo_version_from[0] ? p->cfg.wazo_version_from
+		   : p->wazo_version[0]	       ? "file"
+					       : "none");
+	if (p->wazo_error[0])
+		y11_add_kv(sb, 0, "wazo_version_error", p->wazo_error);
+	const char *keys[] = { "incompatible", "without_source" };
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		for (size_t i = 0; i < p->n_installed; i++) {
+			const struct installed_plugin *ip = &p->installed[i];
+			const struct installed_extra *x = installed_extra_of(p, ip);
+			if (!dpkg_is_installed(ip) || (k == 0 ? x->compatible != 0 : x->has_source))
+				continue;
+			if (n++ == 0)
+				strbuf_addf(sb, "%s:\n", keys[k]);
+			strbuf_addf(sb, "  - %s/%s\n", ip->ns, ip->name);
+		}
+		if (!n)
+			strbuf_addf(sb, "%s: []\n", keys[k]);
+	}
+}
+
 int daemon_overview_open(struct daemon *p, struct view *v)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -366,7 +404,7 @@ int daemon_overview_open(struct daemon *p, struct view *v)
 	y11_add_kv(&sb, 0, "wazofs_version", WAZOFS_VERSION);
 	y11_add_kv(&sb, 0, "root", p->cfg.root);
 	y11_add_kv(&sb, 0, "state", p->cfg.state);
-	y11_add_kv(&sb, 0, "wazo_version", p->cfg.wazo_version);
+	add_wazo_fields(p, &sb);
 	strbuf_addf(&sb, "plugins_installed: %zu\n", installed);
 	/* repo/: how many packages it serves, and whether InRelease is signed (a sign_key
 	 * that gpg cannot use leaves it unsigned: syslog says why) */

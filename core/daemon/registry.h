@@ -33,6 +33,16 @@ struct incoming_tracker;
 struct event_log;
 struct removal;
 
+/* What dpkg's database does not say of an installed plugin: read with its record
+ * (refresh_installed, without the lock) and kept beside it. */
+struct installed_extra {
+	char *min_wazo, *max_wazo; /* its plugin.yml's bounds; NULL: none */
+	char origin[1024];	   /* its kept origin line; "" none (wazo-plugind's) */
+	int has_source;		   /* its kept source tree is there: it can be rebuilt */
+	int compatible;		   /* against the running Wazo version: 1, 0, -1 unknown */
+	char reason[256];	   /* why not, when compatible is 0 */
+};
+
 struct daemon {
 	struct wazofs_config cfg;
 	/* The lock order, outermost first: files_lock, pkg_lock or repo_build (never
@@ -45,12 +55,16 @@ struct daemon {
 	pthread_cond_t cond; /* signalled when the queue, a job, a removal or stopping change */
 	int wake_fd;	     /* eventfd: wakes the loop (incoming/ changed, a close, stop) */
 	pthread_mutex_t pkg_lock; /* one dpkg or apt run at a time (taken by the worker) */
+	/* one refresh_installed at a time (it reads the old list without lock); taken
+	 * inside pkg_lock, outside lock */
+	pthread_mutex_t refresh_lock;
 	/* the saved statuses and incoming logs on disk, written or removed by one thread
 	 * at a time (persist_status, registry_flush_files); outermost of all */
 	pthread_mutex_t files_lock;
-	struct name_list gone_files;	    /* under lock: files of dropped jobs, to remove */
-	struct job *jobs;		    /* newest first */
-	struct installed_plugin *installed; /* sorted by namespace, then name */
+	struct name_list gone_files;		 /* under lock: files of dropped jobs, to remove */
+	struct job *jobs;			 /* newest first */
+	struct installed_plugin *installed;	 /* sorted by namespace, then name */
+	struct installed_extra *installed_extra; /* n_installed of them, beside installed */
 	size_t n_installed;
 	struct plugin_index installed_index;
 	/* installed[i]'s status text, rendered at its first read and kept until the list is
@@ -72,7 +86,13 @@ struct daemon {
 	struct timespec market_loaded; /* under lock */
 	int state_lock_fd;	       /* flock'd: one daemon per state dir */
 	struct event_log *events;      /* MOUNT/events */
-	struct timespec tree_changed;  /* under lock: the last job change or dpkg refresh */
+	/* under lock: the running Wazo version ("" unknown), and why the last read of
+	 * WAZO-VERSION was refused ("" when it was not) */
+	char wazo_version[64];
+	char wazo_error[512];
+	int wazo_fd; /* the loop's inotify on <root>/usr/share/wazo (daemon_wazo.c), -1 */
+	int wazo_wd; /* its watch: on that directory (1), on a parent waiting for it (0) */
+	struct timespec tree_changed; /* under lock: the last job change or dpkg refresh */
 	char incoming[PATH_MAX], jobs_dir[PATH_MAX], logs_dir[PATH_MAX], work_dir[PATH_MAX];
 	char packages_dir[PATH_MAX]; /* state/packages: the kept packages */
 	struct pipeline_env env;
@@ -139,6 +159,18 @@ int registry_dpkg_changed(struct daemon *p, const char *status);
 const struct installed_plugin *find_installed(struct daemon *p, const char *ns, const char *name);
 /* Frees the n kept status texts of an installed list (texts may be NULL). */
 void rendered_texts_free(struct rendered_text *texts, size_t n);
+/* Frees n extras (NULL allowed). */
+void installed_extras_free(struct installed_extra *x, size_t n);
+/* Under p->lock: the extra of an installed record. */
+const struct installed_extra *installed_extra_of(struct daemon *p,
+						 const struct installed_plugin *ip);
+/* The running Wazo version into out ("" unknown); takes p->lock. */
+void registry_wazo_version(struct daemon *p, char *out, size_t len);
+/* A read of the running Wazo version: version (NULL: the read was refused, error says
+ * why, and the last good one stays). Every plugin's compatibility follows; a change is
+ * told (events, fs/). Returns 1 when a known version changed to another, else 0. Takes
+ * p->lock. */
+int registry_set_wazo_version(struct daemon *p, const char *version, const char *error);
 
 /* ---- registry_packages.c: the kept packages ---- */
 /* Without p->lock: indexes state/packages again (repo/ and versions/), when its files
@@ -161,6 +193,11 @@ void daemon_cache_flush(struct daemon *p);
 /* ---- registry_events.c: events and history ---- */
 /* Under p->lock: a change of job j (the job's on_change, set by registry_add_job). */
 void daemon_job_changed(void *ctx, struct job *j);
+/* Under p->lock: events of the running Wazo version's change, and of a plugin's
+ * compatibility with it. */
+void daemon_wazo_event(struct daemon *p, const char *old_version, const char *version);
+void daemon_compat_event(struct daemon *p, const struct installed_plugin *ip,
+			 const struct installed_extra *x);
 /* Writes the history lines queued while the lock was held (call without it). */
 void daemon_history_flush(struct daemon *p);
 /* Appends one line to STATE/history (credentials in URLs redacted; without p->lock). */

@@ -164,6 +164,45 @@ void daemon_job_changed(void *ctx, struct job *j)
 	}
 }
 
+/* Under p->lock: one line of events (stamped now). */
+static void add_event(struct daemon *p, struct strbuf *fields)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char when[40];
+	iso_time(&now, when, sizeof(when));
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "{\"time\": \"%s\"%s}", when, fields->buf ? fields->buf : "");
+	if (sb.buf && !sb.oom && !fields->oom)
+		event_log_add(p->events, sb.buf);
+	strbuf_release(&sb);
+}
+
+void daemon_wazo_event(struct daemon *p, const char *old_version, const char *version)
+{
+	struct strbuf f = STRBUF_INIT;
+	add_field(&f, "event", "wazo_version_changed");
+	add_field(&f, "old_version", old_version);
+	add_field(&f, "version", version);
+	add_event(p, &f);
+	strbuf_release(&f);
+}
+
+void daemon_compat_event(struct daemon *p, const struct installed_plugin *ip,
+			 const struct installed_extra *x)
+{
+	struct strbuf f = STRBUF_INIT;
+	add_field(&f, "event", "plugin_compatibility_changed");
+	add_field(&f, "namespace", ip->ns);
+	add_field(&f, "name", ip->name);
+	add_field(&f, "version", ip->version);
+	strbuf_addf(&f, ", \"compatible\": %s", x->compatible ? "true" : "false");
+	add_field(&f, "incompatible_reason", x->compatible ? NULL : x->reason);
+	add_field(&f, "wazo_version", p->wazo_version);
+	add_event(p, &f);
+	strbuf_release(&f);
+}
+
 int daemon_events_read(struct daemon *p, unsigned long long *seq, unsigned timeout_ms,
 		       struct strbuf *out)
 {

@@ -234,6 +234,14 @@ void job_dependency_added(struct job *j, const char *key)
 	pthread_mutex_unlock(j->lock);
 }
 
+void job_set_origin(struct job *j, const char *origin)
+{
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.origin, sizeof(j->st.origin), "%s", origin);
+	job_changed(j);
+	pthread_mutex_unlock(j->lock);
+}
+
 void job_undo_pending(struct job *j, int pending)
 {
 	pthread_mutex_lock(j->lock);

@@ -38,6 +38,7 @@ struct job {
 	 * waits for the undo */
 	int undo_pending;
 	int failed_pending; /* it failed, and shows state installing until the undo ends */
+	int rebuild; /* a queued rebuild of its plugin from the kept source (not the market) */
 	/* called under *lock after every change of st (set by the owner of the job) */
 	void (*on_change)(void *ctx, struct job *j);
 	void *on_change_ctx;
@@ -75,6 +76,8 @@ void job_fail(struct job *j, const char *error_id, const char *message, const st
 void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the state (installing, installed, uninstalling) under the lock. */
 void job_set_state(struct job *j, enum job_state state);
+/* Where the plugin comes from (status's origin:, redacted by the caller). */
+void job_set_origin(struct job *j, const char *origin);
 /* A dependency (ns/name) this job installed: its status lists it. */
 void job_dependency_added(struct job *j, const char *key);
 /* From the installing step on, a failure is undone: the job's end waits for it. */

@@ -57,6 +57,7 @@ void job_status_init(struct job_status *st)
 	memset(st, 0, sizeof(*st));
 	st->state = JOB_STATE_INSTALLING;
 	st->step = STEP_STARTING;
+	st->compatible = -1;
 }
 
 void job_status_destroy(struct job_status *st)
@@ -99,6 +100,12 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 		y11_add_kv(out, 0, "waiting", st->waiting);
 	if (st->package[0])
 		y11_add_kv(out, 0, "package", st->package);
+	if (st->origin[0])
+		y11_add_kv(out, 0, "origin", st->origin);
+	if (st->compatible >= 0)
+		strbuf_addf(out, "compatible: %s\n", st->compatible ? "true" : "false");
+	if (st->compatible == 0 && st->incompatible_reason[0])
+		y11_add_kv(out, 0, "incompatible_reason", st->incompatible_reason);
 	if (st->state != JOB_STATE_ERROR)
 		return;
 	y11_add_kv(out, 0, "error_id", st->error_id);
@@ -177,6 +184,7 @@ static const struct {
 	STATUS_FIELD("rolled_back_to", rolled_back_to),
 	STATUS_FIELD("rollback_error", rollback_error),
 	STATUS_FIELD("dependencies_added", dependencies_added),
+	STATUS_FIELD("origin", origin),
 };
 
 int job_status_parse(const char *text, size_t len, struct job_status *st)

@@ -55,6 +55,13 @@ struct job_status {
 	/* the plugins this job installed as its dependencies ("ns/name, ..."), which stay
 	 * installed when the job fails; else "" */
 	char dependencies_added[512];
+	/* where the plugin came from ("copy ENTRY", "git URL REF COMMIT", "market",
+	 * "package", "apt", credentials redacted); "" when not known */
+	char origin[1024];
+	/* an installed plugin against the running Wazo version: 1 compatible, 0 not (and
+	 * why), -1 not said (no running version known, or not an installed plugin) */
+	int compatible;
+	char incompatible_reason[256];
 };
 
 void job_status_init(struct job_status *st);

@@ -14,6 +14,7 @@
 #include "plugin/install_request.h"
 #include "plugin/package_drop.h"
 #include "plugin/plugin_package.h"
+#include "source_keep.h"
 #include "tree_import.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,14 @@
 #include <unistd.h>
 
 #define INSTALL_ERROR "install-error", "Installation error"
+
+/* The running Wazo version now, in buf; NULL when none is known (bounds not checked). */
+static const char *running_wazo(const struct pipeline_env *env, char *buf, size_t len)
+{
+	buf[0] = 0;
+	env->host->wazo_version(env->ctx, buf, len);
+	return buf[0] ? buf : NULL;
+}
 
 /* Where a build step may write (with Landlock): its work dir (pkgdir and its temp dir
  * are in it), the build user's home, and build_write's directories. */
@@ -248,7 +257,8 @@ static int step_validate(struct job *job, const struct pipeline_env *env,
 			 const struct tree_snapshot *wazo, struct plugin_meta *m)
 {
 	struct error r = ERROR_INIT;
-	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	char running[64];
+	const char *wv = running_wazo(env, running, sizeof(running));
 	const struct tree_snapshot_entry *yml = snapshot_find(wazo, "plugin.yml");
 	int rc;
 	if (!yml || !S_ISREG(yml->mode)) {
@@ -427,7 +437,8 @@ static int check_built(struct job *job, const struct pipeline_env *env, const ch
 	struct deb_info d = { 0 };
 	struct error err = ERROR_INIT;
 	struct plugin_meta got = { 0 };
-	const char *wv = env->cfg->wazo_version[0] ? env->cfg->wazo_version : NULL;
+	char running[64];
+	const char *wv = running_wazo(env, running, sizeof(running));
 	int rc = helper_deb_read(deb, DEB_READ_DATA, &d, &err);
 	if (!rc)
 		rc = package_drop_validate(&d, wv, &got, &err);
@@ -675,6 +686,36 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	return rc ? -EIO : 0;
 }
 
+/* The commit a clone checked out (git rev-parse HEAD as the build user, who owns the
+ * clone) into out; "" when it cannot be told (the log says why). */
+static void git_head(struct job *job, const struct pipeline_env *env, const char *tree,
+		     const char *workdir, char *out, size_t len)
+{
+	const struct wazofs_config *cfg = env->cfg;
+	char home[PATH_MAX + 8];
+	snprintf(home, sizeof(home), "HOME=%s", workdir);
+	const char *env_vars[] = { subproc_default_path(), home, NULL };
+	const char *argv[] = { "git", "-C", tree, "rev-parse", "HEAD", NULL };
+	struct strbuf head = STRBUF_INIT;
+	struct subproc sp = { .argv = argv,
+			      .env = env_vars,
+			      .log_fd = job->log_fd,
+			      .capture = &head,
+			      .timeout_sec = cfg->download_timeout,
+			      .cancel = &job->cancel,
+			      .as_user = !cfg->build_as_root,
+			      .uid = cfg->build_uid,
+			      .gid = cfg->build_gid };
+	int rc = subproc_run(&sp);
+	size_t n = head.buf ? strspn(head.buf, "0123456789abcdef") : 0;
+	out[0] = 0;
+	if (rc == 0 && n >= 40 && n < len)
+		snprintf(out, len, "%.*s", (int)n, head.buf);
+	else
+		job_logf(job, "the commit of the clone is not known (git rev-parse: %d)\n", rc);
+	strbuf_release(&head);
+}
+
 /* The plugin root of a git checkout: its subdirectory when one is given. */
 static int git_root(const struct install_source *src, const char *tree, char *root, size_t len,
 		    struct error *r)
@@ -820,6 +861,10 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 						 sizeof(installed)) == 0) {
 			job_name(job, ns, name, installed);
 			keep_apt_package(job, env, ns, name, installed);
+			struct source_keep sk;
+			job_set_origin(job, "apt");
+			source_keep_take(job, env->cfg, ns, name, installed, NULL, "apt", &sk);
+			source_keep_commit(job, env->cfg, &sk);
 		}
 		job_set_state(job, JOB_STATE_INSTALLED);
 	}
@@ -845,7 +890,38 @@ struct install_run {
 	char kept[PATH_MAX];	   /* where it is kept once installed */
 	struct tree_snapshot wazo; /* the plugin's wazo/, read before any rules step */
 	char old_version[128];	   /* the version installed before the job, "" for none */
+	char commit[64];	   /* a clone's HEAD, "" until known */
+	char origin[1024];	   /* what the status's origin says */
+	struct source_keep sk;	   /* the source kept for a rebuild */
 };
+
+/* What the status's origin says for ir's source: the daemon's word, else "copy ENTRY"
+ * or "git URL REF COMMIT" (credentials redacted). */
+static void set_origin(struct install_run *ir, const char *kind)
+{
+	const struct install_source *src = ir->src;
+	struct strbuf sb = STRBUF_INIT, clean = STRBUF_INIT;
+	if (kind)
+		strbuf_addf(&sb, "%s", kind);
+	else if (src->origin)
+		strbuf_addf(&sb, "%s", src->origin);
+	else if (src->git_url)
+		strbuf_addf(&sb, "git %s %s %s", src->git_url,
+			    src->git_ref && *src->git_ref ? src->git_ref : "HEAD",
+			    ir->commit[0] ? ir->commit : "unknown");
+	else {
+		const char *slash = strrchr(src->path, '/');
+		strbuf_addf(&sb, "copy %s", slash ? slash + 1 : src->path);
+	}
+	url_redact(sb.buf ? sb.buf : "", sb.len, &clean);
+	snprintf(ir->origin, sizeof(ir->origin), "%s", clean.buf ? clean.buf : "");
+	for (char *c = ir->origin; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	job_set_origin(ir->job, ir->origin);
+	strbuf_release(&sb);
+	strbuf_release(&clean);
+}
 
 /* A step's result besides 0 (go on) and -errno (the job failed; its status says why):
  * nothing is left to do (that version is installed). */
@@ -876,7 +952,10 @@ static int done_if_installed(struct install_run *ir)
 
 static int run_download(struct install_run *ir)
 {
-	return step_download(ir->job, ir->env, ir->src, ir->tree, ir->workdir);
+	int rc = step_download(ir->job, ir->env, ir->src, ir->tree, ir->workdir);
+	if (!rc)
+		git_head(ir->job, ir->env, ir->tree, ir->workdir, ir->commit, sizeof(ir->commit));
+	return rc;
 }
 
 /* A copy or an archive becomes the tree (a clone already is one). */
@@ -960,7 +1039,14 @@ static int run_validate_tree(struct install_run *ir)
 	rc = snapshot_wazo(ir);
 	if (!rc)
 		rc = step_validate(ir->job, ir->env, &ir->wazo, &ir->m);
-	return rc ? rc : done_if_installed(ir);
+	if (!rc) {
+		set_origin(ir, NULL);
+		rc = done_if_installed(ir);
+	}
+	if (!rc) /* the tree as it is now: no rules step has run */
+		source_keep_take(ir->job, ir->env->cfg, ir->m.namespace, ir->m.name, ir->m.version,
+				 ir->root, ir->origin, &ir->sk);
+	return rc;
 }
 
 static int run_dependencies(struct install_run *ir)
@@ -1007,6 +1093,7 @@ static int run_update(struct install_run *ir)
 
 static int run_install(struct install_run *ir)
 {
+	source_keep_commit(ir->job, ir->env->cfg, &ir->sk);
 	return step_install(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->m.version, ir->deb,
 			    ir->m.n_debian_depends > 0, ir->old_version, ir->reinstall);
 }
@@ -1041,7 +1128,8 @@ static int run_validate_package(struct install_run *ir)
 		deb_info_release(&d);
 		return rc;
 	}
-	const char *wv = ir->env->cfg->wazo_version[0] ? ir->env->cfg->wazo_version : NULL;
+	char running[64];
+	const char *wv = running_wazo(ir->env, running, sizeof(running));
 	rc = package_drop_validate(&d, wv, &ir->m, &ir->err);
 	if (rc)
 		job_fail(ir->job, "validation-error", "Validation error", &ir->err,
@@ -1052,7 +1140,12 @@ static int run_validate_package(struct install_run *ir)
 	deb_info_release(&d);
 	if (rc)
 		return rc;
-	return done_if_installed(ir);
+	set_origin(ir, "package");
+	rc = done_if_installed(ir);
+	if (!rc)
+		source_keep_take(ir->job, ir->env->cfg, ir->m.namespace, ir->m.name, ir->m.version,
+				 NULL, ir->origin, &ir->sk);
+	return rc;
 }
 
 /* Pending under its canonical name, as if wazofs had built it (a crash during dpkg is
@@ -1115,6 +1208,21 @@ static int run_steps(struct install_run *ir, const struct install_step *steps)
 	return 0;
 }
 
+/* What the steps leave once they are over (rc): the package and the source, kept or
+ * dropped; the state; the undo journal. */
+static void settle_run(struct install_run *ir, int rc)
+{
+	if (ir->deb[0]) /* kept as the last installed, or dropped if it did not install */
+		settle_package(ir->job, ir->env, ir->m.namespace, ir->m.name, ir->kept, ir->deb,
+			       rc < 0 ? rc : 0);
+	source_keep_end(&ir->sk, rc, ir->old_version);
+	if (rc == 0)
+		job_set_state(ir->job, JOB_STATE_INSTALLED);
+	job_undo_pending(ir->job, 0); /* a cancel between installing and checking: no undo */
+	if (ir->m.name && ir->m.namespace)
+		guard_end(ir->env->cfg, ir->m.namespace, ir->m.name); /* the job has ended */
+}
+
 int pipeline_install(struct job *job, const struct pipeline_env *env,
 		     const struct install_source *src, const char *workdir, int reinstall,
 		     struct name_list *chain)
@@ -1153,14 +1261,7 @@ int pipeline_install(struct job *job, const struct pipeline_env *env,
 	path_fmt(ir->tree, sizeof(ir->tree), "%s/src", workdir); /* room checked above */
 	int package = src->path && !src->git_url && deb_looks_like_package(src->path);
 	rc = run_steps(ir, package ? from_package : from_source);
-	if (ir->deb[0]) /* kept as the last installed, or dropped if it did not install */
-		settle_package(job, env, ir->m.namespace, ir->m.name, ir->kept, ir->deb,
-			       rc < 0 ? rc : 0);
-	if (rc == 0)
-		job_set_state(job, JOB_STATE_INSTALLED);
-	job_undo_pending(job, 0); /* a cancel between installing and checking: no undo */
-	if (ir->m.name && ir->m.namespace)
-		guard_end(env->cfg, ir->m.namespace, ir->m.name); /* the job has ended */
+	settle_run(ir, rc);
 	if (rc >= 0) {
 		step_finish(job, workdir);
 		rc = 0;

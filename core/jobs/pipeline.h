@@ -13,6 +13,9 @@
  * set: the package wazo-plugind-<apt_name>-<apt_ns>, at apt_version when not empty). */
 struct install_source {
 	const char *path;
+	/* what the status's origin says; NULL: made from the source ("copy ENTRY", "git URL
+	 * REF COMMIT", "package", "apt") */
+	const char *origin;
 	const char *git_url, *git_ref, *git_subdir;
 	const char *apt_ns, *apt_name, *apt_version;
 };
@@ -30,6 +33,8 @@ struct pipeline_host {
 	 * "ns/name" being installed, outermost first. 0, or -errno with err saying why. */
 	int (*install_dependency)(void *ctx, const char *ns, const char *name,
 				  struct name_list *chain, struct error *err);
+	/* the running Wazo version now into out ("" when not known) */
+	void (*wazo_version)(void *ctx, char *out, size_t len);
 };
 
 struct pipeline_env {

@@ -47,6 +47,14 @@ static int check_names(const struct install_request *r, struct error *err)
 	return -EINVAL;
 }
 
+/* A YAML 1.1 boolean that is true (NULL: not given). */
+static int is_true(const char *v)
+{
+	char b[8];
+	return v && y11_resolve_plain(v) == Y11_BOOL &&
+	       y11_python_str(v, Y11_BOOL, b, sizeof(b)) == 0 && strcmp(b, "True") == 0;
+}
+
 int install_request_parse(const char *text, size_t len, struct install_request *r,
 			  struct error *err)
 {
@@ -59,16 +67,18 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 	yaml_node_t *opts = ydoc_get(&doc, root, "options");
 	const char *method = ydoc_get_scalar(&doc, root, "method");
 	const char *reinstall = ydoc_get_scalar(&doc, root, "reinstall");
-	if (!method ||
-	    (strcmp(method, "git") && strcmp(method, "market") && strcmp(method, "apt"))) {
-		error_addf(err, "method must be git, market or apt");
+	if (!method || (strcmp(method, "git") && strcmp(method, "market") &&
+			strcmp(method, "apt") && strcmp(method, "rebuild"))) {
+		error_addf(err, "method must be git, market, apt or rebuild");
 		rc = -EINVAL;
 	} else if (!opts || opts->type != YAML_MAPPING_NODE) {
 		error_addf(err, "options must be a mapping");
 		rc = -EINVAL;
 	} else {
 		snprintf(r->method, sizeof(r->method), "%s", method);
-		if (strcmp(method, "git") == 0) {
+		if (strcmp(method, "rebuild") == 0 && is_true(ydoc_get_scalar(&doc, opts, "all"))) {
+			r->all = 1;
+		} else if (strcmp(method, "git") == 0) {
 			rc = copy_opt(&doc, opts, "url", r->url, sizeof(r->url), 1, err);
 			if (!rc)
 				rc = copy_opt(&doc, opts, "ref", r->ref, sizeof(r->ref), 0, err);
@@ -84,14 +94,9 @@ int install_request_parse(const char *text, size_t len, struct install_request *
 					      0, err);
 		}
 	}
-	if (!rc && strcmp(r->method, "git"))
+	if (!rc && strcmp(r->method, "git") && !r->all)
 		rc = check_names(r, err);
-	if (!rc && reinstall) {
-		char b[8];
-		r->reinstall = y11_resolve_plain(reinstall) == Y11_BOOL &&
-			       y11_python_str(reinstall, Y11_BOOL, b, sizeof(b)) == 0 &&
-			       strcmp(b, "True") == 0;
-	}
+	r->reinstall = is_true(reinstall);
 	yaml_document_delete(&doc);
 	return rc;
 }

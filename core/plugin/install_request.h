@@ -2,6 +2,8 @@
  *   {method: git, options: {url, ref, subdirectory}}
  *   {method: market, options: {namespace, name, version}}
  *   {method: apt, options: {namespace, name, version}} (version optional: the newest)
+ *   {method: rebuild, options: {namespace, name}} or {method: rebuild, options: {all: true}}
+ *   (from the kept source: the installed version, or every plugin that has one)
  * and, for both, the optional reinstall: true. */
 #ifndef WAZOFS_INSTALL_REQUEST_H
 #define WAZOFS_INSTALL_REQUEST_H
@@ -10,10 +12,11 @@
 #include <stddef.h>
 
 struct install_request {
-	char method[16]; /* git | market | apt */
+	char method[16]; /* git | market | apt | rebuild */
 	char url[1024], ref[256], subdirectory[512];
 	char ns[64], name[128], version[128];
 	int reinstall;
+	int all; /* rebuild: every plugin that has a kept source */
 };
 
 /* 1 when name looks like an install request file (*.yml, *.yaml). */

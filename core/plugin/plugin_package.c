@@ -342,8 +342,12 @@ void plugin_prune_packages(const char *dir, const char *package, const char *kee
 	}
 	if (count) /* qsort of NULL, 0 is undefined */
 		qsort(list, count, sizeof(*list), newest_first);
-	for (size_t i = others; i < count; i++)
-		unlinkat(dirfd(d), list[i].name, 0);
+	for (size_t i = others; i < count; i++) {
+		char path[PATH_MAX];
+		if (unlinkat(dirfd(d), list[i].name, 0) < 0 && errno == EISDIR &&
+		    path_fmt(path, sizeof(path), "%s/%s", dir, list[i].name) == 0)
+			rm_rf(path); /* a kept source */
+	}
 	free(list);
 	closedir(d);
 }

@@ -40,7 +40,8 @@ int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot
 int plugin_package_paths(const char *dir, const char *ns, const char *name, const char *version,
 			 char *kept, char *pending, size_t len);
 /* Deletes the kept packages of package (<package>_*.deb) in dir, except the file named
- * keep (NULL: none) and the others most recently installed (newest mtime first). */
+ * keep (NULL: none) and the others most recently installed (newest mtime first). The
+ * kept sources (directories <package>_VERSION) are pruned the same way. */
 void plugin_prune_packages(const char *dir, const char *package, const char *keep, unsigned others);
 /* 1 when package's postrm under root is one wazofs generated (or there is none): purging
  * it runs `rules postrm` once. 0 for a package another tool made (wazo-plugind's postrm

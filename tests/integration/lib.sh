@@ -18,6 +18,7 @@ STUB=$T/stub
 DAEMON_PID=
 DAEMON_LOG=$T/daemon.log
 EXTRA_OPTS=
+WAZO_OPT=,wazo_version=25.17 # empty: the daemon reads WAZO-VERSION under root
 
 cleanup() {
 	if [ -n "$DAEMON_PID" ]; then
@@ -99,7 +100,7 @@ start_daemon() {
 	[ -c /dev/fuse ] || { not_ok "/dev/fuse is missing"; return 1; }
 	[ -d "$ROOT" ] || make_sandbox
 	# builds may write $W besides their work dir (build_write: Landlock bounds the rest)
-	PATH="$STUB:$PATH" "$WAZOFS" -f ${WAZOFS_FLAGS:-} -o "root=$ROOT,state=$STATE,wazo_version=25.17,settle_ms=200,build_write=$W$EXTRA_OPTS" \
+	PATH="$STUB:$PATH" "$WAZOFS" -f ${WAZOFS_FLAGS:-} -o "root=$ROOT,state=$STATE$WAZO_OPT,settle_ms=200,build_write=$W$EXTRA_OPTS" \
 		"$MNT" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -60,7 +60,14 @@ static int no_market(void *ctx, const char *ns, const char *name, struct name_li
 	return -ENOENT;
 }
 
-static const struct pipeline_host host = { no_plugin, nothing, no_market };
+/* the running Wazo version: the one the test's config gives */
+static void fixed_wazo(void *ctx, char *out, size_t len)
+{
+	(void)ctx;
+	snprintf(out, len, "25.17");
+}
+
+static const struct pipeline_host host = { no_plugin, nothing, no_market, fixed_wazo };
 
 /* A plugin t/NAME at tmp/NAME whose `rules build` runs build (a shell snippet); fills
  * src, log and work paths for a direct pipeline run. */
@@ -160,7 +167,7 @@ static void test_cancel_between_steps(struct wazofs_config *cfg)
 		 src);
 	CHECK_INT(sh(cmd), 0);
 	static const struct pipeline_host cancelling = { cancel_when_asked, nothing,
-							 count_dependency };
+							 count_dependency, fixed_wazo };
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, pkg = PTHREAD_MUTEX_INITIALIZER;
 	struct pipeline_env env = { cfg, &pkg, &cancelling, NULL };
 	struct job *job = job_new(&lock, JOB_INSTALL, "late", log);

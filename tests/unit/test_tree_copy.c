@@ -60,6 +60,25 @@ int main(void)
 	CHECK_INT(st.st_uid, getuid());
 	CHECK_INT(st.st_mode & 07777, 04755);
 
+	/* a byte limit (the kept sources' source_max_bytes): the tree holds 300,000 bytes
+	 * and a few more; .git at the top left out when asked */
+	CHECK_INT(sh("mkdir -p %s/src/.git && head -c 500000 /dev/zero > %s/src/.git/pack", dir),
+		  0);
+	snprintf(b, sizeof(b), "%s/small", dir);
+	CHECK_INT(tree_copy_max(src, b, TREE_COPY_NO_GIT, 200000, &err), -EFBIG);
+	CHECK(err.msg.buf && strstr(err.msg.buf, "more than 200000 bytes"));
+	error_release(&err);
+	snprintf(b, sizeof(b), "%s/fits", dir);
+	CHECK_INT(tree_copy_max(src, b, TREE_COPY_NO_GIT, 400000, &err), 0);
+	snprintf(a, sizeof(a), "%s/fits/.git", dir);
+	CHECK(access(a, F_OK) < 0 && errno == ENOENT);
+	snprintf(a, sizeof(a), "%s/fits/lib/deep/er/blob", dir);
+	CHECK_INT(access(a, F_OK), 0);
+	snprintf(b, sizeof(b), "%s/withgit", dir);
+	CHECK_INT(tree_copy_max(src, b, 0, 400000, &err), -EFBIG); /* .git counts when kept */
+	error_release(&err);
+	CHECK_INT(sh("rm -rf %s/src/.git", dir), 0);
+
 	/* refusals */
 	CHECK_INT(sh("mkfifo %s/src/fifo", dir), 0);
 	snprintf(b, sizeof(b), "%s/withfifo", dir);
