@@ -441,9 +441,8 @@ static int lookup_view(struct node *parent, const char *name, const char *path,
 		return -ENOMEM;
 	e->ino = n->ino;
 	e->attr_timeout = cache_timeout;
-	/* names below source/ are looked up each time: whoever looks is asked for */
-	e->entry_timeout =
-	    r->kind == R_INCOMING || (tree_admins_only(r) && r->rel[0]) ? 0 : cache_timeout;
+	/* names of source/ are looked up each time: whoever looks is asked for */
+	e->entry_timeout = r->kind == R_INCOMING || tree_admins_only(r) ? 0 : cache_timeout;
 	return 0;
 }
 
@@ -462,7 +461,7 @@ static int lookup_any(fuse_req_t req, struct node *parent, const char *name,
 		if (rc != -ENOENT || !r.top_level || parent->fd >= 0)
 			return rc;
 	}
-	if (tree_admins_only(&r) && r.rel[0]) { /* below source/: admins only */
+	if (tree_admins_only(&r)) { /* source/ and below: admins only */
 		rc = access_need_admin(req);
 		if (rc)
 			return rc;
@@ -576,6 +575,8 @@ static int list_dir(fuse_req_t req, struct node *n, struct handle *h)
 		rc = access_need_admin(req);
 	if (!rc)
 		rc = tree_list(&r, &l);
+	if (!rc && r.kind == R_PLUGIN && access_is_admin(req) != 1)
+		name_list_remove(&l, "source"); /* what only admins may enter is not shown */
 	return rc ? rc : dents_views(h, &cap, path, &l);
 }
 

@@ -12,10 +12,12 @@
 #   P3, P4 scripts/bench-tree.sh (1000 installed plugins);
 #   P5 scripts/bench-deb.sh (the .deb of a 100 MB tree against dpkg-deb);
 #   P9 an upgrade whose `rules install` fails and is undone (back to the version before
-#      it, from the kept package), against a plain install of that version.
+#      it, from the kept package), against a plain install of that version;
+#   P10 a rebuild of all of 20 small plugins from their kept sources ({method: rebuild,
+#      options: {all: true}}), time per plugin, against a fresh `cp -r` install of each.
 # Prints the figures, the ratio last on each line; judges nothing (tests never fail on
-# timing). Usage (root): scripts/bench.sh [ROUNDS]   (default 5; ONLY=P1 or ONLY=P9:
-# that figure alone)
+# timing). Usage (root): scripts/bench.sh [ROUNDS]   (default 5; ONLY=P1, ONLY=P9 or
+# ONLY=P10: that figure alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -79,6 +81,47 @@ p9() {
 }
 if [ "${ONLY:-}" = P9 ]; then
 	p9
+	exit 0
+fi
+
+# --- P10: rebuilding all of 20 plugins, per plugin, against a fresh install of each
+p10() {
+	mkroot "$T/root10"
+	mkdir -p "$T/mnt10"
+	build/wazofs -o "root=$T/root10,state=$T/state10,build_user=root,checks_dir=" "$T/mnt10"
+	local i r a b c
+	for i in $(seq 20); do
+		mkdir -p "$T/p10/r$i/wazo"
+		printf 'name: r%s\nnamespace: bench\nversion: 1.0.0\nplugin_format_version: 0\n' "$i" >"$T/p10/r$i/wazo/plugin.yml"
+		printf '#!/bin/sh\ncase "$1" in package) mkdir -p "$pkgdir/usr/share/r%s"; echo r > "$pkgdir/usr/share/r%s/f" ;; esac\n' "$i" "$i" >"$T/p10/r$i/wazo/rules"
+		chmod +x "$T/p10/r$i/wazo/rules"
+	done
+	echo '{method: rebuild, options: {all: true}}' >"$T/p10/all.yml"
+	rebuilt() { [ "$(grep -c ' reinstall bench/' "$T/state10/history" 2>/dev/null)" -ge "$1" ]; }
+	for r in $(seq "$ROUNDS"); do
+		for i in $(seq 20); do # fresh installs, one after the other
+			a=$(now)
+			cp -r "$T/p10/r$i" "$T/mnt10/incoming/r$i"
+			wait_for 60 test ! -e "$T/mnt10/incoming/r$i"
+			b=$(now)
+			echo "$(ms "$a" "$b")" >>"$T/p10-install"
+		done
+		a=$(now)
+		cp "$T/p10/all.yml" "$T/mnt10/incoming/all.yml"
+		wait_for 300 rebuilt $((r * 20))
+		b=$(now)
+		echo $(($(ms "$a" "$b") / 20)) >>"$T/p10-rebuild"
+		for i in $(seq 20); do rm -r "$T/mnt10/bench/r$i"; done
+		wait_for 60 test ! -e "$T/mnt10/bench"
+	done
+	fusermount3 -u "$T/mnt10"
+	local inst rb
+	inst=$(median <"$T/p10-install") rb=$(median <"$T/p10-rebuild")
+	printf 'P10 rebuild all of 20 plugins: %d ms per plugin | a fresh cp -r install of one %d ms | ratio %s\n' \
+		"$rb" "$inst" "$(ratio "$rb" "$inst")"
+}
+if [ "${ONLY:-}" = P10 ]; then
+	p10
 	exit 0
 fi
 
@@ -152,6 +195,7 @@ if [ "${ONLY:-}" = P1 ]; then
 	exit 0
 fi
 p9
+p10
 
 # --- P2
 mkdir -p "$T/src2"

@@ -19,14 +19,20 @@ static int fail(struct error *err, const char *path, int e)
 	return -e;
 }
 
-static int copy_data(int in, int out)
+/* At most max bytes of in into out (what was there when it was looked at: a file that
+ * grows meanwhile does not make the copy grow past it). */
+static int copy_data(int in, int out, unsigned long long max)
 {
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+	unsigned long long left = max;
+	while (left) {
+		ssize_t n =
+		    copy_file_range(in, NULL, out, NULL, left < (1 << 30) ? left : 1 << 30, 0);
 		if (n == 0)
 			return 0;
-		if (n > 0)
+		if (n > 0) {
+			left -= (unsigned long long)n;
 			continue;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
@@ -34,8 +40,8 @@ static int copy_data(int in, int out)
 		break; /* across filesystems that cannot: read and write */
 	}
 	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
+	while (left) {
+		ssize_t n = read(in, buf, left < sizeof(buf) ? left : sizeof(buf));
 		if (n == 0)
 			return 0;
 		if (n < 0) {
@@ -46,13 +52,15 @@ static int copy_data(int in, int out)
 		int rc = write_all(out, buf, (size_t)n);
 		if (rc)
 			return rc;
+		left -= (unsigned long long)n;
 	}
+	return 0;
 }
 
 /* Content, owner, mode and times of the open file in into the new file out. */
 static int copy_fd(int in, int out, const struct stat *st, int flags)
 {
-	int rc = copy_data(in, out);
+	int rc = copy_data(in, out, (unsigned long long)st->st_size);
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
 	if (!rc && (flags & TREE_COPY_OWNERS) && fchown(out, st->st_uid, st->st_gid) < 0)
 		rc = -errno;

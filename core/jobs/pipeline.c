@@ -638,6 +638,21 @@ static void clone_failed(struct job *job, const struct subproc *sp, int rc, cons
 			 shown, *ref ? " at " : "", ref, rc);
 }
 
+/* A git command as the build user (who owns the clone), bounded by download_timeout
+ * and the job's cancel, its output to log_fd. */
+static struct subproc git_subproc(struct job *job, const struct wazofs_config *cfg,
+				  const char *const *argv, const char *const *env_vars, int log_fd)
+{
+	return (struct subproc){ .argv = argv,
+				 .env = env_vars,
+				 .log_fd = log_fd,
+				 .timeout_sec = cfg->download_timeout,
+				 .cancel = &job->cancel,
+				 .as_user = !cfg->build_as_root,
+				 .uid = cfg->build_uid,
+				 .gid = cfg->build_gid };
+}
+
 /* git clone --depth 1 [--branch REF] URL into tree. */
 static int step_download(struct job *job, const struct pipeline_env *env,
 			 const struct install_source *src, const char *tree, const char *workdir)
@@ -669,15 +684,8 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	int out_fd = memfd_create("git-output", MFD_CLOEXEC);
 	struct build_writes bw; /* git writes its clone and its HOME, both in workdir */
 	build_writes_init(&bw, env, workdir);
-	struct subproc sp = { .argv = argv,
-			      .write_beneath = bw.v,
-			      .env = env_vars,
-			      .log_fd = out_fd,
-			      .timeout_sec = cfg->download_timeout,
-			      .cancel = &job->cancel,
-			      .as_user = !cfg->build_as_root,
-			      .uid = cfg->build_uid,
-			      .gid = cfg->build_gid };
+	struct subproc sp = git_subproc(job, cfg, argv, env_vars, out_fd);
+	sp.write_beneath = bw.v;
 	int rc = subproc_run(&sp);
 	log_redacted(job, out_fd);
 	if (rc || sp.cancelled || sp.timed_out)
@@ -697,15 +705,8 @@ static void git_head(struct job *job, const struct pipeline_env *env, const char
 	const char *env_vars[] = { subproc_default_path(), home, NULL };
 	const char *argv[] = { "git", "-C", tree, "rev-parse", "HEAD", NULL };
 	struct strbuf head = STRBUF_INIT;
-	struct subproc sp = { .argv = argv,
-			      .env = env_vars,
-			      .log_fd = job->log_fd,
-			      .capture = &head,
-			      .timeout_sec = cfg->download_timeout,
-			      .cancel = &job->cancel,
-			      .as_user = !cfg->build_as_root,
-			      .uid = cfg->build_uid,
-			      .gid = cfg->build_gid };
+	struct subproc sp = git_subproc(job, cfg, argv, env_vars, job->log_fd);
+	sp.capture = &head;
 	int rc = subproc_run(&sp);
 	size_t n = head.buf ? strspn(head.buf, "0123456789abcdef") : 0;
 	out[0] = 0;

@@ -133,6 +133,9 @@ check_eq "origin: copy ENTRY" "$(field free origin)" "copy free"
 check "an admin lists source/" admin timeout 5 ls "$MNT/demo/free/source/wazo"
 check_eq "an admin reads a file of it" "$(admin timeout 5 cat "$MNT/demo/free/source/wazo/plugin.yml" | head -1)" "name: free"
 check_fails "a stranger cannot list source/" stranger timeout 5 ls "$MNT/demo/free/source"
+check_eq "a stranger does not see it in the plugin's directory" "$(stranger timeout 5 ls "$MNT/demo/free" | grep -c source)" "0"
+check "... whose ls -lR still works" stranger timeout 5 ls -lR "$MNT/demo/free"
+check_fails "a stranger cannot stat source/ itself" stranger timeout 5 stat "$MNT/demo/free/source"
 check_fails "a stranger cannot read a file of it" stranger timeout 5 cat "$MNT/demo/free/source/wazo/plugin.yml"
 check_fails "a stranger cannot look it up" stranger timeout 5 stat "$MNT/demo/free/source/wazo"
 check_eq "a stranger still reads status" "$(stranger timeout 5 cat "$MNT/demo/free/status" | sed -n 's/^state: //p')" "installed"
@@ -146,6 +149,24 @@ check_eq "low is still installed at 1.0" "$(installed_version low)" "1.0 ii "
 check_eq "its origin is still its copy" "$(field low origin)" "copy low"
 check "history has the reinstall" grep -q "reinstall demo/low 1.0 -> 1.0 ok" "$STATE/history"
 check "source/ is still what was copied" diff -r "$T/src/low" "$MNT/demo/low/source"
+
+# ---- a rebuild asked while the plugin has a job waits behind it ----
+plugin slow 1.0
+install slow
+plugin slow 2.0
+sed -i "s|echo slow >> $W/builds|sleep 2; echo slow >> $W/builds|" "$T/src/slow/wazo/rules"
+timeout 10 cp -r "$T/src/slow" "$MNT/incoming/slow2"
+check "the upgrade of slow is building" wait_for 10 grep -q '^step: building' "$MNT/incoming/slow2.status"
+printf '%s\n' "{method: rebuild, options: {namespace: demo, name: slow}}" >"$T/rb-slow.yml"
+timeout 10 cp "$T/rb-slow.yml" "$MNT/incoming/rb-slow.yml"
+check "the rebuild request waits behind it" wait_for 5 grep -q '^state: queued' "$MNT/incoming/rb-slow.yml.status"
+check "... while the upgrade still builds" grep -q '^step: building' "$MNT/incoming/slow2.status"
+wait_job slow2
+wait_job rb-slow.yml
+check_eq "then the rebuild ran, of the version installed by then" "$(builds slow)" "3"
+check "history: the upgrade, then the reinstall of 2.0" grep -q "reinstall demo/slow 2.0 -> 2.0 ok" "$STATE/history"
+check_eq "slow is at 2.0" "$(installed_version slow)" "2.0 ii "
+timeout 30 rm -r "$MNT/demo/slow"
 
 # ---- a plugin without a kept source is refused by name ----
 # its package, built once, removed, then dropped as a package: no source to keep
