@@ -449,7 +449,10 @@ static int make_dirs(struct daemon *p, struct error *err)
 	int rc = lock_state_dir(p, err);
 	if (rc)
 		return rc;
-	rm_rf(p->work_dir); /* whatever a stopped job left */
+	rm_rf(p->work_dir);	/* whatever a stopped job left */
+	char pending[PATH_MAX]; /* and the sources it had not kept yet */
+	if (path_fmt(pending, sizeof(pending), "%s/sources/.pending", st) == 0)
+		rm_rf(pending);
 	/* copies, logs and jobs may hold secrets: root only (the mount decides who sees
 	 * what); work is traversable so the build user reaches its own job dir */
 	const char *dirs[] = { p->incoming, p->jobs_dir, p->logs_dir, logs_in,

@@ -28,8 +28,8 @@ static int read_version_file(const char *path, struct strbuf *sb, struct error *
 {
 	/* not a link, not a FIFO that would wait for a writer */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	int rc = fd < 0 || fstat(fd, &st) < 0 ? -errno : 0;
+	struct stat st = { 0 };
+	int rc = fd < 0 || fstat(fd, &st) < 0 ? (errno ? -errno : -EIO) : 0;
 	if (rc == -ENOENT)
 		; /* said by the caller */
 	else if (rc)
