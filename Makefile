@@ -33,8 +33,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SCRIPT_BIN := $(patsubst scripts/%.c,$(BUILD)/%,$(wildcard scripts/*.c))
 
-all: $(BUILD)/wazofs $(BUILD)/wazofs-archive $(UNIT_BIN)
+all: $(BUILD)/wazofs $(BUILD)/wazofs-archive $(UNIT_BIN) $(SCRIPT_BIN)
 
 $(BUILD)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -72,13 +73,11 @@ $(BUILD)/tests/test_nodes: tests/unit/test_nodes.c fs/nodes.c fs/nodes.h $(wildc
 	@mkdir -p $(dir $@)
 	$(CC) $(FS_CFLAGS) -Ifs -o $@ $< fs/nodes.c $(BUILD)/libwazocore.a
 
-# scripts/bench-deb.sh's helper: wazofs's .deb writer on a directory
-$(BUILD)/deb_write_bench: scripts/deb_write_bench.c $(BUILD)/libwazocore.a
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(BUILD)/libwazocore.a $(CORE_LIBS)
-
-# scripts/bench.sh's P2 baseline: a minimal libfuse passthrough
-$(BUILD)/passthrough_bench: scripts/passthrough_bench.c
-	$(CC) $(FS_CFLAGS) -o $@ $< $(FS_LIBS)
+# Every program under scripts/ (the benchmarks' helpers: deb_write_bench, wazofs's .deb
+# writer on a directory; passthrough_bench, a minimal libfuse passthrough, P2's
+# baseline) is built by `all`, so CI's WERROR=1 builds keep them in step with the code.
+$(BUILD)/%_bench: scripts/%_bench.c $(BUILD)/libwazocore.a $(CORE_HDR)
+	$(CC) $(FS_CFLAGS) -o $@ $< $(BUILD)/libwazocore.a $(FS_LIBS)
 
 test: all
 	BUILD=$(BUILD) bash tests/run.sh

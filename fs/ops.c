@@ -20,6 +20,7 @@
 #include "nodes.h"
 #include "router.h"
 #include "tree.h"
+#include "verify.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -723,6 +724,9 @@ static int open_copy(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	return copy_handle(named, fd, tracked, fi);
 }
 
+/* open_node's answer when the open is answered later, by another thread */
+enum { ANSWERED_LATER = 1 };
+
 static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 {
 	if (n->fd >= 0)
@@ -736,6 +740,11 @@ static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 		return -EMFILE;
 	if (r.kind == R_EVENTS)
 		return tree_is_write(fi->flags) ? -EROFS : open_events(req, fi);
+	if (r.kind == R_LEAF && strcmp(r.leaf, "verify") == 0) {
+		/* checksums of every installed file: computed off this thread, answered then */
+		rc = tree_is_write(fi->flags) ? -EROFS : verify_open(req, path, r.ns, r.name, fi);
+		return rc ? rc : ANSWERED_LATER;
+	}
 	struct view v;
 	rc = tree_open(req, &r, fi->flags, &v);
 	return rc ? rc : open_view(req, path, &v, fi);
@@ -743,6 +752,8 @@ static int open_node(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 
 static void reply_open(fuse_req_t req, int rc, struct fuse_file_info *fi)
 {
+	if (rc == ANSWERED_LATER)
+		return;
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
@@ -1271,6 +1282,15 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- life cycle ---- */
 
+/* The verify thread's answer to an open it computed the text of (v, or rc < 0). */
+static void verify_answer(fuse_req_t req, const char *path, struct view *v,
+			  struct fuse_file_info *fi, int rc)
+{
+	if (!rc)
+		rc = open_view(req, path, v, fi);
+	reply_open(req, rc, fi);
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)conn;
@@ -1288,12 +1308,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	cache_timeout = cached ? KERNEL_CACHE_TIMEOUT : 0;
 	if (events_start(core))
 		syslog(LOG_WARNING, "events and poll() will not wake: no notifier thread");
+	if (verify_start(core, verify_answer))
+		syslog(LOG_WARNING, "no verify thread: opens of verify fail");
 }
 
 void wazofs_ops_stop_threads(void)
 {
 	kernel_cache_stop();
 	events_stop();
+	verify_stop();
 	/* removals the remover answered are gone; none is left once the daemon stopped */
 }
 

@@ -532,7 +532,9 @@ int tree_render(const char *path, struct view *v)
 	if (rc)
 		return rc;
 	switch (r.kind) { /* the views rendered in memory, read again */
-	case R_LEAF: return daemon_view_open(core, r.ns, r.name, r.leaf, v);
+	case R_LEAF:	  /* verify is computed at its open only, off the request threads */
+		return strcmp(r.leaf, "verify") ? daemon_view_open(core, r.ns, r.name, r.leaf, v)
+						: -EAGAIN;
 	case R_REPO: return daemon_repo_open(core, r.rel, v);
 	case R_OVERVIEW: return daemon_overview_open(core, v);
 	case R_INCOMING: return r.top_level ? daemon_incoming_view_open(core, r.entry, v) : -ENOENT;

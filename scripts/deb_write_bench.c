@@ -10,7 +10,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct deb_control ctl = { "bench",    "1.0", "bench <bench@example.org>", "misc",
-				   "optional", NULL,  "a benchmark package" };
+				   "optional", NULL,  "a benchmark package",	   0 };
 	struct deb_scripts scripts = { 0 };
 	struct error err = ERROR_INIT;
 	int rc = deb_write(argv[2], argv[1], &ctl, &scripts, &err);

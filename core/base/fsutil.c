@@ -28,6 +28,14 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
 int open_as_seen(int dirfd, const char *name, int flags, const struct stat *seen, struct stat *now)
 {
 	int fd = open_beneath(dirfd, name, flags, 0);

@@ -13,6 +13,10 @@ int path_fmt(char *out, size_t len, const char *fmt, ...) __attribute__((format(
  * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. The fd, or -errno (-ELOOP: a link
  * on the way). On a kernel before 5.6 (no openat2), openat with O_NOFOLLOW. */
 int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+/* An open of path as if rootfd were / (openat2 with RESOLVE_IN_ROOT: links resolve
+ * inside it, ".." stops at it; no magic link), flags with O_CLOEXEC added: what an
+ * installed system under root= holds, seen as that system sees it. The fd, or -errno. */
+int open_in_root(int rootfd, const char *path, int flags);
 struct stat;
 /* The entry name of directory dirfd, looked at (fstatat) as *seen, opened as open_beneath
  * does: it must still be what was looked at (same inode, device and type), or -ESTALE

@@ -368,6 +368,7 @@ static void exec_child(const struct subproc *sp, const char *exe, const char *co
 	int outfd = sp->capture ? outpipe_w : logfd;
 	const char *cwd = sp->cwd ? sp->cwd : "/";
 	setpgid(0, 0);
+	umask(022); /* not the daemon's: what a child makes does not depend on who started it */
 	int e = errpipe_w, prog = -1;
 	int infd = sp->stdin_fd > 0 ? sp->stdin_fd : sp->devnull_fd;
 	if (dup2(infd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(logfd, 2) < 0 || chdir(cwd) < 0 ||

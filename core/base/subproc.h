@@ -1,6 +1,6 @@
 /* subproc: every child process of wazofs goes through here (git's run-command model).
- * argv and environment are built before fork; the child gets stdin from /dev/null (or a given fd),
- * stdout/stderr into a log fd (or a capture buffer), its own process group, a cwd
+ * argv and environment are built before fork; the child gets umask 022, stdin from /dev/null (or a
+ * given fd), stdout/stderr into a log fd (or a capture buffer), its own process group, a cwd
  * outside the mount, and no other inherited fd. Exec failures come back through a
  * close-on-exec pipe. A timeout or a cancel request kills the whole process group. */
 #ifndef WAZOFS_SUBPROC_H

@@ -4,10 +4,10 @@
 #define WAZOFS_CONFIG_H
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "base/version.h"
 #include <limits.h>
 #include <sys/types.h>
 
-#define WAZOFS_VERSION		   "0.2.0"
 #define CONFIG_DEFAULT_FILE	   "/etc/wazofs/config.yml"
 #define CONFIG_DEFAULT_BUILD_USER  "wazofs"
 #define CONFIG_FALLBACK_BUILD_USER "nobody"

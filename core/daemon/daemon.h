@@ -93,6 +93,10 @@ int daemon_source_open(struct daemon *p, const char *ns, const char *name, const
 /* A link's target (NUL-terminated, at most len - 1 bytes); -EINVAL for what is not one. */
 int daemon_source_readlink(struct daemon *p, const char *ns, const char *name, const char *rel,
 			   char *buf, size_t len);
+/* <ns>/<name>/verify: "changed /PATH" and "missing /PATH" for each installed file of the
+ * plugin that differs from its package's checksums, computed now; it reads every file,
+ * so fs/ calls it off its request threads. -ENOENT when the plugin is not installed. */
+int daemon_verify(struct daemon *p, const char *ns, const char *name, struct view *v);
 /* repo/: an APT repository of the kept packages. rel is the path below repo/ ("" for
  * repo/ itself). list: -ENOTDIR for a file; open: -EISDIR for a directory; -ENOENT. */
 int daemon_repo_list(struct daemon *p, const char *rel, struct name_list *out);

@@ -43,6 +43,7 @@ struct market_source {
 	char apt_ns[64], apt_name[128];
 	char path[PATH_MAX]; /* method rebuild: the kept source tree */
 	char origin[1024];   /* what the status's origin says ("" : made from the source) */
+	time_t date;	     /* method rebuild: the kept source's date */
 	int all;	     /* method rebuild of every plugin that has a kept source */
 };
 
@@ -64,7 +65,7 @@ static int rebuild_source(struct daemon *p, const char *ns, const char *name,
 		return -ENOENT;
 	}
 	if (source_lookup(p->cfg.state, ns, name, ms->version, ms->origin, sizeof(ms->origin),
-			  &has_tree) ||
+			  &ms->date, &has_tree) ||
 	    !has_tree ||
 	    source_tree_path(p->cfg.state, ns, name, ms->version, ms->path, sizeof(ms->path))) {
 		error_field(err, "_source", "required", NULL,
@@ -214,7 +215,9 @@ int run_rebuild_job(struct daemon *p, struct job *job, const char *ns, const cha
 			 "cannot create a work dir in %s: %s", p->work_dir, strerror(-rc));
 	} else {
 		syslog(LOG_INFO, "%s/%s: rebuilding %s from its kept source", ns, name, ms.version);
-		struct install_source source = { .path = ms.path, .origin = ms.origin };
+		struct install_source source = { .path = ms.path,
+						 .origin = ms.origin,
+						 .source_date = ms.date };
 		rc = pipeline_install(job, &p->env, &source, work, 1, NULL);
 	}
 	job_close_log(job);

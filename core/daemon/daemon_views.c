@@ -122,6 +122,8 @@ int daemon_list_leaves(struct daemon *p, const char *ns, const char *name, struc
 		const struct installed_plugin *ip = find_installed(p, ns, name);
 		if (ip && dpkg_is_installed(ip) && installed_extra_of(p, ip)->has_source)
 			name_list_add(out, "source");
+		if (ip && dpkg_is_installed(ip))
+			name_list_add(out, "verify");
 		char deb[512];
 		if (deb_name(p, ns, name, deb, sizeof(deb)) == 0)
 			name_list_add(out, deb);
@@ -160,6 +162,7 @@ static int status_of_installed(const struct installed_plugin *ip, const struct i
 	struct job_status st;
 	job_status_init(&st);
 	snprintf(st.origin, sizeof(st.origin), "%s", x->origin);
+	snprintf(st.source_sha256, sizeof(st.source_sha256), "%s", x->source_sha256);
 	st.compatible = x->compatible;
 	snprintf(st.incompatible_reason, sizeof(st.incompatible_reason), "%s", x->reason);
 	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
@@ -202,12 +205,30 @@ static void installed_status_text(struct daemon *p, const struct installed_plugi
 	}
 }
 
+/* Under p->lock: the status view of a plugin (its job's, or the installed one's). */
+static int status_view(struct daemon *p, const struct job *j, const struct installed_plugin *ip,
+		       struct view *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	/* a package dpkg has not finished with also depends on whether dpkg runs */
+	v->cacheable = j || dpkg_is_installed(ip);
+	v->mtime = plugin_changed_at(p, j, ip);
+	if (j)
+		job_status_render(&j->st, &sb);
+	else if (dpkg_is_installed(ip))
+		installed_status_text(p, ip, &sb);
+	else
+		status_of_installed(ip, installed_extra_of(p, ip), dpkg_busy(p->cfg.root), &sb);
+	int rc = sb.oom ? -ENOMEM : 0;
+	v->buf = strbuf_detach(&sb, &v->len);
+	return rc;
+}
+
 int daemon_view_open(struct daemon *p, const char *ns, const char *name, const char *leaf,
 		     struct view *v)
 {
 	view_init(v);
 	char path[PATH_MAX + 600];
-	struct strbuf sb = STRBUF_INIT;
 	int rc = -ENOENT;
 	pthread_mutex_lock(&p->lock);
 	struct job *j = find_job_for_plugin(p, ns, name);
@@ -217,18 +238,12 @@ int daemon_view_open(struct daemon *p, const char *ns, const char *name, const c
 		return -ENOENT;
 	}
 	if (strcmp(leaf, "status") == 0) {
-		/* a package dpkg has not finished with also depends on whether dpkg runs */
-		v->cacheable = j || dpkg_is_installed(ip);
-		v->mtime = plugin_changed_at(p, j, ip);
-		if (j)
-			job_status_render(&j->st, &sb);
-		else if (dpkg_is_installed(ip))
-			installed_status_text(p, ip, &sb);
-		else
-			status_of_installed(ip, installed_extra_of(p, ip), dpkg_busy(p->cfg.root),
-					    &sb);
-		rc = sb.oom ? -ENOMEM : 0;
-		v->buf = strbuf_detach(&sb, &v->len);
+		rc = status_view(p, j, ip, v);
+	} else if (strcmp(leaf, "verify") == 0 && ip && dpkg_is_installed(ip)) {
+		/* computed at its open only (daemon_verify): here its name, empty, now */
+		clock_gettime(CLOCK_REALTIME, &v->mtime);
+		v->buf = calloc(1, 1);
+		rc = v->buf ? 0 : -ENOMEM;
 	} else if (strcmp(leaf, "plugin.yml") == 0 && j && j->plugin_yml) {
 		v->cacheable = 1;
 		v->mtime = j->changed;

@@ -38,6 +38,7 @@ struct removal;
 struct installed_extra {
 	char *min_wazo, *max_wazo; /* its plugin.yml's bounds; NULL: none */
 	char origin[1024];	   /* its kept origin line; "" none (wazo-plugind's) */
+	char source_sha256[65];	   /* from its installed wazofs-buildinfo; "" none */
 	int has_source;		   /* its kept source tree is there: it can be rebuilt */
 	int compatible;		   /* against the running Wazo version: 1, 0, -1 unknown */
 	char reason[256];	   /* why not, when compatible is 0 */

@@ -74,6 +74,23 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+/* The source's SHA-256 the installed package's build info says, into out ("" none). */
+static void buildinfo_sha256(struct daemon *p, const struct installed_plugin *ip, char *out,
+			     size_t len)
+{
+	char path[PATH_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	out[0] = 0;
+	if (path_fmt(path, sizeof(path), "%s/usr/share/doc/%s/" PLUGIN_BUILDINFO,
+		     strcmp(p->cfg.root, "/") ? p->cfg.root : "", ip->package) == 0 &&
+	    strbuf_read_file(&sb, path, 1 << 16) == 0) {
+		const char *v = strstr(sb.buf, "\nSource-SHA256: ");
+		if (v && strspn(v + 16, "0123456789abcdef") == 64)
+			snprintf(out, len, "%.64s", v + 16);
+	}
+	strbuf_release(&sb);
+}
+
 /* The extra of ip, read from its metadata under root and its kept source. */
 static void read_extra(struct daemon *p, const struct installed_plugin *ip,
 		       struct installed_extra *x)
@@ -90,8 +107,9 @@ static void read_extra(struct daemon *p, const struct installed_plugin *ip,
 	}
 	plugin_meta_destroy(&m);
 	error_release(&err);
+	buildinfo_sha256(p, ip, x->source_sha256, sizeof(x->source_sha256));
 	source_lookup(p->cfg.state, ip->ns, ip->name, ip->version, x->origin, sizeof(x->origin),
-		      &x->has_source);
+		      NULL, &x->has_source);
 }
 
 /* The extras of list: an unchanged record's from the old list, else read. NULL when

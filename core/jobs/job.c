@@ -242,6 +242,14 @@ void job_set_origin(struct job *j, const char *origin)
 	pthread_mutex_unlock(j->lock);
 }
 
+void job_set_source_sha256(struct job *j, const char *hex)
+{
+	pthread_mutex_lock(j->lock);
+	snprintf(j->st.source_sha256, sizeof(j->st.source_sha256), "%s", hex);
+	job_changed(j);
+	pthread_mutex_unlock(j->lock);
+}
+
 void job_undo_pending(struct job *j, int pending)
 {
 	pthread_mutex_lock(j->lock);

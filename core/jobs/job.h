@@ -78,6 +78,8 @@ void job_logf(struct job *j, const char *fmt, ...) __attribute__((format(printf,
 void job_set_state(struct job *j, enum job_state state);
 /* Where the plugin comes from (status's origin:, redacted by the caller). */
 void job_set_origin(struct job *j, const char *origin);
+/* The SHA-256 of the source it builds (status's source_sha256:). */
+void job_set_source_sha256(struct job *j, const char *hex);
 /* A dependency (ns/name) this job installed: its status lists it. */
 void job_dependency_added(struct job *j, const char *key);
 /* From the installing step on, a failure is undone: the job's end waits for it. */

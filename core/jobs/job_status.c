@@ -102,6 +102,8 @@ void job_status_render(const struct job_status *st, struct strbuf *out)
 		y11_add_kv(out, 0, "package", st->package);
 	if (st->origin[0])
 		y11_add_kv(out, 0, "origin", st->origin);
+	if (st->source_sha256[0])
+		y11_add_kv(out, 0, "source_sha256", st->source_sha256);
 	if (st->compatible >= 0)
 		strbuf_addf(out, "compatible: %s\n", st->compatible ? "true" : "false");
 	if (st->compatible == 0 && st->incompatible_reason[0])
@@ -185,6 +187,7 @@ static const struct {
 	STATUS_FIELD("rollback_error", rollback_error),
 	STATUS_FIELD("dependencies_added", dependencies_added),
 	STATUS_FIELD("origin", origin),
+	STATUS_FIELD("source_sha256", source_sha256),
 };
 
 int job_status_parse(const char *text, size_t len, struct job_status *st)

@@ -58,6 +58,7 @@ struct job_status {
 	/* where the plugin came from ("copy ENTRY", "git URL REF COMMIT", "market",
 	 * "package", "apt", credentials redacted); "" when not known */
 	char origin[1024];
+	char source_sha256[65]; /* the source's (source_digest), "" when not known */
 	/* an installed plugin against the running Wazo version: 1 compatible, 0 not (and
 	 * why), -1 not said (no running version known, or not an installed plugin) */
 	int compatible;

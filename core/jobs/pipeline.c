@@ -14,6 +14,7 @@
 #include "plugin/install_request.h"
 #include "plugin/package_drop.h"
 #include "plugin/plugin_package.h"
+#include "plugin/source_digest.h"
 #include "source_keep.h"
 #include "tree_import.h"
 #include <errno.h>
@@ -120,10 +121,10 @@ static void log_rules_command(struct job *job, const struct wazofs_config *cfg, 
  * script). 0, or the job fails. */
 static int run_rules(struct job *job, const struct pipeline_env *env, const char *root,
 		     const char *workdir, const char *action, const char *pkgdir,
-		     const struct fakeroot *fr)
+		     const struct fakeroot *fr, time_t source_date)
 {
 	const struct wazofs_config *cfg = env->cfg;
-	char rules[PATH_MAX], pkgenv[PATH_MAX + 16], tmpenv[PATH_MAX + 16];
+	char rules[PATH_MAX], pkgenv[PATH_MAX + 16], tmpenv[PATH_MAX + 16], sde[48];
 	struct build_writes bw;
 	build_writes_init(&bw, env, workdir);
 	if (path_fmt(rules, sizeof(rules), "%s/wazo/rules", root)) {
@@ -132,8 +133,11 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 	}
 	snprintf(pkgenv, sizeof(pkgenv), "pkgdir=%s", pkgdir ? pkgdir : "");
 	snprintf(tmpenv, sizeof(tmpenv), "TMPDIR=%s", bw.tmp);
-	/* PATH, TMPDIR, pkgdir, then the fakeroot session's four, NULL */
-	const char *env_vars[9] = { subproc_default_path(), tmpenv, pkgdir ? pkgenv : NULL, NULL };
+	/* reproducible-builds.org's: the time a build may write into what it makes */
+	snprintf(sde, sizeof(sde), "SOURCE_DATE_EPOCH=%lld", (long long)source_date);
+	/* PATH, TMPDIR, SOURCE_DATE_EPOCH, pkgdir, then the fakeroot session's four, NULL */
+	const char *env_vars[10] = { subproc_default_path(), tmpenv, sde, pkgdir ? pkgenv : NULL,
+				     NULL };
 	const char *plain[] = { rules, action, NULL };
 	const char *script[] = { "fakeroot", "--", rules, action, NULL };
 	struct subproc sp = rules_subproc(job, env, root, &bw);
@@ -145,7 +149,7 @@ static int run_rules(struct job *job, const struct pipeline_env *env, const char
 	log_rules_command(job, cfg, action, pkgdir != NULL);
 	if (pkgdir && fr && fr->faked.pid > 0) { /* faked started by the caller */
 		sp.argv = plain;
-		memcpy(&env_vars[3], fr->env, sizeof(fr->env));
+		memcpy(&env_vars[4], fr->env, sizeof(fr->env));
 	}
 	int rc = subproc_run(&sp);
 	unsigned long long used = 0;
@@ -464,7 +468,8 @@ static int check_built(struct job *job, const struct pipeline_env *env, const ch
  * root reads pkgdir never. */
 static int step_package(struct job *job, const struct pipeline_env *env, const char *root,
 			const char *workdir, const struct plugin_meta *m,
-			const struct tree_snapshot *wazo, char *deb, char *kept, size_t len)
+			const struct tree_snapshot *wazo, const struct package_provenance *prov,
+			char *deb, char *kept, size_t len)
 {
 	const struct wazofs_config *cfg = env->cfg;
 	char pkgdir[PATH_MAX];
@@ -484,7 +489,7 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 	like.env = path_only;
 	if (fakeroot_start(&fr, &like) != 0)
 		fr.faked.pid = 0; /* the fakeroot script runs rules package instead */
-	rc = run_rules(job, env, root, workdir, "package", pkgdir, &fr);
+	rc = run_rules(job, env, root, workdir, "package", pkgdir, &fr, prov->source_date);
 	int fd = -1;
 	if (!rc) {
 		rc = package_paths(env, m->namespace, m->name, m->version, kept, deb, len);
@@ -505,7 +510,7 @@ static int step_package(struct job *job, const struct pipeline_env *env, const c
 		struct helper_user who = { !cfg->build_as_root, cfg->build_uid, cfg->build_gid,
 					   env_vars };
 		struct error err = ERROR_INIT;
-		rc = plugin_package_write(m, wazo, pkgdir, fd, &who, &err);
+		rc = plugin_package_write(m, wazo, prov, pkgdir, fd, &who, &err);
 		if (rc)
 			job_fail(job, INSTALL_ERROR, NULL, "packaging failed: %s",
 				 err.msg.buf ? err.msg.buf : strerror(-rc));
@@ -694,26 +699,28 @@ static int step_download(struct job *job, const struct pipeline_env *env,
 	return rc ? -EIO : 0;
 }
 
-/* The commit a clone checked out (git rev-parse HEAD as the build user, who owns the
- * clone) into out; "" when it cannot be told (the log says why). */
+/* The commit a clone checked out and its time (git log -1 as the build user, who owns
+ * the clone) into out and *when; "" and 0 when it cannot be told (the log says why). */
 static void git_head(struct job *job, const struct pipeline_env *env, const char *tree,
-		     const char *workdir, char *out, size_t len)
+		     const char *workdir, char *out, size_t len, time_t *when)
 {
 	const struct wazofs_config *cfg = env->cfg;
 	char home[PATH_MAX + 8];
 	snprintf(home, sizeof(home), "HOME=%s", workdir);
 	const char *env_vars[] = { subproc_default_path(), home, NULL };
-	const char *argv[] = { "git", "-C", tree, "rev-parse", "HEAD", NULL };
+	const char *argv[] = { "git", "-C", tree, "log", "-1", "--format=%H %ct", NULL };
 	struct strbuf head = STRBUF_INIT;
 	struct subproc sp = git_subproc(job, cfg, argv, env_vars, job->log_fd);
 	sp.capture = &head;
 	int rc = subproc_run(&sp);
 	size_t n = head.buf ? strspn(head.buf, "0123456789abcdef") : 0;
 	out[0] = 0;
-	if (rc == 0 && n >= 40 && n < len)
+	*when = 0;
+	if (rc == 0 && n >= 40 && n < len && head.buf[n] == ' ') {
 		snprintf(out, len, "%.*s", (int)n, head.buf);
-	else
-		job_logf(job, "the commit of the clone is not known (git rev-parse: %d)\n", rc);
+		*when = (time_t)strtoll(head.buf + n + 1, NULL, 10);
+	} else
+		job_logf(job, "the commit of the clone is not known (git log: %d)\n", rc);
 	strbuf_release(&head);
 }
 
@@ -864,7 +871,7 @@ static int install_from_apt(struct job *job, const struct pipeline_env *env,
 			keep_apt_package(job, env, ns, name, installed);
 			struct source_keep sk;
 			job_set_origin(job, "apt");
-			source_keep_take(job, env->cfg, ns, name, installed, NULL, "apt", &sk);
+			source_keep_take(job, env->cfg, ns, name, installed, NULL, "apt", 0, &sk);
 			source_keep_commit(job, env->cfg, &sk);
 		}
 		job_set_state(job, JOB_STATE_INSTALLED);
@@ -892,8 +899,11 @@ struct install_run {
 	struct tree_snapshot wazo; /* the plugin's wazo/, read before any rules step */
 	char old_version[128];	   /* the version installed before the job, "" for none */
 	char commit[64];	   /* a clone's HEAD, "" until known */
-	char origin[1024];	   /* what the status's origin says */
-	struct source_keep sk;	   /* the source kept for a rebuild */
+	time_t commit_time;	   /* its commit's time, 0 until known */
+	struct source_digest digest;	/* the source's SHA-256, once validated */
+	struct package_provenance prov; /* what the package says of its source */
+	char origin[1024];		/* what the status's origin says */
+	struct source_keep sk;		/* the source kept for a rebuild */
 };
 
 /* What the status's origin says for ir's source: the daemon's word, else "copy ENTRY"
@@ -955,7 +965,8 @@ static int run_download(struct install_run *ir)
 {
 	int rc = step_download(ir->job, ir->env, ir->src, ir->tree, ir->workdir);
 	if (!rc)
-		git_head(ir->job, ir->env, ir->tree, ir->workdir, ir->commit, sizeof(ir->commit));
+		git_head(ir->job, ir->env, ir->tree, ir->workdir, ir->commit, sizeof(ir->commit),
+			 &ir->commit_time);
 	return rc;
 }
 
@@ -1027,6 +1038,27 @@ static int snapshot_wazo(struct install_run *ir)
 	return rc;
 }
 
+/* What the package will say of its source: its origin, its SHA-256 (also in the
+ * status) and its date: a rebuild's kept one, else its commit's, else the newest mtime
+ * of its files. */
+static void identify_source(struct install_run *ir)
+{
+	struct error err = ERROR_INIT;
+	if (source_digest_tree(ir->root, &ir->digest, &err) == 0)
+		job_set_source_sha256(ir->job, ir->digest.sha256);
+	else
+		job_logf(ir->job, "the source's SHA-256 is not known: %s\n", error_msg(&err));
+	error_release(&err);
+	ir->prov.origin = ir->origin;
+	ir->prov.source_sha256 = ir->digest.sha256;
+	ir->prov.source_date = ir->src->source_date > 0 ? ir->src->source_date
+			       : ir->commit_time > 0	? ir->commit_time
+							: ir->digest.newest;
+	job_logf(ir->job, "source: %s, SHA-256 %s, date %lld (SOURCE_DATE_EPOCH)\n", ir->origin,
+		 ir->digest.sha256[0] ? ir->digest.sha256 : "unknown",
+		 (long long)ir->prov.source_date);
+}
+
 static int run_validate_tree(struct install_run *ir)
 {
 	int rc = ir->src->git_url
@@ -1044,9 +1076,11 @@ static int run_validate_tree(struct install_run *ir)
 		set_origin(ir, NULL);
 		rc = done_if_installed(ir);
 	}
-	if (!rc) /* the tree as it is now: no rules step has run */
+	if (!rc) { /* the tree as it is now: no rules step has run */
+		identify_source(ir);
 		source_keep_take(ir->job, ir->env->cfg, ir->m.namespace, ir->m.name, ir->m.version,
-				 ir->root, ir->origin, &ir->sk);
+				 ir->root, ir->origin, ir->prov.source_date, &ir->sk);
+	}
 	return rc;
 }
 
@@ -1078,13 +1112,14 @@ static int run_build(struct install_run *ir)
 			return rc;
 		}
 	}
-	return run_rules(ir->job, ir->env, ir->root, ir->workdir, "build", NULL, NULL);
+	return run_rules(ir->job, ir->env, ir->root, ir->workdir, "build", NULL, NULL,
+			 ir->prov.source_date);
 }
 
 static int run_package(struct install_run *ir)
 {
-	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, &ir->wazo, ir->deb,
-			    ir->kept, sizeof(ir->deb));
+	return step_package(ir->job, ir->env, ir->root, ir->workdir, &ir->m, &ir->wazo, &ir->prov,
+			    ir->deb, ir->kept, sizeof(ir->deb));
 }
 
 static int run_update(struct install_run *ir)
@@ -1145,7 +1180,7 @@ static int run_validate_package(struct install_run *ir)
 	rc = done_if_installed(ir);
 	if (!rc)
 		source_keep_take(ir->job, ir->env->cfg, ir->m.namespace, ir->m.name, ir->m.version,
-				 NULL, ir->origin, &ir->sk);
+				 NULL, ir->origin, 0, &ir->sk);
 	return rc;
 }
 

@@ -16,6 +16,9 @@ struct install_source {
 	/* what the status's origin says; NULL: made from the source ("copy ENTRY", "git URL
 	 * REF COMMIT", "package", "apt") */
 	const char *origin;
+	/* the source's date (a rebuild: the kept one's); 0: its commit's, else the newest
+	 * mtime of its files */
+	time_t source_date;
 	const char *git_url, *git_ref, *git_subdir;
 	const char *apt_ns, *apt_name, *apt_version;
 };

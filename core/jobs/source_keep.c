@@ -9,7 +9,7 @@
 
 void source_keep_take(struct job *job, const struct wazofs_config *cfg, const char *ns,
 		      const char *name, const char *version, const char *root, const char *origin,
-		      struct source_keep *sk)
+		      time_t date, struct source_keep *sk)
 {
 	struct error err = ERROR_INIT;
 	char had[8];
@@ -19,7 +19,7 @@ void source_keep_take(struct job *job, const struct wazofs_config *cfg, const ch
 	snprintf(sk->name, sizeof(sk->name), "%s", name);
 	snprintf(sk->version, sizeof(sk->version), "%s", version);
 	if (!root &&
-	    source_lookup(cfg->state, ns, name, version, had, sizeof(had), &has_tree) == 0 &&
+	    source_lookup(cfg->state, ns, name, version, had, sizeof(had), NULL, &has_tree) == 0 &&
 	    has_tree)
 		return; /* that version's package was built here: its source stays */
 	int rc =
@@ -27,9 +27,9 @@ void source_keep_take(struct job *job, const struct wazofs_config *cfg, const ch
 	if (rc)
 		error_addf(&err, "%s", strerror(-rc));
 	else if (root)
-		rc = source_keep(sk->pending, root, origin, cfg->source_max_bytes, &err);
+		rc = source_keep(sk->pending, root, origin, date, cfg->source_max_bytes, &err);
 	else
-		rc = source_keep_origin(sk->pending, origin, &err);
+		rc = source_keep_origin(sk->pending, origin, date, &err);
 	if (rc == -EFBIG)
 		job_logf(job,
 			 "the source is not kept (no rebuild from it): it holds more than "

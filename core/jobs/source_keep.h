@@ -16,10 +16,11 @@ struct source_keep {
 enum { SOURCE_NONE, SOURCE_PENDING, SOURCE_KEPT };
 
 /* Copies root (NULL: a package or apt install, origin alone; then an entry that holds
- * a tree already is left as it is) as the pending source of ns/name at version. */
+ * a tree already is left as it is) as the pending source of ns/name at version, with
+ * its origin and date (SOURCE_DATE_EPOCH). */
 void source_keep_take(struct job *job, const struct wazofs_config *cfg, const char *ns,
 		      const char *name, const char *version, const char *root, const char *origin,
-		      struct source_keep *sk);
+		      time_t date, struct source_keep *sk);
 /* The pending source becomes the kept one (before dpkg runs, so the installed plugin's
  * origin is there when its status is read). */
 void source_keep_commit(struct job *job, const struct wazofs_config *cfg, struct source_keep *sk);

@@ -225,6 +225,11 @@ int archive_helper_take_deb_request(const struct strbuf *in, struct deb_request 
 					return -ENOMEM;
 				*request_field(req, i) = req->owned[i];
 			}
+		if (record_is(&rec, "source_date")) {
+			char date[32];
+			snprintf(date, sizeof(date), "%.*s", (int)rec.value_len, rec.value);
+			req->ctl.source_date = (time_t)strtoll(date, NULL, 10);
+		}
 		rc = take_more(&req->more, &rec);
 	}
 	return rc;
@@ -264,6 +269,9 @@ int helper_deb_write(int out_fd, const char *rootdir, const struct deb_contents 
 		records_put_str(&in, "replaced", more->replaced[i]);
 	if (more && more->keep_owners)
 		records_put_str(&in, "keep_owners", "1");
+	char date[32];
+	snprintf(date, sizeof(date), "%lld", (long long)ctl->source_date);
+	records_put_str(&in, "source_date", date);
 	const char *args[] = { "deb-write", "-", rootdir, NULL };
 	int fd = in.oom ? -ENOMEM : request_fd(&in, err);
 	int rc = fd < 0 ? fd : run_helper(args, fd, out_fd, who, &out, err);

@@ -1,10 +1,11 @@
 /* deb_writer: the .deb format (see deb_writer.h), all of it written by libarchive. The
- * tree is walked once for Installed-Size and conffiles, control.tar.gz is built in
- * memory, then data.tar.xz is streamed into the package file behind it: no temporary
- * copy of the data. */
+ * tree is read once into its entries in name order (deb_items: Installed-Size,
+ * conffiles, md5sums), control.tar.gz is built in memory, then data.tar.xz is streamed
+ * into the package file behind it from those entries: no temporary copy of the data. */
 #include "deb_writer.h"
 #include "base/fsutil.h"
 #include "base/name_list.h"
+#include "deb_items.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
@@ -60,96 +61,6 @@ static int add_mem_file(struct archive *a, const char *path, const char *data, i
 	return rc;
 }
 
-/* 1 when the tree's entry rel is left out: an entry of more has its path, or it is at
- * or below a replaced path. */
-static int is_replaced(const struct deb_contents *more, const char *rel)
-{
-	if (!more)
-		return 0;
-	for (size_t i = 0; i < more->n; i++)
-		if (strcmp(rel, more->entries[i].path) == 0)
-			return 1;
-	for (size_t i = 0; i < more->n_replaced; i++) {
-		size_t n = strlen(more->replaced[i]);
-		if (strncmp(rel, more->replaced[i], n) == 0 && (rel[n] == 0 || rel[n] == '/'))
-			return 1;
-	}
-	return 0;
-}
-
-/* 1 when the tree's entry rel is a parent directory of an entry of more. */
-static int holds_more(const struct deb_contents *more, const char *rel)
-{
-	size_t n = strlen(rel);
-	for (size_t i = 0; more && i < more->n; i++)
-		if (strncmp(more->entries[i].path, rel, n) == 0 && more->entries[i].path[n] == '/')
-			return 1;
-	return 0;
-}
-
-/* Installed-Size and conffiles, from a walk of rootdir before data.tar is written: the
- * control member comes first in the ar, and data.tar is streamed after it. */
-static int measure_tree(const char *rootdir, const struct deb_contents *more,
-			struct strbuf *conffiles, unsigned long *installed_kb, struct error *err)
-{
-	char *roots[] = { (char *)rootdir, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-	if (!fts) {
-		error_addf(err, "%s: %s", rootdir, strerror(errno));
-		return -errno;
-	}
-	size_t rootlen = strlen(rootdir);
-	unsigned long kb = 0;
-	int rc = 0;
-	FTSENT *f;
-	errno = 0;
-	while ((f = fts_read(fts))) {
-		if (f->fts_info == FTS_DP)
-			continue;
-		if (f->fts_info == FTS_DNR || f->fts_info == FTS_ERR || f->fts_info == FTS_NS) {
-			error_addf(err, "%s: %s", f->fts_path, strerror(f->fts_errno));
-			rc = -f->fts_errno;
-			break;
-		}
-		const char *rel = f->fts_path + rootlen;
-		while (*rel == '/')
-			rel++;
-		if (*rel && is_replaced(more, rel)) {
-			if (f->fts_info == FTS_D)
-				fts_set(fts, f, FTS_SKIP);
-			continue;
-		}
-		/* where the package's own entries go, the tree may hold only directories: a
-		 * link there would take them elsewhere when dpkg unpacks them */
-		if (f->fts_info != FTS_D && holds_more(more, rel)) {
-			error_addf(err, "%s: must be a directory (wazofs puts /%s there)", rel,
-				   more->entries[0].path);
-			rc = -EINVAL;
-			break;
-		}
-		if (f->fts_info == FTS_F) {
-			kb += (unsigned long)((f->fts_statp->st_size + 1023) / 1024);
-			if (strncmp(rel, "etc/", 4) == 0)
-				strbuf_addf(conffiles, "/%s\n", rel);
-		} else {
-			kb++;
-		}
-	}
-	if (!f && errno) { /* NULL with errno 0 is the end of the walk */
-		rc = -errno;
-		error_addf(err, "%s: %s", rootdir, strerror(errno));
-	}
-	fts_close(fts);
-	for (size_t i = 0; more && i < more->n; i++) {
-		const struct deb_entry *x = &more->entries[i];
-		kb += S_ISREG(x->mode) ? (unsigned long)((x->len + 1023) / 1024) : 1;
-		if (S_ISREG(x->mode) && strncmp(x->path, "etc/", 4) == 0)
-			strbuf_addf(conffiles, "/%s\n", x->path);
-	}
-	*installed_kb = kb;
-	return rc;
-}
-
 /* An entry of the tree keeps the owner stat() gave it (fakeroot's), except the writer's
  * own real uid or gid, which is root's: then its set-id bit goes too. */
 static void keep_owner(struct archive_entry *e)
@@ -166,58 +77,10 @@ static void keep_owner(struct archive_entry *e)
 		perm &= ~(mode_t)S_ISGID;
 	}
 	archive_entry_set_perm(e, perm);
-	/* numeric owners (dpkg maps them), but root by its name as dpkg-deb writes it */
+	/* numeric owners (dpkg maps them), but root by its name as dpkg-deb writes it:
+	 * no name of the building host's users or groups */
 	archive_entry_set_uname(e, archive_entry_uid(e) == 0 ? "root" : NULL);
 	archive_entry_set_gname(e, archive_entry_gid(e) == 0 ? "root" : NULL);
-}
-
-/* The entries of more, after the tree's: each missing parent directory first (dirs
- * holds the directories written so far). */
-static int write_more(struct archive *tar, const struct deb_contents *more, struct name_list *dirs,
-		      time_t now, struct error *err)
-{
-	for (size_t i = 0; more && i < more->n; i++) {
-		const struct deb_entry *x = &more->entries[i];
-		char path[PATH_MAX + 4];
-		for (const char *slash = strchr(x->path, '/'); slash;
-		     slash = strchr(slash + 1, '/')) {
-			snprintf(path, sizeof(path), "%.*s", (int)(slash - x->path), x->path);
-			if (name_list_has(dirs, path))
-				continue;
-			if (name_list_add(dirs, path))
-				return -ENOMEM;
-			struct deb_entry parent = { path, S_IFDIR | 0755, NULL, 0 };
-			struct deb_contents one = { &parent, 1, NULL, 0, 0 };
-			int rc = write_more(tar, &one, dirs, now, err);
-			if (rc)
-				return rc;
-		}
-		int dir = S_ISDIR(x->mode);
-		snprintf(path, sizeof(path), "./%s%s", x->path, dir ? "/" : "");
-		if (dir && !name_list_has(dirs, x->path) && name_list_add(dirs, x->path))
-			return -ENOMEM;
-		struct archive_entry *e = archive_entry_new();
-		archive_entry_set_pathname(e, path);
-		archive_entry_set_filetype(e, x->mode & S_IFMT);
-		archive_entry_set_perm(e, x->mode & 07777);
-		archive_entry_set_mtime(e, now, 0);
-		set_root_owner(e);
-		if (S_ISLNK(x->mode)) {
-			char target[PATH_MAX];
-			snprintf(target, sizeof(target), "%.*s", (int)x->len, x->data);
-			archive_entry_set_symlink(e, target);
-		}
-		if (S_ISREG(x->mode))
-			archive_entry_set_size(e, (la_int64_t)x->len);
-		int rc = 0;
-		if (archive_write_header(tar, e) < ARCHIVE_WARN ||
-		    (S_ISREG(x->mode) && x->len && archive_write_data(tar, x->data, x->len) < 0))
-			rc = fail_archive(err, tar, path);
-		archive_entry_free(e);
-		if (rc)
-			return rc;
-	}
-	return 0;
 }
 
 /* A tar writer of data.tar.xz onto fd; NULL with err said. */
@@ -230,8 +93,13 @@ static struct archive *open_data_tar(int fd, struct error *err)
 	}
 	archive_write_set_format_gnutar(tar);
 	archive_write_add_filter_xz(tar);
-	/* one xz thread per CPU, as dpkg-deb does ("0": as many as there are CPUs) */
-	if (archive_write_set_filter_option(tar, "xz", "threads", "0") < ARCHIVE_WARN)
+	/* one xz thread per CPU, as dpkg-deb does, but never one: liblzma's threaded
+	 * encoder gives the same bytes whatever its number of threads (its blocks depend
+	 * on the preset alone), its single-threaded one other bytes */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char threads[24];
+	snprintf(threads, sizeof(threads), "%ld", cpus > 2 ? cpus : 2);
+	if (archive_write_set_filter_option(tar, "xz", "threads", threads) < ARCHIVE_WARN)
 		archive_clear_error(tar); /* an xz without threads still works, slower */
 	/* preset 4, not dpkg-deb's 6: measured on 110 MB of /usr, 4 % larger in 70 % of
 	 * the time (scripts/bench-deb.sh) */
@@ -247,99 +115,86 @@ static struct archive *open_data_tar(int fd, struct error *err)
 	return tar;
 }
 
-/* The package tree being written: rootdir read from disk into tar, with more. */
-struct data_tar {
-	struct archive *disk, *tar;
-	const char *rootdir;
-	size_t rootlen;
-	const struct deb_contents *more;
-	struct name_list dirs; /* the directories written, for more's parents */
-};
-
-/* Copies the content of the regular file being read into tar. */
-static int copy_file_data(struct data_tar *d, const char *path, struct error *err)
+/* Copies the content of the tree's regular file it into tar (the size lstat gave:
+ * a file that changed meanwhile fails the package). */
+static int copy_item_data(struct archive *tar, const struct deb_items *items,
+			  const struct deb_item *it, struct error *err)
 {
+	int fd = deb_item_open(items, it);
+	if (fd < 0) {
+		error_addf(err, "%s: %s", it->path, strerror(-fd));
+		return fd;
+	}
 	char buf[65536];
-	la_ssize_t n;
-	while ((n = archive_read_data(d->disk, buf, sizeof(buf))) > 0)
-		if (archive_write_data(d->tar, buf, (size_t)n) < 0)
-			return fail_archive(err, d->tar, path);
-	return n < 0 ? fail_archive(err, d->disk, path) : 0;
-}
-
-/* Writes e, read from the tree at rel (not replaced by more), as ./rel. */
-static int write_tree_entry(struct data_tar *d, struct archive_entry *e, const char *rel,
-			    struct error *err)
-{
-	mode_t type = archive_entry_filetype(e);
-	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-		error_addf(err, "%s: only files, directories and symlinks can be packaged", rel);
-		return -EINVAL;
-	}
-	char path[PATH_MAX + 4];
-	snprintf(path, sizeof(path), "./%s%s", rel, type == AE_IFDIR && *rel ? "/" : "");
-	archive_entry_set_pathname(e, path);
-	if (d->more && d->more->keep_owners)
-		keep_owner(e);
-	else
-		set_root_owner(e);
-	archive_entry_set_nlink(e, 1);
-	if (type == AE_IFDIR && name_list_add(&d->dirs, rel))
-		return -ENOMEM;
-	if (archive_write_header(d->tar, e) < ARCHIVE_WARN)
-		return fail_archive(err, d->tar, path);
-	return type == AE_IFREG ? copy_file_data(d, path, err) : 0;
-}
-
-/* Every entry of the tree, in the order the disk reader gives them. */
-static int write_tree(struct data_tar *d, struct error *err)
-{
-	if (archive_read_disk_open(d->disk, d->rootdir) != ARCHIVE_OK)
-		return fail_archive(err, d->disk, d->rootdir);
+	off_t left = it->size;
 	int rc = 0;
-	while (!rc) {
-		struct archive_entry *e = archive_entry_new();
-		int r = e ? archive_read_next_header2(d->disk, e) : ARCHIVE_FATAL;
-		if (r == ARCHIVE_EOF) {
-			archive_entry_free(e);
-			break;
-		}
-		if (r < ARCHIVE_WARN)
-			rc = e ? fail_archive(err, d->disk, "reading the package tree") : -ENOMEM;
-		const char *src = rc ? "" : archive_entry_sourcepath(e);
-		const char *rel =
-		    src + (strncmp(src, d->rootdir, d->rootlen) == 0 ? d->rootlen : 0);
-		while (*rel == '/')
-			rel++;
-		/* what more replaces is not written, nor what is below it */
-		if (!rc && !(*rel && is_replaced(d->more, rel))) {
-			archive_read_disk_descend(d->disk);
-			rc = write_tree_entry(d, e, rel, err);
-		}
-		archive_entry_free(e);
+	while (!rc && left > 0) {
+		ssize_t n = read(fd, buf, left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf));
+		if (n <= 0) {
+			error_addf(err, "%s: %s", it->path,
+				   n < 0 ? strerror(errno) : "it shrank while it was packaged");
+			rc = n < 0 ? -errno : -EIO;
+		} else if (archive_write_data(tar, buf, (size_t)n) < 0)
+			rc = fail_archive(err, tar, it->path);
+		else
+			left -= n;
 	}
+	close(fd);
 	return rc;
 }
 
-/* Streams data.tar.xz of rootdir (and more) to fd, at its current offset. */
-static int write_data_tar(int fd, const char *rootdir, const struct deb_contents *more, time_t now,
-			  struct error *err)
+/* One entry of data.tar, as ./path (a directory ./path/), dated source_date. */
+static int write_item(struct archive *tar, const struct deb_items *items, const struct deb_item *it,
+		      int keep_owners, time_t source_date, struct error *err)
 {
-	struct data_tar d = { .rootdir = rootdir, .rootlen = strlen(rootdir), .more = more };
-	d.disk = archive_read_disk_new();
-	if (!d.disk)
+	char path[PATH_MAX + 4];
+	int dir = S_ISDIR(it->mode);
+	snprintf(path, sizeof(path), "./%s%s", it->path, dir && *it->path ? "/" : "");
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
 		return -ENOMEM;
-	archive_read_disk_set_symlink_physical(d.disk);
-	d.tar = open_data_tar(fd, err);
-	int rc = d.tar ? write_tree(&d, err) : -EIO;
-	if (!rc)
-		rc = write_more(d.tar, more, &d.dirs, now, err);
-	if (!rc && archive_write_close(d.tar) != ARCHIVE_OK)
-		rc = fail_archive(err, d.tar, "data.tar");
-	name_list_free(&d.dirs);
-	archive_read_free(d.disk);
-	if (d.tar)
-		archive_write_free(d.tar);
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, it->mode & S_IFMT);
+	archive_entry_set_perm(e, it->mode & 07777);
+	archive_entry_set_mtime(e, source_date, 0);
+	archive_entry_set_uid(e, it->uid);
+	archive_entry_set_gid(e, it->gid);
+	if (!it->mem && keep_owners)
+		keep_owner(e);
+	else
+		set_root_owner(e);
+	const char *target = it->mem ? it->mem->data : it->link;
+	char mem_target[PATH_MAX];
+	if (S_ISLNK(it->mode) && it->mem) {
+		snprintf(mem_target, sizeof(mem_target), "%.*s", (int)it->mem->len, it->mem->data);
+		target = mem_target;
+	}
+	if (S_ISLNK(it->mode))
+		archive_entry_set_symlink(e, target);
+	if (S_ISREG(it->mode))
+		archive_entry_set_size(e, (la_int64_t)it->size);
+	int rc = archive_write_header(tar, e) < ARCHIVE_WARN ? fail_archive(err, tar, path) : 0;
+	if (!rc && S_ISREG(it->mode) && it->mem && it->size &&
+	    archive_write_data(tar, it->mem->data, it->mem->len) < 0)
+		rc = fail_archive(err, tar, path);
+	else if (!rc && S_ISREG(it->mode) && !it->mem)
+		rc = copy_item_data(tar, items, it, err);
+	archive_entry_free(e);
+	return rc;
+}
+
+/* Streams data.tar.xz of the items to fd, at its current offset. */
+static int write_data_tar(int fd, const struct deb_items *items, int keep_owners,
+			  time_t source_date, struct error *err)
+{
+	struct archive *tar = open_data_tar(fd, err);
+	int rc = tar ? 0 : -EIO;
+	for (size_t i = 0; !rc && i < items->n; i++)
+		rc = write_item(tar, items, &items->v[i], keep_owners, source_date, err);
+	if (!rc && archive_write_close(tar) != ARCHIVE_OK)
+		rc = fail_archive(err, tar, "data.tar");
+	if (tar)
+		archive_write_free(tar);
 	return rc;
 }
 
@@ -362,15 +217,21 @@ static void add_description(struct strbuf *sb, const char *desc)
 	}
 }
 
+/* What control.tar holds besides control and the scripts. */
+struct control_lists {
+	const char *conffiles, *md5sums;
+	unsigned long installed_kb;
+};
+
 static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
-			     const struct deb_scripts *scripts, const char *conffiles,
-			     unsigned long installed_kb, time_t now, struct error *err)
+			     const struct deb_scripts *scripts, const struct control_lists *lists,
+			     time_t now, struct error *err)
 {
 	struct strbuf control = STRBUF_INIT;
 	strbuf_addf(&control,
 		    "Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\n"
 		    "Installed-Size: %lu\n",
-		    ctl->package, ctl->version, ctl->maintainer, installed_kb);
+		    ctl->package, ctl->version, ctl->maintainer, lists->installed_kb);
 	if (ctl->depends && *ctl->depends)
 		strbuf_addf(&control, "Depends: %s\n", ctl->depends);
 	strbuf_addf(&control, "Section: %s\nPriority: %s\n", ctl->section, ctl->priority);
@@ -381,6 +242,8 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 	struct archive_entry *dir = archive_entry_new();
 	archive_write_set_format_gnutar(a);
 	archive_write_add_filter_gzip(a);
+	/* no time in the gzip header: the same package gives the same bytes */
+	archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
 	/* written to memory, so libarchive would pad the gzip stream to 10 KiB with zeros */
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (!rc && archive_write_open2(a, out, NULL, sb_write_cb, NULL, NULL) != ARCHIVE_OK)
@@ -394,8 +257,10 @@ static int write_control_tar(struct strbuf *out, const struct deb_control *ctl,
 		rc = fail_archive(err, a, "control.tar");
 	if (!rc)
 		rc = add_mem_file(a, "./control", control.buf, 0644, now, err);
-	if (!rc && *conffiles)
-		rc = add_mem_file(a, "./conffiles", conffiles, 0644, now, err);
+	if (!rc && *lists->conffiles)
+		rc = add_mem_file(a, "./conffiles", lists->conffiles, 0644, now, err);
+	if (!rc && *lists->md5sums) /* for dpkg --verify and debsums */
+		rc = add_mem_file(a, "./md5sums", lists->md5sums, 0644, now, err);
 	const char *names[] = { "./postinst", "./prerm", "./postrm" };
 	const char *texts[] = { scripts->postinst, scripts->prerm, scripts->postrm };
 	for (int i = 0; i < 3 && !rc; i++)
@@ -486,13 +351,13 @@ static int ar_header_of(char out[AR_HEADER_LEN], const char *name, la_int64_t si
 
 /* data.tar.xz, streamed after a header left blank and written once its size is known,
  * then the pad to an even size. */
-static int ar_put_data_member(int fd, const char *rootdir, const struct deb_contents *more,
-			      time_t now, struct error *err)
+static int ar_put_data_member(int fd, const struct deb_items *items, int keep_owners, time_t now,
+			      struct error *err)
 {
 	off_t hdr_at = lseek(fd, 0, SEEK_CUR);
 	if (hdr_at < 0 || lseek(fd, AR_HEADER_LEN, SEEK_CUR) < 0)
 		return -errno;
-	int rc = write_data_tar(fd, rootdir, more, now, err);
+	int rc = write_data_tar(fd, items, keep_owners, now, err);
 	if (rc)
 		return rc;
 	off_t end = lseek(fd, 0, SEEK_CUR);
@@ -507,8 +372,8 @@ static int ar_put_data_member(int fd, const char *rootdir, const struct deb_cont
 	return (end - hdr_at) % 2 ? write_all(fd, "\n", 1) : 0;
 }
 
-static int write_package(int fd, const struct strbuf *control_tar, const char *rootdir,
-			 const struct deb_contents *more, time_t now, struct error *err)
+static int write_package(int fd, const struct strbuf *control_tar, const struct deb_items *items,
+			 int keep_owners, time_t now, struct error *err)
 {
 	struct archive *ar = ar_open(fd, NULL, err);
 	if (!ar)
@@ -522,7 +387,7 @@ static int write_package(int fd, const struct strbuf *control_tar, const char *r
 	archive_write_free(ar);
 	size_t before = err->msg.len;
 	if (!rc)
-		rc = ar_put_data_member(fd, rootdir, more, now, err);
+		rc = ar_put_data_member(fd, items, keep_owners, now, err);
 	if (rc && err->msg.len == before)
 		error_addf(err, "writing data.tar.xz: %s", strerror(-rc));
 	if (!rc && fsync(fd) < 0) {
@@ -560,16 +425,24 @@ int deb_write_fd(int fd, const char *rootdir, const struct deb_contents *more,
 	int rc = control_ok(ctl, err);
 	if (rc)
 		return rc;
-	struct strbuf conffiles = STRBUF_INIT, control_tar = STRBUF_INIT;
-	unsigned long kb = 0;
-	time_t now = time(NULL);
-	rc = measure_tree(rootdir, more, &conffiles, &kb, err);
+	struct strbuf conffiles = STRBUF_INIT, md5sums = STRBUF_INIT, control_tar = STRBUF_INIT;
+	struct control_lists lists = { "", "", 0 };
+	struct deb_items items;
+	/* every time in the package is the source's (SOURCE_DATE_EPOCH's rules) */
+	time_t when = ctl->source_date > 0 ? ctl->source_date : time(NULL);
+	rc = deb_items_collect(rootdir, more, &items, err);
 	if (!rc)
-		rc = write_control_tar(&control_tar, ctl, scripts,
-				       conffiles.buf ? conffiles.buf : "", kb, now, err);
+		rc = deb_items_summary(&items, &lists.installed_kb, &conffiles, &md5sums, err);
+	if (!rc) {
+		lists.conffiles = conffiles.buf ? conffiles.buf : "";
+		lists.md5sums = md5sums.buf ? md5sums.buf : "";
+		rc = write_control_tar(&control_tar, ctl, scripts, &lists, when, err);
+	}
 	if (!rc)
-		rc = write_package(fd, &control_tar, rootdir, more, now, err);
+		rc = write_package(fd, &control_tar, &items, more && more->keep_owners, when, err);
+	deb_items_release(&items);
 	strbuf_release(&conffiles);
+	strbuf_release(&md5sums);
 	strbuf_release(&control_tar);
 	return rc;
 }

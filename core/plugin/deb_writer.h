@@ -1,5 +1,7 @@
 /* deb_writer: writes a Debian binary package with libarchive: an ar archive of
- * debian-binary, control.tar.gz and data.tar.xz, every file owned by root:root.
+ * debian-binary, control.tar.gz (control, conffiles, md5sums, the maintainer scripts)
+ * and data.tar.xz, its entries in name order, every time the source's date: the same
+ * tree gives the same bytes.
  * The package is built under a temporary name beside the destination, fsync'ed and
  * renamed into place. */
 #ifndef WAZOFS_DEB_WRITER_H
@@ -7,11 +9,15 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include <sys/types.h>
+#include <time.h>
 
 struct deb_control {
 	const char *package, *version, *maintainer, *section, *priority;
 	const char *depends;	 /* "a, b (>= 1)" or NULL */
 	const char *description; /* first line is the synopsis; may hold more lines */
+	/* every time written in the package (ar members, tar entries): the source's date
+	 * (SOURCE_DATE_EPOCH); 0: now */
+	time_t source_date;
 };
 
 struct deb_scripts {

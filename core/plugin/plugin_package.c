@@ -2,6 +2,7 @@
 #include "plugin_package.h"
 #include "archive_helper.h"
 #include "base/fsutil.h"
+#include "base/version.h"
 #include "deb_writer.h"
 #include <dirent.h>
 #include <errno.h>
@@ -149,9 +150,9 @@ static int gzip_text(const char *data, struct strbuf *out)
 	return rc ? rc : out->oom ? -ENOMEM : 0;
 }
 
-/* The doc files of pkg: copyright (text) and changelog.gz. */
-static int doc_texts(const struct plugin_meta *m, const char *pkg, struct strbuf *copyright,
-		     struct strbuf *changelog_gz)
+/* The doc files of pkg: copyright (text) and changelog.gz (dated when). */
+static int doc_texts(const struct plugin_meta *m, const char *pkg, time_t when,
+		     struct strbuf *copyright, struct strbuf *changelog_gz)
 {
 	strbuf_addf(copyright,
 		    "This package was built by wazofs from the sources of the Wazo plugin\n"
@@ -160,9 +161,8 @@ static int doc_texts(const struct plugin_meta *m, const char *pkg, struct strbuf
 		    "authors in the plugin repository.\n",
 		    m->namespace, m->name, m->version);
 	char date[64];
-	time_t now = time(NULL);
 	struct tm tm;
-	gmtime_r(&now, &tm);
+	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	struct strbuf changelog = STRBUF_INIT;
 	strbuf_addf(&changelog,
@@ -197,7 +197,7 @@ struct extra_files {
 	struct deb_entry *entries;
 	char **paths;
 	size_t n;
-	struct strbuf copyright, changelog;
+	struct strbuf copyright, changelog, buildinfo;
 };
 
 static void extra_files_free(struct extra_files *x)
@@ -208,19 +208,53 @@ static void extra_files_free(struct extra_files *x)
 	free(x->entries);
 	strbuf_release(&x->copyright);
 	strbuf_release(&x->changelog);
+	strbuf_release(&x->buildinfo);
+}
+
+/* What /usr/share/doc/<pkg>/wazofs-buildinfo says: the same for the same source,
+ * whatever built it, where and when. */
+static void buildinfo_text(const struct plugin_meta *m, const char *pkg,
+			   const struct package_provenance *prov, struct strbuf *out)
+{
+	char date[32];
+	struct tm tm;
+	gmtime_r(&prov->source_date, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strbuf_addf(out,
+		    "Format: wazofs-buildinfo 1\nPackage: %s\nVersion: %s\nPlugin: %s/%s\n"
+		    "Origin: %s\nSource-SHA256: %s\nSource-Date: %s (%lld)\n"
+		    "Built-By: wazofs %s\n",
+		    pkg, m->version, m->namespace, m->name, prov->origin,
+		    prov->source_sha256 && *prov->source_sha256 ? prov->source_sha256 : "unknown",
+		    date, (long long)prov->source_date, WAZOFS_VERSION);
+}
+
+/* A doc file of the package, from text. */
+static int add_doc(struct extra_files *x, size_t i, const char *doc_dir, const char *name,
+		   const struct strbuf *text)
+{
+	if (asprintf(&x->paths[i], "%s/%s", doc_dir, name) < 0) {
+		x->paths[i] = NULL; /* undefined after a failure */
+		return -ENOMEM;
+	}
+	x->entries[i] = (struct deb_entry){ x->paths[i], S_IFREG | 0644, text->buf, text->len };
+	return text->oom ? -ENOMEM : 0;
 }
 
 static int extra_files(const struct plugin_meta *m, const struct tree_snapshot *wazo,
-		       const char *pkg, const char *wazo_dir, struct extra_files *x)
+		       const struct package_provenance *prov, const char *pkg, const char *wazo_dir,
+		       struct extra_files *x)
 {
 	char doc_dir[PATH_MAX];
 	snprintf(doc_dir, sizeof(doc_dir), "usr/share/doc/%s", pkg);
-	size_t n = x->n = wazo->n + 2;
+	int info = prov && prov->origin;
+	size_t n = x->n = wazo->n + 2 + (size_t)info;
 	x->entries = calloc(n, sizeof(*x->entries));
 	x->paths = calloc(n, sizeof(*x->paths));
 	if (!x->entries || !x->paths)
 		return -ENOMEM;
-	int rc = doc_texts(m, pkg, &x->copyright, &x->changelog);
+	time_t when = prov && prov->source_date > 0 ? prov->source_date : time(NULL);
+	int rc = doc_texts(m, pkg, when, &x->copyright, &x->changelog);
 	for (size_t i = 0; !rc && i < wazo->n; i++) {
 		const struct tree_snapshot_entry *e = &wazo->v[i];
 		if (asprintf(&x->paths[i], "%s%s%s", wazo_dir, *e->path ? "/" : "", e->path) < 0) {
@@ -229,30 +263,26 @@ static int extra_files(const struct plugin_meta *m, const struct tree_snapshot *
 		}
 		x->entries[i] = (struct deb_entry){ x->paths[i], e->mode, e->data, e->len };
 	}
-	if (rc)
-		return rc;
-	static const char *const docs[] = { "copyright", "changelog.gz" };
-	for (size_t i = 0; i < 2; i++)
-		if (asprintf(&x->paths[n - 2 + i], "%s/%s", doc_dir, docs[i]) < 0) {
-			x->paths[n - 2 + i] = NULL; /* undefined after a failure */
-			return -ENOMEM;
-		}
-	x->entries[n - 2] = (struct deb_entry){ x->paths[n - 2], S_IFREG | 0644, x->copyright.buf,
-						x->copyright.len };
-	x->entries[n - 1] = (struct deb_entry){ x->paths[n - 1], S_IFREG | 0644, x->changelog.buf,
-						x->changelog.len };
-	return 0;
+	if (!rc)
+		rc = add_doc(x, wazo->n, doc_dir, "copyright", &x->copyright);
+	if (!rc)
+		rc = add_doc(x, wazo->n + 1, doc_dir, "changelog.gz", &x->changelog);
+	if (!rc && info) {
+		buildinfo_text(m, pkg, prov, &x->buildinfo);
+		rc = add_doc(x, wazo->n + 2, doc_dir, PLUGIN_BUILDINFO, &x->buildinfo);
+	}
+	return rc;
 }
 
 int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
-			 const char *pkgdir, int out_fd, const struct helper_user *who,
-			 struct error *err)
+			 const struct package_provenance *prov, const char *pkgdir, int out_fd,
+			 const struct helper_user *who, struct error *err)
 {
 	char pkg[300], wazo_dir[PATH_MAX];
 	plugin_package_name(m->name, m->namespace, pkg, sizeof(pkg));
 	snprintf(wazo_dir, sizeof(wazo_dir), PLUGINS_DIR "/%s/%s/wazo", m->namespace, m->name);
 	struct extra_files x = { 0 };
-	int rc = extra_files(m, wazo, pkg, wazo_dir, &x);
+	int rc = extra_files(m, wazo, prov, pkg, wazo_dir, &x);
 	if (rc) {
 		error_addf(err, "preparing the package: %s", strerror(-rc));
 		extra_files_free(&x);
@@ -277,6 +307,7 @@ int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot
 		.priority = "optional",
 		.depends = depends,
 		.description = desc.buf,
+		.source_date = prov ? prov->source_date : 0,
 	};
 	struct deb_scripts scripts = { postinst, prerm, postrm };
 	rc = helper_deb_write(out_fd, pkgdir, &more, who, &ctl, &scripts, err);

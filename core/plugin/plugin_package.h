@@ -9,6 +9,7 @@
 #include "base/strbuf.h"
 #include "base/tree_snapshot.h"
 #include "plugin_meta.h"
+#include <time.h>
 
 #define PLUGIN_SECTION	  "wazo-plugind-plugin"
 #define PLUGIN_MAINTAINER "Wazo Plugind <wazo-dev@wazo.community>"
@@ -22,14 +23,24 @@ int plugin_scripts(const struct plugin_meta *m, char **postinst, char **prerm, c
 /* The Depends: value (debian_depends, then wazo-plugind-<name>-<ns> per depends); may
  * be empty. malloc'd. */
 char *plugin_depends_field(const struct plugin_meta *m);
+/* What a package built from source says of it: every time in the package is its date
+ * (0: now), and /usr/share/doc/<package>/wazofs-buildinfo holds the origin, the
+ * source's SHA-256 and date and the wazofs version (no buildinfo when origin is NULL). */
+struct package_provenance {
+	const char *origin;
+	const char *source_sha256;
+	time_t source_date;
+};
+#define PLUGIN_BUILDINFO "wazofs-buildinfo"
+
 /* Writes the package of m into out_fd (a new file the caller opened): what pkgdir holds
  * (filled by `rules package`; read by who, under its fakeroot session when its env
  * has one, so owners are what `rules package` set there), the plugin's wazo/ as the
  * snapshot wazo holds it (taken before any rules step; it replaces whatever pkgdir has
  * at that place) and the doc files. Nothing is written into pkgdir. */
 int plugin_package_write(const struct plugin_meta *m, const struct tree_snapshot *wazo,
-			 const char *pkgdir, int out_fd, const struct helper_user *who,
-			 struct error *err);
+			 const struct package_provenance *prov, const char *pkgdir, int out_fd,
+			 const struct helper_user *who, struct error *err);
 /* A package is kept in DIR (STATE/packages) only once dpkg has installed it: a job
  * writes (or copies) it to DIR/.pending/FILE, and moves it to DIR/FILE when the install
  * succeeded; a failure drops it, so the package of that version that did install (in

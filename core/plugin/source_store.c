@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,12 +40,12 @@ int source_paths(const char *state, const char *ns, const char *name, const char
 	return rc == -ENOENT ? 0 : rc;
 }
 
-static int write_origin(const char *dir, const char *origin, struct error *err)
+static int write_origin(const char *dir, const char *origin, time_t date, struct error *err)
 {
 	char path[PATH_MAX];
 	int rc = path_fmt(path, sizeof(path), "%s/" SOURCE_ORIGIN, dir);
 	struct strbuf line = STRBUF_INIT;
-	strbuf_addf(&line, "%s\n", origin);
+	strbuf_addf(&line, "%s\ndate %lld\n", origin, (long long)date);
 	if (!rc)
 		rc = line.oom ? -ENOMEM : write_file_atomic(path, line.buf, line.len, 0640);
 	if (rc)
@@ -53,23 +54,23 @@ static int write_origin(const char *dir, const char *origin, struct error *err)
 	return rc;
 }
 
-int source_keep_origin(const char *pending, const char *origin, struct error *err)
+int source_keep_origin(const char *pending, const char *origin, time_t date, struct error *err)
 {
 	int rc = mkdir(pending, 0750) < 0 ? -errno : 0;
 	if (rc)
 		error_addf(err, "cannot create %s: %s", pending, strerror(-rc));
 	else
-		rc = write_origin(pending, origin, err);
+		rc = write_origin(pending, origin, date, err);
 	if (rc)
 		rm_rf(pending);
 	return rc;
 }
 
-int source_keep(const char *pending, const char *root, const char *origin,
+int source_keep(const char *pending, const char *root, const char *origin, time_t date,
 		unsigned long long max_bytes, struct error *err)
 {
 	char tree[PATH_MAX];
-	int rc = source_keep_origin(pending, origin, err);
+	int rc = source_keep_origin(pending, origin, date, err);
 	if (!rc)
 		rc = path_fmt(tree, sizeof(tree), "%s/" SOURCE_TREE, pending);
 	/* owned by root (the copier's owners are not kept), modes and times as copied */
@@ -104,7 +105,7 @@ void source_remove_all(const char *state, const char *package)
 }
 
 int source_lookup(const char *state, const char *ns, const char *name, const char *version,
-		  char *origin, size_t len, int *has_tree)
+		  char *origin, size_t len, time_t *date, int *has_tree)
 {
 	char entry[NAME_MAX + 1], path[PATH_MAX];
 	struct strbuf sb = STRBUF_INIT;
@@ -117,8 +118,13 @@ int source_lookup(const char *state, const char *ns, const char *name, const cha
 			      entry);
 	if (!rc)
 		rc = strbuf_read_file(&sb, path, 4096);
+	if (date)
+		*date = 0;
 	if (!rc) {
 		snprintf(origin, len, "%.*s", (int)strcspn(sb.buf, "\n"), sb.buf);
+		const char *d = strstr(sb.buf, "\ndate ");
+		if (date && d)
+			*date = (time_t)strtoll(d + 6, NULL, 10);
 		path[strlen(path) - strlen(SOURCE_ORIGIN)] = 0;
 		strcat(path, SOURCE_TREE);
 		*has_tree = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);

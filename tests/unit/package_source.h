@@ -20,7 +20,7 @@ static inline int package_source(const struct plugin_meta *m, const char *src, c
 		return rc;
 	unlink(deb);
 	int fd = open(deb, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	rc = fd < 0 ? -1 : plugin_package_write(m, &wazo, pkgdir, fd, NULL, err);
+	rc = fd < 0 ? -1 : plugin_package_write(m, &wazo, NULL, pkgdir, fd, NULL, err);
 	if (fd >= 0)
 		close(fd);
 	tree_snapshot_release(&wazo);

@@ -61,8 +61,8 @@ static void test_package_round_trip(void)
 	CHECK_INT(write_file_atomic(root, "k = v\n", 6, 0644), 0);
 	snprintf(root, sizeof(root), "%s/root", tmp);
 	snprintf(deb, sizeof(deb), "%s/x.deb", tmp);
-	struct deb_control ctl = { "wazofs-test-x", "1.2-3", "t <t@example.org>",	  "misc",
-				   "optional",	    NULL,    "a test\nwith a second line" };
+	struct deb_control ctl = { "wazofs-test-x", "1.2-3", "t <t@example.org>",	   "misc",
+				   "optional",	    NULL,    "a test\nwith a second line", 0 };
 	struct deb_scripts scripts = { "#!/bin/sh\nexit 0\n", NULL, NULL };
 	struct error err = ERROR_INIT;
 	/* more: wazo/ from memory replaces what the tree has there; parents are added */

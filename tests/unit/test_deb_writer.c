@@ -97,7 +97,7 @@ static void test_format0_has_no_postrm_call(void)
 static void test_bad_version(void)
 {
 	struct error err = ERROR_INIT;
-	struct deb_control ctl = { "p", "not a version", "M <m@x>", "s", "optional", NULL, "d" };
+	struct deb_control ctl = { "p", "not a version", "M <m@x>", "s", "optional", NULL, "d", 0 };
 	struct deb_scripts s = { 0 };
 	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &ctl, &s, &err), -EINVAL);
 	CHECK(err.msg.buf && strstr(err.msg.buf, "not a valid Debian version"));
@@ -105,7 +105,9 @@ static void test_bad_version(void)
 	CHECK_INT(deb_version_check("1:2.0~rc1-3"), 0);
 	CHECK_INT(deb_version_check("v1"), -EINVAL);
 	/* a newline in a one-line field would inject a control field */
-	struct deb_control inj = { "p", "1", "M <m@x>", "s", "optional", "x\nProtected: yes", "d" };
+	struct deb_control inj = {
+		"p", "1", "M <m@x>", "s", "optional", "x\nProtected: yes", "d", 0
+	};
 	CHECK_INT(deb_write("/nonexistent/x.deb", "/nonexistent", &inj, &s, &err), -EINVAL);
 	CHECK(err.msg.buf && strstr(err.msg.buf, "Depends field holds a control character"));
 	error_release(&err);
@@ -116,7 +118,7 @@ static void test_unreadable_tree(void)
 	struct error err = ERROR_INIT;
 	char deb[300];
 	snprintf(deb, sizeof(deb), "%s/x.deb", tmp);
-	struct deb_control ctl = { "p", "1", "M <m@x>", "s", "optional", NULL, "d" };
+	struct deb_control ctl = { "p", "1", "M <m@x>", "s", "optional", NULL, "d", 0 };
 	struct deb_scripts s = { 0 };
 	CHECK(deb_write(deb, "/nonexistent-tree", &ctl, &s, &err) < 0);
 	CHECK(err.msg.buf && strstr(err.msg.buf, "nonexistent-tree"));
@@ -135,7 +137,7 @@ static void test_streamed_data(void)
 	snprintf(side, sizeof(side), "%s.data.tmp", deb);
 	CHECK_INT(mkdir_p(tree, 0755), 0);
 	CHECK_INT(mkdir_p(side, 0755), 0);
-	struct deb_control ctl = { "stream", "1.0", "M <m@x>", "misc", "optional", NULL, "d" };
+	struct deb_control ctl = { "stream", "1.0", "M <m@x>", "misc", "optional", NULL, "d", 0 };
 	struct deb_scripts s = { 0 };
 	for (int round = 0; round < 4; round++) {
 		/* a file of a size that changes the compressed size from round to round */
@@ -173,6 +175,52 @@ static void test_streamed_data(void)
 	CHECK(stat(side, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
+/* The same tree and source date, written a second later into another file: the same
+ * bytes; md5sums lists each regular file; entries in name order, dated source_date. */
+static void test_reproducible(void)
+{
+	char tree[300], a[300], b[300], cmd[2048];
+	snprintf(tree, sizeof(tree), "%s/repro", tmp);
+	snprintf(a, sizeof(a), "%s/a.deb", tmp);
+	snprintf(b, sizeof(b), "%s/b.deb", tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p %s/usr/share/z/b %s/usr/share/z-a %s/etc/z; cd %s; "
+		 "echo one > usr/share/z/b/f; echo two > usr/share/z-a/g; echo k > etc/z/z.conf; "
+		 "ln -s b/f usr/share/z/link",
+		 tree, tree, tree, tree);
+	CHECK_INT(system(cmd), 0);
+	struct deb_control ctl = {
+		"z", "1.0", "M <m@x>", "misc", "optional", NULL, "d", 1600000000
+	};
+	struct deb_scripts s = { "#!/bin/sh\n", NULL, NULL };
+	struct error err = ERROR_INIT;
+	CHECK_INT(deb_write(a, tree, &ctl, &s, &err), 0);
+	sleep(1);
+	snprintf(cmd, sizeof(cmd), "touch %s/usr/share/z/b/f", tree); /* a later mtime */
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(deb_write(b, tree, &ctl, &s, &err), 0);
+	snprintf(cmd, sizeof(cmd), "cmp -s %s %s", a, b);
+	CHECK_INT(system(cmd), 0);
+	struct strbuf out = STRBUF_INIT;
+	const char *sums[] = { "dpkg-deb", "--info", a, "md5sums", NULL };
+	CHECK_INT(run_capture(&out, sums), 0);
+	CHECK_STR(out.buf, "ccc87e7257869ad33a6a0bd9e28a4ae4  etc/z/z.conf\n"
+			   "c193497a1a06b2c72230e6146ff47080  usr/share/z-a/g\n"
+			   "5bbf5a52328e7439ae6e719dfe712200  usr/share/z/b/f\n");
+	strbuf_release(&out);
+	const char *list[] = { "sh", "-c",
+			       "dpkg-deb --fsys-tarfile \"$0\" | TZ=UTC tar -tv --full-time", a,
+			       NULL };
+	CHECK_INT(run_capture(&out, list), 0);
+	CHECK(out.buf && strstr(out.buf, "2020-09-13 12:26:40 ./usr/share/z-a/\n") &&
+	      !strstr(out.buf, "2026"));
+	const char *a_at = out.buf ? strstr(out.buf, " ./usr/share/z-a/\n") : NULL;
+	const char *b_at = out.buf ? strstr(out.buf, " ./usr/share/z/b/\n") : NULL;
+	CHECK(a_at && b_at && a_at < b_at); /* "z-a" < "z/b": the paths' byte order */
+	strbuf_release(&out);
+	error_release(&err);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/wazofs-unit-deb.XXXXXX");
@@ -183,6 +231,7 @@ int main(void)
 	RUN(test_bad_version);
 	RUN(test_unreadable_tree);
 	RUN(test_streamed_data);
+	RUN(test_reproducible);
 	if (!getenv("WAZOFS_KEEP"))
 		rm_rf(tmp);
 	else
