@@ -293,6 +293,14 @@ void dpkg_status_path(const char *root, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/var/lib/dpkg/status", is_host_root(root) ? "" : root);
 }
 
+int dpkg_info_read(const char *root, const char *package, const char *what, size_t max,
+		   struct strbuf *out, char *path, size_t path_len)
+{
+	int rc = path_fmt(path, path_len, "%s/var/lib/dpkg/info/%s.%s",
+			  is_host_root(root) ? "" : root, package, what);
+	return rc ? rc : strbuf_read_file(out, path, max);
+}
+
 int dpkg_is_installed(const struct installed_plugin *p)
 {
 	return p->status[1] == 'i';

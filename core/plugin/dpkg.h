@@ -76,6 +76,10 @@ int dpkg_copy_plugin(struct installed_plugin *dst, const struct installed_plugin
 int dpkg_plugin_cmp(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b);
 /* Path of the dpkg status file under root (to notice changes made by others). */
 void dpkg_status_path(const char *root, char *out, size_t outlen);
+/* The file dpkg keeps for package under root (var/lib/dpkg/info/PACKAGE.WHAT: md5sums,
+ * postrm, ...) into out, at most max bytes; its path into path. 0, -ENOENT, -errno. */
+int dpkg_info_read(const char *root, const char *package, const char *what, size_t max,
+		   struct strbuf *out, char *path, size_t path_len);
 /* 1 when dpkg's state for it is "installed", whatever the selection ("ii", "pi", "hi"). */
 int dpkg_is_installed(const struct installed_plugin *p);
 /* 1 when a program holds dpkg's database lock (or apt's front-end lock) under root. */

@@ -1,6 +1,7 @@
 /* pkg_verify: see pkg_verify.h. */
 #include "pkg_verify.h"
 #include "base/fsutil.h"
+#include "dpkg.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,10 +57,7 @@ int package_verify(const char *root, const char *package, struct strbuf *out, st
 {
 	char path[PATH_MAX];
 	struct strbuf sums = STRBUF_INIT;
-	int rc = path_fmt(path, sizeof(path), "%s/var/lib/dpkg/info/%s.md5sums",
-			  strcmp(root, "/") ? root : "", package);
-	if (!rc)
-		rc = strbuf_read_file(&sums, path, 64 << 20);
+	int rc = dpkg_info_read(root, package, "md5sums", 64 << 20, &sums, path, sizeof(path));
 	if (rc == -ENOENT) {
 		strbuf_addf(out,
 			    "no checksums: %s was built without DEBIAN/md5sums (as "

@@ -4,6 +4,7 @@
 #include "base/fsutil.h"
 #include "base/version.h"
 #include "deb_writer.h"
+#include "dpkg.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -387,10 +388,7 @@ int plugin_package_is_ours(const char *root, const char *package)
 {
 	char path[PATH_MAX];
 	struct strbuf sb = STRBUF_INIT;
-	int rc = path_fmt(path, sizeof(path), "%s/var/lib/dpkg/info/%s.postrm",
-			  strcmp(root, "/") ? root : "", package);
-	if (!rc)
-		rc = strbuf_read_file(&sb, path, 1 << 20);
+	int rc = dpkg_info_read(root, package, "postrm", 1 << 20, &sb, path, sizeof(path));
 	/* no postrm at all: purging runs nothing, so it is as safe as for ours */
 	int ours = rc == -ENOENT || (rc == 0 && sb.buf && strstr(sb.buf, SCRIPTS_MARK));
 	strbuf_release(&sb);
