@@ -251,10 +251,16 @@ WAZO_VERSION=24.01 start_daemon || { finish; exit 1; }
 check_eq "the option beats WAZO_VERSION" "$(overview_field wazo_version) $(overview_field wazo_version_from)" "23.05 option"
 stop_daemon
 
-# ---- source_max_bytes ----
+# ---- source_max_bytes, and kept sources pruned with the packages (keep_versions) ----
 WAZO_OPT=
-EXTRA_OPTS=",source_max_bytes=1048576"
+EXTRA_OPTS=",source_max_bytes=1048576,keep_versions=1"
 start_daemon || { finish; exit 1; }
+for v in 1.0 2.0 3.0; do
+	plugin pv "$v"
+	install pv
+done
+check_eq "sources kept: the installed version and keep_versions=1 earlier" "$(ls "$STATE/sources" | grep pv | tr '\n' ' ')" "wazo-plugind-pv-demo_2.0 wazo-plugind-pv-demo_3.0 "
+check_eq "as the packages" "$(ls "$STATE/packages" | grep pv | tr '\n' ' ')" "wazo-plugind-pv-demo_2.0_all.deb wazo-plugind-pv-demo_3.0_all.deb "
 plugin big 1.0
 head -c 2000000 /dev/urandom >"$T/src/big/blob"
 install big
