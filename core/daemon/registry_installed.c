@@ -125,9 +125,14 @@ static struct installed_extra *read_extras(struct daemon *p, const struct instal
 			k++;
 		if (old_x && k < n_old && same_record(&old[k], &list[i]) &&
 		    dpkg_plugin_cmp(old[k].ns, old[k].name, list[i].ns, list[i].name) == 0) {
-			x[i] = old_x[k];
+			/* what read_extra read (its compatibility is judged under the lock) */
+			x[i].compatible = -1;
 			x[i].min_wazo = dup_or_null(old_x[k].min_wazo);
 			x[i].max_wazo = dup_or_null(old_x[k].max_wazo);
+			x[i].has_source = old_x[k].has_source;
+			memcpy(x[i].origin, old_x[k].origin, sizeof(x[i].origin));
+			memcpy(x[i].source_sha256, old_x[k].source_sha256,
+			       sizeof(x[i].source_sha256));
 		} else
 			read_extra(p, &list[i], &x[i]);
 	}

@@ -142,6 +142,7 @@ check_eq "a stranger still reads status" "$(stranger timeout 5 cat "$MNT/demo/fr
 
 # ---- rebuild of one plugin ----
 check_eq "low was built once" "$(builds low)" "1"
+LOWSUM=$(sha256sum <"$STATE/packages/wazo-plugind-low-demo_1.0_all.deb")
 request rb-low "{method: rebuild, options: {namespace: demo, name: low}}"
 check_eq "the rebuild request ended" "$(ls "$MNT/incoming" | grep -c rb-low)" "0"
 check_eq "low was built again, from its kept source" "$(builds low)" "2"
@@ -149,6 +150,7 @@ check_eq "low is still installed at 1.0" "$(installed_version low)" "1.0 ii "
 check_eq "its origin is still its copy" "$(field low origin)" "copy low"
 check "history has the reinstall" grep -q "reinstall demo/low 1.0 -> 1.0 ok" "$STATE/history"
 check "source/ is still what was copied" diff -r "$T/src/low" "$MNT/demo/low/source"
+check_eq "the rebuild gave the same package, byte for byte (nothing changed)" "$(sha256sum <"$STATE/packages/wazo-plugind-low-demo_1.0_all.deb")" "$LOWSUM"
 
 # ---- a rebuild asked while the plugin has a job waits behind it ----
 plugin slow 1.0
