@@ -205,6 +205,21 @@ static void installed_status_text(struct daemon *p, const struct installed_plugi
 	}
 }
 
+/* Under p->lock: the status text of j. A job that failed leaves the plugin installed
+ * (an older version, or a rebuild refused): its status keeps saying whether that one fits
+ * the running Wazo, and the text is dropped when that changes (judge_all). */
+static void job_status_text(struct daemon *p, const struct job *j,
+			    const struct installed_plugin *ip, struct strbuf *sb)
+{
+	struct job_status st = j->st; /* a shallow copy: details stays the job's */
+	if (st.state == JOB_STATE_ERROR && st.compatible < 0 && ip && dpkg_is_installed(ip)) {
+		const struct installed_extra *x = installed_extra_of(p, ip);
+		st.compatible = x->compatible;
+		snprintf(st.incompatible_reason, sizeof(st.incompatible_reason), "%s", x->reason);
+	}
+	job_status_render(&st, sb);
+}
+
 /* Under p->lock: the status view of a plugin (its job's, or the installed one's). */
 static int status_view(struct daemon *p, const struct job *j, const struct installed_plugin *ip,
 		       struct view *v)
@@ -214,7 +229,7 @@ static int status_view(struct daemon *p, const struct job *j, const struct insta
 	v->cacheable = j || dpkg_is_installed(ip);
 	v->mtime = plugin_changed_at(p, j, ip);
 	if (j)
-		job_status_render(&j->st, &sb);
+		job_status_text(p, j, ip, &sb);
 	else if (dpkg_is_installed(ip))
 		installed_status_text(p, ip, &sb);
 	else

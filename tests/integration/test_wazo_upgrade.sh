@@ -186,6 +186,9 @@ check_eq "a rebuild without a kept source fails" "$(status_field "$MNT/incoming/
 check_eq "as a validation error" "$(status_field "$MNT/incoming/rb-nosrc.yml.status" error_id)" "validation-error"
 check "naming _source" grep -q '^  _source:' "$MNT/incoming/rb-nosrc.yml.status"
 check_eq "MOUNT/status lists what has no kept source" "$(without_source)" "demo/nosrc "
+# the failed request's job is what nosrc's status shows now; the plugin is still installed
+check_eq "behind a failed job, the status still shows the error" "$(field nosrc state)" "error"
+check_eq "... and the installed plugin's compatible:" "$(field nosrc compatible)" "true"
 timeout 5 rm -f "$MNT/incoming/rb-nosrc.yml"
 
 # ---- rebuild of all: dependencies first, one failing ----
