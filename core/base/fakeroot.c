@@ -92,8 +92,16 @@ int fakeroot_start(struct fakeroot *f, const struct subproc *like)
 void fakeroot_stop(struct fakeroot *f)
 {
 	if (f->faked.pid > 0) {
-		kill(f->faked.pid, SIGTERM);
-		subproc_wait(&f->faked); /* reaps it (and kills what is left of its group) */
+		/* a cancel made before the wait: SIGTERM at once (faked removes its IPC objects
+		 * and ends), SIGKILL 3 s later to a faked that did not end; then it is reaped
+		 * (and what is left of its group killed) */
+		struct cancel stop = CANCEL_INIT;
+		cancel_init(&stop); /* without its fd, the wait looks at the flag */
+		cancel_request(&stop);
+		f->faked.cancel = &stop;
+		subproc_wait(&f->faked);
+		f->faked.cancel = NULL;
+		cancel_destroy(&stop);
 	}
 	f->faked.pid = 0;
 	strbuf_release(&f->out);

@@ -86,46 +86,42 @@ static void kill_group(pid_t pid, int sig)
 	kill(-pid, sig);
 }
 
-/* PID 1 of the namespace reap_init waits for (in that process only). */
-static volatile sig_atomic_t reaped_init;
-
-/* With forward_term, a SIGTERM, SIGINT or SIGHUP to the reaper goes on to PID 1 (which
- * the kernel shields from signals it has no handler for): faked, which then removes its
- * IPC objects, ends cleanly. */
-static void forward_to_init(int sig)
-{
-	int e = errno;
-	if (reaped_init > 0)
-		kill((pid_t)reaped_init, sig);
-	errno = e;
-}
-
 /* The first process of a PID namespace's parent: waits for it (its PID 1) and ends as it
  * ended. When it is killed (a timeout, a cancel), PID 1 gets SIGKILL (its parent-death
- * signal), and the kernel kills every process left in the namespace with it; with
- * forward_term, SIGTERM, SIGINT and SIGHUP go on to PID 1 instead (SIGKILL still ends
- * everything). */
+ * signal), and the kernel kills every process left in the namespace with it. With
+ * forward_term, SIGTERM, SIGINT and SIGHUP go on to PID 1 instead (which the kernel
+ * shields from signals it has no handler for): faked, which then removes its IPC objects,
+ * ends cleanly; SIGKILL still ends everything. The signals are taken synchronously
+ * (sigwaitinfo), not by a handler: this process is a fork of a threaded one, where a
+ * handler may not run at all (ThreadSanitizer defers it forever). */
 _Noreturn static void reap_init(pid_t init, int alive_w, int forward_term)
 {
-	reaped_init = init;
-	struct sigaction fwd;
-	memset(&fwd, 0, sizeof(fwd));
-	fwd.sa_handler = forward_to_init;
-	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
-	for (size_t i = 0; forward_term && i < sizeof(forwarded) / sizeof(*forwarded); i++)
-		sigaction(forwarded[i], &fwd, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigset_t taken;
+	sigemptyset(&taken);
+	sigaddset(&taken, SIGCHLD);
+	if (forward_term) {
+		sigaddset(&taken, SIGTERM);
+		sigaddset(&taken, SIGINT);
+		sigaddset(&taken, SIGHUP);
+	}
+	sigprocmask(SIG_SETMASK, &taken, NULL); /* the rest keep their default action */
 	/* alive_w stays open while this process lives: PID 1 sees it to know its parent
 	 * was there once its parent-death signal was set */
 	if (alive_w > 0)
 		close_range(0, (unsigned)alive_w - 1, 0);
 	close_range((unsigned)alive_w + 1, ~0U, 0);
 	int status;
-	while (waitpid(init, &status, 0) < 0)
-		if (errno != EINTR)
+	for (;;) {
+		pid_t got = waitpid(init, &status, WNOHANG);
+		if (got == init)
+			break;
+		if (got < 0 && errno != EINTR)
 			_exit(127);
+		/* a SIGCHLD that came since the look above stays pending: no wake-up is lost */
+		int sig = sigwaitinfo(&taken, NULL);
+		if (sig > 0 && sig != SIGCHLD)
+			kill(init, sig);
+	}
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 

@@ -77,6 +77,62 @@ static void test_fake_root_session(void)
 	rm_rf(dir);
 }
 
+/* Whether pid names a process that is not a zombie. */
+static int process_runs(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int runs =
+	    fgets(line, sizeof(line), f) && strrchr(line, ')') && strrchr(line, ')')[2] != 'Z';
+	fclose(f);
+	return runs;
+}
+
+static void stop_hung(int sig)
+{
+	(void)sig;
+	static const char msg[] = "not ok - test_stuck_faked_is_killed: fakeroot_stop hung\n";
+	(void)!write(1, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* A faked that does not end on SIGTERM (stopped here) does not hold its session's end:
+ * fakeroot_stop kills it (SIGKILL a few seconds after the SIGTERM) and returns. */
+static void test_stuck_faked_is_killed(void)
+{
+	const char *env[2] = { subproc_default_path(), NULL };
+	struct subproc like = {
+		.env = env, .log_fd = -1, .as_user = 1, .uid = NOBODY, .gid = NOBODY
+	};
+	struct fakeroot fr;
+	CHECK_INT(fakeroot_start(&fr, &like), 0);
+	pid_t faked = fr.faked.pid;
+	if (subproc_confinement() & SUBPROC_OWN_PIDS) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/%d/task/%d/children", (int)faked, (int)faked);
+		FILE *c = fopen(proc, "r");
+		CHECK(c != NULL);
+		if (c) {
+			CHECK_INT(fscanf(c, "%d", &faked), 1);
+			fclose(c);
+		}
+	}
+	CHECK_INT(kill(faked, SIGSTOP), 0);
+	signal(SIGALRM, stop_hung);
+	alarm(30); /* a bound on the test only: the stop itself takes about 3 s */
+	fakeroot_stop(&fr);
+	alarm(0);
+	CHECK_INT(fr.faked.pid, 0);
+	/* faked is dead: gone, or a zombie its new parent has not reaped yet (its own, the
+	 * namespace's parent, was killed with it) */
+	for (int i = 0; i < 500 && process_runs(faked); i++)
+		usleep(10000); /* its SIGKILL is delivered as the namespace ends */
+	CHECK(!process_runs(faked));
+}
+
 /* A stop without a start, and twice, does nothing. */
 static void test_stop_is_safe(void)
 {
@@ -90,6 +146,7 @@ static void test_stop_is_safe(void)
 int main(void)
 {
 	RUN(test_fake_root_session);
+	RUN(test_stuck_faked_is_killed);
 	RUN(test_stop_is_safe);
 	return CHECK_SUMMARY();
 }
