@@ -15,6 +15,24 @@
 
 #define NOBODY 65534
 
+/* faked's pid as this process sees it: in a PID namespace of its own, the child the
+ * fakeroot holds is the namespace's parent (root), and faked is its only child. */
+static pid_t faked_pid(const struct fakeroot *fr)
+{
+	pid_t pid = fr->faked.pid;
+	if (!(subproc_confinement() & SUBPROC_OWN_PIDS))
+		return pid;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *c = fopen(proc, "r");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_INT(fscanf(c, "%d", &pid), 1);
+		fclose(c);
+	}
+	return pid;
+}
+
 static void test_fake_root_session(void)
 {
 	char dir[] = "/tmp/wazofs-unit-fakeroot.XXXXXX";
@@ -42,21 +60,10 @@ static void test_fake_root_session(void)
 	CHECK_INT(fakeroot_start(&fr, &sp), 0);
 	pid_t faked = fr.faked.pid;
 	CHECK(faked > 0);
-	/* faked runs as the command's user; in a PID namespace of its own, the child the
-	 * daemon holds is the namespace's parent (root), and faked is its only child */
+	/* faked runs as the command's user */
 	char proc[64];
 	struct stat pst;
-	int shown = (int)faked;
-	if (subproc_confinement() & SUBPROC_OWN_PIDS) {
-		snprintf(proc, sizeof(proc), "/proc/%d/task/%d/children", (int)faked, (int)faked);
-		FILE *c = fopen(proc, "r");
-		CHECK(c != NULL);
-		if (c) {
-			CHECK_INT(fscanf(c, "%d", &shown), 1);
-			fclose(c);
-		}
-	}
-	snprintf(proc, sizeof(proc), "/proc/%d", shown);
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)faked_pid(&fr));
 	CHECK_INT(stat(proc, &pst), 0);
 	CHECK_INT(pst.st_uid, NOBODY);
 	memcpy(&env[1], fr.env, sizeof(fr.env));
@@ -109,17 +116,7 @@ static void test_stuck_faked_is_killed(void)
 	};
 	struct fakeroot fr;
 	CHECK_INT(fakeroot_start(&fr, &like), 0);
-	pid_t faked = fr.faked.pid;
-	if (subproc_confinement() & SUBPROC_OWN_PIDS) {
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/%d/task/%d/children", (int)faked, (int)faked);
-		FILE *c = fopen(proc, "r");
-		CHECK(c != NULL);
-		if (c) {
-			CHECK_INT(fscanf(c, "%d", &faked), 1);
-			fclose(c);
-		}
-	}
+	pid_t faked = faked_pid(&fr);
 	CHECK_INT(kill(faked, SIGSTOP), 0);
 	signal(SIGALRM, stop_hung);
 	alarm(30); /* a bound on the test only: the stop itself takes about 3 s */
