@@ -4,9 +4,11 @@
  * which prints the plan "1..N" and then "N passed, N failed" for tests/run.sh. */
 #ifndef WAZOFS_CHECK_H
 #define WAZOFS_CHECK_H
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_passed, check_failed;
 static const char *check_group = "main";
@@ -51,6 +53,26 @@ check_report(int ok, const char *file, int line, const char *expr, const char *f
 		check_report(g_ == w_, __FILE__, __LINE__, #got " == " #want, \
 			     "%s is %lld, expected %lld", #got, g_, w_);      \
 	} while (0)
+
+/* A bound on something a test waits for (a guard against a hang, not a timing check):
+ * check_bound(SECONDS) before the wait, check_bound(0) after it. When the bound is hit,
+ * the program fails at once with a "not ok" line naming its test. */
+__attribute__((unused)) static void check_bound_hit(int sig)
+{
+	(void)sig;
+	static const char head[] = "not ok - ", tail[] = ": did not finish within its bound\n";
+	/* nothing to do if a write fails: the exit status fails the test all the same */
+	(void)!write(1, head, sizeof(head) - 1);
+	(void)!write(1, check_group, strlen(check_group));
+	(void)!write(1, tail, sizeof(tail) - 1);
+	_exit(1);
+}
+
+__attribute__((unused)) static void check_bound(unsigned seconds)
+{
+	signal(SIGALRM, check_bound_hit);
+	alarm(seconds);
+}
 
 #define CHECK_SUMMARY()                                                                     \
 	(printf("1..%d\n%d passed, %d failed\n", check_passed + check_failed, check_passed, \
