@@ -22,6 +22,7 @@ struct fakeroot {
  * environment, -ENOENT when faked-sysv or libfakeroot-sysv.so is missing, or -errno.
  * After 0, fakeroot_stop must follow. */
 int fakeroot_start(struct fakeroot *f, const struct subproc *like);
-/* Ends faked (SIGTERM: it removes its IPC objects and exits) and reaps it. */
+/* Ends faked (SIGTERM: it removes its IPC objects and exits; SIGKILL 3 s later if it
+ * has not) and reaps it. */
 void fakeroot_stop(struct fakeroot *f);
 #endif

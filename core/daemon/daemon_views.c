@@ -154,6 +154,13 @@ static int open_file_view(const char *path, struct view *v, int missing_is_empty
 	return -errno;
 }
 
+/* Whether the installed version fits the running Wazo, into a status. */
+static void set_fit(struct job_status *st, const struct installed_extra *x)
+{
+	st->compatible = x->compatible;
+	snprintf(st->incompatible_reason, sizeof(st->incompatible_reason), "%s", x->reason);
+}
+
 /* busy: a dpkg run is under way, so a half-installed state is a step, not an error;
  * x: what dpkg does not say (its origin, its compatibility) */
 static int status_of_installed(const struct installed_plugin *ip, const struct installed_extra *x,
@@ -163,8 +170,7 @@ static int status_of_installed(const struct installed_plugin *ip, const struct i
 	job_status_init(&st);
 	snprintf(st.origin, sizeof(st.origin), "%s", x->origin);
 	snprintf(st.source_sha256, sizeof(st.source_sha256), "%s", x->source_sha256);
-	st.compatible = x->compatible;
-	snprintf(st.incompatible_reason, sizeof(st.incompatible_reason), "%s", x->reason);
+	set_fit(&st, x);
 	snprintf(st.ns, sizeof(st.ns), "%s", ip->ns);
 	snprintf(st.name, sizeof(st.name), "%s", ip->name);
 	snprintf(st.version, sizeof(st.version), "%s", ip->version);
@@ -212,11 +218,8 @@ static void job_status_text(struct daemon *p, const struct job *j,
 			    const struct installed_plugin *ip, struct strbuf *sb)
 {
 	struct job_status st = j->st; /* a shallow copy: details stays the job's */
-	if (st.state == JOB_STATE_ERROR && st.compatible < 0 && ip && dpkg_is_installed(ip)) {
-		const struct installed_extra *x = installed_extra_of(p, ip);
-		st.compatible = x->compatible;
-		snprintf(st.incompatible_reason, sizeof(st.incompatible_reason), "%s", x->reason);
-	}
+	if (st.state == JOB_STATE_ERROR && st.compatible < 0 && ip && dpkg_is_installed(ip))
+		set_fit(&st, installed_extra_of(p, ip));
 	job_status_render(&st, sb);
 }
 
